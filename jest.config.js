@@ -1,0 +1,42 @@
+// Jest runs TypeScript through swc: fast, no type checking (that is `pnpm typecheck`'s job).
+/** @type {import('jest').Config['transform']} */
+const transform = {
+  "^.+\\.ts$": [
+    "@swc/jest",
+    {
+      jsc: { parser: { syntax: "typescript" }, target: "es2022" },
+      module: { type: "commonjs" },
+      sourceMaps: "inline",
+    },
+  ],
+};
+
+// Tests import packages by name and get their sources: no build needed before `pnpm test`.
+const moduleNameMapper = { "^@jetflow/([a-z-]+)$": "<rootDir>/packages/$1/src" };
+
+const common = {
+  rootDir: __dirname,
+  transform,
+  moduleNameMapper,
+  testEnvironment: "node",
+  testPathIgnorePatterns: ["/node_modules/", "/dist/"],
+};
+
+/** @type {import('jest').Config} */
+module.exports = {
+  projects: [
+    {
+      ...common,
+      displayName: "unit",
+      testMatch: ["<rootDir>/{packages,services}/*/src/**/*.test.ts"],
+    },
+    {
+      ...common,
+      displayName: "integration",
+      testMatch: ["<rootDir>/{packages,services,bench}/*/test/**/*.int.test.ts", "<rootDir>/test/**/*.int.test.ts"],
+      // Each file starts its own nats-server (and sometimes whole services): allow for a busy machine.
+      testTimeout: 120_000,
+      slowTestThreshold: 30,
+    },
+  ],
+};
