@@ -5,14 +5,20 @@ import importX from "eslint-plugin-import-x";
 
 export default tseslint.config(
   {
-    ignores: ["**/node_modules/**", "**/dist/**", "packages/contracts/src/gen/**", "coverage/**", ".jetflow/**"],
+    ignores: [
+      "**/node_modules/**",
+      "**/dist/**",
+      "packages/contracts/src/gen/**",
+      "coverage/**",
+      ".jetflow/**",
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
     files: ["**/*.ts"],
     languageOptions: {
-      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+      parserOptions: { project: ["./tsconfig.lint.json"], tsconfigRootDir: import.meta.dirname },
     },
     plugins: { "import-x": importX },
     rules: {
@@ -26,8 +32,14 @@ export default tseslint.config(
         "error",
         {
           patterns: [
-            { group: ["@jetflow/*/src/*", "@jetflow/*/dist/*"], message: "import the package's public entry" },
-            { group: ["**/services/*", "../../services/**"], message: "services share only contracts and NATS" },
+            {
+              group: ["@jetflow/*/src/*", "@jetflow/*/dist/*"],
+              message: "import the package's public entry",
+            },
+            {
+              group: ["**/services/*", "../../services/**"],
+              message: "services share only contracts and NATS",
+            },
           ],
         },
       ],
@@ -41,6 +53,15 @@ export default tseslint.config(
   },
   {
     files: ["**/*.js", "**/*.mjs", "**/*.cjs"],
-    languageOptions: { globals: { require: "readonly", module: "writable", __dirname: "readonly", process: "readonly", console: "readonly" } },
+    languageOptions: {
+      globals: {
+        require: "readonly",
+        module: "writable",
+        __dirname: "readonly",
+        process: "readonly",
+        console: "readonly",
+        URL: "readonly",
+      },
+    },
   },
 );

@@ -33,7 +33,10 @@ module.exports = {
     {
       ...common,
       displayName: "integration",
-      testMatch: ["<rootDir>/{packages,services,bench}/*/test/**/*.int.test.ts", "<rootDir>/test/**/*.int.test.ts"],
+      testMatch: [
+        "<rootDir>/{packages,services,bench}/*/test/**/*.int.test.ts",
+        "<rootDir>/test/**/*.int.test.ts",
+      ],
       // Each file starts its own nats-server (and sometimes whole services): allow for a busy machine.
       testTimeout: 120_000,
       slowTestThreshold: 30,

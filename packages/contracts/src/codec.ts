@@ -1,0 +1,43 @@
+/**
+ * Encoding and decoding of protobuf messages on NATS. Decoding never throws anything but
+ * DecodeError, so a malformed message is one catch away from the dead-letter subject.
+ */
+
+/** The part of a ts-proto generated message object the codec needs. */
+export interface MessageType<T> {
+  encode(message: T): { finish(): Uint8Array };
+  decode(input: Uint8Array): T;
+}
+
+/** Thrown when bytes received on a subject are not a valid message of the expected type. */
+export class DecodeError extends Error {
+  override readonly name = "DecodeError";
+  constructor(
+    readonly messageType: string,
+    readonly subject: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`cannot decode ${messageType} received on "${subject}": ${causeText(options?.cause)}`, options);
+  }
+}
+
+function causeText(cause: unknown): string {
+  return cause instanceof Error ? cause.message : String(cause ?? "malformed bytes");
+}
+
+/** Encodes a message to bytes for publishing. */
+export function encode<T>(type: MessageType<T>, message: T): Uint8Array {
+  return type.encode(message).finish();
+}
+
+/**
+ * Decodes bytes received on `subject` as a message of `type`.
+ * @throws DecodeError when the bytes are not a valid message
+ */
+export function decode<T>(type: MessageType<T>, typeName: string, bytes: Uint8Array, subject: string): T {
+  try {
+    return type.decode(bytes);
+  } catch (err) {
+    throw new DecodeError(typeName, subject, { cause: err });
+  }
+}

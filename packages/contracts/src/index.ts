@@ -1,0 +1,41 @@
+/**
+ * @jetflow/contracts: the messages, subjects and JetStream resources shared by jetflow's services
+ * and its workers. Worker authors in other languages use the .proto files under proto/ instead.
+ *
+ * ```ts
+ * import { Task, TaskResult, subjects, encode, decode } from "@jetflow/contracts";
+ * const bytes = encode(TaskResult, { taskToken, outcome: { $case: "outputJson", value: "{}" }, workerId: "w1", completedTime: new Date() });
+ * await js.publish(subjects.result("send-email"), bytes);
+ * ```
+ */
+export * from "./gen/index";
+export {
+  SUBJECT_ROOT,
+  subjects,
+  queueGroups,
+  isSubjectToken,
+  assertSubjectToken,
+  InvalidSubjectTokenError,
+} from "./subjects";
+export {
+  streams,
+  buckets,
+  consumers,
+  streamConfigs,
+  consumerConfigs,
+  bucketConfigs,
+  ensureStream,
+  ensureConsumer,
+  DUPLICATE_WINDOW_NS,
+} from "./resources";
+export type { ResourceOptions } from "./resources";
+export { encode, decode, DecodeError } from "./codec";
+export type { MessageType } from "./codec";
+export {
+  toTaskFailure,
+  fromTaskFailure,
+  TaskError,
+  TASK_FAILED,
+  MAX_ERROR_NAME_LENGTH,
+  MAX_CAUSE_LENGTH,
+} from "./errors";

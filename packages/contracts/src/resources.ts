@@ -1,0 +1,193 @@
+/**
+ * Names and configurations of every JetStream stream, consumer and KV bucket. The service that
+ * owns a resource creates it at start-up with `ensureStream` / `ensureConsumer` (idempotent);
+ * everyone else only binds to it.
+ */
+import type { ConsumerConfig, JetStreamManager, StreamConfig } from "@nats-io/jetstream";
+import { AckPolicy, DeliverPolicy, DiscardPolicy, RetentionPolicy, StorageType } from "@nats-io/jetstream";
+import { subjects } from "./subjects";
+
+/** Stream names. */
+export const streams = {
+  events: "JETFLOW_EVENTS",
+  tasks: "JETFLOW_TASKS",
+  results: "JETFLOW_RESULTS",
+  commands: "JETFLOW_COMMANDS",
+  timers: "JETFLOW_TIMERS",
+  deadLetters: "JETFLOW_DEAD_LETTERS",
+} as const;
+
+/** KV bucket names. */
+export const buckets = {
+  definitions: "jetflow_defs",
+  instances: "jetflow_instances",
+  heartbeats: "jetflow_heartbeats",
+} as const;
+
+/** Durable consumer names. */
+export const consumers = {
+  /** The one consumer per activity on JETFLOW_TASKS, shared by every worker of that activity. */
+  task: (activity: string) => `tasks-${activity}`,
+  results: "result-ingestor",
+  commands: "orchestrator",
+  /** The dispatcher reads every event batch and performs its effects (tasks, timers, child runs). */
+  eventEffects: "dispatcher-effects",
+  timers: "dispatcher-timers",
+} as const;
+
+/** Settings that differ between a laptop and a production cluster. */
+export interface ResourceOptions {
+  /** Stream and bucket replicas: 1 on one node, 3 (or 5) on a cluster. Default 1. */
+  replicas?: number;
+}
+
+/** How long the server remembers a Nats-Msg-Id to drop a duplicate publish. */
+export const DUPLICATE_WINDOW_NS = 120 * 1_000_000_000;
+
+function fileStream(name: string, subject: string, options: ResourceOptions): Partial<StreamConfig> {
+  return {
+    name,
+    subjects: [subject],
+    storage: StorageType.File,
+    num_replicas: options.replicas ?? 1,
+    duplicate_window: DUPLICATE_WINDOW_NS,
+    // Direct get lets readers (history, replay) fetch messages from any replica cheaply.
+    allow_direct: true,
+  };
+}
+
+/** Stream configurations by owner. */
+export const streamConfigs = {
+  /** Owned by state-manager: the append-only history, kept forever (limits retention, no limits). */
+  events: (o: ResourceOptions = {}): Partial<StreamConfig> => ({
+    ...fileStream(streams.events, subjects.allEvents, o),
+    retention: RetentionPolicy.Limits,
+    discard: DiscardPolicy.New,
+  }),
+  /** Owned by dispatcher: a message is removed once a worker acks it. */
+  tasks: (o: ResourceOptions = {}): Partial<StreamConfig> => ({
+    ...fileStream(streams.tasks, subjects.allTasks, o),
+    retention: RetentionPolicy.Workqueue,
+  }),
+  /** Owned by result-ingestor. */
+  results: (o: ResourceOptions = {}): Partial<StreamConfig> => ({
+    ...fileStream(streams.results, subjects.allResults, o),
+    retention: RetentionPolicy.Workqueue,
+  }),
+  /** Owned by orchestrator. */
+  commands: (o: ResourceOptions = {}): Partial<StreamConfig> => ({
+    ...fileStream(streams.commands, subjects.allCommands, o),
+    retention: RetentionPolicy.Workqueue,
+  }),
+  /** Owned by dispatcher: pending durable timers, removed when fired. */
+  timers: (o: ResourceOptions = {}): Partial<StreamConfig> => ({
+    ...fileStream(streams.timers, subjects.allTimers, o),
+    retention: RetentionPolicy.Workqueue,
+  }),
+  /** Ensured by every service: parked messages, kept 14 days for a human to look at. */
+  deadLetters: (o: ResourceOptions = {}): Partial<StreamConfig> => ({
+    ...fileStream(streams.deadLetters, subjects.allDeadLetters, o),
+    retention: RetentionPolicy.Limits,
+    max_age: 14 * 24 * 3600 * 1_000_000_000,
+  }),
+} as const;
+
+function durablePull(name: string, filter: string, ackWaitMs: number): Partial<ConsumerConfig> {
+  return {
+    durable_name: name,
+    filter_subject: filter,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: ackWaitMs * 1_000_000,
+    // Redeliver forever: giving up on a message would lose a step of an execution.
+    max_deliver: -1,
+    max_ack_pending: 20_000,
+  };
+}
+
+/** Consumer configurations. */
+export const consumerConfigs = {
+  /** Created by the worker SDK (and the dispatcher) for each activity. */
+  task: (activity: string, ackWaitMs = 30_000): Partial<ConsumerConfig> =>
+    durablePull(consumers.task(activity), subjects.task(activity), ackWaitMs),
+  results: (ackWaitMs = 30_000): Partial<ConsumerConfig> =>
+    durablePull(consumers.results, subjects.allResults, ackWaitMs),
+  commands: (ackWaitMs = 30_000): Partial<ConsumerConfig> =>
+    durablePull(consumers.commands, subjects.allCommands, ackWaitMs),
+  eventEffects: (ackWaitMs = 30_000): Partial<ConsumerConfig> =>
+    durablePull(consumers.eventEffects, subjects.allEvents, ackWaitMs),
+  /** Timers are NAKed with a delay until due, so many are pending at once. */
+  timers: (ackWaitMs = 30_000): Partial<ConsumerConfig> => ({
+    ...durablePull(consumers.timers, subjects.allTimers, ackWaitMs),
+    max_ack_pending: 1_000_000,
+  }),
+} as const;
+
+/** Bucket settings; `history: 1` because snapshots and definitions are versioned by us, not by KV. */
+export const bucketConfigs = {
+  definitions: (o: ResourceOptions = {}) => ({
+    history: 1,
+    replicas: o.replicas ?? 1,
+    storage: "file" as const,
+  }),
+  instances: (o: ResourceOptions = {}) => ({
+    history: 1,
+    replicas: o.replicas ?? 1,
+    storage: "file" as const,
+  }),
+  heartbeats: (o: ResourceOptions = {}) => ({
+    history: 1,
+    replicas: o.replicas ?? 1,
+    storage: "file" as const,
+    // A heartbeat record is useless a day after its task ended.
+    ttl: 24 * 3600 * 1000,
+  }),
+} as const;
+
+/** Creates the stream, or updates it when it exists with another configuration. Idempotent. */
+export async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig>): Promise<void> {
+  const name = config.name;
+  if (!name) throw new Error("ensureStream: config.name is required");
+  try {
+    await jsm.streams.info(name);
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+    try {
+      await jsm.streams.add({ ...config, name });
+      return;
+    } catch (addErr) {
+      // Another replica created it between our info and add: fall through to update.
+      if (!isAlreadyInUse(addErr)) throw addErr;
+    }
+  }
+  await jsm.streams.update(name, config);
+}
+
+/** Creates or updates a durable consumer. Idempotent; safe when replicas start together. */
+export async function ensureConsumer(
+  jsm: JetStreamManager,
+  stream: string,
+  config: Partial<ConsumerConfig>,
+): Promise<void> {
+  // consumers.add with an existing durable name and the same config succeeds; with a changed
+  // config it fails, and then we update the mutable fields.
+  try {
+    await jsm.consumers.add(stream, config);
+  } catch (err) {
+    const name = config.durable_name;
+    if (!name) throw err;
+    await jsm.consumers.update(stream, name, config);
+  }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? `${err.name} ${err.message}` : String(err);
+}
+
+function isNotFound(err: unknown): boolean {
+  return /not found/i.test(errorText(err));
+}
+
+function isAlreadyInUse(err: unknown): boolean {
+  return /already in use|already exists/i.test(errorText(err));
+}

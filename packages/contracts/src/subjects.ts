@@ -1,0 +1,83 @@
+/**
+ * Every NATS subject jetflow uses. No other module spells a subject: services, workers and tests
+ * build them with these functions, so a rename happens here and nowhere else.
+ *
+ * Tokens passed in (activity names, execution ids) must be valid single subject tokens: no dots,
+ * spaces or wildcards. `assertSubjectToken` checks that at the boundaries.
+ */
+
+/** Root of every jetflow subject. */
+export const SUBJECT_ROOT = "jetflow";
+
+const TOKEN = /^[A-Za-z0-9_-]+$/;
+
+/** Thrown when a value cannot be used as one token of a NATS subject. */
+export class InvalidSubjectTokenError extends Error {
+  override readonly name = "InvalidSubjectTokenError";
+  constructor(
+    readonly what: string,
+    readonly value: string,
+  ) {
+    super(`invalid ${what} "${value}": use only letters, digits, "-" and "_"`);
+  }
+}
+
+/** True when `value` is usable as a single subject token (letters, digits, `-`, `_`; 1 to 128 characters). */
+export function isSubjectToken(value: string): boolean {
+  return value.length > 0 && value.length <= 128 && TOKEN.test(value);
+}
+
+/** Throws InvalidSubjectTokenError unless `value` is a valid single subject token. */
+export function assertSubjectToken(what: string, value: string): string {
+  if (!isSubjectToken(value)) throw new InvalidSubjectTokenError(what, value);
+  return value;
+}
+
+/** Subject builders, grouped by the stream or service that owns them. */
+export const subjects = {
+  /** Task messages for one activity, in the work-queue stream JETFLOW_TASKS. */
+  task: (activity: string) => `${SUBJECT_ROOT}.tasks.${activity}`,
+  /** Filter matching every activity's task subject. */
+  allTasks: `${SUBJECT_ROOT}.tasks.>`,
+
+  /** Task results (success or failure) for one activity, in JETFLOW_RESULTS. */
+  result: (activity: string) => `${SUBJECT_ROOT}.results.${activity}`,
+  allResults: `${SUBJECT_ROOT}.results.>`,
+
+  /**
+   * Heartbeats are core NATS requests (they need a reply: "was this execution stopped?"), answered
+   * by the result-ingestor, which records them durably in the heartbeat KV bucket.
+   */
+  heartbeat: (activity: string) => `${SUBJECT_ROOT}.heartbeats.${activity}`,
+  allHeartbeats: `${SUBJECT_ROOT}.heartbeats.>`,
+
+  /** Core NATS broadcast telling workers of an activity to abort tasks (execution stopped). */
+  taskCancel: (activity: string) => `${SUBJECT_ROOT}.cancel.${activity}`,
+  allTaskCancels: `${SUBJECT_ROOT}.cancel.>`,
+
+  /** The history of one execution: one EventBatch per transition, in JETFLOW_EVENTS. */
+  events: (executionId: string) => `${SUBJECT_ROOT}.events.${executionId}`,
+  allEvents: `${SUBJECT_ROOT}.events.>`,
+
+  /** Commands into the orchestrator for one execution, in the work-queue stream JETFLOW_COMMANDS. */
+  command: (executionId: string) => `${SUBJECT_ROOT}.commands.${executionId}`,
+  allCommands: `${SUBJECT_ROOT}.commands.>`,
+
+  /** Durable timers for one execution, in JETFLOW_TIMERS. */
+  timer: (executionId: string) => `${SUBJECT_ROOT}.timers.${executionId}`,
+  allTimers: `${SUBJECT_ROOT}.timers.>`,
+
+  /** Request/reply API of the state-manager (core NATS, queue group "state-manager"). */
+  stateCommit: `${SUBJECT_ROOT}.state.commit`,
+  stateLoad: `${SUBJECT_ROOT}.state.load`,
+
+  /** Dead letters: malformed or unprocessable messages parked by `service`, in JETFLOW_DEAD_LETTERS. */
+  deadLetter: (service: string) => `${SUBJECT_ROOT}.dlq.${service}`,
+  allDeadLetters: `${SUBJECT_ROOT}.dlq.>`,
+} as const;
+
+/** Queue group names, so that replicas of a service share request/reply work. */
+export const queueGroups = {
+  stateManager: "state-manager",
+  resultIngestor: "result-ingestor",
+} as const;

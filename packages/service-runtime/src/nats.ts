@@ -1,0 +1,37 @@
+import { readFile } from "node:fs/promises";
+import { connect, credsAuthenticator } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { Logger } from "pino";
+import type { BaseConfig } from "./config";
+
+/**
+ * Connects to NATS with the service's credentials and reconnects forever: a service outlives a
+ * NATS restart or a node loss and picks up where it was.
+ */
+export async function connectNats(config: BaseConfig, name: string, log: Logger): Promise<NatsConnection> {
+  const authenticator = config.natsCredsFile
+    ? credsAuthenticator(await readFile(config.natsCredsFile))
+    : undefined;
+  const nc = await connect({
+    servers: config.natsServers,
+    name,
+    authenticator,
+    user: config.natsUser,
+    pass: config.natsPassword,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+    // Keep publishing through a short outage: the client buffers while it reconnects.
+    waitOnFirstConnect: true,
+  });
+  void (async () => {
+    for await (const status of nc.status()) {
+      if (status.type === "disconnect" || status.type === "reconnect") {
+        log.warn(
+          { status: status.type, server: "server" in status ? status.server : undefined },
+          "nats connection status",
+        );
+      }
+    }
+  })();
+  return nc;
+}

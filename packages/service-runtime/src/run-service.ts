@@ -1,0 +1,84 @@
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { Logger } from "pino";
+import type { BaseConfig } from "./config";
+import { startHealthServer } from "./health";
+import type { HealthServer } from "./health";
+import { createLogger } from "./logger";
+import { connectNats } from "./nats";
+
+/** A long-running part of a service: started once, stopped once on shutdown. */
+export interface Component {
+  /** True once streams and consumers are bound and work can flow. */
+  ready(): boolean;
+  /** Stop taking new work, finish or release in-flight work. Must not close the connection. */
+  stop(): Promise<void>;
+}
+
+/** What `runService` hands to the service's own start function. */
+export interface ServiceContext<C extends BaseConfig> {
+  config: C;
+  log: Logger;
+  nc: NatsConnection;
+}
+
+/** A started service, as returned to tests and to `main`. */
+export interface RunningService {
+  readonly healthPort: number | undefined;
+  /** Graceful stop: components, then health endpoint, then NATS drain. Idempotent. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * The composition root every service's `main` calls: logger, NATS connection, the service's
+ * components, health endpoints, and SIGTERM/SIGINT handling that stops everything in order and
+ * exits 0 (or 1 when the stop took longer than `shutdownTimeoutMs`).
+ */
+export async function runService<C extends BaseConfig>(
+  name: string,
+  config: C,
+  start: (ctx: ServiceContext<C>) => Promise<Component>,
+): Promise<RunningService> {
+  const log = createLogger(name, config.logLevel);
+  const nc = await connectNats(config, name, log);
+  const component = await start({ config, log, nc });
+  let health: HealthServer | undefined;
+  if (config.healthPort > 0) {
+    health = await startHealthServer(
+      config.healthHost,
+      config.healthPort,
+      () => !nc.isClosed() && component.ready(),
+    );
+  }
+  log.info({ healthPort: health?.port }, "service started");
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = (): Promise<void> => {
+    stopping ??= (async () => {
+      log.info("service stopping");
+      await component.stop();
+      await health?.close();
+      await nc.drain();
+      log.info("service stopped");
+    })();
+    return stopping;
+  };
+
+  const onSignal = (signal: NodeJS.Signals): void => {
+    log.info({ signal }, "signal received");
+    const timer = setTimeout(() => {
+      log.error({ timeoutMs: config.shutdownTimeoutMs }, "graceful stop timed out");
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
+    timer.unref();
+    shutdown().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err }, "graceful stop failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.once("SIGTERM", onSignal);
+  process.once("SIGINT", onSignal);
+  return { healthPort: health?.port, shutdown };
+}

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what jetflow needs on a fresh machine with Node.js 20+: the pinned pnpm, nats-server
+# (Debian package) when it is missing, and the dependencies from the lockfile. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
+  echo "jetflow needs Node.js 20 or newer (found: $(node --version 2>/dev/null || echo none))" >&2
+  exit 1
+fi
+
+pnpm_version=$(node -p 'require("./package.json").packageManager.split("@")[1]')
+export PATH="$PWD/.jetflow/tools/bin:$PATH"
+if [ "$(pnpm --version 2>/dev/null || true)" != "$pnpm_version" ]; then
+  say "installing pnpm $pnpm_version"
+  # Global when we may (root, or a user-owned npm prefix); else into .jetflow/tools.
+  if ! npm install -g --silent "pnpm@$pnpm_version" >/dev/null 2>&1; then
+    npm install --silent --prefix "$PWD/.jetflow/tools" -g "pnpm@$pnpm_version" >/dev/null
+  fi
+  hash -r
+fi
+
+if [ -z "${NATS_SERVER_BIN:-}" ] && ! command -v nats-server >/dev/null 2>&1 && [ ! -x /usr/sbin/nats-server ]; then
+  say "installing nats-server (Debian package)"
+  if [ "$(id -u)" -eq 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server >/dev/null
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server >/dev/null
+  else
+    echo "nats-server is missing: install it (apt-get install nats-server) or set NATS_SERVER_BIN" >&2
+    exit 1
+  fi
+fi
+
+say "installing dependencies"
+pnpm install --frozen-lockfile --reporter=silent

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The one command that runs every check and test, from a fresh clone:
+# install → generated code fresh → proto lint → format → lint → build/typecheck → unit → integration.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh
+export PATH="$PWD/.jetflow/tools/bin:$PATH"
+pnpm verify
