@@ -5,6 +5,7 @@
 // source: jetflow/v1/execution.proto
 
 /* eslint-disable */
+import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 
 export const protobufPackage = "jetflow.v1";
 
@@ -66,4 +67,186 @@ export function executionStatusToJSON(object: ExecutionStatus): string {
     default:
       return "UNRECOGNIZED";
   }
+}
+
+/**
+ * Identifies the state of a parent execution that runs this execution as a Parallel branch or
+ * a Map iteration.
+ */
+export interface ParentRef {
+  executionId: string;
+  stateName: string;
+  /** Branch index (Parallel) or item index (Map). */
+  index: number;
+  /**
+   * The event id of the parent's StateEntered for that state: tells apart two entries of the
+   * same state (a loop), so a late child of an earlier entry is recognised as stale.
+   */
+  entryEventId: number;
+}
+
+function createBaseParentRef(): ParentRef {
+  return { executionId: "", stateName: "", index: 0, entryEventId: 0 };
+}
+
+export const ParentRef: MessageFns<ParentRef> = {
+  encode(message: ParentRef, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.executionId !== "") {
+      writer.uint32(10).string(message.executionId);
+    }
+    if (message.stateName !== "") {
+      writer.uint32(18).string(message.stateName);
+    }
+    if (message.index !== 0) {
+      writer.uint32(24).uint32(message.index);
+    }
+    if (message.entryEventId !== 0) {
+      writer.uint32(32).uint64(message.entryEventId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ParentRef {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseParentRef();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.executionId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.stateName = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.index = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.entryEventId = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ParentRef {
+    return {
+      executionId: isSet(object.executionId)
+        ? globalThis.String(object.executionId)
+        : isSet(object.execution_id)
+        ? globalThis.String(object.execution_id)
+        : "",
+      stateName: isSet(object.stateName)
+        ? globalThis.String(object.stateName)
+        : isSet(object.state_name)
+        ? globalThis.String(object.state_name)
+        : "",
+      index: isSet(object.index) ? globalThis.Number(object.index) : 0,
+      entryEventId: isSet(object.entryEventId)
+        ? globalThis.Number(object.entryEventId)
+        : isSet(object.entry_event_id)
+        ? globalThis.Number(object.entry_event_id)
+        : 0,
+    };
+  },
+
+  toJSON(message: ParentRef): unknown {
+    const obj: any = {};
+    if (message.executionId !== "") {
+      obj.executionId = message.executionId;
+    }
+    if (message.stateName !== "") {
+      obj.stateName = message.stateName;
+    }
+    if (message.index !== 0) {
+      obj.index = Math.round(message.index);
+    }
+    if (message.entryEventId !== 0) {
+      obj.entryEventId = Math.round(message.entryEventId);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ParentRef>, I>>(base?: I): ParentRef {
+    return ParentRef.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ParentRef>, I>>(object: I): ParentRef {
+    const message = createBaseParentRef();
+    message.executionId = object.executionId ?? "";
+    message.stateName = object.stateName ?? "";
+    message.index = object.index ?? 0;
+    message.entryEventId = object.entryEventId ?? 0;
+    return message;
+  },
+};
+
+type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
+
+export type DeepPartial<T> = T extends Builtin ? T
+  : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
+  : T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepPartial<U>>
+  : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
+  : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
+  : Partial<T>;
+
+type KeysOfUnion<T> = T extends T ? keyof T : never;
+export type Exact<P, I extends P> = P extends Builtin ? P
+  : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
+
+function longToNumber(int64: { toString(): string }): number {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
+}
+
+function isSet(value: any): boolean {
+  return value !== null && value !== undefined;
+}
+
+export interface MessageFns<T> {
+  encode(message: T, writer?: BinaryWriter): BinaryWriter;
+  decode(input: BinaryReader | Uint8Array, length?: number): T;
+  fromJSON(object: any): T;
+  toJSON(message: T): unknown;
+  create<I extends Exact<DeepPartial<T>, I>>(base?: I): T;
+  fromPartial<I extends Exact<DeepPartial<T>, I>>(object: I): T;
 }

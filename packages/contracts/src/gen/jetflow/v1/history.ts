@@ -7,6 +7,7 @@
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import { Timestamp } from "../../google/protobuf/timestamp";
+import { ParentRef } from "./execution";
 
 export const protobufPackage = "jetflow.v1";
 
@@ -52,6 +53,11 @@ export interface HistoryEvent {
     | { $case: "parallelStarted"; value: ParallelStarted }
     | { $case: "parallelSucceeded"; value: ParallelSucceeded }
     | { $case: "parallelFailed"; value: ParallelFailed }
+    | { $case: "parallelBranchStarted"; value: ParallelBranchStarted }
+    | { $case: "parallelBranchSucceeded"; value: ParallelBranchSucceeded }
+    | { $case: "parallelBranchFailed"; value: ParallelBranchFailed }
+    | { $case: "childLaunchPending"; value: ChildLaunchPending }
+    | { $case: "executionStopRequested"; value: ExecutionStopRequested }
     | undefined;
 }
 
@@ -60,6 +66,13 @@ export interface ExecutionStarted {
   workflowVersion: number;
   inputJson: string;
   executionName: string;
+  /** "" for a top-level execution; the sub-machine's path for a branch or an iteration. */
+  machinePath: string;
+  parent: ParentRef | undefined;
+  rootExecutionId: string;
+  /** Execution-level TimeoutSeconds (0: none) and the id of its timer. */
+  timeoutSeconds: number;
+  timeoutTimerId: string;
 }
 
 export interface ExecutionSucceeded {
@@ -72,6 +85,12 @@ export interface ExecutionFailed {
 }
 
 export interface ExecutionTimedOut {
+  error: string;
+  cause: string;
+}
+
+/** A stop was asked for; children and tasks are being cancelled. */
+export interface ExecutionStopRequested {
   error: string;
   cause: string;
 }
@@ -99,6 +118,8 @@ export interface TaskScheduled {
   inputJson: string;
   timeoutSeconds: number;
   heartbeatSeconds: number;
+  stateName: string;
+  workflowName: string;
 }
 
 export interface TaskStarted {
@@ -128,10 +149,14 @@ export interface TaskRetryScheduled {
   error: string;
   nextAttempt: number;
   delayMs: number;
+  timerId: string;
+  fireTime: Date | undefined;
+  retrierIndex: number;
 }
 
 export interface WaitStarted {
   fireTime: Date | undefined;
+  timerId: string;
 }
 
 export interface WaitFinished {
@@ -139,20 +164,31 @@ export interface WaitFinished {
 
 export interface MapStarted {
   itemCount: number;
+  maxConcurrency: number;
+  toleratedFailures: number;
 }
 
+/** A child execution was requested; the dispatcher creates it from this event. */
 export interface MapIterationStarted {
   index: number;
+  childExecutionId: string;
+  inputJson: string;
 }
 
 export interface MapIterationSucceeded {
   index: number;
+  outputJson: string;
 }
 
 export interface MapIterationFailed {
   index: number;
   error: string;
   cause: string;
+}
+
+/** More children remain to be launched; the dispatcher sends ContinueChildren. */
+export interface ChildLaunchPending {
+  nextIndex: number;
 }
 
 export interface MapSucceeded {
@@ -165,6 +201,23 @@ export interface MapFailed {
 
 export interface ParallelStarted {
   branchCount: number;
+}
+
+export interface ParallelBranchStarted {
+  index: number;
+  childExecutionId: string;
+  inputJson: string;
+}
+
+export interface ParallelBranchSucceeded {
+  index: number;
+  outputJson: string;
+}
+
+export interface ParallelBranchFailed {
+  index: number;
+  error: string;
+  cause: string;
 }
 
 export interface ParallelSucceeded {
@@ -265,6 +318,21 @@ export const HistoryEvent: MessageFns<HistoryEvent> = {
         break;
       case "parallelFailed":
         ParallelFailed.encode(message.details.value, writer.uint32(498).fork()).join();
+        break;
+      case "parallelBranchStarted":
+        ParallelBranchStarted.encode(message.details.value, writer.uint32(506).fork()).join();
+        break;
+      case "parallelBranchSucceeded":
+        ParallelBranchSucceeded.encode(message.details.value, writer.uint32(514).fork()).join();
+        break;
+      case "parallelBranchFailed":
+        ParallelBranchFailed.encode(message.details.value, writer.uint32(522).fork()).join();
+        break;
+      case "childLaunchPending":
+        ChildLaunchPending.encode(message.details.value, writer.uint32(450).fork()).join();
+        break;
+      case "executionStopRequested":
+        ExecutionStopRequested.encode(message.details.value, writer.uint32(122).fork()).join();
         break;
     }
     return writer;
@@ -522,6 +590,61 @@ export const HistoryEvent: MessageFns<HistoryEvent> = {
             message.details = { $case: "parallelFailed", value: ParallelFailed.decode(reader, reader.uint32()) };
             continue;
           }
+          case 63: {
+            if (tag !== 506) {
+              break;
+            }
+
+            message.details = {
+              $case: "parallelBranchStarted",
+              value: ParallelBranchStarted.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
+          case 64: {
+            if (tag !== 514) {
+              break;
+            }
+
+            message.details = {
+              $case: "parallelBranchSucceeded",
+              value: ParallelBranchSucceeded.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
+          case 65: {
+            if (tag !== 522) {
+              break;
+            }
+
+            message.details = {
+              $case: "parallelBranchFailed",
+              value: ParallelBranchFailed.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
+          case 56: {
+            if (tag !== 450) {
+              break;
+            }
+
+            message.details = {
+              $case: "childLaunchPending",
+              value: ChildLaunchPending.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.details = {
+              $case: "executionStopRequested",
+              value: ExecutionStopRequested.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -648,6 +771,29 @@ export const HistoryEvent: MessageFns<HistoryEvent> = {
         ? { $case: "parallelFailed", value: ParallelFailed.fromJSON(object.parallelFailed) }
         : isSet(object.parallel_failed)
         ? { $case: "parallelFailed", value: ParallelFailed.fromJSON(object.parallel_failed) }
+        : isSet(object.parallelBranchStarted)
+        ? { $case: "parallelBranchStarted", value: ParallelBranchStarted.fromJSON(object.parallelBranchStarted) }
+        : isSet(object.parallel_branch_started)
+        ? { $case: "parallelBranchStarted", value: ParallelBranchStarted.fromJSON(object.parallel_branch_started) }
+        : isSet(object.parallelBranchSucceeded)
+        ? { $case: "parallelBranchSucceeded", value: ParallelBranchSucceeded.fromJSON(object.parallelBranchSucceeded) }
+        : isSet(object.parallel_branch_succeeded)
+        ? {
+          $case: "parallelBranchSucceeded",
+          value: ParallelBranchSucceeded.fromJSON(object.parallel_branch_succeeded),
+        }
+        : isSet(object.parallelBranchFailed)
+        ? { $case: "parallelBranchFailed", value: ParallelBranchFailed.fromJSON(object.parallelBranchFailed) }
+        : isSet(object.parallel_branch_failed)
+        ? { $case: "parallelBranchFailed", value: ParallelBranchFailed.fromJSON(object.parallel_branch_failed) }
+        : isSet(object.childLaunchPending)
+        ? { $case: "childLaunchPending", value: ChildLaunchPending.fromJSON(object.childLaunchPending) }
+        : isSet(object.child_launch_pending)
+        ? { $case: "childLaunchPending", value: ChildLaunchPending.fromJSON(object.child_launch_pending) }
+        : isSet(object.executionStopRequested)
+        ? { $case: "executionStopRequested", value: ExecutionStopRequested.fromJSON(object.executionStopRequested) }
+        : isSet(object.execution_stop_requested)
+        ? { $case: "executionStopRequested", value: ExecutionStopRequested.fromJSON(object.execution_stop_requested) }
         : undefined,
     };
   },
@@ -714,6 +860,16 @@ export const HistoryEvent: MessageFns<HistoryEvent> = {
       obj.parallelSucceeded = ParallelSucceeded.toJSON(message.details.value);
     } else if (message.details?.$case === "parallelFailed") {
       obj.parallelFailed = ParallelFailed.toJSON(message.details.value);
+    } else if (message.details?.$case === "parallelBranchStarted") {
+      obj.parallelBranchStarted = ParallelBranchStarted.toJSON(message.details.value);
+    } else if (message.details?.$case === "parallelBranchSucceeded") {
+      obj.parallelBranchSucceeded = ParallelBranchSucceeded.toJSON(message.details.value);
+    } else if (message.details?.$case === "parallelBranchFailed") {
+      obj.parallelBranchFailed = ParallelBranchFailed.toJSON(message.details.value);
+    } else if (message.details?.$case === "childLaunchPending") {
+      obj.childLaunchPending = ChildLaunchPending.toJSON(message.details.value);
+    } else if (message.details?.$case === "executionStopRequested") {
+      obj.executionStopRequested = ExecutionStopRequested.toJSON(message.details.value);
     }
     return obj;
   },
@@ -887,13 +1043,68 @@ export const HistoryEvent: MessageFns<HistoryEvent> = {
         }
         break;
       }
+      case "parallelBranchStarted": {
+        if (object.details?.value !== undefined && object.details?.value !== null) {
+          message.details = {
+            $case: "parallelBranchStarted",
+            value: ParallelBranchStarted.fromPartial(object.details.value),
+          };
+        }
+        break;
+      }
+      case "parallelBranchSucceeded": {
+        if (object.details?.value !== undefined && object.details?.value !== null) {
+          message.details = {
+            $case: "parallelBranchSucceeded",
+            value: ParallelBranchSucceeded.fromPartial(object.details.value),
+          };
+        }
+        break;
+      }
+      case "parallelBranchFailed": {
+        if (object.details?.value !== undefined && object.details?.value !== null) {
+          message.details = {
+            $case: "parallelBranchFailed",
+            value: ParallelBranchFailed.fromPartial(object.details.value),
+          };
+        }
+        break;
+      }
+      case "childLaunchPending": {
+        if (object.details?.value !== undefined && object.details?.value !== null) {
+          message.details = {
+            $case: "childLaunchPending",
+            value: ChildLaunchPending.fromPartial(object.details.value),
+          };
+        }
+        break;
+      }
+      case "executionStopRequested": {
+        if (object.details?.value !== undefined && object.details?.value !== null) {
+          message.details = {
+            $case: "executionStopRequested",
+            value: ExecutionStopRequested.fromPartial(object.details.value),
+          };
+        }
+        break;
+      }
     }
     return message;
   },
 };
 
 function createBaseExecutionStarted(): ExecutionStarted {
-  return { workflowName: "", workflowVersion: 0, inputJson: "", executionName: "" };
+  return {
+    workflowName: "",
+    workflowVersion: 0,
+    inputJson: "",
+    executionName: "",
+    machinePath: "",
+    parent: undefined,
+    rootExecutionId: "",
+    timeoutSeconds: 0,
+    timeoutTimerId: "",
+  };
 }
 
 export const ExecutionStarted: MessageFns<ExecutionStarted> = {
@@ -909,6 +1120,21 @@ export const ExecutionStarted: MessageFns<ExecutionStarted> = {
     }
     if (message.executionName !== "") {
       writer.uint32(34).string(message.executionName);
+    }
+    if (message.machinePath !== "") {
+      writer.uint32(42).string(message.machinePath);
+    }
+    if (message.parent !== undefined) {
+      ParentRef.encode(message.parent, writer.uint32(50).fork()).join();
+    }
+    if (message.rootExecutionId !== "") {
+      writer.uint32(58).string(message.rootExecutionId);
+    }
+    if (message.timeoutSeconds !== 0) {
+      writer.uint32(64).uint32(message.timeoutSeconds);
+    }
+    if (message.timeoutTimerId !== "") {
+      writer.uint32(74).string(message.timeoutTimerId);
     }
     return writer;
   },
@@ -958,6 +1184,46 @@ export const ExecutionStarted: MessageFns<ExecutionStarted> = {
             message.executionName = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.machinePath = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.parent = ParentRef.decode(reader, reader.uint32());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.rootExecutionId = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.timeoutSeconds = reader.uint32();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.timeoutTimerId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -992,6 +1258,27 @@ export const ExecutionStarted: MessageFns<ExecutionStarted> = {
         : isSet(object.execution_name)
         ? globalThis.String(object.execution_name)
         : "",
+      machinePath: isSet(object.machinePath)
+        ? globalThis.String(object.machinePath)
+        : isSet(object.machine_path)
+        ? globalThis.String(object.machine_path)
+        : "",
+      parent: isSet(object.parent) ? ParentRef.fromJSON(object.parent) : undefined,
+      rootExecutionId: isSet(object.rootExecutionId)
+        ? globalThis.String(object.rootExecutionId)
+        : isSet(object.root_execution_id)
+        ? globalThis.String(object.root_execution_id)
+        : "",
+      timeoutSeconds: isSet(object.timeoutSeconds)
+        ? globalThis.Number(object.timeoutSeconds)
+        : isSet(object.timeout_seconds)
+        ? globalThis.Number(object.timeout_seconds)
+        : 0,
+      timeoutTimerId: isSet(object.timeoutTimerId)
+        ? globalThis.String(object.timeoutTimerId)
+        : isSet(object.timeout_timer_id)
+        ? globalThis.String(object.timeout_timer_id)
+        : "",
     };
   },
 
@@ -1009,6 +1296,21 @@ export const ExecutionStarted: MessageFns<ExecutionStarted> = {
     if (message.executionName !== "") {
       obj.executionName = message.executionName;
     }
+    if (message.machinePath !== "") {
+      obj.machinePath = message.machinePath;
+    }
+    if (message.parent !== undefined) {
+      obj.parent = ParentRef.toJSON(message.parent);
+    }
+    if (message.rootExecutionId !== "") {
+      obj.rootExecutionId = message.rootExecutionId;
+    }
+    if (message.timeoutSeconds !== 0) {
+      obj.timeoutSeconds = Math.round(message.timeoutSeconds);
+    }
+    if (message.timeoutTimerId !== "") {
+      obj.timeoutTimerId = message.timeoutTimerId;
+    }
     return obj;
   },
 
@@ -1021,6 +1323,13 @@ export const ExecutionStarted: MessageFns<ExecutionStarted> = {
     message.workflowVersion = object.workflowVersion ?? 0;
     message.inputJson = object.inputJson ?? "";
     message.executionName = object.executionName ?? "";
+    message.machinePath = object.machinePath ?? "";
+    message.parent = (object.parent !== undefined && object.parent !== null)
+      ? ParentRef.fromPartial(object.parent)
+      : undefined;
+    message.rootExecutionId = object.rootExecutionId ?? "";
+    message.timeoutSeconds = object.timeoutSeconds ?? 0;
+    message.timeoutTimerId = object.timeoutTimerId ?? "";
     return message;
   },
 };
@@ -1262,6 +1571,91 @@ export const ExecutionTimedOut: MessageFns<ExecutionTimedOut> = {
   },
   fromPartial<I extends Exact<DeepPartial<ExecutionTimedOut>, I>>(object: I): ExecutionTimedOut {
     const message = createBaseExecutionTimedOut();
+    message.error = object.error ?? "";
+    message.cause = object.cause ?? "";
+    return message;
+  },
+};
+
+function createBaseExecutionStopRequested(): ExecutionStopRequested {
+  return { error: "", cause: "" };
+}
+
+export const ExecutionStopRequested: MessageFns<ExecutionStopRequested> = {
+  encode(message: ExecutionStopRequested, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.error !== "") {
+      writer.uint32(10).string(message.error);
+    }
+    if (message.cause !== "") {
+      writer.uint32(18).string(message.cause);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecutionStopRequested {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecutionStopRequested();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.cause = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecutionStopRequested {
+    return {
+      error: isSet(object.error) ? globalThis.String(object.error) : "",
+      cause: isSet(object.cause) ? globalThis.String(object.cause) : "",
+    };
+  },
+
+  toJSON(message: ExecutionStopRequested): unknown {
+    const obj: any = {};
+    if (message.error !== "") {
+      obj.error = message.error;
+    }
+    if (message.cause !== "") {
+      obj.cause = message.cause;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExecutionStopRequested>, I>>(base?: I): ExecutionStopRequested {
+    return ExecutionStopRequested.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExecutionStopRequested>, I>>(object: I): ExecutionStopRequested {
+    const message = createBaseExecutionStopRequested();
     message.error = object.error ?? "";
     message.cause = object.cause ?? "";
     return message;
@@ -1560,7 +1954,16 @@ export const StateExited: MessageFns<StateExited> = {
 };
 
 function createBaseTaskScheduled(): TaskScheduled {
-  return { taskToken: "", activity: "", attempt: 0, inputJson: "", timeoutSeconds: 0, heartbeatSeconds: 0 };
+  return {
+    taskToken: "",
+    activity: "",
+    attempt: 0,
+    inputJson: "",
+    timeoutSeconds: 0,
+    heartbeatSeconds: 0,
+    stateName: "",
+    workflowName: "",
+  };
 }
 
 export const TaskScheduled: MessageFns<TaskScheduled> = {
@@ -1582,6 +1985,12 @@ export const TaskScheduled: MessageFns<TaskScheduled> = {
     }
     if (message.heartbeatSeconds !== 0) {
       writer.uint32(48).uint32(message.heartbeatSeconds);
+    }
+    if (message.stateName !== "") {
+      writer.uint32(58).string(message.stateName);
+    }
+    if (message.workflowName !== "") {
+      writer.uint32(66).string(message.workflowName);
     }
     return writer;
   },
@@ -1647,6 +2056,22 @@ export const TaskScheduled: MessageFns<TaskScheduled> = {
             message.heartbeatSeconds = reader.uint32();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.stateName = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.workflowName = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1683,6 +2108,16 @@ export const TaskScheduled: MessageFns<TaskScheduled> = {
         : isSet(object.heartbeat_seconds)
         ? globalThis.Number(object.heartbeat_seconds)
         : 0,
+      stateName: isSet(object.stateName)
+        ? globalThis.String(object.stateName)
+        : isSet(object.state_name)
+        ? globalThis.String(object.state_name)
+        : "",
+      workflowName: isSet(object.workflowName)
+        ? globalThis.String(object.workflowName)
+        : isSet(object.workflow_name)
+        ? globalThis.String(object.workflow_name)
+        : "",
     };
   },
 
@@ -1706,6 +2141,12 @@ export const TaskScheduled: MessageFns<TaskScheduled> = {
     if (message.heartbeatSeconds !== 0) {
       obj.heartbeatSeconds = Math.round(message.heartbeatSeconds);
     }
+    if (message.stateName !== "") {
+      obj.stateName = message.stateName;
+    }
+    if (message.workflowName !== "") {
+      obj.workflowName = message.workflowName;
+    }
     return obj;
   },
 
@@ -1720,6 +2161,8 @@ export const TaskScheduled: MessageFns<TaskScheduled> = {
     message.inputJson = object.inputJson ?? "";
     message.timeoutSeconds = object.timeoutSeconds ?? 0;
     message.heartbeatSeconds = object.heartbeatSeconds ?? 0;
+    message.stateName = object.stateName ?? "";
+    message.workflowName = object.workflowName ?? "";
     return message;
   },
 };
@@ -2121,7 +2564,7 @@ export const TaskTimedOut: MessageFns<TaskTimedOut> = {
 };
 
 function createBaseTaskRetryScheduled(): TaskRetryScheduled {
-  return { error: "", nextAttempt: 0, delayMs: 0 };
+  return { error: "", nextAttempt: 0, delayMs: 0, timerId: "", fireTime: undefined, retrierIndex: 0 };
 }
 
 export const TaskRetryScheduled: MessageFns<TaskRetryScheduled> = {
@@ -2134,6 +2577,15 @@ export const TaskRetryScheduled: MessageFns<TaskRetryScheduled> = {
     }
     if (message.delayMs !== 0) {
       writer.uint32(24).uint64(message.delayMs);
+    }
+    if (message.timerId !== "") {
+      writer.uint32(34).string(message.timerId);
+    }
+    if (message.fireTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.fireTime), writer.uint32(42).fork()).join();
+    }
+    if (message.retrierIndex !== 0) {
+      writer.uint32(48).uint32(message.retrierIndex);
     }
     return writer;
   },
@@ -2175,6 +2627,30 @@ export const TaskRetryScheduled: MessageFns<TaskRetryScheduled> = {
             message.delayMs = longToNumber(reader.uint64());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.timerId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.fireTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.retrierIndex = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2200,6 +2676,21 @@ export const TaskRetryScheduled: MessageFns<TaskRetryScheduled> = {
         : isSet(object.delay_ms)
         ? globalThis.Number(object.delay_ms)
         : 0,
+      timerId: isSet(object.timerId)
+        ? globalThis.String(object.timerId)
+        : isSet(object.timer_id)
+        ? globalThis.String(object.timer_id)
+        : "",
+      fireTime: isSet(object.fireTime)
+        ? fromJsonTimestamp(object.fireTime)
+        : isSet(object.fire_time)
+        ? fromJsonTimestamp(object.fire_time)
+        : undefined,
+      retrierIndex: isSet(object.retrierIndex)
+        ? globalThis.Number(object.retrierIndex)
+        : isSet(object.retrier_index)
+        ? globalThis.Number(object.retrier_index)
+        : 0,
     };
   },
 
@@ -2214,6 +2705,15 @@ export const TaskRetryScheduled: MessageFns<TaskRetryScheduled> = {
     if (message.delayMs !== 0) {
       obj.delayMs = Math.round(message.delayMs);
     }
+    if (message.timerId !== "") {
+      obj.timerId = message.timerId;
+    }
+    if (message.fireTime !== undefined) {
+      obj.fireTime = message.fireTime.toISOString();
+    }
+    if (message.retrierIndex !== 0) {
+      obj.retrierIndex = Math.round(message.retrierIndex);
+    }
     return obj;
   },
 
@@ -2225,18 +2725,24 @@ export const TaskRetryScheduled: MessageFns<TaskRetryScheduled> = {
     message.error = object.error ?? "";
     message.nextAttempt = object.nextAttempt ?? 0;
     message.delayMs = object.delayMs ?? 0;
+    message.timerId = object.timerId ?? "";
+    message.fireTime = object.fireTime ?? undefined;
+    message.retrierIndex = object.retrierIndex ?? 0;
     return message;
   },
 };
 
 function createBaseWaitStarted(): WaitStarted {
-  return { fireTime: undefined };
+  return { fireTime: undefined, timerId: "" };
 }
 
 export const WaitStarted: MessageFns<WaitStarted> = {
   encode(message: WaitStarted, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.fireTime !== undefined) {
       Timestamp.encode(toTimestamp(message.fireTime), writer.uint32(10).fork()).join();
+    }
+    if (message.timerId !== "") {
+      writer.uint32(18).string(message.timerId);
     }
     return writer;
   },
@@ -2262,6 +2768,14 @@ export const WaitStarted: MessageFns<WaitStarted> = {
             message.fireTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.timerId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2281,6 +2795,11 @@ export const WaitStarted: MessageFns<WaitStarted> = {
         : isSet(object.fire_time)
         ? fromJsonTimestamp(object.fire_time)
         : undefined,
+      timerId: isSet(object.timerId)
+        ? globalThis.String(object.timerId)
+        : isSet(object.timer_id)
+        ? globalThis.String(object.timer_id)
+        : "",
     };
   },
 
@@ -2288,6 +2807,9 @@ export const WaitStarted: MessageFns<WaitStarted> = {
     const obj: any = {};
     if (message.fireTime !== undefined) {
       obj.fireTime = message.fireTime.toISOString();
+    }
+    if (message.timerId !== "") {
+      obj.timerId = message.timerId;
     }
     return obj;
   },
@@ -2298,6 +2820,7 @@ export const WaitStarted: MessageFns<WaitStarted> = {
   fromPartial<I extends Exact<DeepPartial<WaitStarted>, I>>(object: I): WaitStarted {
     const message = createBaseWaitStarted();
     message.fireTime = object.fireTime ?? undefined;
+    message.timerId = object.timerId ?? "";
     return message;
   },
 };
@@ -2355,13 +2878,19 @@ export const WaitFinished: MessageFns<WaitFinished> = {
 };
 
 function createBaseMapStarted(): MapStarted {
-  return { itemCount: 0 };
+  return { itemCount: 0, maxConcurrency: 0, toleratedFailures: 0 };
 }
 
 export const MapStarted: MessageFns<MapStarted> = {
   encode(message: MapStarted, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.itemCount !== 0) {
       writer.uint32(8).uint32(message.itemCount);
+    }
+    if (message.maxConcurrency !== 0) {
+      writer.uint32(16).uint32(message.maxConcurrency);
+    }
+    if (message.toleratedFailures !== 0) {
+      writer.uint32(24).uint32(message.toleratedFailures);
     }
     return writer;
   },
@@ -2387,6 +2916,22 @@ export const MapStarted: MessageFns<MapStarted> = {
             message.itemCount = reader.uint32();
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.maxConcurrency = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.toleratedFailures = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2406,6 +2951,16 @@ export const MapStarted: MessageFns<MapStarted> = {
         : isSet(object.item_count)
         ? globalThis.Number(object.item_count)
         : 0,
+      maxConcurrency: isSet(object.maxConcurrency)
+        ? globalThis.Number(object.maxConcurrency)
+        : isSet(object.max_concurrency)
+        ? globalThis.Number(object.max_concurrency)
+        : 0,
+      toleratedFailures: isSet(object.toleratedFailures)
+        ? globalThis.Number(object.toleratedFailures)
+        : isSet(object.tolerated_failures)
+        ? globalThis.Number(object.tolerated_failures)
+        : 0,
     };
   },
 
@@ -2413,6 +2968,12 @@ export const MapStarted: MessageFns<MapStarted> = {
     const obj: any = {};
     if (message.itemCount !== 0) {
       obj.itemCount = Math.round(message.itemCount);
+    }
+    if (message.maxConcurrency !== 0) {
+      obj.maxConcurrency = Math.round(message.maxConcurrency);
+    }
+    if (message.toleratedFailures !== 0) {
+      obj.toleratedFailures = Math.round(message.toleratedFailures);
     }
     return obj;
   },
@@ -2423,18 +2984,26 @@ export const MapStarted: MessageFns<MapStarted> = {
   fromPartial<I extends Exact<DeepPartial<MapStarted>, I>>(object: I): MapStarted {
     const message = createBaseMapStarted();
     message.itemCount = object.itemCount ?? 0;
+    message.maxConcurrency = object.maxConcurrency ?? 0;
+    message.toleratedFailures = object.toleratedFailures ?? 0;
     return message;
   },
 };
 
 function createBaseMapIterationStarted(): MapIterationStarted {
-  return { index: 0 };
+  return { index: 0, childExecutionId: "", inputJson: "" };
 }
 
 export const MapIterationStarted: MessageFns<MapIterationStarted> = {
   encode(message: MapIterationStarted, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.index !== 0) {
       writer.uint32(8).uint32(message.index);
+    }
+    if (message.childExecutionId !== "") {
+      writer.uint32(18).string(message.childExecutionId);
+    }
+    if (message.inputJson !== "") {
+      writer.uint32(26).string(message.inputJson);
     }
     return writer;
   },
@@ -2460,6 +3029,22 @@ export const MapIterationStarted: MessageFns<MapIterationStarted> = {
             message.index = reader.uint32();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.childExecutionId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.inputJson = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2473,13 +3058,31 @@ export const MapIterationStarted: MessageFns<MapIterationStarted> = {
   },
 
   fromJSON(object: any): MapIterationStarted {
-    return { index: isSet(object.index) ? globalThis.Number(object.index) : 0 };
+    return {
+      index: isSet(object.index) ? globalThis.Number(object.index) : 0,
+      childExecutionId: isSet(object.childExecutionId)
+        ? globalThis.String(object.childExecutionId)
+        : isSet(object.child_execution_id)
+        ? globalThis.String(object.child_execution_id)
+        : "",
+      inputJson: isSet(object.inputJson)
+        ? globalThis.String(object.inputJson)
+        : isSet(object.input_json)
+        ? globalThis.String(object.input_json)
+        : "",
+    };
   },
 
   toJSON(message: MapIterationStarted): unknown {
     const obj: any = {};
     if (message.index !== 0) {
       obj.index = Math.round(message.index);
+    }
+    if (message.childExecutionId !== "") {
+      obj.childExecutionId = message.childExecutionId;
+    }
+    if (message.inputJson !== "") {
+      obj.inputJson = message.inputJson;
     }
     return obj;
   },
@@ -2490,18 +3093,23 @@ export const MapIterationStarted: MessageFns<MapIterationStarted> = {
   fromPartial<I extends Exact<DeepPartial<MapIterationStarted>, I>>(object: I): MapIterationStarted {
     const message = createBaseMapIterationStarted();
     message.index = object.index ?? 0;
+    message.childExecutionId = object.childExecutionId ?? "";
+    message.inputJson = object.inputJson ?? "";
     return message;
   },
 };
 
 function createBaseMapIterationSucceeded(): MapIterationSucceeded {
-  return { index: 0 };
+  return { index: 0, outputJson: "" };
 }
 
 export const MapIterationSucceeded: MessageFns<MapIterationSucceeded> = {
   encode(message: MapIterationSucceeded, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.index !== 0) {
       writer.uint32(8).uint32(message.index);
+    }
+    if (message.outputJson !== "") {
+      writer.uint32(18).string(message.outputJson);
     }
     return writer;
   },
@@ -2527,6 +3135,14 @@ export const MapIterationSucceeded: MessageFns<MapIterationSucceeded> = {
             message.index = reader.uint32();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.outputJson = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2540,13 +3156,23 @@ export const MapIterationSucceeded: MessageFns<MapIterationSucceeded> = {
   },
 
   fromJSON(object: any): MapIterationSucceeded {
-    return { index: isSet(object.index) ? globalThis.Number(object.index) : 0 };
+    return {
+      index: isSet(object.index) ? globalThis.Number(object.index) : 0,
+      outputJson: isSet(object.outputJson)
+        ? globalThis.String(object.outputJson)
+        : isSet(object.output_json)
+        ? globalThis.String(object.output_json)
+        : "",
+    };
   },
 
   toJSON(message: MapIterationSucceeded): unknown {
     const obj: any = {};
     if (message.index !== 0) {
       obj.index = Math.round(message.index);
+    }
+    if (message.outputJson !== "") {
+      obj.outputJson = message.outputJson;
     }
     return obj;
   },
@@ -2557,6 +3183,7 @@ export const MapIterationSucceeded: MessageFns<MapIterationSucceeded> = {
   fromPartial<I extends Exact<DeepPartial<MapIterationSucceeded>, I>>(object: I): MapIterationSucceeded {
     const message = createBaseMapIterationSucceeded();
     message.index = object.index ?? 0;
+    message.outputJson = object.outputJson ?? "";
     return message;
   },
 };
@@ -2658,6 +3285,79 @@ export const MapIterationFailed: MessageFns<MapIterationFailed> = {
     message.index = object.index ?? 0;
     message.error = object.error ?? "";
     message.cause = object.cause ?? "";
+    return message;
+  },
+};
+
+function createBaseChildLaunchPending(): ChildLaunchPending {
+  return { nextIndex: 0 };
+}
+
+export const ChildLaunchPending: MessageFns<ChildLaunchPending> = {
+  encode(message: ChildLaunchPending, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.nextIndex !== 0) {
+      writer.uint32(8).uint32(message.nextIndex);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ChildLaunchPending {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChildLaunchPending();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.nextIndex = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ChildLaunchPending {
+    return {
+      nextIndex: isSet(object.nextIndex)
+        ? globalThis.Number(object.nextIndex)
+        : isSet(object.next_index)
+        ? globalThis.Number(object.next_index)
+        : 0,
+    };
+  },
+
+  toJSON(message: ChildLaunchPending): unknown {
+    const obj: any = {};
+    if (message.nextIndex !== 0) {
+      obj.nextIndex = Math.round(message.nextIndex);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ChildLaunchPending>, I>>(base?: I): ChildLaunchPending {
+    return ChildLaunchPending.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ChildLaunchPending>, I>>(object: I): ChildLaunchPending {
+    const message = createBaseChildLaunchPending();
+    message.nextIndex = object.nextIndex ?? 0;
     return message;
   },
 };
@@ -2868,6 +3568,305 @@ export const ParallelStarted: MessageFns<ParallelStarted> = {
   fromPartial<I extends Exact<DeepPartial<ParallelStarted>, I>>(object: I): ParallelStarted {
     const message = createBaseParallelStarted();
     message.branchCount = object.branchCount ?? 0;
+    return message;
+  },
+};
+
+function createBaseParallelBranchStarted(): ParallelBranchStarted {
+  return { index: 0, childExecutionId: "", inputJson: "" };
+}
+
+export const ParallelBranchStarted: MessageFns<ParallelBranchStarted> = {
+  encode(message: ParallelBranchStarted, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.index !== 0) {
+      writer.uint32(8).uint32(message.index);
+    }
+    if (message.childExecutionId !== "") {
+      writer.uint32(18).string(message.childExecutionId);
+    }
+    if (message.inputJson !== "") {
+      writer.uint32(26).string(message.inputJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ParallelBranchStarted {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseParallelBranchStarted();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.index = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.childExecutionId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.inputJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ParallelBranchStarted {
+    return {
+      index: isSet(object.index) ? globalThis.Number(object.index) : 0,
+      childExecutionId: isSet(object.childExecutionId)
+        ? globalThis.String(object.childExecutionId)
+        : isSet(object.child_execution_id)
+        ? globalThis.String(object.child_execution_id)
+        : "",
+      inputJson: isSet(object.inputJson)
+        ? globalThis.String(object.inputJson)
+        : isSet(object.input_json)
+        ? globalThis.String(object.input_json)
+        : "",
+    };
+  },
+
+  toJSON(message: ParallelBranchStarted): unknown {
+    const obj: any = {};
+    if (message.index !== 0) {
+      obj.index = Math.round(message.index);
+    }
+    if (message.childExecutionId !== "") {
+      obj.childExecutionId = message.childExecutionId;
+    }
+    if (message.inputJson !== "") {
+      obj.inputJson = message.inputJson;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ParallelBranchStarted>, I>>(base?: I): ParallelBranchStarted {
+    return ParallelBranchStarted.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ParallelBranchStarted>, I>>(object: I): ParallelBranchStarted {
+    const message = createBaseParallelBranchStarted();
+    message.index = object.index ?? 0;
+    message.childExecutionId = object.childExecutionId ?? "";
+    message.inputJson = object.inputJson ?? "";
+    return message;
+  },
+};
+
+function createBaseParallelBranchSucceeded(): ParallelBranchSucceeded {
+  return { index: 0, outputJson: "" };
+}
+
+export const ParallelBranchSucceeded: MessageFns<ParallelBranchSucceeded> = {
+  encode(message: ParallelBranchSucceeded, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.index !== 0) {
+      writer.uint32(8).uint32(message.index);
+    }
+    if (message.outputJson !== "") {
+      writer.uint32(18).string(message.outputJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ParallelBranchSucceeded {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseParallelBranchSucceeded();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.index = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.outputJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ParallelBranchSucceeded {
+    return {
+      index: isSet(object.index) ? globalThis.Number(object.index) : 0,
+      outputJson: isSet(object.outputJson)
+        ? globalThis.String(object.outputJson)
+        : isSet(object.output_json)
+        ? globalThis.String(object.output_json)
+        : "",
+    };
+  },
+
+  toJSON(message: ParallelBranchSucceeded): unknown {
+    const obj: any = {};
+    if (message.index !== 0) {
+      obj.index = Math.round(message.index);
+    }
+    if (message.outputJson !== "") {
+      obj.outputJson = message.outputJson;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ParallelBranchSucceeded>, I>>(base?: I): ParallelBranchSucceeded {
+    return ParallelBranchSucceeded.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ParallelBranchSucceeded>, I>>(object: I): ParallelBranchSucceeded {
+    const message = createBaseParallelBranchSucceeded();
+    message.index = object.index ?? 0;
+    message.outputJson = object.outputJson ?? "";
+    return message;
+  },
+};
+
+function createBaseParallelBranchFailed(): ParallelBranchFailed {
+  return { index: 0, error: "", cause: "" };
+}
+
+export const ParallelBranchFailed: MessageFns<ParallelBranchFailed> = {
+  encode(message: ParallelBranchFailed, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.index !== 0) {
+      writer.uint32(8).uint32(message.index);
+    }
+    if (message.error !== "") {
+      writer.uint32(18).string(message.error);
+    }
+    if (message.cause !== "") {
+      writer.uint32(26).string(message.cause);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ParallelBranchFailed {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseParallelBranchFailed();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.index = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.cause = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ParallelBranchFailed {
+    return {
+      index: isSet(object.index) ? globalThis.Number(object.index) : 0,
+      error: isSet(object.error) ? globalThis.String(object.error) : "",
+      cause: isSet(object.cause) ? globalThis.String(object.cause) : "",
+    };
+  },
+
+  toJSON(message: ParallelBranchFailed): unknown {
+    const obj: any = {};
+    if (message.index !== 0) {
+      obj.index = Math.round(message.index);
+    }
+    if (message.error !== "") {
+      obj.error = message.error;
+    }
+    if (message.cause !== "") {
+      obj.cause = message.cause;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ParallelBranchFailed>, I>>(base?: I): ParallelBranchFailed {
+    return ParallelBranchFailed.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ParallelBranchFailed>, I>>(object: I): ParallelBranchFailed {
+    const message = createBaseParallelBranchFailed();
+    message.index = object.index ?? 0;
+    message.error = object.error ?? "";
+    message.cause = object.cause ?? "";
     return message;
   },
 };
