@@ -1,1 +1,40 @@
-export {};
+/**
+ * Test fixtures for jetflow: a real nats-server (or a three-node JetStream cluster) per test file, and
+ * small helpers for waiting on conditions and isolating tests that share a server.
+ *
+ * @example
+ * ```ts
+ * import { connectTo, startNatsServer, uniqueName, waitFor } from "@jetflow/testing";
+ * import type { NatsServer } from "@jetflow/testing";
+ *
+ * let server: NatsServer;
+ * beforeAll(async () => {
+ *   server = await startNatsServer();
+ * });
+ * afterAll(() => server.dispose());
+ *
+ * test("keeps acknowledged messages across a restart", async () => {
+ *   const nc = await connectTo(server.url);
+ *   const stream = uniqueName("runs");
+ *   // ... create `stream`, publish, `await server.restart()`, then
+ *   await waitFor(async () => (await jsm.streams.info(stream)).state.messages === 3);
+ *   await nc.close();
+ * });
+ * ```
+ *
+ * @packageDocumentation
+ */
+export { connectTo } from "./connect-to";
+export { NatsServerNotFoundError, NatsServerStartError, WaitForTimeoutError } from "./errors";
+export { debianNatsServerPath, findNatsServer } from "./find-nats-server";
+export { freePort, freePorts } from "./free-port";
+export { startNatsCluster } from "./nats-cluster";
+export type { StartNatsClusterOptions } from "./nats-cluster";
+export { startNatsServer } from "./nats-server";
+export type { StartNatsServerOptions } from "./nats-server";
+export type { NatsCluster, NatsServer } from "./types";
+export { uniqueName } from "./unique-name";
+export { useNats } from "./use-nats";
+export type { UseNatsOptions, UsedNats } from "./use-nats";
+export { waitFor } from "./wait-for";
+export type { WaitForOptions } from "./wait-for";
