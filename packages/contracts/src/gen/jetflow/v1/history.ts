@@ -58,6 +58,8 @@ export interface HistoryEvent {
     | { $case: "parallelBranchFailed"; value: ParallelBranchFailed }
     | { $case: "childLaunchPending"; value: ChildLaunchPending }
     | { $case: "executionStopRequested"; value: ExecutionStopRequested }
+    | { $case: "taskCancelled"; value: TaskCancelled }
+    | { $case: "childrenCancelled"; value: ChildrenCancelled }
     | undefined;
 }
 
@@ -145,6 +147,12 @@ export interface TaskTimedOut {
   cause: string;
 }
 
+/** The active task was abandoned (execution stopped or timed out); workers are told to abort it. */
+export interface TaskCancelled {
+  taskToken: string;
+  activity: string;
+}
+
 export interface TaskRetryScheduled {
   error: string;
   nextAttempt: number;
@@ -184,6 +192,15 @@ export interface MapIterationFailed {
   index: number;
   error: string;
   cause: string;
+}
+
+/**
+ * Child executions abandoned by their parent; the dispatcher stops each. Ids are
+ * id_prefix + index, which keeps the event small for a large Map.
+ */
+export interface ChildrenCancelled {
+  idPrefix: string;
+  indices: number[];
 }
 
 /** More children remain to be launched; the dispatcher sends ContinueChildren. */
@@ -333,6 +350,12 @@ export const HistoryEvent: MessageFns<HistoryEvent> = {
         break;
       case "executionStopRequested":
         ExecutionStopRequested.encode(message.details.value, writer.uint32(122).fork()).join();
+        break;
+      case "taskCancelled":
+        TaskCancelled.encode(message.details.value, writer.uint32(290).fork()).join();
+        break;
+      case "childrenCancelled":
+        ChildrenCancelled.encode(message.details.value, writer.uint32(458).fork()).join();
         break;
     }
     return writer;
@@ -645,6 +668,22 @@ export const HistoryEvent: MessageFns<HistoryEvent> = {
             };
             continue;
           }
+          case 36: {
+            if (tag !== 290) {
+              break;
+            }
+
+            message.details = { $case: "taskCancelled", value: TaskCancelled.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 57: {
+            if (tag !== 458) {
+              break;
+            }
+
+            message.details = { $case: "childrenCancelled", value: ChildrenCancelled.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -794,6 +833,14 @@ export const HistoryEvent: MessageFns<HistoryEvent> = {
         ? { $case: "executionStopRequested", value: ExecutionStopRequested.fromJSON(object.executionStopRequested) }
         : isSet(object.execution_stop_requested)
         ? { $case: "executionStopRequested", value: ExecutionStopRequested.fromJSON(object.execution_stop_requested) }
+        : isSet(object.taskCancelled)
+        ? { $case: "taskCancelled", value: TaskCancelled.fromJSON(object.taskCancelled) }
+        : isSet(object.task_cancelled)
+        ? { $case: "taskCancelled", value: TaskCancelled.fromJSON(object.task_cancelled) }
+        : isSet(object.childrenCancelled)
+        ? { $case: "childrenCancelled", value: ChildrenCancelled.fromJSON(object.childrenCancelled) }
+        : isSet(object.children_cancelled)
+        ? { $case: "childrenCancelled", value: ChildrenCancelled.fromJSON(object.children_cancelled) }
         : undefined,
     };
   },
@@ -870,6 +917,10 @@ export const HistoryEvent: MessageFns<HistoryEvent> = {
       obj.childLaunchPending = ChildLaunchPending.toJSON(message.details.value);
     } else if (message.details?.$case === "executionStopRequested") {
       obj.executionStopRequested = ExecutionStopRequested.toJSON(message.details.value);
+    } else if (message.details?.$case === "taskCancelled") {
+      obj.taskCancelled = TaskCancelled.toJSON(message.details.value);
+    } else if (message.details?.$case === "childrenCancelled") {
+      obj.childrenCancelled = ChildrenCancelled.toJSON(message.details.value);
     }
     return obj;
   },
@@ -1085,6 +1136,18 @@ export const HistoryEvent: MessageFns<HistoryEvent> = {
             $case: "executionStopRequested",
             value: ExecutionStopRequested.fromPartial(object.details.value),
           };
+        }
+        break;
+      }
+      case "taskCancelled": {
+        if (object.details?.value !== undefined && object.details?.value !== null) {
+          message.details = { $case: "taskCancelled", value: TaskCancelled.fromPartial(object.details.value) };
+        }
+        break;
+      }
+      case "childrenCancelled": {
+        if (object.details?.value !== undefined && object.details?.value !== null) {
+          message.details = { $case: "childrenCancelled", value: ChildrenCancelled.fromPartial(object.details.value) };
         }
         break;
       }
@@ -2563,6 +2626,95 @@ export const TaskTimedOut: MessageFns<TaskTimedOut> = {
   },
 };
 
+function createBaseTaskCancelled(): TaskCancelled {
+  return { taskToken: "", activity: "" };
+}
+
+export const TaskCancelled: MessageFns<TaskCancelled> = {
+  encode(message: TaskCancelled, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.taskToken !== "") {
+      writer.uint32(10).string(message.taskToken);
+    }
+    if (message.activity !== "") {
+      writer.uint32(18).string(message.activity);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TaskCancelled {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTaskCancelled();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.taskToken = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.activity = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TaskCancelled {
+    return {
+      taskToken: isSet(object.taskToken)
+        ? globalThis.String(object.taskToken)
+        : isSet(object.task_token)
+        ? globalThis.String(object.task_token)
+        : "",
+      activity: isSet(object.activity) ? globalThis.String(object.activity) : "",
+    };
+  },
+
+  toJSON(message: TaskCancelled): unknown {
+    const obj: any = {};
+    if (message.taskToken !== "") {
+      obj.taskToken = message.taskToken;
+    }
+    if (message.activity !== "") {
+      obj.activity = message.activity;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TaskCancelled>, I>>(base?: I): TaskCancelled {
+    return TaskCancelled.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TaskCancelled>, I>>(object: I): TaskCancelled {
+    const message = createBaseTaskCancelled();
+    message.taskToken = object.taskToken ?? "";
+    message.activity = object.activity ?? "";
+    return message;
+  },
+};
+
 function createBaseTaskRetryScheduled(): TaskRetryScheduled {
   return { error: "", nextAttempt: 0, delayMs: 0, timerId: "", fireTime: undefined, retrierIndex: 0 };
 }
@@ -3285,6 +3437,109 @@ export const MapIterationFailed: MessageFns<MapIterationFailed> = {
     message.index = object.index ?? 0;
     message.error = object.error ?? "";
     message.cause = object.cause ?? "";
+    return message;
+  },
+};
+
+function createBaseChildrenCancelled(): ChildrenCancelled {
+  return { idPrefix: "", indices: [] };
+}
+
+export const ChildrenCancelled: MessageFns<ChildrenCancelled> = {
+  encode(message: ChildrenCancelled, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.idPrefix !== "") {
+      writer.uint32(10).string(message.idPrefix);
+    }
+    if (message.indices.length !== 0) {
+      writer.uint32(18).fork();
+      for (const v of message.indices) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ChildrenCancelled {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChildrenCancelled();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.idPrefix = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag === 16) {
+              message.indices.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 18) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.indices.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ChildrenCancelled {
+    return {
+      idPrefix: isSet(object.idPrefix)
+        ? globalThis.String(object.idPrefix)
+        : isSet(object.id_prefix)
+        ? globalThis.String(object.id_prefix)
+        : "",
+      indices: globalThis.Array.isArray(object?.indices) ? object.indices.map((e: any) => globalThis.Number(e)) : [],
+    };
+  },
+
+  toJSON(message: ChildrenCancelled): unknown {
+    const obj: any = {};
+    if (message.idPrefix !== "") {
+      obj.idPrefix = message.idPrefix;
+    }
+    if (message.indices?.length) {
+      obj.indices = message.indices.map((e) => Math.round(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ChildrenCancelled>, I>>(base?: I): ChildrenCancelled {
+    return ChildrenCancelled.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ChildrenCancelled>, I>>(object: I): ChildrenCancelled {
+    const message = createBaseChildrenCancelled();
+    message.idPrefix = object.idPrefix ?? "";
+    message.indices = object.indices?.map((e) => e) || [];
     return message;
   },
 };

@@ -76,6 +76,15 @@ export interface TaskHeartbeatReply {
   cancelRequested: boolean;
 }
 
+/**
+ * Broadcast on jetflow.cancel.<activity> (core NATS, best effort): abort these tasks, their
+ * execution was stopped or timed out. Workers also learn it from heartbeat replies.
+ */
+export interface TaskCancellation {
+  taskTokens: string[];
+  reason: string;
+}
+
 function createBaseTask(): Task {
   return {
     taskToken: "",
@@ -722,6 +731,95 @@ export const TaskHeartbeatReply: MessageFns<TaskHeartbeatReply> = {
   fromPartial<I extends Exact<DeepPartial<TaskHeartbeatReply>, I>>(object: I): TaskHeartbeatReply {
     const message = createBaseTaskHeartbeatReply();
     message.cancelRequested = object.cancelRequested ?? false;
+    return message;
+  },
+};
+
+function createBaseTaskCancellation(): TaskCancellation {
+  return { taskTokens: [], reason: "" };
+}
+
+export const TaskCancellation: MessageFns<TaskCancellation> = {
+  encode(message: TaskCancellation, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.taskTokens) {
+      writer.uint32(10).string(v!);
+    }
+    if (message.reason !== "") {
+      writer.uint32(18).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TaskCancellation {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTaskCancellation();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.taskTokens.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TaskCancellation {
+    return {
+      taskTokens: globalThis.Array.isArray(object?.taskTokens)
+        ? object.taskTokens.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.task_tokens)
+        ? object.task_tokens.map((e: any) => globalThis.String(e))
+        : [],
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: TaskCancellation): unknown {
+    const obj: any = {};
+    if (message.taskTokens?.length) {
+      obj.taskTokens = message.taskTokens;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TaskCancellation>, I>>(base?: I): TaskCancellation {
+    return TaskCancellation.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TaskCancellation>, I>>(object: I): TaskCancellation {
+    const message = createBaseTaskCancellation();
+    message.taskTokens = object.taskTokens?.map((e) => e) || [];
+    message.reason = object.reason ?? "";
     return message;
   },
 };

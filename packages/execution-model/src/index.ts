@@ -1,0 +1,20 @@
+/**
+ * @jetflow/execution-model: what an execution is, independent of any service.
+ * `evolve`/`replay` fold EventBatches into an ExecutionSnapshot; `ids` defines the engine's token
+ * and id formats.
+ */
+export { evolve, replay, EventSequenceError } from "./evolve";
+export {
+  MalformedIdError,
+  isExecutionId,
+  newExecutionId,
+  namedExecutionId,
+  childExecutionId,
+  childIdPrefix,
+  taskToken,
+  parseTaskToken,
+  timerIds,
+  commandMsgIds,
+  eventBatchMsgId,
+} from "./ids";
+export { emptyBitmap, hasBit, withBit } from "./bitmap";
