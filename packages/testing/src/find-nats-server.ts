@@ -12,7 +12,12 @@ export const debianNatsServerPath = "/usr/sbin/nats-server";
  *
  * @throws {NatsServerNotFoundError} when none of these is an executable file
  */
-export async function findNatsServer(env: NodeJS.ProcessEnv = process.env): Promise<string> {
+export function findNatsServer(env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  return searchNatsServer(env, debianNatsServerPath);
+}
+
+/** {@link findNatsServer} with the last-resort path as a parameter, for tests. @internal */
+export async function searchNatsServer(env: NodeJS.ProcessEnv, fallback: string): Promise<string> {
   const explicit = env["NATS_SERVER_BIN"];
   if (explicit !== undefined && explicit !== "") {
     if (await isExecutableFile(explicit)) return explicit;
@@ -24,14 +29,11 @@ export async function findNatsServer(env: NodeJS.ProcessEnv = process.env): Prom
     .split(delimiter)
     .filter((dir) => dir !== "")
     .map((dir) => join(dir, "nats-server"));
-  candidates.push(debianNatsServerPath);
+  candidates.push(fallback);
   for (const candidate of candidates) {
     if (await isExecutableFile(candidate)) return candidate;
   }
-  throw new NatsServerNotFoundError(
-    `not in NATS_SERVER_BIN, on PATH or at "${debianNatsServerPath}"`,
-    candidates,
-  );
+  throw new NatsServerNotFoundError(`not in NATS_SERVER_BIN, on PATH or at "${fallback}"`, candidates);
 }
 
 async function isExecutableFile(path: string): Promise<boolean> {
