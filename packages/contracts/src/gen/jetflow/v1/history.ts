@@ -24,10 +24,10 @@ export interface HistoryEvent {
     | Date
     | undefined;
   /**
-   * Path of the state inside nested Parallel branches and Map iterations, for example
-   * "Fanout/2/Charge"; empty for top-level events of the execution itself.
+   * Name of the state the event belongs to; empty for events of the execution itself.
+   * (Each branch or iteration is its own execution, so a name is unique within its history.)
    */
-  statePath: string;
+  stateName: string;
   details:
     | { $case: "executionStarted"; value: ExecutionStarted }
     | { $case: "executionSucceeded"; value: ExecutionSucceeded }
@@ -206,6 +206,8 @@ export interface ChildrenCancelled {
 /** More children remain to be launched; the dispatcher sends ContinueChildren. */
 export interface ChildLaunchPending {
   nextIndex: number;
+  /** The StateEntered event id of the Parallel/Map entry whose children remain. */
+  entryEventId: number;
 }
 
 export interface MapSucceeded {
@@ -246,7 +248,7 @@ export interface ParallelFailed {
 }
 
 function createBaseHistoryEvent(): HistoryEvent {
-  return { eventId: 0, executionId: "", timestamp: undefined, statePath: "", details: undefined };
+  return { eventId: 0, executionId: "", timestamp: undefined, stateName: "", details: undefined };
 }
 
 export const HistoryEvent: MessageFns<HistoryEvent> = {
@@ -260,8 +262,8 @@ export const HistoryEvent: MessageFns<HistoryEvent> = {
     if (message.timestamp !== undefined) {
       Timestamp.encode(toTimestamp(message.timestamp), writer.uint32(26).fork()).join();
     }
-    if (message.statePath !== "") {
-      writer.uint32(34).string(message.statePath);
+    if (message.stateName !== "") {
+      writer.uint32(34).string(message.stateName);
     }
     switch (message.details?.$case) {
       case "executionStarted":
@@ -403,7 +405,7 @@ export const HistoryEvent: MessageFns<HistoryEvent> = {
               break;
             }
 
-            message.statePath = reader.string();
+            message.stateName = reader.string();
             continue;
           }
           case 10: {
@@ -709,10 +711,10 @@ export const HistoryEvent: MessageFns<HistoryEvent> = {
         ? globalThis.String(object.execution_id)
         : "",
       timestamp: isSet(object.timestamp) ? fromJsonTimestamp(object.timestamp) : undefined,
-      statePath: isSet(object.statePath)
-        ? globalThis.String(object.statePath)
-        : isSet(object.state_path)
-        ? globalThis.String(object.state_path)
+      stateName: isSet(object.stateName)
+        ? globalThis.String(object.stateName)
+        : isSet(object.state_name)
+        ? globalThis.String(object.state_name)
         : "",
       details: isSet(object.executionStarted)
         ? { $case: "executionStarted", value: ExecutionStarted.fromJSON(object.executionStarted) }
@@ -856,8 +858,8 @@ export const HistoryEvent: MessageFns<HistoryEvent> = {
     if (message.timestamp !== undefined) {
       obj.timestamp = message.timestamp.toISOString();
     }
-    if (message.statePath !== "") {
-      obj.statePath = message.statePath;
+    if (message.stateName !== "") {
+      obj.stateName = message.stateName;
     }
     if (message.details?.$case === "executionStarted") {
       obj.executionStarted = ExecutionStarted.toJSON(message.details.value);
@@ -933,7 +935,7 @@ export const HistoryEvent: MessageFns<HistoryEvent> = {
     message.eventId = object.eventId ?? 0;
     message.executionId = object.executionId ?? "";
     message.timestamp = object.timestamp ?? undefined;
-    message.statePath = object.statePath ?? "";
+    message.stateName = object.stateName ?? "";
     switch (object.details?.$case) {
       case "executionStarted": {
         if (object.details?.value !== undefined && object.details?.value !== null) {
@@ -3545,13 +3547,16 @@ export const ChildrenCancelled: MessageFns<ChildrenCancelled> = {
 };
 
 function createBaseChildLaunchPending(): ChildLaunchPending {
-  return { nextIndex: 0 };
+  return { nextIndex: 0, entryEventId: 0 };
 }
 
 export const ChildLaunchPending: MessageFns<ChildLaunchPending> = {
   encode(message: ChildLaunchPending, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.nextIndex !== 0) {
       writer.uint32(8).uint32(message.nextIndex);
+    }
+    if (message.entryEventId !== 0) {
+      writer.uint32(16).uint64(message.entryEventId);
     }
     return writer;
   },
@@ -3577,6 +3582,14 @@ export const ChildLaunchPending: MessageFns<ChildLaunchPending> = {
             message.nextIndex = reader.uint32();
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.entryEventId = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3596,6 +3609,11 @@ export const ChildLaunchPending: MessageFns<ChildLaunchPending> = {
         : isSet(object.next_index)
         ? globalThis.Number(object.next_index)
         : 0,
+      entryEventId: isSet(object.entryEventId)
+        ? globalThis.Number(object.entryEventId)
+        : isSet(object.entry_event_id)
+        ? globalThis.Number(object.entry_event_id)
+        : 0,
     };
   },
 
@@ -3603,6 +3621,9 @@ export const ChildLaunchPending: MessageFns<ChildLaunchPending> = {
     const obj: any = {};
     if (message.nextIndex !== 0) {
       obj.nextIndex = Math.round(message.nextIndex);
+    }
+    if (message.entryEventId !== 0) {
+      obj.entryEventId = Math.round(message.entryEventId);
     }
     return obj;
   },
@@ -3613,6 +3634,7 @@ export const ChildLaunchPending: MessageFns<ChildLaunchPending> = {
   fromPartial<I extends Exact<DeepPartial<ChildLaunchPending>, I>>(object: I): ChildLaunchPending {
     const message = createBaseChildLaunchPending();
     message.nextIndex = object.nextIndex ?? 0;
+    message.entryEventId = object.entryEventId ?? 0;
     return message;
   },
 };
