@@ -160,10 +160,11 @@ function applyEvent(
       };
       break;
     case "parallelStarted":
-      requireActive().phase = childrenPhase(details.value.branchCount, 0, 0);
+      requireActive().phase = childrenPhase(event.eventId, details.value.branchCount, 0, 0);
       break;
     case "mapStarted":
       requireActive().phase = childrenPhase(
+        event.eventId,
         details.value.itemCount,
         details.value.maxConcurrency,
         details.value.toleratedFailures,
@@ -218,6 +219,7 @@ function applyEvent(
 }
 
 function childrenPhase(
+  startedEventId: number,
   total: number,
   maxConcurrency: number,
   toleratedFailures: number,
@@ -225,6 +227,7 @@ function childrenPhase(
   return {
     $case: "children",
     value: {
+      startedEventId,
       total,
       launched: 0,
       succeeded: 0,

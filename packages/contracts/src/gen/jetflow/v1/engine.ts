@@ -139,6 +139,11 @@ export interface ChildrenPhase {
   /** Set when the state has decided to fail and waits for nothing more. */
   failureError: string;
   failureCause: string;
+  /**
+   * Event id of the MapStarted/ParallelStarted event: names this round of children
+   * (child ids are <parent>_<started_event_id>_<index>; a retry starts a new round).
+   */
+  startedEventId: number;
 }
 
 /** An execution's snapshot in jetflow_instances: the fold of its events. */
@@ -149,7 +154,8 @@ export interface ExecutionSnapshot {
   workflowVersion: number;
   /**
    * Where the state machine of this execution lives in the definition: "" for the top level,
-   * "States.Fan.Branches[1]" or "States.Items.ItemProcessor" (nested paths concatenate).
+   * else a JSON array of [stateName, branchIndex] pairs from the top, branchIndex -1 for a Map's
+   * ItemProcessor: [["Fan",1]] is the second branch of Parallel "Fan".
    */
   machinePath: string;
   parent:
@@ -174,6 +180,21 @@ export interface ExecutionSnapshot {
   timeoutSeconds: number;
   /** Timer id of the execution timeout, when armed. */
   timeoutTimerId: string;
+}
+
+/**
+ * A registered workflow version in jetflow_defs, under key "<name>.<version>".
+ * "<name>.latest" holds the latest version number as decimal text and "<name>.sha256.<hex>" the
+ * version of that exact content (registering identical content again returns it).
+ */
+export interface WorkflowDefinitionRecord {
+  name: string;
+  version: number;
+  /** The definition text as registered (JSON or YAML). */
+  definition: string;
+  description: string;
+  createdTime: Date | undefined;
+  sha256: string;
 }
 
 /** A durable timer in JETFLOW_TIMERS; the dispatcher turns it into a TimerFired command when due. */
@@ -938,6 +959,7 @@ function createBaseChildrenPhase(): ChildrenPhase {
     completed: Buffer.alloc(0),
     failureError: "",
     failureCause: "",
+    startedEventId: 0,
   };
 }
 
@@ -969,6 +991,9 @@ export const ChildrenPhase: MessageFns<ChildrenPhase> = {
     }
     if (message.failureCause !== "") {
       writer.uint32(74).string(message.failureCause);
+    }
+    if (message.startedEventId !== 0) {
+      writer.uint32(80).uint64(message.startedEventId);
     }
     return writer;
   },
@@ -1058,6 +1083,14 @@ export const ChildrenPhase: MessageFns<ChildrenPhase> = {
             message.failureCause = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.startedEventId = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1097,6 +1130,11 @@ export const ChildrenPhase: MessageFns<ChildrenPhase> = {
         : isSet(object.failure_cause)
         ? globalThis.String(object.failure_cause)
         : "",
+      startedEventId: isSet(object.startedEventId)
+        ? globalThis.Number(object.startedEventId)
+        : isSet(object.started_event_id)
+        ? globalThis.Number(object.started_event_id)
+        : 0,
     };
   },
 
@@ -1129,6 +1167,9 @@ export const ChildrenPhase: MessageFns<ChildrenPhase> = {
     if (message.failureCause !== "") {
       obj.failureCause = message.failureCause;
     }
+    if (message.startedEventId !== 0) {
+      obj.startedEventId = Math.round(message.startedEventId);
+    }
     return obj;
   },
 
@@ -1146,6 +1187,7 @@ export const ChildrenPhase: MessageFns<ChildrenPhase> = {
     message.completed = object.completed ?? Buffer.alloc(0);
     message.failureError = object.failureError ?? "";
     message.failureCause = object.failureCause ?? "";
+    message.startedEventId = object.startedEventId ?? 0;
     return message;
   },
 };
@@ -1583,6 +1625,159 @@ export const ExecutionSnapshot: MessageFns<ExecutionSnapshot> = {
       : undefined;
     message.timeoutSeconds = object.timeoutSeconds ?? 0;
     message.timeoutTimerId = object.timeoutTimerId ?? "";
+    return message;
+  },
+};
+
+function createBaseWorkflowDefinitionRecord(): WorkflowDefinitionRecord {
+  return { name: "", version: 0, definition: "", description: "", createdTime: undefined, sha256: "" };
+}
+
+export const WorkflowDefinitionRecord: MessageFns<WorkflowDefinitionRecord> = {
+  encode(message: WorkflowDefinitionRecord, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.version !== 0) {
+      writer.uint32(16).uint32(message.version);
+    }
+    if (message.definition !== "") {
+      writer.uint32(26).string(message.definition);
+    }
+    if (message.description !== "") {
+      writer.uint32(34).string(message.description);
+    }
+    if (message.createdTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.createdTime), writer.uint32(42).fork()).join();
+    }
+    if (message.sha256 !== "") {
+      writer.uint32(50).string(message.sha256);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WorkflowDefinitionRecord {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWorkflowDefinitionRecord();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.version = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.definition = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.createdTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.sha256 = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WorkflowDefinitionRecord {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      version: isSet(object.version) ? globalThis.Number(object.version) : 0,
+      definition: isSet(object.definition) ? globalThis.String(object.definition) : "",
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
+      createdTime: isSet(object.createdTime)
+        ? fromJsonTimestamp(object.createdTime)
+        : isSet(object.created_time)
+        ? fromJsonTimestamp(object.created_time)
+        : undefined,
+      sha256: isSet(object.sha256) ? globalThis.String(object.sha256) : "",
+    };
+  },
+
+  toJSON(message: WorkflowDefinitionRecord): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.version !== 0) {
+      obj.version = Math.round(message.version);
+    }
+    if (message.definition !== "") {
+      obj.definition = message.definition;
+    }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
+    if (message.createdTime !== undefined) {
+      obj.createdTime = message.createdTime.toISOString();
+    }
+    if (message.sha256 !== "") {
+      obj.sha256 = message.sha256;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WorkflowDefinitionRecord>, I>>(base?: I): WorkflowDefinitionRecord {
+    return WorkflowDefinitionRecord.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WorkflowDefinitionRecord>, I>>(object: I): WorkflowDefinitionRecord {
+    const message = createBaseWorkflowDefinitionRecord();
+    message.name = object.name ?? "";
+    message.version = object.version ?? 0;
+    message.definition = object.definition ?? "";
+    message.description = object.description ?? "";
+    message.createdTime = object.createdTime ?? undefined;
+    message.sha256 = object.sha256 ?? "";
     return message;
   },
 };

@@ -79,8 +79,8 @@ export interface ParentRef {
   /** Branch index (Parallel) or item index (Map). */
   index: number;
   /**
-   * The event id of the parent's StateEntered for that state: tells apart two entries of the
-   * same state (a loop), so a late child of an earlier entry is recognised as stale.
+   * The event id of the parent's MapStarted/ParallelStarted: tells apart two rounds of children
+   * of the same state (a retry, a loop), so a late child of an earlier round is stale.
    */
   entryEventId: number;
 }
