@@ -9,11 +9,14 @@ const installHint =
 export class NatsServerNotFoundError extends Error {
   override readonly name = "NatsServerNotFoundError";
 
+  /** Why no binary was usable, as quoted in the message. */
+  readonly reason: string;
   /** The paths that were tried, in order. */
   readonly searched: readonly string[];
 
-  constructor(reason: string, searched: readonly string[]) {
-    super(`cannot find nats-server: ${reason}; ${installHint}`);
+  constructor(reason: string, searched: readonly string[], options?: ErrorOptions) {
+    super(`cannot find nats-server: ${reason}; ${installHint}`, options);
+    this.reason = reason;
     this.searched = searched;
   }
 }

@@ -4,21 +4,27 @@
  *
  * @example
  * ```ts
+ * import { jetstream, jetstreamManager } from "@nats-io/jetstream";
  * import { connectTo, startNatsServer, uniqueName, waitFor } from "@jetflow/testing";
  * import type { NatsServer } from "@jetflow/testing";
  *
- * let server: NatsServer;
+ * let server: NatsServer | undefined;
  * beforeAll(async () => {
  *   server = await startNatsServer();
  * });
- * afterAll(() => server.dispose());
+ * afterAll(() => server?.dispose());
  *
- * test("keeps acknowledged messages across a restart", async () => {
- *   const nc = await connectTo(server.url);
- *   const stream = uniqueName("runs");
- *   // ... create `stream`, publish, `await server.restart()`, then
- *   await waitFor(async () => (await jsm.streams.info(stream)).state.messages === 3);
- *   await nc.close();
+ * it("stores a run event", async () => {
+ *   const nc = await connectTo(server!.url);
+ *   try {
+ *     const stream = uniqueName("runs");
+ *     const jsm = await jetstreamManager(nc);
+ *     await jsm.streams.add({ name: stream, subjects: [`${stream}.>`] });
+ *     await jetstream(nc).publish(`${stream}.started`, "{}");
+ *     await waitFor(async () => (await jsm.streams.info(stream)).state.messages === 1);
+ *   } finally {
+ *     await nc.close();
+ *   }
  * });
  * ```
  *

@@ -30,7 +30,8 @@ export interface NatsServer {
   kill(): Promise<void>;
   /**
    * Starts the server again (stopping it first if running) on the same port with the same store, so
-   * JetStream data survives, and waits until it is ready.
+   * JetStream data survives, and waits until it is ready. Existing connections reconnect on their own, but
+   * nats.js drops what they send until then: wait for their `reconnect` status, or connect anew.
    *
    * @throws {NatsServerStartError} if it exits early or is not ready within the start bound
    */

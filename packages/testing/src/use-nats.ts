@@ -31,7 +31,8 @@ const dockerSocket = "/var/run/docker.sock";
 /**
  * Provides a JetStream-enabled NATS server, in this order: the one at `NATS_URL` if set (left running);
  * else a local nats-server (see `startNatsServer`); else, if a Docker engine is reachable, a `nats`
- * container through `@testcontainers/nats` (untested on machines without Docker).
+ * container through `@testcontainers/nats`. That last branch is untested on our machines, which have no
+ * Docker; note that `@testcontainers/nats` 12 fails to load on Node 20 (its undici needs zlib zstd).
  *
  * @throws {NatsServerNotFoundError} when there is neither a nats-server binary nor a Docker engine
  */
@@ -39,19 +40,33 @@ export async function useNats(options: UseNatsOptions = {}): Promise<UsedNats> {
   const env = options.env ?? process.env;
   const given = env["NATS_URL"];
   if (given !== undefined && given !== "") return { url: given, stop: async () => {} };
+  let notFound: NatsServerNotFoundError;
   try {
     const server = await startNatsServer({ ...options.server, env });
     return { url: server.url, stop: () => server.dispose(), server };
   } catch (err) {
     if (!(err instanceof NatsServerNotFoundError) || !(await isDockerReachable(env))) throw err;
+    notFound = err;
   }
-  return startNatsContainer(options.dockerImage ?? "nats:2.10");
+  let testcontainers: typeof TestcontainersNats;
+  try {
+    // Required only here so that machines without Docker never load the testcontainers dependency tree.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    testcontainers = require("@testcontainers/nats") as typeof TestcontainersNats;
+  } catch (loadError) {
+    throw new NatsServerNotFoundError(
+      `${notFound.reason}, and Docker is reachable but "@testcontainers/nats" failed to load`,
+      notFound.searched,
+      { cause: loadError },
+    );
+  }
+  return startNatsContainer(testcontainers, options.dockerImage ?? "nats:2.10");
 }
 
-async function startNatsContainer(image: string): Promise<UsedNats> {
-  // Required only here so that machines without Docker never load the testcontainers dependency tree.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { NatsContainer } = require("@testcontainers/nats") as typeof TestcontainersNats;
+async function startNatsContainer(
+  { NatsContainer }: typeof TestcontainersNats,
+  image: string,
+): Promise<UsedNats> {
   const container = await new NatsContainer(image).withJetStream().start();
   return {
     url: `nats://${container.getHost()}:${container.getMappedPort(4222)}`,
