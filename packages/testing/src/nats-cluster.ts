@@ -84,7 +84,10 @@ export async function startNatsCluster(options: StartNatsClusterOptions = {}): P
 
   const cluster = new Cluster(name, servers, root, startTimeoutMs);
   try {
-    await Promise.all(servers.map((server) => server.start()));
+    // allSettled, not all: a node still starting when another fails must be running before it is killed.
+    const starts = await Promise.allSettled(servers.map((server) => server.start()));
+    const failed = starts.find((start) => start.status === "rejected");
+    if (failed !== undefined) throw failed.reason;
     await Promise.all(servers.map((server) => cluster.rejoined(server)));
   } catch (err) {
     await Promise.all(servers.map((server) => server.kill()));
