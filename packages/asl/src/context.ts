@@ -1,0 +1,30 @@
+import type { Json } from "./json";
+
+/** The context object that `$$.` paths read: what the engine knows about the execution. */
+export interface ContextObject {
+  Execution: { Id: string; Input: Json; Name: string; StartTime: string; RedriveCount?: number };
+  State: { EnteredTime: string; Name: string; RetryCount: number };
+  StateMachine: { Id: string; Name: string };
+  /** Present for Task states: the token of the current task. */
+  Task?: { Token: string };
+  /** Present inside a Map state's ItemSelector: the item being processed. */
+  Map?: { Item: { Index: number; Value: Json } };
+}
+
+/**
+ * Everything evaluation needs besides the definition and the data. Randomness and ids come from
+ * here, never from `Math.random` or `crypto`, so that replaying an execution gives the same result.
+ */
+export interface EvaluationEnv {
+  /** The context object for `$$.` paths. */
+  context: ContextObject;
+  /** A number in [0, 1); used by `States.MathRandom` without a seed. */
+  random(): number;
+  /** A version 4 UUID; used by `States.UUID`. */
+  uuid(): string;
+}
+
+/** The context object as JSON, for path evaluation. @internal */
+export function contextAsJson(context: ContextObject | undefined): Json {
+  return (context ?? {}) as unknown as Json;
+}

@@ -1,0 +1,107 @@
+import { AslValidationError, ErrorNames, StatesError } from "./errors";
+import type { Json } from "./json";
+import { MAX_SECONDS, resolveNumberSetting } from "./settings";
+import type { TaskState } from "./types";
+
+const ACTIVITY_ARN = /^arn:[A-Za-z0-9-]+:states:[^:]*:[^:]*:activity:(.*)$/;
+const ACTIVITY_NAME = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * Checks a Task's Resource and returns the activity name, or a message saying what is wrong. An
+ * activity name becomes a NATS subject token, so it may hold only letters, digits, `-` and `_`.
+ * @internal
+ */
+export function checkActivityResource(
+  resource: string,
+  maxLength: number,
+): { ok: true; name: string } | { ok: false; message: string } {
+  let name = resource;
+  if (resource.startsWith("arn:")) {
+    const match = ACTIVITY_ARN.exec(resource);
+    if (match === null) {
+      return {
+        ok: false,
+        message: `resource ${JSON.stringify(resource)} is not supported: jetflow runs activities only; use an activity name such as "send-email" or an ARN arn:aws:states:<region>:<account>:activity:<name>`,
+      };
+    }
+    name = match[1] as string;
+  }
+  if (name === "") return { ok: false, message: "activity name must not be empty" };
+  if (!ACTIVITY_NAME.test(name)) {
+    return {
+      ok: false,
+      message: `activity name ${JSON.stringify(name)} may contain only letters, digits, "-" and "_" (it becomes a NATS subject token)`,
+    };
+  }
+  if (name.length > maxLength) {
+    return {
+      ok: false,
+      message: `activity name ${JSON.stringify(name)} is ${name.length} characters long; the limit is ${maxLength}`,
+    };
+  }
+  return { ok: true, name };
+}
+
+/**
+ * The activity a Task's Resource names: `send-email` as is, or the `<name>` of
+ * `arn:aws:states:<region>:<account>:activity:<name>`. Throws `AslValidationError` for anything
+ * else (other ARNs, names that are not NATS subject tokens).
+ */
+export function activityName(resource: string): string {
+  const checked = checkActivityResource(resource, Number.MAX_SAFE_INTEGER);
+  if (!checked.ok) throw new AslValidationError([{ path: "Resource", message: checked.message }]);
+  return checked.name;
+}
+
+/**
+ * A Task's timeout and heartbeat in seconds, from TimeoutSeconds/HeartbeatSeconds or their
+ * `...Path` forms, which read the state's input after InputPath (before Parameters). Absent means
+ * no limit: jetflow has no default task timeout. Throws `StatesError` `States.Runtime` when a path
+ * misses, the value is not a positive integer up to 99,999,999, or the heartbeat is not shorter.
+ */
+export function taskTimeouts(
+  state: TaskState,
+  rawInput: Json,
+): { timeoutSeconds?: number; heartbeatSeconds?: number } {
+  const out: { timeoutSeconds?: number; heartbeatSeconds?: number } = {};
+  const timeout =
+    state.TimeoutSecondsPath !== undefined
+      ? resolveNumberSetting(
+          state,
+          rawInput,
+          "TimeoutSecondsPath",
+          state.TimeoutSecondsPath,
+          "positive integer",
+        )
+      : state.TimeoutSeconds;
+  const heartbeat =
+    state.HeartbeatSecondsPath !== undefined
+      ? resolveNumberSetting(
+          state,
+          rawInput,
+          "HeartbeatSecondsPath",
+          state.HeartbeatSecondsPath,
+          "positive integer",
+        )
+      : state.HeartbeatSeconds;
+  for (const [field, value] of [
+    ["timeout", timeout],
+    ["heartbeat", heartbeat],
+  ] as const) {
+    if (value !== undefined && value > MAX_SECONDS) {
+      throw new StatesError(
+        ErrorNames.Runtime,
+        `${field} of ${value} seconds exceeds the limit of ${MAX_SECONDS}`,
+      );
+    }
+  }
+  if (timeout !== undefined && heartbeat !== undefined && heartbeat >= timeout) {
+    throw new StatesError(
+      ErrorNames.Runtime,
+      `heartbeat of ${heartbeat} seconds must be shorter than the timeout of ${timeout} seconds`,
+    );
+  }
+  if (timeout !== undefined) out.timeoutSeconds = timeout;
+  if (heartbeat !== undefined) out.heartbeatSeconds = heartbeat;
+  return out;
+}
