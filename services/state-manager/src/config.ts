@@ -1,8 +1,25 @@
 import { EnvReader, readBaseConfig } from "@jetflow/service-runtime";
 import type { BaseConfig } from "@jetflow/service-runtime";
 
+/** Default bound on an encoded snapshot: well under the server's 1 MiB default max payload. */
+export const DEFAULT_MAX_SNAPSHOT_BYTES = 900 * 1024;
+
+/** Default number of executions whose KV revision the state-manager remembers. */
+export const DEFAULT_CACHE_ENTRIES = 50_000;
+
 /** Configuration of the state-manager. */
-export type Config = BaseConfig;
+export interface Config extends BaseConfig {
+  /**
+   * STATE_MAX_SNAPSHOT_BYTES: largest encoded snapshot a commit may store; a bigger one is refused
+   * before anything is written. Default 921600 (900 KiB).
+   */
+  maxSnapshotBytes: number;
+  /**
+   * STATE_CACHE_ENTRIES: how many executions' KV revisions are kept in memory (LRU), so that a
+   * snapshot write is one compare-and-set instead of a read and a write. 0 disables it. Default 50000.
+   */
+  cacheEntries: number;
+}
 
 /**
  * Reads the state-manager's configuration from `env` (never from process.env directly).
@@ -10,7 +27,17 @@ export type Config = BaseConfig;
  */
 export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
   const reader = new EnvReader(env);
-  const config = readBaseConfig(reader);
+  const config: Config = {
+    ...readBaseConfig(reader),
+    // 64 MiB is the largest max_payload a nats-server accepts.
+    maxSnapshotBytes: reader.integer(
+      "STATE_MAX_SNAPSHOT_BYTES",
+      DEFAULT_MAX_SNAPSHOT_BYTES,
+      1024,
+      64 * 1024 * 1024,
+    ),
+    cacheEntries: reader.integer("STATE_CACHE_ENTRIES", DEFAULT_CACHE_ENTRIES, 0, 10_000_000),
+  };
   reader.done();
   return config;
 }

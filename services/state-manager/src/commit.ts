@@ -1,0 +1,103 @@
+/**
+ * Applies one valid commit: append the batch with the server's ordering and de-duplication checks,
+ * then store the snapshot it produces. The append is the commit point: once it is acknowledged the
+ * answer is `ok`, even when the snapshot write fails (the next load folds the batch again).
+ */
+import { streams, subjects } from "@jetflow/contracts";
+import type { CommitReply, ExecutionSnapshot } from "@jetflow/contracts";
+import { eventBatchMsgId } from "@jetflow/execution-model";
+import type { JetStreamClient, JetStreamManager, PubAck } from "@nats-io/jetstream";
+import type { Logger } from "pino";
+import type { ValidCommit } from "./commit-validation";
+import { errorMessage, isWrongLastSequence } from "./errors";
+import type { SnapshotStore } from "./kv-store";
+import type { StateManagerStats } from "./stats";
+
+/** Dependencies of `createCommitter`. */
+export interface CommitterOptions {
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  store: SnapshotStore;
+  stats: StateManagerStats;
+  log: Logger;
+}
+
+/** Applies a commit and returns the reply for it; never throws. */
+export type Committer = (commit: ValidCommit) => Promise<CommitReply>;
+
+/** Creates the commit procedure over the events stream and the snapshot store. */
+export function createCommitter({ js, jsm, store, stats, log }: CommitterOptions): Committer {
+  function conflict(message: string): CommitReply {
+    stats.conflicts += 1;
+    return { result: { $case: "conflict", value: { message } } };
+  }
+
+  function failure(executionId: string, err: unknown, what: string): CommitReply {
+    stats.failures += 1;
+    log.warn({ err, executionId }, "commit failed");
+    return {
+      result: {
+        $case: "error",
+        value: `cannot commit execution "${executionId}": ${what}: ${errorMessage(err)}`,
+      },
+    };
+  }
+
+  return async function commit(c: ValidCommit): Promise<CommitReply> {
+    const id = c.executionId;
+    let ack: PubAck;
+    try {
+      ack = await js.publish(subjects.events(id), c.batchBytes, {
+        msgID: eventBatchMsgId(id, c.firstEventId),
+        expect: { lastSubjectSequence: c.expectedLastEventSeq },
+      });
+    } catch (err) {
+      if (isWrongLastSequence(err)) {
+        log.debug({ executionId: id, expectedLastEventSeq: c.expectedLastEventSeq }, "commit conflict");
+        return conflict(
+          `execution "${id}" has moved past sequence ${c.expectedLastEventSeq}: ${errorMessage(err)}`,
+        );
+      }
+      return failure(id, err, "cannot append the batch");
+    }
+    if (ack.duplicate) {
+      // The server checks the msg id before the expected sequence, so a different batch decided
+      // from the same snapshot (another orchestrator replica) also comes back as a duplicate: only
+      // the same bytes make it a retry of this commit.
+      try {
+        const stored = await jsm.streams.getMessage(streams.events, { seq: ack.seq });
+        if (stored === null || !sameBytes(stored.data, c.batchBytes)) {
+          log.debug({ executionId: id, seq: ack.seq }, "commit conflict on a different batch");
+          return conflict(
+            `execution "${id}" already has a different batch starting at event ${c.firstEventId}, at sequence ${ack.seq}`,
+          );
+        }
+      } catch (err) {
+        return failure(id, err, "cannot read the batch appended before");
+      }
+      stats.duplicates += 1;
+    }
+    const snapshot: ExecutionSnapshot = { ...c.snapshot, lastEventSeq: ack.seq };
+    try {
+      // A first batch that was not a duplicate created the execution: its entry cannot exist yet.
+      const fallback = c.firstEventId === 1 && !ack.duplicate ? "absent" : "unknown";
+      const outcome = await store.putMonotonic(id, snapshot, { kind: fallback });
+      if (!outcome.written) {
+        stats.snapshotsKept += 1;
+        log.debug({ executionId: id, seq: ack.seq, storedSeq: outcome.storedSeq }, "newer snapshot kept");
+      }
+    } catch (err) {
+      stats.snapshotWriteFailures += 1;
+      log.warn(
+        { err, executionId: id, seq: ack.seq },
+        "batch appended but snapshot not stored; a load repairs it",
+      );
+    }
+    stats.commits += 1;
+    return { result: { $case: "ok", value: { eventSeq: ack.seq, duplicate: ack.duplicate } } };
+  };
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.compare(a, b) === 0;
+}

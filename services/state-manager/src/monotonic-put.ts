@@ -1,0 +1,49 @@
+/**
+ * The decision behind every snapshot write: compare-and-set on the KV revision, and monotonic in
+ * `last_event_seq`, so a slow writer never replaces a newer snapshot with an older one. Pure; the
+ * I/O loop that follows these steps is in kv-store.ts.
+ */
+
+/** What the writer believes about the KV entry of one execution. */
+export type KnownEntry =
+  /** Nothing: read the entry first. */
+  | { kind: "unknown" }
+  /** No entry (or assumed none, for a new execution). */
+  | { kind: "absent" }
+  /**
+   * An entry at `revision`; `lastEventSeq` is undefined when it holds no readable snapshot
+   * (a delete marker, or bytes that do not decode), which any snapshot may replace.
+   */
+  | { kind: "present"; revision: number; lastEventSeq: number | undefined };
+
+/** The next thing to do to store a snapshot. */
+export type PutStep =
+  | { op: "read" }
+  | { op: "create" }
+  | { op: "update"; revision: number }
+  /** A snapshot at `storedSeq` ≥ ours is already there: keep it. */
+  | { op: "skip"; storedSeq: number };
+
+/** The step that stores a snapshot at `lastEventSeq` given what is known of the current entry. */
+export function nextPutStep(known: KnownEntry, lastEventSeq: number): PutStep {
+  switch (known.kind) {
+    case "unknown":
+      return { op: "read" };
+    case "absent":
+      return { op: "create" };
+    case "present":
+      // Equal counts as newer: the same batch folded twice (a retried commit) gives the same
+      // snapshot, and rewriting it would only cost a write.
+      if (known.lastEventSeq !== undefined && known.lastEventSeq >= lastEventSeq) {
+        return { op: "skip", storedSeq: known.lastEventSeq };
+      }
+      return { op: "update", revision: known.revision };
+    default: {
+      const never: never = known;
+      throw new Error(`unknown entry state ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/** How many compare-and-set attempts a snapshot write makes before giving up. */
+export const MAX_PUT_ATTEMPTS = 10;

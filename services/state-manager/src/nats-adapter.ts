@@ -1,0 +1,208 @@
+/**
+ * The state-manager component: creates the resources it owns, serves `jetflow.state.commit` and
+ * `jetflow.state.load` as core NATS request/reply in the queue group `state-manager`, and parks
+ * what it cannot serve on its dead-letter subject. Requests are handled concurrently, except that
+ * the commits of one execution are applied one at a time in arrival order.
+ */
+import {
+  CommitReply,
+  DeadLetter,
+  LoadReply,
+  LoadRequest,
+  bucketConfigs,
+  buckets,
+  decode,
+  encode,
+  ensureStream,
+  queueGroups,
+  streamConfigs,
+  subjects,
+} from "@jetflow/contracts";
+import type { Component } from "@jetflow/service-runtime";
+import { isExecutionId } from "@jetflow/execution-model";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import type { JetStreamClient } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
+import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
+import type { Logger } from "pino";
+import { createCommitter } from "./commit";
+import type { Committer } from "./commit";
+import { parseCommitRequest } from "./commit-validation";
+import type { Config } from "./config";
+import { errorMessage } from "./errors";
+import { KeyedQueue } from "./keyed-queue";
+import { createSnapshotStore } from "./kv-store";
+import type { CachedVersion } from "./kv-store";
+import { createLoader } from "./load";
+import type { Loader } from "./load";
+import { LruCache } from "./lru-cache";
+import { emptyStats } from "./stats";
+import type { StateManagerStats } from "./stats";
+
+/** The service name used in dead letters. */
+export const SERVICE_NAME = "state-manager";
+
+/** Options of `createStateManager`. */
+export interface StateManagerOptions {
+  /** The connection; the state-manager never closes it. */
+  nc: NatsConnection;
+  log: Logger;
+  config: Pick<Config, "replicas" | "maxSnapshotBytes" | "cacheEntries">;
+}
+
+/** A state-manager instance: `start()` once, then `stop()` once. */
+export interface StateManager extends Component {
+  /** Ensures the events and dead-letter streams and the instances bucket, then subscribes. */
+  start(): Promise<void>;
+  /** Counters since start. */
+  stats(): Readonly<StateManagerStats>;
+}
+
+/** Creates a state-manager over `nc`; nothing happens until `start()`. */
+export function createStateManager({ nc, log, config }: StateManagerOptions): StateManager {
+  const stats = emptyStats();
+  const commitQueue = new KeyedQueue();
+  const inFlight = new Set<Promise<void>>();
+  const subscriptions: Subscription[] = [];
+  let js: JetStreamClient | undefined;
+  let commit: Committer | undefined;
+  let load: Loader | undefined;
+  let running = false;
+
+  function track(work: Promise<void>): void {
+    const tracked = work.catch((err: unknown) => log.error({ err }, "request handler failed"));
+    inFlight.add(tracked);
+    void tracked.finally(() => inFlight.delete(tracked));
+  }
+
+  function respond(msg: Msg, bytes: Uint8Array): void {
+    if (!msg.respond(bytes)) log.warn({ subject: msg.subject }, "reply not sent: connection closed");
+  }
+
+  function refuse(msg: Msg, reason: string, reply: Uint8Array): void {
+    stats.malformed += 1;
+    log.warn({ subject: msg.subject, reason }, "malformed request");
+    respond(msg, reply);
+    park(msg, reason);
+  }
+
+  function park(msg: Msg, reason: string): void {
+    const letter: DeadLetter = {
+      service: SERVICE_NAME,
+      subject: msg.subject,
+      data: Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength),
+      reason,
+      parkedTime: new Date(),
+    };
+    track(
+      (async () => {
+        try {
+          await (js as JetStreamClient).publish(
+            subjects.deadLetter(SERVICE_NAME),
+            encode(DeadLetter, letter),
+          );
+          stats.deadLettered += 1;
+        } catch (err) {
+          log.error({ err, subject: msg.subject, reason }, "cannot park a dead letter");
+        }
+      })(),
+    );
+  }
+
+  function onCommit(msg: Msg): void {
+    if (!msg.reply) {
+      stats.malformed += 1;
+      log.warn({ subject: msg.subject }, "commit without a reply subject");
+      park(msg, "request without a reply subject");
+      return;
+    }
+    const parsed = parseCommitRequest(msg.data, msg.subject, config);
+    if (!parsed.ok) {
+      refuse(msg, parsed.reason, encode(CommitReply, { result: { $case: "error", value: parsed.reason } }));
+      return;
+    }
+    const run = commit as Committer;
+    const valid = parsed.commit;
+    track(
+      commitQueue
+        .run(valid.executionId, () => run(valid))
+        .then((reply) => respond(msg, encode(CommitReply, reply))),
+    );
+  }
+
+  function onLoad(msg: Msg): void {
+    if (!msg.reply) {
+      stats.malformed += 1;
+      log.warn({ subject: msg.subject }, "load without a reply subject");
+      park(msg, "request without a reply subject");
+      return;
+    }
+    let executionId: string;
+    try {
+      executionId = decode(LoadRequest, "LoadRequest", msg.data, msg.subject).executionId;
+    } catch (err) {
+      const reason = errorMessage(err);
+      refuse(msg, reason, encode(LoadReply, { snapshot: undefined, error: reason }));
+      return;
+    }
+    if (!isExecutionId(executionId)) {
+      const reason = `invalid execution id "${executionId.slice(0, 200)}"`;
+      refuse(msg, reason, encode(LoadReply, { snapshot: undefined, error: reason }));
+      return;
+    }
+    const run = load as Loader;
+    track(run(executionId).then((reply) => respond(msg, encode(LoadReply, reply))));
+  }
+
+  function subscribe(subject: string, handler: (msg: Msg) => void): Subscription {
+    return nc.subscribe(subject, {
+      queue: queueGroups.stateManager,
+      callback: (err, msg) => {
+        if (err) {
+          log.error({ err, subject }, "subscription failed");
+          return;
+        }
+        try {
+          handler(msg);
+        } catch (handlerErr) {
+          // Nothing above is expected to throw; a bug must not kill the subscription.
+          log.error({ err: handlerErr, subject }, "request handler threw");
+        }
+      },
+    });
+  }
+
+  return {
+    async start() {
+      const jsm = await jetstreamManager(nc);
+      const resources = { replicas: config.replicas };
+      await ensureStream(jsm, streamConfigs.deadLetters(resources));
+      await ensureStream(jsm, streamConfigs.events(resources));
+      js = jetstream(nc);
+      const kv = await new Kvm(js).create(buckets.instances, bucketConfigs.instances(resources));
+      const store = createSnapshotStore({
+        kv,
+        cache: new LruCache<string, CachedVersion>(config.cacheEntries),
+        log,
+      });
+      commit = createCommitter({ js, jsm, store, stats, log });
+      load = createLoader({ jsm, store, stats, log });
+      subscriptions.push(subscribe(subjects.stateCommit, onCommit), subscribe(subjects.stateLoad, onLoad));
+      // A round trip to the server makes sure it has registered the subscriptions.
+      await nc.flush();
+      running = true;
+      log.info({ replicas: config.replicas }, "state-manager serving");
+    },
+
+    ready: () => running,
+
+    async stop() {
+      running = false;
+      await Promise.all(subscriptions.splice(0).map((sub) => sub.drain()));
+      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+      log.info({ stats }, "state-manager stopped");
+    },
+
+    stats: () => ({ ...stats }),
+  };
+}
