@@ -2,7 +2,27 @@ import { EnvReader, readBaseConfig } from "@jetflow/service-runtime";
 import type { BaseConfig } from "@jetflow/service-runtime";
 
 /** Configuration of the dispatcher. */
-export type Config = BaseConfig;
+export interface Config extends BaseConfig {
+  /**
+   * DISPATCH_CONCURRENCY: event batches whose effects are performed at once (each batch's
+   * publishes are pipelined too). Default 64.
+   */
+  dispatchConcurrency: number;
+  /** TIMER_CONCURRENCY: timer messages handled at once (most are only NAKed). Default 256. */
+  timerConcurrency: number;
+  /**
+   * TIMER_MAX_DELAY_MS: longest single NAK delay of a timer not yet due; a longer wait is re-checked
+   * against the clock this often. Default 3600000 (one hour).
+   */
+  timerMaxDelayMs: number;
+  /**
+   * DISPATCH_ACK_WAIT_MS: ack wait of the dispatcher's consumers, i.e. how long a message handed
+   * to a dispatcher that died stays invisible to the others. Default 30000.
+   */
+  ackWaitMs: number;
+  /** DISPATCH_RETRY_DELAY_MS: delay before a message whose effects failed is tried again. Default 1000. */
+  retryDelayMs: number;
+}
 
 /**
  * Reads the dispatcher's configuration from `env` (never from process.env directly).
@@ -10,7 +30,14 @@ export type Config = BaseConfig;
  */
 export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
   const reader = new EnvReader(env);
-  const config = readBaseConfig(reader);
+  const config: Config = {
+    ...readBaseConfig(reader),
+    dispatchConcurrency: reader.integer("DISPATCH_CONCURRENCY", 64, 1, 10_000),
+    timerConcurrency: reader.integer("TIMER_CONCURRENCY", 256, 1, 10_000),
+    timerMaxDelayMs: reader.integer("TIMER_MAX_DELAY_MS", 3_600_000, 1_000, 7 * 24 * 3_600_000),
+    ackWaitMs: reader.integer("DISPATCH_ACK_WAIT_MS", 30_000, 1_000, 3_600_000),
+    retryDelayMs: reader.integer("DISPATCH_RETRY_DELAY_MS", 1_000, 1, 600_000),
+  };
   reader.done();
   return config;
 }

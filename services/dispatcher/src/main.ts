@@ -1,22 +1,14 @@
 #!/usr/bin/env node
-import { jetstreamManager } from "@nats-io/jetstream";
-import { ensureStream, streamConfigs } from "@jetflow/contracts";
 import { runService } from "@jetflow/service-runtime";
 import { loadConfig } from "./config";
+import { createDispatcher } from "./dispatcher";
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
-  await runService("dispatcher", config, async ({ nc }) => {
-    const jsm = await jetstreamManager(nc);
-    const options = { replicas: config.replicas };
-    for (const stream of [
-      streamConfigs.deadLetters(options),
-      streamConfigs.tasks(options),
-      streamConfigs.timers(options),
-    ]) {
-      await ensureStream(jsm, stream);
-    }
-    return { ready: () => true, stop: async () => {} };
+  await runService("dispatcher", config, async ({ nc, log }) => {
+    const dispatcher = createDispatcher({ nc, log, config });
+    await dispatcher.start();
+    return dispatcher;
   });
 }
 

@@ -1,0 +1,89 @@
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { Logger } from "pino";
+import { consumerConfigs, consumers, ensureConsumer, streams } from "@jetflow/contracts";
+import type { Component } from "@jetflow/service-runtime";
+import type { Config } from "./config";
+import { startConsumerLoop } from "./consumer-loop";
+import type { ConsumerLoop } from "./consumer-loop";
+import { createBatchHandler, createTimerHandler } from "./handlers";
+import { ensureResources } from "./resources";
+import { emptyStats } from "./stats";
+import type { DispatcherStats } from "./stats";
+
+/** Options of {@link createDispatcher}. */
+export interface DispatcherOptions {
+  /** The connection; the dispatcher never closes it. */
+  nc: NatsConnection;
+  log: Logger;
+  config: Pick<
+    Config,
+    "replicas" | "dispatchConcurrency" | "timerConcurrency" | "timerMaxDelayMs" | "ackWaitMs" | "retryDelayMs"
+  >;
+  /** The clock, in epoch milliseconds. Default `Date.now`. */
+  now?: () => number;
+}
+
+/** The dispatcher: the effects of event batches, and the durable timers. */
+export interface Dispatcher extends Component {
+  /** Ensures the streams, consumers and bucket it needs, then starts pulling. */
+  start(): Promise<void>;
+  /** Counters since start. */
+  stats(): Readonly<DispatcherStats>;
+}
+
+/**
+ * Creates the dispatcher component: one pull loop on `dispatcher-effects` (JETFLOW_EVENTS) that
+ * performs each batch's effects, and one on `dispatcher-timers` (JETFLOW_TIMERS) that turns due
+ * timers into TimerFired commands. Any number of replicas may run: the consumers are shared.
+ */
+export function createDispatcher(options: DispatcherOptions): Dispatcher {
+  const { nc, log, config } = options;
+  const js = jetstream(nc);
+  const stats = emptyStats();
+  const loops: ConsumerLoop[] = [];
+  const ensure = (stream: string, consumer: ReturnType<typeof consumerConfigs.timers>) => async () => {
+    await ensureConsumer(await jetstreamManager(nc), stream, consumer);
+  };
+
+  return {
+    async start() {
+      const { heartbeats } = await ensureResources(nc, {
+        replicas: config.replicas,
+        ackWaitMs: config.ackWaitMs,
+      });
+      const effectsLog = log.child({ component: "effects" });
+      loops.push(
+        startConsumerLoop({
+          js,
+          stream: streams.events,
+          consumer: consumers.eventEffects,
+          concurrency: config.dispatchConcurrency,
+          handle: createBatchHandler({ js, nc, log: effectsLog, stats, retryDelayMs: config.retryDelayMs }),
+          prepare: ensure(streams.events, consumerConfigs.eventEffects(config.ackWaitMs)),
+          log: effectsLog,
+        }),
+      );
+      const timersLog = log.child({ component: "timers" });
+      loops.push(
+        startConsumerLoop({
+          js,
+          stream: streams.timers,
+          consumer: consumers.timers,
+          concurrency: config.timerConcurrency,
+          handle: createTimerHandler(
+            { js, nc, log: timersLog, stats, retryDelayMs: config.retryDelayMs },
+            { heartbeats, maxDelayMs: config.timerMaxDelayMs, now: options.now ?? Date.now },
+          ),
+          prepare: ensure(streams.timers, consumerConfigs.timers(config.ackWaitMs)),
+          log: timersLog,
+        }),
+      );
+    },
+    ready: () => loops.length === 2 && loops.every((loop) => loop.ready()),
+    async stop() {
+      await Promise.all(loops.map((loop) => loop.stop()));
+    },
+    stats: () => ({ ...stats }),
+  };
+}

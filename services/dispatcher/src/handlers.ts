@@ -1,0 +1,140 @@
+import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
+import type { KV } from "@nats-io/kv";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { Logger } from "pino";
+import { DecodeError, EventBatch, Timer, decode } from "@jetflow/contracts";
+import { InvalidBatchError, planEffects } from "./effects";
+import type { Effect } from "./effects";
+import { parkDeadLetter, performEffects } from "./publish";
+import type { DispatcherStats } from "./stats";
+import { InvalidTimerError, decideTimer, parseHeartbeatMs, timerFiredEffect, validateTimer } from "./timers";
+
+/** What the message handlers share. */
+export interface HandlerContext {
+  js: JetStreamClient;
+  nc: NatsConnection;
+  log: Logger;
+  stats: DispatcherStats;
+  /** NAK delay of a message whose effects failed, in milliseconds. */
+  retryDelayMs: number;
+}
+
+/**
+ * Handles one EventBatch message: performs its effects, waits for every publish ack, then acks the
+ * batch. A batch that cannot be decoded or planned is dead-lettered and acked; a failed publish
+ * NAKs the batch for a retry of all its effects (they are de-duplicated).
+ */
+export function createBatchHandler(ctx: HandlerContext): (msg: JsMsg) => Promise<void> {
+  return async (msg) => {
+    let effects: Effect[];
+    try {
+      effects = planEffects(decode(EventBatch, "EventBatch", msg.data, msg.subject), msg.subject);
+    } catch (err) {
+      if (!(err instanceof DecodeError || err instanceof InvalidBatchError)) throw err;
+      await deadLetter(ctx, msg, err);
+      return;
+    }
+    try {
+      const duplicates = await performEffects(ctx.js, ctx.nc, effects);
+      ctx.stats.effects += effects.length;
+      ctx.stats.duplicates += duplicates;
+    } catch (err) {
+      retry(ctx, msg, err, "cannot perform the effects of a batch");
+      return;
+    }
+    await ack(ctx, msg);
+    ctx.stats.batches += 1;
+    ctx.log.debug({ subject: msg.subject, seq: msg.seq, effects: effects.length }, "batch dispatched");
+  };
+}
+
+/** Options of the timer handler besides the shared context. */
+export interface TimerHandlerOptions {
+  /** The heartbeat bucket (key: task token, value: last heartbeat in epoch ms as decimal text). */
+  heartbeats: KV;
+  /** Longest single NAK delay, in milliseconds. */
+  maxDelayMs: number;
+  /** The clock, in epoch milliseconds. */
+  now: () => number;
+}
+
+/**
+ * Handles one Timer message: NAKs it with the time left when not due (after consulting the last
+ * heartbeat for a heartbeat timeout), else publishes TimerFired, waits for the ack, then acks.
+ */
+export function createTimerHandler(
+  ctx: HandlerContext,
+  options: TimerHandlerOptions,
+): (msg: JsMsg) => Promise<void> {
+  return async (msg) => {
+    let timer: Timer;
+    try {
+      timer = decode(Timer, "Timer", msg.data, msg.subject);
+      validateTimer(timer, msg.subject);
+    } catch (err) {
+      if (!(err instanceof DecodeError || err instanceof InvalidTimerError)) throw err;
+      await deadLetter(ctx, msg, err);
+      return;
+    }
+    try {
+      let decision = decideTimer(timer, { nowMs: options.now(), maxDelayMs: options.maxDelayMs });
+      if (decision.action === "read-heartbeat") {
+        const lastMs = await readLastHeartbeatMs(options.heartbeats, timer.taskToken, ctx.log);
+        decision = decideTimer(timer, {
+          nowMs: options.now(),
+          maxDelayMs: options.maxDelayMs,
+          heartbeat: { lastMs },
+        });
+      }
+      if (decision.action === "delay") {
+        msg.nak(decision.delayMs);
+        ctx.stats.timersDelayed += 1;
+        ctx.log.debug({ timerId: timer.timerId, delayMs: decision.delayMs }, "timer not due");
+        return;
+      }
+      ctx.stats.duplicates += await performEffects(ctx.js, ctx.nc, [timerFiredEffect(timer)]);
+    } catch (err) {
+      retry(ctx, msg, err, "cannot fire a timer");
+      return;
+    }
+    await ack(ctx, msg);
+    ctx.stats.timersFired += 1;
+    ctx.log.debug({ timerId: timer.timerId, executionId: timer.executionId }, "timer fired");
+  };
+}
+
+async function readLastHeartbeatMs(kv: KV, taskToken: string, log: Logger): Promise<number | undefined> {
+  const entry = await kv.get(taskToken);
+  if (!entry || entry.operation !== "PUT") return undefined;
+  const lastMs = parseHeartbeatMs(entry.string());
+  if (lastMs === undefined)
+    log.warn({ taskToken, revision: entry.revision }, "unreadable heartbeat record ignored");
+  return lastMs;
+}
+
+async function deadLetter(ctx: HandlerContext, msg: JsMsg, err: Error): Promise<void> {
+  try {
+    await parkDeadLetter(ctx.js, msg, err.message);
+  } catch (parkErr) {
+    retry(ctx, msg, parkErr, "cannot park a dead letter");
+    return;
+  }
+  ctx.stats.deadLetters += 1;
+  ctx.log.warn({ err, subject: msg.subject, seq: msg.seq }, "message parked as dead letter");
+  await ack(ctx, msg);
+}
+
+function retry(ctx: HandlerContext, msg: JsMsg, err: unknown, what: string): void {
+  ctx.stats.retries += 1;
+  ctx.log.warn({ err, subject: msg.subject, seq: msg.seq }, `${what}; retrying`);
+  msg.nak(ctx.retryDelayMs);
+}
+
+async function ack(ctx: HandlerContext, msg: JsMsg): Promise<void> {
+  try {
+    await msg.ackAck();
+  } catch (err) {
+    // The message will be redelivered and its effects de-duplicated: nothing is lost.
+    ctx.log.warn({ err, subject: msg.subject, seq: msg.seq }, "ack not confirmed");
+  }
+}

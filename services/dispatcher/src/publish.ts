@@ -1,0 +1,48 @@
+import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { DeadLetter, encode, subjects } from "@jetflow/contracts";
+import type { Effect } from "./effects";
+
+/** The service name on dead letters and in the dead-letter subject. */
+export const SERVICE = "dispatcher";
+
+/**
+ * Performs effects concurrently (publishes are pipelined, not one at a time) and resolves once
+ * JetStream has acknowledged every JetStream publish; core publishes are fire and forget.
+ * Resolves to the number of publishes the server dropped as duplicates.
+ * @throws the first publish error (the caller NAKs the message and everything is re-sent)
+ */
+export async function performEffects(
+  js: JetStreamClient,
+  nc: NatsConnection,
+  effects: readonly Effect[],
+): Promise<number> {
+  const acks = await Promise.all(
+    effects.map(async (effect) => {
+      if (effect.kind === "core") {
+        nc.publish(effect.subject, effect.bytes);
+        return false;
+      }
+      const ack = await js.publish(effect.subject, effect.bytes, { msgID: effect.msgId });
+      return ack.duplicate;
+    }),
+  );
+  return acks.filter(Boolean).length;
+}
+
+/**
+ * Parks a message that cannot be processed on the dispatcher's dead-letter subject, de-duplicated
+ * by its stream position, and resolves once JetStream has it.
+ */
+export async function parkDeadLetter(js: JetStreamClient, msg: JsMsg, reason: string): Promise<void> {
+  const letter: DeadLetter = {
+    service: SERVICE,
+    subject: msg.subject,
+    data: Buffer.from(msg.data),
+    reason,
+    parkedTime: new Date(),
+  };
+  await js.publish(subjects.deadLetter(SERVICE), encode(DeadLetter, letter), {
+    msgID: `${SERVICE}.${msg.info.stream}.${msg.info.streamSequence}`,
+  });
+}
