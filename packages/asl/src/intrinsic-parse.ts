@@ -138,7 +138,7 @@ class IntrinsicScanner {
       const expected =
         least === most ? `${least}` : most === Infinity ? `at least ${least}` : `${least} to ${most}`;
       this.fail(
-        `${name} takes ${expected} argument${expected === "1" ? "" : "s"}, got ${args.length}`,
+        `${name} takes ${expected} argument${(most === Infinity ? least : most) === 1 ? "" : "s"}, got ${args.length}`,
         start,
       );
     }

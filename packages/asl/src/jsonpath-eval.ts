@@ -178,12 +178,13 @@ export function setAtReferencePath(target: Json, path: JsonPath | string, value:
   const root = copyContainer(target);
   let current: Json[] | JsonObject = root;
   let walked = "$";
+  const at = (): string => (walked === "$" ? "the input" : walked);
   parsed.segments.forEach((segment, i) => {
     const last = i === parsed.segments.length - 1;
     const selector = segment.selector;
     if (selector.kind === "name") {
       if (!isJsonObject(current)) {
-        throw resultPathFailure(parsed, `${walked} is ${describeValue(current)}, not an object`);
+        throw resultPathFailure(parsed, `${at()} is ${describeValue(current)}, not an object`);
       }
       if (last) {
         setOwn(current, selector.name, value);
@@ -203,11 +204,11 @@ export function setAtReferencePath(target: Json, path: JsonPath | string, value:
       walked += `.${selector.name}`;
     } else if (selector.kind === "index") {
       if (!Array.isArray(current)) {
-        throw resultPathFailure(parsed, `${walked} is ${describeValue(current)}, not an array`);
+        throw resultPathFailure(parsed, `${at()} is ${describeValue(current)}, not an array`);
       }
       const index = selector.index < 0 ? current.length + selector.index : selector.index;
       if (index < 0 || index >= current.length) {
-        throw resultPathFailure(parsed, `${walked} has no index ${selector.index}`);
+        throw resultPathFailure(parsed, `${at()} has no index ${selector.index}`);
       }
       if (last) {
         current[index] = value;
