@@ -24,6 +24,8 @@ const common = {
 
 /** @type {import('jest').Config} */
 module.exports = {
+  // Integration tests start real servers and services on a shared 2-core machine: generous bound.
+  testTimeout: 120_000,
   projects: [
     {
       ...common,
@@ -37,8 +39,6 @@ module.exports = {
         "<rootDir>/{packages,services,bench}/*/test/**/*.int.test.ts",
         "<rootDir>/test/**/*.int.test.ts",
       ],
-      // Each file starts its own nats-server (and sometimes whole services): allow for a busy machine.
-      testTimeout: 120_000,
       slowTestThreshold: 30,
     },
   ],

@@ -2,7 +2,20 @@ import { EnvReader, readBaseConfig } from "@jetflow/service-runtime";
 import type { BaseConfig } from "@jetflow/service-runtime";
 
 /** Configuration of the orchestrator. */
-export type Config = BaseConfig;
+export interface Config extends BaseConfig {
+  /** ORCH_MAX_CHILDREN_PER_TRANSITION: children launched by one transition at most. Default 500. */
+  maxChildrenPerTransition: number;
+  /** ORCH_MAX_STATES_PER_TRANSITION: states entered by one transition at most (loop guard). Default 1000. */
+  maxStatesPerTransition: number;
+  /** ORCH_CACHE_ENTRIES: snapshots kept in memory. Default 20000. */
+  cacheEntries: number;
+  /** ORCH_MAX_IN_FLIGHT: commands held at once (fetched, not yet acked). Default 1000. */
+  maxInFlight: number;
+  /** ORCH_STATE_TIMEOUT_MS: how long to wait for the state-manager. Default 10000. */
+  stateTimeoutMs: number;
+  /** ORCH_ACK_WAIT_MS: ack wait of the command consumer. Default 30000. */
+  ackWaitMs: number;
+}
 
 /**
  * Reads the orchestrator's configuration from `env` (never from process.env directly).
@@ -10,7 +23,15 @@ export type Config = BaseConfig;
  */
 export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
   const reader = new EnvReader(env);
-  const config = readBaseConfig(reader);
+  const config: Config = {
+    ...readBaseConfig(reader),
+    maxChildrenPerTransition: reader.integer("ORCH_MAX_CHILDREN_PER_TRANSITION", 500, 1, 10_000),
+    maxStatesPerTransition: reader.integer("ORCH_MAX_STATES_PER_TRANSITION", 1000, 10, 100_000),
+    cacheEntries: reader.integer("ORCH_CACHE_ENTRIES", 20_000, 0, 10_000_000),
+    maxInFlight: reader.integer("ORCH_MAX_IN_FLIGHT", 1000, 1, 100_000),
+    stateTimeoutMs: reader.integer("ORCH_STATE_TIMEOUT_MS", 10_000, 100, 600_000),
+    ackWaitMs: reader.integer("ORCH_ACK_WAIT_MS", 30_000, 1000, 3_600_000),
+  };
   reader.done();
   return config;
 }

@@ -1,18 +1,14 @@
 #!/usr/bin/env node
-import { jetstreamManager } from "@nats-io/jetstream";
-import { ensureStream, streamConfigs } from "@jetflow/contracts";
 import { runService } from "@jetflow/service-runtime";
 import { loadConfig } from "./config";
+import { createOrchestrator } from "./orchestrator";
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
-  await runService("orchestrator", config, async ({ nc }) => {
-    const jsm = await jetstreamManager(nc);
-    const options = { replicas: config.replicas };
-    for (const stream of [streamConfigs.deadLetters(options), streamConfigs.commands(options)]) {
-      await ensureStream(jsm, stream);
-    }
-    return { ready: () => true, stop: async () => {} };
+  await runService("orchestrator", config, async ({ nc, log }) => {
+    const orchestrator = createOrchestrator({ nc, log: log.child({ component: "orchestrator" }), config });
+    await orchestrator.start();
+    return orchestrator;
   });
 }
 

@@ -1,0 +1,278 @@
+/**
+ * The orchestrator's I/O: pulls commands, groups them by execution, runs the pure `decide` for all
+ * commands of one execution as one transition, commits the transition through the state-manager
+ * and only then acks the commands. While a transition of an execution is being committed, newer
+ * commands for it queue up and are folded into the next transition (many Map results arriving
+ * together become few transitions).
+ */
+import { randomUUID } from "node:crypto";
+import type { StateMachine } from "@jetflow/asl";
+import {
+  Command,
+  DeadLetter,
+  consumerConfigs,
+  consumers,
+  decode,
+  encode,
+  ensureConsumer,
+  ensureStream,
+  streamConfigs,
+  streams,
+  subjects,
+  buckets,
+  bucketConfigs,
+} from "@jetflow/contracts";
+import type { ExecutionSnapshot } from "@jetflow/contracts";
+import type { Component, Logger } from "@jetflow/service-runtime";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import type { ConsumerMessages, JsMsg } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
+import type { KV } from "@nats-io/kv";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { Config } from "./config";
+import { ChildOutputsNeeded, applyCommand } from "./decide";
+import type { DecideEnv, Ignored } from "./decide";
+import { DefinitionCache } from "./definitions";
+import { readChildOutputs } from "./history-reader";
+import { LruCache } from "./lru";
+import { completeChildStart } from "./machine";
+import { StateClient } from "./state-client";
+import { Transition } from "./transition";
+
+/** What the orchestrator needs from its surroundings. */
+export interface OrchestratorOptions {
+  nc: NatsConnection;
+  log: Logger;
+  config: Pick<
+    Config,
+    | "replicas"
+    | "maxChildrenPerTransition"
+    | "maxStatesPerTransition"
+    | "cacheEntries"
+    | "maxInFlight"
+    | "stateTimeoutMs"
+    | "ackWaitMs"
+  >;
+  /** The clock; default `() => new Date()`. */
+  now?: () => Date;
+}
+
+interface Queued {
+  msg: JsMsg;
+  command: Command;
+}
+
+const MAX_CONFLICT_RETRIES = 20;
+
+/** Creates the orchestrator component; `start()` binds the consumer and begins processing. */
+export function createOrchestrator(options: OrchestratorOptions) {
+  const { nc, log, config } = options;
+  const now = options.now ?? (() => new Date());
+  const js = jetstream(nc);
+  const state = new StateClient(nc, config.stateTimeoutMs);
+  const snapshots = new LruCache<string, ExecutionSnapshot>(Math.max(config.cacheEntries, 1));
+  let defsKv: Promise<KV> | undefined;
+  const definitions = new DefinitionCache(() => {
+    defsKv ??= new Kvm(js).create(
+      buckets.definitions,
+      bucketConfigs.definitions({ replicas: config.replicas }),
+    );
+    defsKv.catch(() => (defsKv = undefined));
+    return defsKv;
+  });
+  const queues = new Map<string, Queued[]>();
+  const busy = new Set<string>();
+  const counters = { transitions: 0, commands: 0, ignored: 0, conflicts: 0, deadLetters: 0 };
+  let messages: ConsumerMessages | undefined;
+  let ready = false;
+  let loop: Promise<void> | undefined;
+  const idleWaiters: (() => void)[] = [];
+
+  async function start(): Promise<void> {
+    const jsm = await jetstreamManager(nc);
+    await ensureStream(jsm, streamConfigs.commands({ replicas: config.replicas }));
+    await ensureStream(jsm, streamConfigs.deadLetters({ replicas: config.replicas }));
+    await ensureConsumer(jsm, streams.commands, consumerConfigs.commands(config.ackWaitMs));
+    const consumer = await js.consumers.get(streams.commands, consumers.commands);
+    messages = await consumer.consume({ max_messages: config.maxInFlight });
+    ready = true;
+    loop = (async () => {
+      for await (const msg of messages as ConsumerMessages) receive(msg);
+    })().catch((err: unknown) => log.error({ err }, "command consumer stopped"));
+  }
+
+  function receive(msg: JsMsg): void {
+    let command: Command;
+    try {
+      command = decode(Command, "Command", msg.data, msg.subject);
+      if (!command.executionId || subjects.command(command.executionId) !== msg.subject) {
+        throw new Error(`command for "${command.executionId}" arrived on "${msg.subject}"`);
+      }
+    } catch (err) {
+      void park(msg, err);
+      return;
+    }
+    counters.commands++;
+    const id = command.executionId;
+    let queue = queues.get(id);
+    if (!queue) queues.set(id, (queue = []));
+    queue.push({ msg, command });
+    if (!busy.has(id)) void drain(id);
+  }
+
+  /** Processes an execution's queued commands, one transition at a time, until none are left. */
+  async function drain(executionId: string): Promise<void> {
+    busy.add(executionId);
+    try {
+      for (;;) {
+        const queue = queues.get(executionId);
+        if (!queue || queue.length === 0) break;
+        queues.delete(executionId);
+        await processGroup(executionId, queue);
+      }
+    } finally {
+      busy.delete(executionId);
+      if (busy.size === 0) for (const wake of idleWaiters.splice(0)) wake();
+    }
+  }
+
+  async function processGroup(executionId: string, group: Queued[]): Promise<void> {
+    const elog = log.child({ executionId });
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const outcome = await decideAndCommit(executionId, group, elog);
+        if (outcome === "conflict") {
+          counters.conflicts++;
+          snapshots.delete(executionId);
+          if (attempt < MAX_CONFLICT_RETRIES) continue;
+          throw new Error(`gave up after ${MAX_CONFLICT_RETRIES} conflicting commits`);
+        }
+        for (const { msg } of group) msg.ack();
+        return;
+      } catch (err) {
+        snapshots.delete(executionId);
+        elog.warn({ err, commands: group.length }, "transition failed; commands will be redelivered");
+        // Redelivery later retries the whole group; NAK with a delay avoids a hot loop.
+        for (const { msg } of group) msg.nak(1000);
+        return;
+      }
+    }
+  }
+
+  async function decideAndCommit(
+    executionId: string,
+    group: Queued[],
+    elog: Logger,
+  ): Promise<"ok" | "conflict"> {
+    const snapshot = snapshots.get(executionId) ?? (await state.load(executionId));
+    const commands = await Promise.all(group.map((q) => completeChildBegin(q.command, snapshot)));
+    let outputs: Map<number, Map<number, string>> | undefined;
+    for (;;) {
+      const definition = await definitionFor(snapshot, commands);
+      const t = new Transition(executionId, snapshot, now());
+      if (!definition) {
+        elog.debug({ commands: commands.length }, "commands for an unknown execution dropped");
+        counters.ignored += commands.length;
+        return "ok";
+      }
+      const env: DecideEnv = {
+        now: now(),
+        definition,
+        random: Math.random,
+        uuid: randomUUID,
+        maxChildrenPerTransition: config.maxChildrenPerTransition,
+        maxStatesPerTransition: config.maxStatesPerTransition,
+        childOutputs: (startedEventId) => outputs?.get(startedEventId),
+      };
+      try {
+        for (const command of commands) {
+          const ignored: Ignored = applyCommand(t, command, env);
+          if (ignored) {
+            counters.ignored++;
+            elog.debug({ ignored, kind: command.kind?.$case }, "command changed nothing");
+          }
+        }
+      } catch (err) {
+        if (!(err instanceof ChildOutputsNeeded)) throw err;
+        outputs ??= new Map();
+        outputs.set(err.startedEventId, await readChildOutputs(js, executionId, err.startedEventId));
+        continue;
+      }
+      const next = t.snapshot;
+      const batch = t.toBatch(next?.parent);
+      if (!batch || !next) return "ok";
+      const result = await state.commit({
+        batch,
+        expectedLastEventSeq: snapshot?.lastEventSeq ?? 0,
+        snapshot: next,
+      });
+      if (result.kind === "conflict") return "conflict";
+      counters.transitions++;
+      if (result.duplicate) {
+        // The same first event id was appended before, perhaps with other content: reload.
+        snapshots.delete(executionId);
+      } else {
+        snapshots.set(executionId, { ...next, lastEventSeq: result.eventSeq });
+      }
+      return "ok";
+    }
+  }
+
+  async function definitionFor(
+    snapshot: ExecutionSnapshot | undefined,
+    commands: Command[],
+  ): Promise<StateMachine | undefined> {
+    if (snapshot) return definitions.get(snapshot.workflowName, snapshot.workflowVersion);
+    const child = commands.find((c) => c.kind?.$case === "begin" && c.kind.value.child?.workflowName);
+    const start = child?.kind?.$case === "begin" ? child.kind.value.child : undefined;
+    return start ? definitions.get(start.workflowName, start.workflowVersion) : undefined;
+  }
+
+  async function completeChildBegin(command: Command, own: ExecutionSnapshot | undefined): Promise<Command> {
+    const kind = command.kind;
+    if (kind?.$case !== "begin" || !kind.value.child?.parent || own) return command;
+    const start = kind.value.child;
+    const parentId = start.parent?.executionId ?? "";
+    const parent = snapshots.get(parentId) ?? (await state.load(parentId));
+    const definition = parent
+      ? await definitions.get(parent.workflowName, parent.workflowVersion)
+      : undefined;
+    const child = definition ? completeChildStart(start, parent, definition) : undefined;
+    return { executionId: command.executionId, kind: { $case: "begin", value: { child } } };
+  }
+
+  async function park(msg: JsMsg, err: unknown): Promise<void> {
+    counters.deadLetters++;
+    const reason = err instanceof Error ? err.message : String(err);
+    log.warn({ subject: msg.subject, reason }, "malformed command parked");
+    try {
+      const letter: DeadLetter = {
+        service: "orchestrator",
+        subject: msg.subject,
+        data: Buffer.from(msg.data),
+        reason,
+        parkedTime: now(),
+      };
+      await js.publish(subjects.deadLetter("orchestrator"), encode(DeadLetter, letter));
+      msg.ack();
+    } catch (parkErr) {
+      log.error({ err: parkErr }, "cannot park a malformed command; it will be redelivered");
+      msg.nak(5000);
+    }
+  }
+
+  async function stop(): Promise<void> {
+    ready = false;
+    await messages?.close();
+    await loop;
+    if (busy.size > 0) await new Promise<void>((resolve) => idleWaiters.push(resolve));
+  }
+
+  const component: Component & { start(): Promise<void>; counters: typeof counters } = {
+    start,
+    stop,
+    ready: () => ready,
+    counters,
+  };
+  return component;
+}
