@@ -1,0 +1,396 @@
+import { setTimeout as delay } from "node:timers/promises";
+import {
+  DeadLetter,
+  Task,
+  TaskCancellation,
+  TaskHeartbeatReply,
+  TaskResult,
+  consumerConfigs,
+  consumers,
+  decode,
+  encode,
+  ensureConsumer,
+  streams,
+  subjects,
+} from "@jetflow/contracts";
+import type {
+  Consumer,
+  ConsumerMessages,
+  JetStreamClient,
+  JetStreamManager,
+  JsMsg,
+} from "@nats-io/jetstream";
+import type { NatsConnection, Subscription } from "@nats-io/transport-node";
+import { TaskAbortedError } from "./errors";
+import type { Logger } from "./logger";
+import { failureOutcome, parseInput, successOutcome, tooLargeOutcome } from "./outcome";
+import type { TaskOutcome } from "./outcome";
+import type { TaskContext, TaskHandler } from "./types";
+
+/** Everything one activity's runner needs, resolved from the worker's options. */
+export interface ActivityRunnerOptions {
+  activity: string;
+  handler: TaskHandler<never>;
+  nc: NatsConnection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  log: Logger;
+  workerId: string;
+  concurrency: number;
+  ackWaitMs: number;
+  heartbeatTimeoutMs: number;
+  pullExpiresMs: number;
+}
+
+/** One task being handled: its message, its abort switch and whether it was handed back. */
+interface Running {
+  readonly msg: JsMsg;
+  readonly controller: AbortController;
+  token?: string;
+  /** Set once the task was NAKed by `stop()`: the result of the handler must not be published. */
+  abandoned: boolean;
+  done?: Promise<void>;
+}
+
+const DEAD_LETTER_SERVICE = "worker";
+/** How long a task that could not be parked waits before it is offered again. */
+const PARK_RETRY_DELAY_MS = 30_000;
+const MAX_BACKOFF_MS = 5_000;
+
+/**
+ * Pulls the tasks of one activity and runs its handler on them, never more than `concurrency` at
+ * once: it only ever asks the server for as many tasks as it has free slots, so no task waits in a
+ * client-side buffer while its ack wait runs out.
+ */
+export class ActivityRunner {
+  private readonly running = new Set<Running>();
+  private readonly byToken = new Map<string, Running>();
+  private readonly stopController = new AbortController();
+  private consumer?: Consumer;
+  private batch?: ConsumerMessages;
+  private cancelSub?: Subscription;
+  private loopDone?: Promise<void>;
+  private changed = signal();
+  private stopping = false;
+
+  constructor(private readonly o: ActivityRunnerOptions) {}
+
+  /** The number of tasks being handled now. */
+  get inFlight(): number {
+    return this.running.size;
+  }
+
+  /** Binds the durable consumer, listens for cancellations, starts pulling. */
+  async start(): Promise<void> {
+    await this.bind();
+    this.cancelSub = this.o.nc.subscribe(subjects.taskCancel(this.o.activity), {
+      callback: (err, msg) => {
+        if (!err) this.onCancellation(msg.data, msg.subject);
+      },
+    });
+    this.loopDone = this.pullLoop();
+  }
+
+  /**
+   * Stops pulling, waits for running handlers until `deadline` (ms since the epoch), then NAKs the
+   * tasks still running so another worker takes them, and fires their signals.
+   */
+  async stop(deadline: number): Promise<void> {
+    this.stopping = true;
+    this.stopController.abort();
+    this.notify();
+    await this.batch?.close();
+    await this.loopDone;
+    const pending = [...this.running].map((r) => r.done);
+    const remainingMs = Math.max(0, deadline - Date.now());
+    const timeout = new AbortController();
+    await Promise.race([
+      Promise.allSettled(pending),
+      delay(remainingMs, undefined, { signal: timeout.signal }),
+    ]).catch(() => {});
+    timeout.abort();
+    for (const r of this.running) {
+      r.abandoned = true;
+      r.msg.nak();
+      r.controller.abort(
+        new TaskAbortedError(
+          "shutdown",
+          r.token ?? "",
+          `task "${r.token ?? ""}" was handed back: the worker is stopping`,
+        ),
+      );
+      this.o.log.warn({ activity: this.o.activity, taskToken: r.token }, "task handed back to the server");
+    }
+    this.cancelSub?.unsubscribe();
+    // The NAKs must reach the server before the caller closes the connection.
+    if (!this.o.nc.isClosed()) await this.o.nc.flush().catch(() => {});
+  }
+
+  private async bind(): Promise<void> {
+    await ensureConsumer(this.o.jsm, streams.tasks, consumerConfigs.task(this.o.activity, this.o.ackWaitMs));
+    this.consumer = await this.o.js.consumers.get(streams.tasks, consumers.task(this.o.activity));
+  }
+
+  private async pullLoop(): Promise<void> {
+    let failures = 0;
+    while (!this.stopping) {
+      const free = this.o.concurrency - this.running.size;
+      if (free <= 0) {
+        await this.changed.promise;
+        continue;
+      }
+      try {
+        if (failures >= 3) await this.bind();
+        const consumer = this.consumer;
+        if (!consumer) throw new Error("task consumer is not bound");
+        const batch = await consumer.fetch({ max_messages: free, expires: this.o.pullExpiresMs });
+        this.batch = batch;
+        // stop() may have run while fetch() was starting: it could not close this batch yet.
+        if (this.stopping) await batch.close();
+        for await (const msg of batch) {
+          failures = 0;
+          this.accept(msg);
+        }
+      } catch (err) {
+        if (this.stopping || this.o.nc.isClosed()) break;
+        failures++;
+        const backoffMs = Math.min(MAX_BACKOFF_MS, 100 * 2 ** failures);
+        this.o.log.warn({ err, activity: this.o.activity, failures, backoffMs }, "task pull failed");
+        await delay(backoffMs, undefined, { signal: this.stopController.signal }).catch(() => {});
+      } finally {
+        this.batch = undefined;
+      }
+    }
+  }
+
+  private accept(msg: JsMsg): void {
+    if (this.stopping) {
+      // Delivered after stop() closed the pull: give it straight back.
+      msg.nak();
+      return;
+    }
+    const r: Running = { msg, controller: new AbortController(), abandoned: false };
+    this.running.add(r);
+    r.done = this.handle(r)
+      .catch((err: unknown) => {
+        // handle() reports its own failures; this is a bug guard that keeps the task alive.
+        this.o.log.error({ err, activity: this.o.activity, taskToken: r.token }, "task handling failed");
+        if (!r.abandoned) msg.nak();
+      })
+      .finally(() => {
+        this.running.delete(r);
+        if (r.token !== undefined && this.byToken.get(r.token) === r) this.byToken.delete(r.token);
+        this.notify();
+      });
+  }
+
+  private async handle(r: Running): Promise<void> {
+    const { msg } = r;
+    let task: Task;
+    try {
+      task = decode(Task, "jetflow.v1.Task", msg.data, msg.subject);
+      if (task.taskToken === "") throw new Error("task has no task_token");
+    } catch (err) {
+      await this.park(msg, err instanceof Error ? err.message : String(err));
+      return;
+    }
+    const token = task.taskToken;
+    r.token = token;
+    this.byToken.set(token, r);
+    const log = this.o.log;
+    log.debug({ activity: this.o.activity, taskToken: token, redelivered: msg.redelivered }, "task received");
+
+    // Keeps the task's ack wait from running out while the handler and the publish take their time.
+    const keepAlive = setInterval(
+      () => {
+        if (!r.abandoned) msg.working();
+      },
+      Math.max(1, Math.floor(this.o.ackWaitMs / 3)),
+    );
+    let deadlineTimer: NodeJS.Timeout | undefined;
+    const deadline = task.startToCloseDeadline;
+    if (deadline) {
+      deadlineTimer = setTimeout(
+        () => {
+          r.controller.abort(
+            new TaskAbortedError(
+              "deadline",
+              token,
+              `task "${token}" passed its deadline ${deadline.toISOString()}`,
+            ),
+          );
+        },
+        Math.max(0, deadline.getTime() - Date.now()),
+      );
+    }
+    try {
+      const outcome = await this.run(r, task);
+      if (r.abandoned) return;
+      await this.publishResult(r, outcome);
+      if (r.abandoned) return;
+      try {
+        await msg.ackAck();
+      } catch (err) {
+        // The result is durable; a redelivery reruns the handler and its result is a duplicate.
+        log.warn({ err, activity: this.o.activity, taskToken: token }, "task ack failed");
+      }
+    } finally {
+      clearInterval(keepAlive);
+      clearTimeout(deadlineTimer);
+    }
+  }
+
+  private async run(r: Running, task: Task): Promise<TaskOutcome> {
+    const input = parseInput(task.inputJson);
+    if (!input.ok) return { $case: "failure", value: input.failure };
+    const ctx: TaskContext = Object.freeze({
+      taskToken: task.taskToken,
+      attempt: task.attempt,
+      executionId: task.executionId,
+      stateName: task.stateName,
+      activity: this.o.activity,
+      workflowName: task.workflowName,
+      deadline: task.startToCloseDeadline,
+      heartbeatIntervalSeconds: task.heartbeatIntervalSeconds,
+      signal: r.controller.signal,
+      heartbeat: () => this.heartbeat(r, task.taskToken),
+    });
+    try {
+      const value: unknown = await this.o.handler(input.value as never, ctx);
+      return successOutcome(value);
+    } catch (err) {
+      return failureOutcome(err);
+    }
+  }
+
+  /** Publishes the result until JetStream has stored it (or the task was handed back). */
+  private async publishResult(r: Running, outcome: TaskOutcome): Promise<void> {
+    const token = r.token ?? "";
+    let bytes = this.encodeResult(token, outcome);
+    const maxPayload = this.o.nc.info?.max_payload ?? Number.POSITIVE_INFINITY;
+    if (bytes.length > maxPayload) {
+      bytes = this.encodeResult(token, tooLargeOutcome(bytes.length, maxPayload));
+    }
+    for (let attempt = 1; ; attempt++) {
+      try {
+        // msgID = token: if a redelivered task is run twice, the server keeps one result.
+        const ack = await this.o.js.publish(subjects.result(this.o.activity), bytes, { msgID: token });
+        this.o.log.debug(
+          { activity: this.o.activity, taskToken: token, seq: ack.seq, duplicate: ack.duplicate },
+          "task result published",
+        );
+        return;
+      } catch (err) {
+        if (r.abandoned || this.o.nc.isClosed()) return;
+        const backoffMs = Math.min(MAX_BACKOFF_MS, 100 * 2 ** attempt);
+        this.o.log.warn(
+          { err, activity: this.o.activity, taskToken: token, attempt },
+          "result publish failed",
+        );
+        await delay(backoffMs);
+        if (r.abandoned) return;
+      }
+    }
+  }
+
+  private encodeResult(token: string, outcome: TaskOutcome): Uint8Array {
+    return encode(TaskResult, {
+      taskToken: token,
+      outcome,
+      workerId: this.o.workerId,
+      completedTime: new Date(),
+    });
+  }
+
+  private async heartbeat(r: Running, token: string): Promise<void> {
+    if (r.abandoned || !this.running.has(r)) return;
+    r.msg.working();
+    const request = encode(TaskResult, {
+      taskToken: token,
+      outcome: { $case: "heartbeat", value: {} },
+      workerId: this.o.workerId,
+      completedTime: new Date(),
+    });
+    try {
+      const reply = await this.o.nc.request(subjects.heartbeat(this.o.activity), request, {
+        timeout: this.o.heartbeatTimeoutMs,
+      });
+      const { cancelRequested } = decode(
+        TaskHeartbeatReply,
+        "jetflow.v1.TaskHeartbeatReply",
+        reply.data,
+        reply.subject,
+      );
+      if (cancelRequested) {
+        this.o.log.info({ activity: this.o.activity, taskToken: token }, "task cancellation requested");
+        r.controller.abort(
+          new TaskAbortedError(
+            "cancelled",
+            token,
+            `task "${token}" was cancelled: the execution stopped or the attempt is no longer current`,
+          ),
+        );
+      }
+    } catch (err) {
+      this.o.log.warn({ err, activity: this.o.activity, taskToken: token }, "heartbeat failed");
+    }
+  }
+
+  private onCancellation(data: Uint8Array, subject: string): void {
+    let cancellation: TaskCancellation;
+    try {
+      cancellation = decode(TaskCancellation, "jetflow.v1.TaskCancellation", data, subject);
+    } catch (err) {
+      this.o.log.warn({ err, activity: this.o.activity }, "malformed task cancellation ignored");
+      return;
+    }
+    for (const token of cancellation.taskTokens) {
+      const r = this.byToken.get(token);
+      if (!r) continue;
+      this.o.log.info({ activity: this.o.activity, taskToken: token }, "task cancelled");
+      const why = cancellation.reason === "" ? "the execution stopped" : cancellation.reason;
+      r.controller.abort(new TaskAbortedError("cancelled", token, `task "${token}" was cancelled: ${why}`));
+    }
+  }
+
+  /** Parks a task that cannot be decoded on the dead-letter subject, then acks it. */
+  private async park(msg: JsMsg, reason: string): Promise<void> {
+    const log = this.o.log;
+    log.error(
+      { activity: this.o.activity, subject: msg.subject, seq: msg.seq, reason },
+      "malformed task parked",
+    );
+    const letter = encode(DeadLetter, {
+      service: DEAD_LETTER_SERVICE,
+      subject: msg.subject,
+      data: Buffer.from(msg.data),
+      reason,
+      parkedTime: new Date(),
+    });
+    try {
+      await this.o.js.publish(subjects.deadLetter(DEAD_LETTER_SERVICE), letter);
+    } catch (err) {
+      // Keep the message rather than lose it; it is offered again later, not in a tight loop.
+      log.error({ err, activity: this.o.activity, seq: msg.seq }, "dead letter publish failed");
+      msg.nak(PARK_RETRY_DELAY_MS);
+      return;
+    }
+    await msg.ackAck().catch((err: unknown) => {
+      log.warn({ err, activity: this.o.activity, seq: msg.seq }, "ack of parked task failed");
+    });
+  }
+
+  private notify(): void {
+    this.changed.resolve();
+    this.changed = signal();
+  }
+}
+
+/** A promise and the function that resolves it (Promise.withResolvers needs Node 22). */
+function signal(): { promise: Promise<void>; resolve: () => void } {
+  let resolve = (): void => {};
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}

@@ -1,0 +1,122 @@
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import { isSubjectToken, streamConfigs } from "@jetflow/contracts";
+import type { StreamConfig } from "@nats-io/jetstream";
+import { JetStreamApiCodes, JetStreamApiError, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import type { JetStreamManager } from "@nats-io/jetstream";
+import { ActivityRunner } from "./activity-runner";
+import { WorkerError } from "./errors";
+import { silentLogger } from "./logger";
+import type { Worker, WorkerOptions } from "./types";
+
+/**
+ * Creates a worker that runs `handlers` on the tasks of their activities. Nothing happens until
+ * `start()`; `stop()` hands back what it cannot finish. The connection stays the caller's.
+ *
+ * @throws WorkerError when an activity name is not a single subject token or a number option is out of range
+ */
+export function createWorker(options: WorkerOptions): Worker {
+  const activities = Object.keys(options.handlers);
+  if (activities.length === 0) throw new WorkerError("cannot create a worker without handlers");
+  for (const activity of activities) {
+    if (!isSubjectToken(activity)) {
+      throw new WorkerError(`invalid activity "${activity}": use only letters, digits, "-" and "_"`);
+    }
+  }
+  const concurrency = positiveInteger("concurrency", options.concurrency ?? 10);
+  const ackWaitMs = positiveInteger("ackWaitMs", options.ackWaitMs ?? 30_000);
+  const stopTimeoutMs = positiveInteger("stopTimeoutMs", options.stopTimeoutMs ?? 20_000, 0);
+  const heartbeatTimeoutMs = positiveInteger("heartbeatTimeoutMs", options.heartbeatTimeoutMs ?? 5_000);
+  const pullExpiresMs = positiveInteger("pullExpiresMs", options.pullExpiresMs ?? 30_000, 1_000);
+  const replicas = positiveInteger("replicas", options.replicas ?? 1);
+  const log = options.logger ?? silentLogger;
+  const workerId = options.workerId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
+  const { nc } = options;
+
+  let runners: ActivityRunner[] | undefined;
+  let starting: Promise<void> | undefined;
+  let stopping: Promise<void> | undefined;
+
+  const start = async (): Promise<void> => {
+    const jsm = await jetstreamManager(nc);
+    // A worker may start before the dispatcher: it creates what it needs, but never changes an
+    // existing stream (its owner's replicas and limits win).
+    await createStreamIfMissing(jsm, streamConfigs.tasks({ replicas }));
+    await createStreamIfMissing(jsm, streamConfigs.deadLetters({ replicas }));
+    const js = jetstream(nc);
+    const started: ActivityRunner[] = [];
+    runners = started;
+    for (const activity of activities) {
+      const handler = options.handlers[activity];
+      if (!handler) continue;
+      const runner = new ActivityRunner({
+        activity,
+        handler,
+        nc,
+        js,
+        jsm,
+        log,
+        workerId,
+        concurrency,
+        ackWaitMs,
+        heartbeatTimeoutMs,
+        pullExpiresMs,
+      });
+      await runner.start();
+      started.push(runner);
+    }
+    log.info({ workerId, activities, concurrency }, "worker started");
+  };
+
+  return {
+    workerId,
+    start() {
+      if (starting) return Promise.reject(new WorkerError("worker already started"));
+      starting = start().catch(async (err: unknown) => {
+        await stopRunners(Date.now());
+        throw new WorkerError(`cannot start worker: ${err instanceof Error ? err.message : String(err)}`, {
+          cause: err,
+        });
+      });
+      return starting;
+    },
+    stop() {
+      stopping ??= (async () => {
+        await starting?.catch(() => {});
+        await stopRunners(Date.now() + stopTimeoutMs);
+        log.info({ workerId }, "worker stopped");
+      })();
+      return stopping;
+    },
+    inFlight() {
+      return (runners ?? []).reduce((sum, runner) => sum + runner.inFlight, 0);
+    },
+  };
+
+  async function stopRunners(deadline: number): Promise<void> {
+    await Promise.all((runners ?? []).map((runner) => runner.stop(deadline)));
+  }
+}
+
+function positiveInteger(name: string, value: number, min = 1): number {
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new WorkerError(`${name} must be an integer of at least ${min}, got ${value}`);
+  }
+  return value;
+}
+
+async function createStreamIfMissing(jsm: JetStreamManager, config: Partial<StreamConfig>): Promise<void> {
+  const name = config.name ?? "";
+  try {
+    await jsm.streams.info(name);
+    return;
+  } catch (err) {
+    if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound)) throw err;
+  }
+  try {
+    await jsm.streams.add({ ...config, name });
+  } catch (err) {
+    // Another process created it in between: that is what we wanted.
+    if (!(err instanceof JetStreamApiError && /already in use/i.test(err.message))) throw err;
+  }
+}
