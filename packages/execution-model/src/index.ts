@@ -18,3 +18,5 @@ export {
   eventBatchMsgId,
 } from "./ids";
 export { emptyBitmap, hasBit, withBit } from "./bitmap";
+export { readEventBatches } from "./history";
+export type { StoredBatch } from "./history";
