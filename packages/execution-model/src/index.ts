@@ -20,3 +20,5 @@ export {
 export { emptyBitmap, hasBit, withBit } from "./bitmap";
 export { readEventBatches } from "./history";
 export type { StoredBatch } from "./history";
+export { StateClient, StateManagerError } from "./state-client";
+export type { CommitResult } from "./state-client";

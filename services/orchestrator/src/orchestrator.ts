@@ -35,8 +35,9 @@ import type { DecideEnv, Ignored } from "./decide";
 import { DefinitionCache } from "./definitions";
 import { readChildOutputs } from "./history-reader";
 import { LruCache } from "./lru";
+import { StateClient } from "@jetflow/execution-model";
 import { completeChildStart } from "./machine";
-import { StateClient } from "./state-client";
+
 import { Transition } from "./transition";
 
 /** What the orchestrator needs from its surroundings. */

@@ -154,7 +154,8 @@ export class Simulator {
     const at = event.timestamp?.getTime() ?? this.clockMs;
     switch (d?.$case) {
       case "executionStarted":
-        if (!d.value.parent) this.commands.push({ executionId: id, kind: { $case: "begin", value: { child: undefined } } });
+        if (!d.value.parent)
+          this.commands.push({ executionId: id, kind: { $case: "begin", value: { child: undefined } } });
         if (d.value.timeoutSeconds > 0) {
           this.timers.push(
             timer(

@@ -1,4 +1,4 @@
-/** The orchestrator's side of the state-manager's request/reply API. */
+/** The client side of the state-manager's request/reply API (commit a transition, load a snapshot). */
 import {
   CommitReply,
   CommitRequest,
