@@ -1,0 +1,200 @@
+import { TimerKind, buckets, streams, subjects } from "@jetflow/contracts";
+import type { Command } from "@jetflow/contracts";
+import { commandMsgIds, taskToken, timerIds } from "@jetflow/execution-model";
+import { connectTo, startNatsServer, uniqueName, waitFor } from "@jetflow/testing";
+import type { NatsServer } from "@jetflow/testing";
+import { jetstreamManager } from "@nats-io/jetstream";
+import type { JetStreamManager } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
+import type { NatsConnection } from "@nats-io/transport-node";
+import {
+  appendBatch,
+  batch,
+  ensureEventsStream,
+  event,
+  messagesOn,
+  startDispatcher,
+  waitForCommands,
+} from "./harness";
+import type { RunningDispatcher } from "./harness";
+
+/** How late a timer may fire on a busy machine and still pass. */
+const LATE_MS = 15_000;
+
+let server: NatsServer | undefined;
+let dispatcher: RunningDispatcher | undefined;
+let nc: NatsConnection | undefined;
+let jsm: JetStreamManager;
+
+beforeAll(async () => {
+  server = await startNatsServer();
+  nc = await connectTo(server.url);
+  await ensureEventsStream(nc);
+  dispatcher = await startDispatcher(server.url);
+  jsm = await jetstreamManager(nc);
+});
+
+afterAll(async () => {
+  await dispatcher?.stop();
+  await nc?.close();
+  await server?.dispose();
+});
+
+function client(): NatsConnection {
+  if (nc === undefined) throw new Error("no connection");
+  return nc;
+}
+
+/** Appends a WaitStarted firing at `fireTime` and returns its timer id. */
+async function startWait(exec: string, fireTime: Date): Promise<string> {
+  const timerId = timerIds.wait(exec, 5);
+  await appendBatch(
+    client(),
+    batch(exec, [event(exec, 5, { $case: "waitStarted", value: { timerId, fireTime } })]),
+  );
+  return timerId;
+}
+
+/** Waits until the timer is in the timers stream and the dispatcher has put it off at least `times`. */
+async function waitUntilArmed(exec: string, running: RunningDispatcher, times = 1): Promise<void> {
+  await waitFor(
+    async () =>
+      (await messagesOn(jsm, streams.timers, subjects.timer(exec))).length === 1 &&
+      running.dispatcher.stats().timersDelayed >= times,
+    { message: `timer of "${exec}" armed and delayed` },
+  );
+}
+
+function firedTimer(command: Command | undefined) {
+  return command?.kind?.$case === "timerFired" ? command.kind.value.timer : undefined;
+}
+
+describe("dispatcher timers", () => {
+  it("fires a Wait after its delay and not before", async () => {
+    const exec = uniqueName("exec");
+    const fireTime = new Date(Date.now() + 1500);
+    const timerId = await startWait(exec, fireTime);
+    const [fired] = await waitForCommands(jsm, exec, 1, LATE_MS + 5000);
+    expect(fired?.msgId).toBe(commandMsgIds.timerFired(timerId));
+    expect(firedTimer(fired?.command)).toEqual({
+      timerId,
+      executionId: exec,
+      fireTime,
+      kind: TimerKind.TIMER_KIND_WAIT,
+      taskToken: "",
+      heartbeatSeconds: 0,
+    });
+    expect(fired!.time.getTime()).toBeGreaterThanOrEqual(fireTime.getTime());
+    expect(fired!.time.getTime()).toBeLessThan(fireTime.getTime() + LATE_MS);
+    // Fired timers leave the work-queue stream.
+    await waitFor(async () => (await messagesOn(jsm, streams.timers, subjects.timer(exec))).length === 0);
+  });
+
+  it("fires a task timeout armed by TaskScheduled", async () => {
+    const exec = uniqueName("exec");
+    const token = taskToken(exec, 3);
+    const scheduledAt = new Date();
+    await appendBatch(
+      client(),
+      batch(exec, [
+        event(
+          exec,
+          3,
+          {
+            $case: "taskScheduled",
+            value: {
+              taskToken: token,
+              activity: uniqueName("work"),
+              attempt: 1,
+              inputJson: "{}",
+              timeoutSeconds: 1,
+              heartbeatSeconds: 0,
+              stateName: "Work",
+              workflowName: "wf",
+            },
+          },
+          { timestamp: scheduledAt },
+        ),
+      ]),
+    );
+    const [fired] = await waitForCommands(jsm, exec, 1, LATE_MS + 5000);
+    expect(firedTimer(fired?.command)).toMatchObject({
+      timerId: timerIds.taskTimeout(token),
+      kind: TimerKind.TIMER_KIND_TASK_TIMEOUT,
+      taskToken: token,
+    });
+    expect(fired!.time.getTime()).toBeGreaterThanOrEqual(scheduledAt.getTime() + 1000);
+  });
+
+  it("postpones a heartbeat timeout while heartbeats are recorded", async () => {
+    const exec = uniqueName("exec");
+    const token = taskToken(exec, 3);
+    const heartbeats = await new Kvm(client()).open(buckets.heartbeats);
+    const scheduledAt = new Date();
+    await appendBatch(
+      client(),
+      batch(exec, [
+        event(
+          exec,
+          3,
+          {
+            $case: "taskScheduled",
+            value: {
+              taskToken: token,
+              activity: uniqueName("work"),
+              attempt: 1,
+              inputJson: "{}",
+              timeoutSeconds: 0,
+              heartbeatSeconds: 1,
+              stateName: "Work",
+              workflowName: "wf",
+            },
+          },
+          { timestamp: scheduledAt },
+        ),
+      ]),
+    );
+    // A worker heartbeating every 300 ms for 3 s, as the result-ingestor records it.
+    let lastHeartbeatMs = 0;
+    for (let beat = 0; beat < 10; beat++) {
+      lastHeartbeatMs = Date.now();
+      await heartbeats.put(token, String(lastHeartbeatMs));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(await messagesOn(jsm, streams.commands, subjects.command(exec))).toEqual([]);
+    }
+    const [fired] = await waitForCommands(jsm, exec, 1, LATE_MS + 5000);
+    expect(firedTimer(fired?.command)).toMatchObject({
+      timerId: timerIds.heartbeatTimeout(token),
+      kind: TimerKind.TIMER_KIND_HEARTBEAT_TIMEOUT,
+      heartbeatSeconds: 1,
+    });
+    expect(fired!.time.getTime()).toBeGreaterThanOrEqual(lastHeartbeatMs + 1000);
+  });
+
+  it("fires a timer armed before the dispatcher restarted", async () => {
+    const exec = uniqueName("exec");
+    const running = dispatcher!;
+    const fireTime = new Date(Date.now() + 2000);
+    await startWait(exec, fireTime);
+    await waitUntilArmed(exec, running);
+    await running.stop();
+    dispatcher = undefined;
+    dispatcher = await startDispatcher(server!.url);
+    const [fired] = await waitForCommands(jsm, exec, 1, LATE_MS + 5000);
+    expect(firedTimer(fired?.command)?.fireTime).toEqual(fireTime);
+    expect(fired!.time.getTime()).toBeGreaterThanOrEqual(fireTime.getTime());
+    expect(dispatcher.dispatcher.stats().timersFired).toBe(1);
+  });
+
+  it("fires a timer armed before nats-server restarted", async () => {
+    const exec = uniqueName("exec");
+    const fireTime = new Date(Date.now() + 3000);
+    await startWait(exec, fireTime);
+    await waitUntilArmed(exec, dispatcher!, dispatcher!.dispatcher.stats().timersDelayed + 1);
+    await server!.restart();
+    // A NAK delay may not survive the restart: the redelivery then waits for the ack wait (5 s here).
+    const [fired] = await waitForCommands(jsm, exec, 1, 60_000);
+    expect(firedTimer(fired?.command)?.fireTime).toEqual(fireTime);
+    expect(fired!.time.getTime()).toBeGreaterThanOrEqual(fireTime.getTime());
+  });
+});
