@@ -36,7 +36,9 @@ export function createLoader({ jsm, store, stats, log }: LoaderOptions): Loader 
       const snapshot = await catchUp(executionId, stored, lastSeq);
       if (snapshot === undefined) return { snapshot: stored, error: "" };
       stats.repairs += 1;
-      log.info(
+      // Usually a load racing a commit between its append and its snapshot write; after a crash,
+      // the repair of a snapshot that would otherwise stay behind.
+      log.debug(
         { executionId, storedSeq: stored?.lastEventSeq ?? 0, lastSeq: snapshot.lastEventSeq },
         "lagging snapshot repaired from the history",
       );
