@@ -2,7 +2,14 @@ import { EnvReader, readBaseConfig } from "@jetflow/service-runtime";
 import type { BaseConfig } from "@jetflow/service-runtime";
 
 /** Configuration of the api-gateway. */
-export type Config = BaseConfig;
+export interface Config extends BaseConfig {
+  /** GRPC_ADDR: host:port the gRPC server binds. Default 127.0.0.1:50051 (0.0.0.0:50051 in containers). */
+  grpcAddress: string;
+  /** MAX_PAYLOAD_BYTES: largest input or output JSON accepted. Default 262144 (256 KiB, as Step Functions). */
+  maxPayloadBytes: number;
+  /** GATEWAY_STATE_TIMEOUT_MS: how long to wait for the state-manager. Default 10000. */
+  stateTimeoutMs: number;
+}
 
 /**
  * Reads the api-gateway's configuration from `env` (never from process.env directly).
@@ -10,7 +17,17 @@ export type Config = BaseConfig;
  */
 export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
   const reader = new EnvReader(env);
-  const config = readBaseConfig(reader);
+  const base = readBaseConfig(reader);
+  const grpcAddress = reader.string("GRPC_ADDR", "127.0.0.1:50051");
+  if (!/^[^\s:]+:\d{1,5}$/.test(grpcAddress) && !/^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(grpcAddress)) {
+    reader.problems.push(`GRPC_ADDR must be host:port, got "${grpcAddress}"`);
+  }
+  const config: Config = {
+    ...base,
+    grpcAddress,
+    maxPayloadBytes: reader.integer("MAX_PAYLOAD_BYTES", 256 * 1024, 1024, 16 * 1024 * 1024),
+    stateTimeoutMs: reader.integer("GATEWAY_STATE_TIMEOUT_MS", 10_000, 100, 600_000),
+  };
   reader.done();
   return config;
 }

@@ -1,18 +1,14 @@
 #!/usr/bin/env node
-import { jetstreamManager } from "@nats-io/jetstream";
-import { ensureStream, streamConfigs } from "@jetflow/contracts";
 import { runService } from "@jetflow/service-runtime";
 import { loadConfig } from "./config";
+import { createGateway } from "./gateway";
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
-  await runService("api-gateway", config, async ({ nc }) => {
-    const jsm = await jetstreamManager(nc);
-    const options = { replicas: config.replicas };
-    for (const stream of [streamConfigs.deadLetters(options)]) {
-      await ensureStream(jsm, stream);
-    }
-    return { ready: () => true, stop: async () => {} };
+  await runService("api-gateway", config, async ({ nc, log }) => {
+    const gateway = createGateway({ nc, log: log.child({ component: "grpc" }), config });
+    await gateway.start();
+    return gateway;
   });
 }
 
