@@ -1,7 +1,7 @@
 import type { Document, Node } from "yaml";
 import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument } from "yaml";
 import type { Json, JsonObject } from "./json";
-import { hasOwn, setOwn } from "./json";
+import { hasOwn, jsonDepthExceeds, setOwn } from "./json";
 import type { LoadOptions, Limits } from "./limits";
 import { resolveLimits } from "./limits";
 import type { AslProblem, PathSegments } from "./problems";
@@ -58,7 +58,8 @@ interface BuildState {
   locations: Map<string, SourcePosition>;
   problems: AslProblem[];
   nodes: number;
-  resolving: Set<Node>;
+  /** Collections being built, outermost first: an alias to one of them would expand forever. */
+  open: Set<Node>;
 }
 
 function record(state: BuildState, path: PathSegments, offset: number | undefined): void {
@@ -101,16 +102,11 @@ function build(state: BuildState, node: Node | null | undefined, path: PathSegme
       problemAt(state, path, node, `unknown YAML alias "*${node.source}"`);
       return null;
     }
-    if (state.resolving.has(target)) {
+    if (state.open.has(target)) {
       problemAt(state, path, node, `YAML alias "*${node.source}" refers to itself`);
       return null;
     }
-    state.resolving.add(target);
-    try {
-      return build(state, target, path, depth);
-    } finally {
-      state.resolving.delete(target);
-    }
+    return build(state, target, path, depth);
   }
   if (isScalar(node)) {
     const value = node.value;
@@ -125,13 +121,17 @@ function build(state: BuildState, node: Node | null | undefined, path: PathSegme
     return null;
   }
   if (isSeq(node)) {
-    return node.items.map((item, i) => {
+    state.open.add(node);
+    const items = node.items.map((item, i) => {
       const itemPath = [...path, i];
       record(state, itemPath, (item as Node | null)?.range?.[0]);
       return build(state, item as Node | null, itemPath, depth + 1);
     });
+    state.open.delete(node);
+    return items;
   }
   if (isMap(node)) {
+    state.open.add(node);
     const out: JsonObject = {};
     for (const pair of node.items) {
       const keyNode = pair.key as Node | null;
@@ -153,6 +153,7 @@ function build(state: BuildState, node: Node | null | undefined, path: PathSegme
       record(state, memberPath, keyNode?.range?.[0]);
       setOwn(out, key, build(state, pair.value as Node | null, memberPath, depth + 1));
     }
+    state.open.delete(node);
     return out;
   }
   problemAt(state, path, node, "unsupported YAML node");
@@ -180,10 +181,18 @@ export function parseDefinition(text: string, options?: LoadOptions): ParseResul
   const trimmed = source.trimStart();
   if (trimmed === "") return { ok: false, problems: [{ path: "", message: "the definition is empty" }] };
   if (trimmed.startsWith("{") || trimmed.startsWith("[")) {
+    let parsed: unknown;
     try {
-      JSON.parse(source);
+      parsed = JSON.parse(source);
     } catch (error) {
       if (!(error instanceof RangeError)) return { ok: false, problems: [jsonSyntaxProblem(source, error)] };
+    }
+    // Checked here because the YAML parser recurses per level and would overflow the stack first.
+    if (jsonDepthExceeds(parsed, limits.maxJsonDepth)) {
+      return {
+        ok: false,
+        problems: [{ path: "", message: `the definition nests deeper than ${limits.maxJsonDepth} levels` }],
+      };
     }
   }
 
@@ -203,13 +212,16 @@ export function parseDefinition(text: string, options?: LoadOptions): ParseResul
     }
     throw error;
   }
-  if (doc.errors.length > 0) {
+  const issues = [...doc.errors, ...doc.warnings];
+  if (issues.length > 0) {
     return {
       ok: false,
-      problems: doc.errors.map((error) => {
-        const pos = error.linePos?.[0];
-        const message = lowerFirst(error.message.replace(/ at line \d+, column \d+:?[\s\S]*$/, ""));
-        return { path: "", message, ...(pos ? { line: pos.line, column: pos.col } : {}) };
+      problems: issues.map((issue) => {
+        const pos = lines.linePos(issue.pos[0]);
+        const message = /call stack/i.test(issue.message)
+          ? "the definition nests too deeply to parse"
+          : lowerFirst(issue.message.replace(/ at line \d+, column \d+:?[\s\S]*$/, ""));
+        return { path: "", message, line: pos.line, column: pos.col };
       }),
     };
   }
@@ -220,7 +232,7 @@ export function parseDefinition(text: string, options?: LoadOptions): ParseResul
     locations: new Map(),
     problems: [],
     nodes: 0,
-    resolving: new Set(),
+    open: new Set(),
   };
   let value: Json;
   try {

@@ -201,7 +201,7 @@ function validateMachine(
     if (!reached.has(name))
       v.add(
         [...at, "States", name],
-        `state ${JSON.stringify(name)} can never run: no transition from "StartAt" ${JSON.stringify(startAt)} leads to it`,
+        `state ${JSON.stringify(name)} is unreachable from "StartAt" ${JSON.stringify(startAt)}`,
       );
   }
 }
