@@ -1,9 +1,9 @@
-import { TimerKind, buckets, streams, subjects } from "@jetflow/contracts";
+import { DeadLetter, Timer, TimerKind, buckets, encode, streams, subjects } from "@jetflow/contracts";
 import type { Command } from "@jetflow/contracts";
 import { commandMsgIds, taskToken, timerIds } from "@jetflow/execution-model";
 import { connectTo, startNatsServer, uniqueName, waitFor } from "@jetflow/testing";
 import type { NatsServer } from "@jetflow/testing";
-import { jetstreamManager } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { JetStreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
@@ -171,6 +171,37 @@ describe("dispatcher timers", () => {
     expect(fired!.time.getTime()).toBeGreaterThanOrEqual(lastHeartbeatMs + 1000);
   });
 
+  it("parks malformed timers as dead letters and keeps firing the others", async () => {
+    const bad = uniqueName("bad");
+    const js = jetstream(client());
+    await js.publish(subjects.timer(bad), new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f]));
+    const unspecified: Timer = {
+      timerId: timerIds.wait(bad, 2),
+      executionId: bad,
+      fireTime: new Date(),
+      kind: TimerKind.TIMER_KIND_UNSPECIFIED,
+      taskToken: "",
+      heartbeatSeconds: 0,
+    };
+    await js.publish(subjects.timer(bad), encode(Timer, unspecified));
+    const exec = uniqueName("exec");
+    await startWait(exec, new Date());
+    await waitForCommands(jsm, exec);
+    const letters = await waitFor(async () => {
+      const found = (await messagesOn(jsm, streams.deadLetters, subjects.deadLetter("dispatcher")))
+        .map((m) => DeadLetter.decode(m.data))
+        .filter((letter) => letter.subject === subjects.timer(bad));
+      return found.length === 2 ? found : undefined;
+    });
+    expect(letters.map((letter) => letter.reason).sort()).toEqual([
+      `cannot decode Timer received on "${subjects.timer(bad)}": cant skip wire type 7`,
+      `invalid timer "${unspecified.timerId}": unknown kind 0`,
+    ]);
+    // Parked timers are acked: they leave the work-queue stream and never fire.
+    await waitFor(async () => (await messagesOn(jsm, streams.timers, subjects.timer(bad))).length === 0);
+    expect(await messagesOn(jsm, streams.commands, subjects.command(bad))).toEqual([]);
+  });
+
   it("fires a timer armed before the dispatcher restarted", async () => {
     const exec = uniqueName("exec");
     const running = dispatcher!;
@@ -196,5 +227,33 @@ describe("dispatcher timers", () => {
     const [fired] = await waitForCommands(jsm, exec, 1, 60_000);
     expect(firedTimer(fired?.command)?.fireTime).toEqual(fireTime);
     expect(fired!.time.getTime()).toBeGreaterThanOrEqual(fireTime.getTime());
+  });
+
+  it("leaves a flood of timers not yet due with the server instead of polling them", async () => {
+    const running = dispatcher!;
+    const before = running.dispatcher.stats().timersDelayed;
+    const inAnHour = new Date(Date.now() + 3_600_000);
+    const floodCount = 2000;
+    for (let b = 0; b < floodCount / 100; b++) {
+      const exec = uniqueName("flood");
+      const events = Array.from({ length: 100 }, (_, i) =>
+        event(exec, i + 1, {
+          $case: "waitStarted",
+          value: { timerId: timerIds.wait(exec, i + 1), fireTime: inAnHour },
+        }),
+      );
+      await appendBatch(client(), batch(exec, events));
+    }
+    await waitFor(() => running.dispatcher.stats().timersDelayed >= before + floodCount, {
+      message: "every flooded timer delayed once",
+    });
+    // A timer due in a second, armed after the flood, fires on time...
+    const exec = uniqueName("exec");
+    const fireTime = new Date(Date.now() + 1000);
+    await startWait(exec, fireTime);
+    const [fired] = await waitForCommands(jsm, exec, 1, LATE_MS + 5000);
+    expect(fired!.time.getTime()).toBeLessThan(fireTime.getTime() + LATE_MS);
+    // ...and meanwhile none of the flooded timers came back: each was handed out once.
+    expect(running.dispatcher.stats().timersDelayed - before).toBeLessThanOrEqual(floodCount + 2);
   });
 });
