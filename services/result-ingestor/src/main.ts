@@ -1,18 +1,14 @@
 #!/usr/bin/env node
-import { jetstreamManager } from "@nats-io/jetstream";
-import { ensureStream, streamConfigs } from "@jetflow/contracts";
 import { runService } from "@jetflow/service-runtime";
 import { loadConfig } from "./config";
+import { SERVICE_NAME, createResultIngestor } from "./nats-adapter";
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
-  await runService("result-ingestor", config, async ({ nc }) => {
-    const jsm = await jetstreamManager(nc);
-    const options = { replicas: config.replicas };
-    for (const stream of [streamConfigs.deadLetters(options), streamConfigs.results(options)]) {
-      await ensureStream(jsm, stream);
-    }
-    return { ready: () => true, stop: async () => {} };
+  await runService(SERVICE_NAME, config, async ({ nc, log }) => {
+    const ingestor = createResultIngestor({ nc, log: log.child({ component: "result-ingestor" }), config });
+    await ingestor.start();
+    return ingestor;
   });
 }
 

@@ -1,0 +1,259 @@
+/**
+ * The result-ingestor component: takes task results from JETFLOW_RESULTS to the orchestrator as
+ * TaskOutcome commands, and answers workers' heartbeat requests. Results are processed many at a
+ * time (their publishes pipelined) and each is acked only after its own command is stored.
+ */
+import {
+  Command,
+  DeadLetter,
+  ExecutionSnapshot,
+  TaskHeartbeatReply,
+  buckets,
+  consumers,
+  decode,
+  encode,
+  queueGroups,
+  streams,
+  subjects,
+} from "@jetflow/contracts";
+import type { Component, Logger } from "@jetflow/service-runtime";
+import { JetStreamApiCodes, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import type { ConsumerMessages, JetStreamClient, JsMsg } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
+import type { KV } from "@nats-io/kv";
+import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
+import type { Config } from "./config";
+import { isCancelRequested, parseHeartbeat } from "./heartbeat";
+import { ingestBytes } from "./ingest";
+import { ensureResources, isApiError } from "./resources";
+import { emptyStats } from "./stats";
+import type { IngestorStats } from "./stats";
+
+/** The service name used in dead letters and logs. */
+export const SERVICE_NAME = "result-ingestor";
+
+/** How long a result that could not be forwarded waits before it is offered again. */
+const RETRY_DELAY_MS = 1_000;
+
+/** Options of {@link createResultIngestor}. */
+export interface ResultIngestorOptions {
+  /** The connection; the ingestor never closes it. */
+  nc: NatsConnection;
+  log: Logger;
+  config: Pick<Config, "replicas" | "maxOutputBytes" | "maxInFlight" | "ackWaitMs">;
+  /** The clock, in ms since the epoch: heartbeat records and results without a time. Default Date.now. */
+  now?: () => number;
+}
+
+/** A result-ingestor instance: `start()` once, then `stop()` once. */
+export interface ResultIngestor extends Component {
+  /** Ensures its streams, consumer and heartbeat bucket, then consumes results and serves heartbeats. */
+  start(): Promise<void>;
+  /** Counters since start. */
+  stats(): Readonly<IngestorStats>;
+}
+
+/** Creates a result-ingestor over `nc`; nothing happens until `start()`. */
+export function createResultIngestor({
+  nc,
+  log,
+  config,
+  now = Date.now,
+}: ResultIngestorOptions): ResultIngestor {
+  const stats = emptyStats();
+  const limits = { maxOutputBytes: config.maxOutputBytes };
+  const inFlight = new Set<Promise<void>>();
+  let js: JetStreamClient | undefined;
+  let kvm: Kvm | undefined;
+  let heartbeatsKv: KV | undefined;
+  let instances: KV | undefined;
+  let heartbeatSub: Subscription | undefined;
+  let messages: ConsumerMessages | undefined;
+  let loop: Promise<void> | undefined;
+  let running = false;
+  let stopping = false;
+  let resultsInFlight = 0;
+  let slotFreed: (() => void) | undefined;
+
+  function track(work: Promise<void>): Promise<void> {
+    const tracked = work.catch((err: unknown) => log.error({ err }, "message handler failed"));
+    inFlight.add(tracked);
+    void tracked.finally(() => inFlight.delete(tracked));
+    return tracked;
+  }
+
+  async function park(subject: string, data: Uint8Array, reason: string): Promise<void> {
+    log.error({ subject, reason }, "message parked");
+    const letter: DeadLetter = {
+      service: SERVICE_NAME,
+      subject,
+      data: Buffer.from(data.buffer, data.byteOffset, data.byteLength),
+      reason,
+      parkedTime: new Date(now()),
+    };
+    await (js as JetStreamClient).publish(subjects.deadLetter(SERVICE_NAME), encode(DeadLetter, letter));
+    stats.deadLettered += 1;
+  }
+
+  async function recordHeartbeat(taskToken: string): Promise<void> {
+    await (heartbeatsKv as KV).put(taskToken, String(now()));
+    stats.heartbeats += 1;
+  }
+
+  /** Reads the execution's snapshot; the instances bucket is the state-manager's and may not exist yet. */
+  async function readSnapshot(executionId: string): Promise<ExecutionSnapshot | undefined | "unknown"> {
+    instances ??= await (kvm as Kvm).open(buckets.instances);
+    let entry;
+    try {
+      entry = await instances.get(executionId);
+    } catch (err) {
+      if (isApiError(err, JetStreamApiCodes.StreamNotFound)) return "unknown";
+      throw err;
+    }
+    if (!entry || entry.operation !== "PUT") return undefined;
+    try {
+      return decode(ExecutionSnapshot, "jetflow.v1.ExecutionSnapshot", entry.value, buckets.instances);
+    } catch (err) {
+      log.error({ err, executionId }, "corrupt snapshot");
+      return "unknown";
+    }
+  }
+
+  async function onResult(msg: JsMsg): Promise<void> {
+    const ingested = ingestBytes(msg.data, msg.subject, limits, new Date(now()));
+    try {
+      switch (ingested.kind) {
+        case "outcome": {
+          const ack = await (js as JetStreamClient).publish(
+            subjects.command(ingested.executionId),
+            encode(Command, ingested.command),
+            { msgID: ingested.msgId },
+          );
+          stats.commands += 1;
+          if (ack.duplicate) stats.duplicates += 1;
+          log.debug(
+            { executionId: ingested.executionId, duplicate: ack.duplicate },
+            "task outcome forwarded",
+          );
+          break;
+        }
+        case "heartbeat":
+          await recordHeartbeat(ingested.taskToken);
+          break;
+        case "rejected":
+          await park(msg.subject, msg.data, ingested.reason);
+          break;
+      }
+    } catch (err) {
+      stats.failures += 1;
+      log.warn({ err, subject: msg.subject, seq: msg.seq }, "result not forwarded, retrying later");
+      msg.nak(RETRY_DELAY_MS);
+      return;
+    }
+    // Only now: the command (or dead letter, or heartbeat record) is durable.
+    msg.ack();
+  }
+
+  async function onHeartbeat(msg: Msg): Promise<void> {
+    const parsed = parseHeartbeat(msg.data, msg.subject);
+    if (parsed.kind === "undecodable") {
+      // Nothing to answer: the sender is not speaking the protocol; its request times out.
+      await park(msg.subject, msg.data, parsed.reason);
+      return;
+    }
+    if (parsed.kind === "bad-token") {
+      // No execution can ever have this attempt active: the worker should stop.
+      respond(msg, true);
+      await park(msg.subject, msg.data, parsed.reason);
+      return;
+    }
+    const [, snapshot] = await Promise.all([
+      recordHeartbeat(parsed.taskToken),
+      readSnapshot(parsed.executionId),
+    ]);
+    // A missing bucket or an unreadable snapshot is our problem, not a reason to stop the worker.
+    const cancel =
+      snapshot === "unknown" ? false : isCancelRequested(snapshot, parsed.taskToken, parsed.scheduledEventId);
+    log.debug({ executionId: parsed.executionId, cancelRequested: cancel }, "heartbeat recorded");
+    respond(msg, cancel);
+  }
+
+  function respond(msg: Msg, cancelRequested: boolean): void {
+    if (msg.reply && !msg.respond(encode(TaskHeartbeatReply, { cancelRequested }))) {
+      log.warn({ subject: msg.subject }, "heartbeat reply not sent: connection closed");
+    }
+  }
+
+  async function acquireSlot(): Promise<void> {
+    while (resultsInFlight >= config.maxInFlight) {
+      await new Promise<void>((resolve) => {
+        slotFreed = resolve;
+      });
+    }
+    resultsInFlight += 1;
+  }
+
+  function releaseSlot(): void {
+    resultsInFlight -= 1;
+    const wake = slotFreed;
+    slotFreed = undefined;
+    wake?.();
+  }
+
+  async function consumeResults(iterator: ConsumerMessages): Promise<void> {
+    try {
+      for await (const msg of iterator) {
+        await acquireSlot();
+        void track(onResult(msg)).finally(releaseSlot);
+      }
+    } catch (err) {
+      if (!stopping) log.error({ err }, "results consumer stopped");
+    }
+  }
+
+  return {
+    async start() {
+      const jsm = await jetstreamManager(nc);
+      js = jetstream(nc);
+      kvm = new Kvm(js);
+      heartbeatsKv = await ensureResources(jsm, js, {
+        replicas: config.replicas,
+        ackWaitMs: config.ackWaitMs,
+      });
+      const consumer = await js.consumers.get(streams.results, consumers.results);
+      messages = await consumer.consume({ max_messages: config.maxInFlight });
+      loop = consumeResults(messages);
+      heartbeatSub = nc.subscribe(subjects.allHeartbeats, {
+        queue: queueGroups.resultIngestor,
+        callback: (err, msg) => {
+          if (err) {
+            log.error({ err }, "heartbeat subscription failed");
+            return;
+          }
+          void track(onHeartbeat(msg));
+        },
+      });
+      // A round trip to the server makes sure it has registered the subscription.
+      await nc.flush();
+      running = true;
+      log.info(
+        { maxInFlight: config.maxInFlight, maxOutputBytes: config.maxOutputBytes },
+        "result-ingestor running",
+      );
+    },
+
+    ready: () => running,
+
+    async stop() {
+      running = false;
+      stopping = true;
+      await heartbeatSub?.drain().catch(() => {});
+      await messages?.close();
+      await loop;
+      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+      log.info({ stats }, "result-ingestor stopped");
+    },
+
+    stats: () => ({ ...stats }),
+  };
+}

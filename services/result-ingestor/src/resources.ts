@@ -1,0 +1,65 @@
+import {
+  bucketConfigs,
+  buckets,
+  consumerConfigs,
+  ensureConsumer,
+  ensureStream,
+  streamConfigs,
+  streams,
+} from "@jetflow/contracts";
+import type { ResourceOptions } from "@jetflow/contracts";
+import { JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream";
+import type { JetStreamClient, JetStreamManager, StreamConfig } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
+import type { KV } from "@nats-io/kv";
+
+/** JetStream API error code of "stream name already in use" (not among nats.js's named codes). */
+const STREAM_NAME_IN_USE = 10058;
+
+/**
+ * Creates what the result-ingestor owns (the results stream and its consumer, the heartbeat bucket;
+ * the dead-letter stream, which every service ensures) with the configuration in contracts, and the
+ * commands stream it publishes to only when missing (the orchestrator owns it, its configuration
+ * wins). Idempotent; safe when replicas start together. Returns the heartbeat bucket.
+ */
+export async function ensureResources(
+  jsm: JetStreamManager,
+  js: JetStreamClient,
+  options: ResourceOptions & { ackWaitMs: number },
+): Promise<KV> {
+  const o: ResourceOptions = { replicas: options.replicas };
+  await ensureStream(jsm, streamConfigs.deadLetters(o));
+  await ensureStream(jsm, streamConfigs.results(o));
+  await addStreamIfMissing(jsm, streamConfigs.commands(o));
+  await ensureConsumer(jsm, streams.results, consumerConfigs.results(options.ackWaitMs));
+  const kvm = new Kvm(js);
+  try {
+    // Opens the bucket when it exists, else creates it.
+    return await kvm.create(buckets.heartbeats, bucketConfigs.heartbeats(o));
+  } catch (err) {
+    // The dispatcher created it between our look-up and our add.
+    if (!isApiError(err, STREAM_NAME_IN_USE)) throw err;
+    return kvm.open(buckets.heartbeats);
+  }
+}
+
+async function addStreamIfMissing(jsm: JetStreamManager, config: Partial<StreamConfig>): Promise<void> {
+  const name = config.name ?? "";
+  try {
+    await jsm.streams.info(name);
+    return;
+  } catch (err) {
+    if (!isApiError(err, JetStreamApiCodes.StreamNotFound)) throw err;
+  }
+  try {
+    await jsm.streams.add({ ...config, name });
+  } catch (err) {
+    // Its owner (or another replica) created it between our info and add.
+    if (!isApiError(err, STREAM_NAME_IN_USE)) throw err;
+  }
+}
+
+/** True when `err` is a JetStream API error with this error code. */
+export function isApiError(err: unknown, code: number): boolean {
+  return err instanceof JetStreamApiError && err.code === code;
+}
