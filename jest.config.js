@@ -37,6 +37,7 @@ module.exports = {
       displayName: "integration",
       testMatch: [
         "<rootDir>/{packages,services,bench}/*/test/**/*.int.test.ts",
+        "<rootDir>/e2e/test/**/*.int.test.ts",
         "<rootDir>/test/**/*.int.test.ts",
       ],
       slowTestThreshold: 30,

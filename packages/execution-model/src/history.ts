@@ -24,7 +24,8 @@ export async function* readEventBatches(
 ): AsyncGenerator<StoredBatch> {
   const subject = subjects.events(executionId);
   const consumer = await js.consumers.get(streams.events, {
-    filter_subjects: [subject],
+    // One subject as a string: nats-server 2.9 knows filter_subject only (arrays need 2.10).
+    filter_subjects: subject,
     ...(afterSeq > 0 ? { opt_start_seq: afterSeq + 1 } : {}),
   });
   for (;;) {

@@ -206,7 +206,7 @@ export interface ChildrenCancelled {
 /** More children remain to be launched; the dispatcher sends ContinueChildren. */
 export interface ChildLaunchPending {
   nextIndex: number;
-  /** The StateEntered event id of the Parallel/Map entry whose children remain. */
+  /** The event id of the MapStarted/ParallelStarted whose children remain (as ParentRef.entry_event_id). */
   entryEventId: number;
 }
 

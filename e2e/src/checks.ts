@@ -1,0 +1,66 @@
+/** Assertions every end-to-end test makes about what the engine stored. */
+import { ExecutionSnapshot, ExecutionStatus, buckets, decode } from "@jetflow/contracts";
+import type { HistoryEvent } from "@jetflow/contracts";
+import { readEventBatches, replay } from "@jetflow/execution-model";
+import { waitFor } from "@jetflow/testing";
+import { jetstream } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { TestClient } from "./client";
+
+/**
+ * Checks the invariants of an execution and, recursively, of its children: event ids are 1..n
+ * with no gap or duplicate, and the stored snapshot equals the fold of the stored events.
+ * Returns the number of executions checked.
+ */
+export async function checkStoredExecution(nc: NatsConnection, executionId: string): Promise<number> {
+  const js = jetstream(nc);
+  const kv = await new Kvm(js).open(buckets.instances);
+  const batches = [];
+  for await (const stored of readEventBatches(js, executionId)) batches.push(stored);
+  const events = batches.flatMap((b) => b.batch.events);
+  const ids = events.map((e) => e.eventId);
+  const expected = ids.map((_, i) => i + 1);
+  if (JSON.stringify(ids) !== JSON.stringify(expected)) {
+    throw new Error(`execution ${executionId}: event ids ${ids.join(",")} are not 1..${ids.length}`);
+  }
+  const rebuilt = replay(batches);
+  const entry = await kv.get(executionId);
+  if (!entry || !rebuilt) throw new Error(`execution ${executionId}: no snapshot`);
+  const stored = decode(ExecutionSnapshot, "ExecutionSnapshot", entry.value, executionId);
+  const a = JSON.stringify(ExecutionSnapshot.toJSON(stored));
+  const b = JSON.stringify(ExecutionSnapshot.toJSON(rebuilt));
+  if (a !== b)
+    throw new Error(
+      `execution ${executionId}: stored snapshot differs from the fold of its events\n${a}\n${b}`,
+    );
+  let checked = 1;
+  for (const child of childIds(events)) checked += await checkStoredExecution(nc, child);
+  return checked;
+}
+
+function childIds(events: HistoryEvent[]): string[] {
+  return events.flatMap((e) =>
+    e.details?.$case === "mapIterationStarted" || e.details?.$case === "parallelBranchStarted"
+      ? [e.details.value.childExecutionId]
+      : [],
+  );
+}
+
+/** Waits until the execution is no longer RUNNING and returns its description. */
+export async function waitForEnd(client: TestClient, executionId: string, timeoutMs = 60_000) {
+  return waitFor(
+    async () => {
+      const described = await client.describeExecution({ executionId });
+      return described.execution?.status !== ExecutionStatus.EXECUTION_STATUS_RUNNING ? described : undefined;
+    },
+    { timeoutMs, intervalMs: 50, message: `execution ${executionId} did not end` },
+  );
+}
+
+/** Status name without the enum prefix, for readable assertions. */
+export function statusOf(status: ExecutionStatus | undefined): string {
+  return status === undefined
+    ? "?"
+    : (ExecutionStatus[status] ?? String(status)).replace("EXECUTION_STATUS_", "");
+}

@@ -1,0 +1,178 @@
+/**
+ * The whole engine on loopback for end-to-end tests: a nats-server and each of the five services
+ * as its own OS process (from the built dist/main.js), so tests can kill -9 and restart any of
+ * them. Logs of every process go to files in a temp dir (`logDir`).
+ */
+import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { createWriteStream, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { freePort, startNatsServer, waitFor } from "@jetflow/testing";
+import type { NatsServer } from "@jetflow/testing";
+import { createTestClient } from "./client";
+import type { TestClient } from "./client";
+
+export const SERVICE_NAMES = [
+  "state-manager",
+  "orchestrator",
+  "dispatcher",
+  "result-ingestor",
+  "api-gateway",
+] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
+
+const ROOT = resolve(__dirname, "../..");
+
+/** One OS process of a service (or a worker), restartable with the same environment. */
+export class ManagedProcess {
+  private child: ChildProcess | undefined;
+  private exit: Promise<number | null> = Promise.resolve(null);
+  private output = "";
+
+  constructor(
+    readonly label: string,
+    private readonly script: string,
+    private readonly env: NodeJS.ProcessEnv,
+    private readonly logFile: string,
+  ) {}
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  get running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** What the process printed (stdout and stderr), for readiness checks. */
+  get printed(): string {
+    return this.output;
+  }
+
+  start(): void {
+    if (this.running) throw new Error(`${this.label} is already running`);
+    this.output = "";
+    const log = createWriteStream(this.logFile, { flags: "a" });
+    const child = spawn(process.execPath, [this.script], {
+      env: this.env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const collect = (chunk: Buffer) => {
+      log.write(chunk);
+      if (this.output.length < 1_000_000) this.output += chunk.toString();
+    };
+    child.stdout?.on("data", collect);
+    child.stderr?.on("data", collect);
+    this.exit = new Promise((resolveExit) => child.once("exit", (code) => resolveExit(code)));
+    this.child = child;
+  }
+
+  /** Waits until the process logs `message` (a pino msg) after its latest start. */
+  async waitForLog(message: string, timeoutMs = 60_000): Promise<void> {
+    await waitFor(() => this.output.includes(`"msg":"${message}"`), {
+      timeoutMs,
+      message: `${this.label} did not log "${message}"; see ${this.logFile}`,
+    });
+  }
+
+  /** SIGKILL: a crash, no clean-up. */
+  async kill(): Promise<void> {
+    if (!this.running) return;
+    this.child?.kill("SIGKILL");
+    await this.exit;
+  }
+
+  /** SIGTERM and wait for the exit code. */
+  async stop(timeoutMs = 30_000): Promise<number | null> {
+    if (!this.running) return this.exit;
+    this.child?.kill("SIGTERM");
+    const timer = setTimeout(() => this.child?.kill("SIGKILL"), timeoutMs);
+    try {
+      return await this.exit;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+export interface EngineOptions {
+  /** Processes per service. Default 1 each. */
+  replicas?: Partial<Record<ServiceName, number>>;
+  /** Extra environment for every service. */
+  env?: Record<string, string>;
+}
+
+export interface Engine {
+  nats: NatsServer;
+  natsUrl: string;
+  grpcAddress: string;
+  client: TestClient;
+  logDir: string;
+  services: Record<ServiceName, ManagedProcess[]>;
+  /** Kill -9 every process of a service, then start them again and wait until ready. */
+  crashAndRestart(name: ServiceName): Promise<void>;
+  /** Starts every stopped service process again and waits until each is ready. */
+  startService(name: ServiceName): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Starts nats-server and the five services; resolves when the gateway serves gRPC. */
+export async function startEngine(options: EngineOptions = {}): Promise<Engine> {
+  const logDir = mkdtempSync(join(tmpdir(), "jetflow-e2e-"));
+  const nats = await startNatsServer();
+  const grpcPort = await freePort();
+  const grpcAddress = `127.0.0.1:${grpcPort}`;
+  const baseEnv: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    NATS_URL: nats.url,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "info",
+    GRPC_ADDR: grpcAddress,
+    SHUTDOWN_TIMEOUT_MS: "10000",
+    ...options.env,
+  };
+  const services = {} as Record<ServiceName, ManagedProcess[]>;
+  for (const name of SERVICE_NAMES) {
+    const count = options.replicas?.[name] ?? 1;
+    services[name] = Array.from(
+      { length: count },
+      (_, i) =>
+        new ManagedProcess(
+          `${name}#${i}`,
+          join(ROOT, "services", name, "dist", "main.js"),
+          baseEnv,
+          join(logDir, `${name}-${i}.log`),
+        ),
+    );
+  }
+  const startService = async (name: ServiceName) => {
+    for (const proc of services[name]) if (!proc.running) proc.start();
+    await Promise.all(services[name].map((p) => p.waitForLog("service started")));
+  };
+  const client = createTestClient(grpcAddress);
+  const stop = async () => {
+    client.close();
+    await Promise.all(SERVICE_NAMES.flatMap((name) => services[name].map((p) => p.stop())));
+    await nats.dispose();
+  };
+  try {
+    for (const name of SERVICE_NAMES) await startService(name);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return {
+    nats,
+    natsUrl: nats.url,
+    grpcAddress,
+    client,
+    logDir,
+    services,
+    startService,
+    async crashAndRestart(name) {
+      await Promise.all(services[name].map((p) => p.kill()));
+      await startService(name);
+    },
+    stop,
+  };
+}

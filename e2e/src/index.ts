@@ -1,0 +1,7 @@
+/** End-to-end test harness: the engine as processes, a gRPC test client, stored-state checks. */
+export { startEngine, ManagedProcess, SERVICE_NAMES } from "./engine";
+export type { Engine, EngineOptions, ServiceName } from "./engine";
+export { createTestClient } from "./client";
+export type { TestClient } from "./client";
+export { checkStoredExecution, waitForEnd, statusOf } from "./checks";
+export { testActivities } from "./activities";
