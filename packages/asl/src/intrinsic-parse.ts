@@ -44,8 +44,9 @@ const RESERVED_ESCAPES = new Set(["'", "{", "}", "\\"]);
 
 /**
  * Splits a `States.Format` template into the literal text between `{}` placeholders, resolving
- * the escapes `\'`, `\{`, `\}` and `\\`. With `strict`, a lone `{` or `}` is an error (the spec
- * reserves them); otherwise it stays literal text. Throws `Error` with a reason on a bad escape.
+ * the escapes `\'`, `\{`, `\}` and `\\`. With `strict` (a literal in the definition), a lone `{`
+ * or `}` and any other backslash are errors, as the spec reserves them; otherwise (a template read
+ * from data) they stay literal text. Throws `Error` with a reason.
  * @internal
  */
 export function splitTemplate(raw: string, strict: boolean): string[] {
@@ -56,6 +57,11 @@ export function splitTemplate(raw: string, strict: boolean): string[] {
     if (ch === "\\") {
       const next = raw[i + 1];
       if (next === undefined || !RESERVED_ESCAPES.has(next)) {
+        if (!strict) {
+          // Data (a template read from the input) keeps backslashes that escape nothing.
+          current += ch;
+          continue;
+        }
         throw new Error(
           next === undefined
             ? "a backslash at the end must itself be escaped as \\\\"

@@ -57,6 +57,35 @@ describe("evaluateIntrinsic, with the examples of the specification and the Step
     );
   });
 
+  it("States.Format keeps stray braces and backslashes of a template read from the input", () => {
+    expect(run("States.Format($.t, 'x')", { t: "C:\\dir {} {a} \\{\\}" })).toBe("C:\\dir x {a} {}");
+  });
+
+  it("States.Format and States.JsonToString refuse results over 256 KiB", () => {
+    const big = "x".repeat(200 * 1024);
+    expect(failure("States.Format('{}{}', $.a, $.a)", { a: big }).cause).toBe(
+      "States.Format: the result would be 409600 characters long; the limit is 262144",
+    );
+    expect(failure("States.JsonToString($.a)", { a: [big, big] }).cause).toBe(
+      "States.JsonToString: the result would be 409607 characters long; the limit is 262144",
+    );
+  });
+
+  it("States.StringToJson and States.JsonToString refuse absurd nesting", () => {
+    expect(failure("States.StringToJson($.s)", { s: "[".repeat(600) + "]".repeat(600) }).cause).toBe(
+      "States.StringToJson: the JSON nests deeper than 512 levels",
+    );
+    let deep: Json = 1;
+    for (let i = 0; i < 600; i++) deep = [deep];
+    expect(failure("States.JsonToString($.d)", { d: deep }).cause).toBe(
+      "States.JsonToString: the value nests deeper than 512 levels",
+    );
+    const copy = JSON.parse(JSON.stringify(deep)) as Json;
+    expect(failure("States.ArrayContains($.a, $.d)", { a: [deep], d: copy }).cause).toBe(
+      "States.ArrayContains: value nests deeper than 512 levels",
+    );
+  });
+
   it("States.StringToJson and States.JsonToString convert both ways", () => {
     expect(run("States.StringToJson($.someString)", { someString: '{"number": 20}' })).toEqual({
       number: 20,

@@ -127,11 +127,7 @@ function invoke(call: IntrinsicCall, scope: Scope): Json {
         resolveArgument(first, scope, fn),
         RUNTIME_LIMITS.maxStringLength,
       );
-      try {
-        parts = splitTemplate(template, false);
-      } catch (error) {
-        throw failure(fn, `bad template: ${(error as Error).message}`);
-      }
+      parts = splitTemplate(template, false);
     }
     const values = call.args.slice(1).map((arg) => formatValue(fn, resolveArgument(arg, scope, fn)));
     if (values.length !== parts.length - 1) {

@@ -79,6 +79,15 @@ function operandValue(operand: FilterOperand, current: Json, root: Json): Json |
   return evaluatePath(operand.path, operand.path.root === "@" ? current : root);
 }
 
+/** Structural equality that treats values too deep to compare as different instead of throwing. */
+function safeEquals(left: Json, right: Json): boolean {
+  try {
+    return jsonEquals(left, right);
+  } catch {
+    return false;
+  }
+}
+
 function testFilter(filter: FilterExpression, current: Json, root: Json): boolean {
   switch (filter.kind) {
     case "or":
@@ -97,9 +106,9 @@ function testFilter(filter: FilterExpression, current: Json, root: Json): boolea
       if (left === undefined || right === undefined) return false;
       switch (filter.operator) {
         case "==":
-          return jsonEquals(left, right);
+          return safeEquals(left, right);
         case "!=":
-          return !jsonEquals(left, right);
+          return !safeEquals(left, right);
         default:
           return compareOrdered(filter.operator, left, right);
       }

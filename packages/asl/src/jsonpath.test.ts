@@ -157,6 +157,16 @@ describe("evaluatePath", () => {
     expect(ids("$.items[?(@.qty <= 'z')]")).toEqual([]);
   });
 
+  it("treats values too deep to compare as unequal in filters", () => {
+    let deep: Json = 1;
+    let copy: Json = 1;
+    for (let i = 0; i < 600; i++) {
+      deep = [deep];
+      copy = [copy];
+    }
+    expect(evaluatePath("$.items[?(@.v == $.target)]", { items: [{ v: deep }], target: copy })).toEqual([]);
+  });
+
   it("never reads inherited properties", () => {
     expect(evaluatePath("$.constructor", {})).toBeUndefined();
     expect(evaluatePath("$.__proto__", {})).toBeUndefined();
