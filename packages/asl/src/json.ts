@@ -103,3 +103,20 @@ export function describeValue(value: unknown): string {
   const text = JSON.stringify(value) ?? String(value);
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
+
+/**
+ * Walks a value without recursion and names the first bound it breaks: more than `maxNodes`
+ * values, or objects and arrays nested deeper than `maxDepth`. `undefined` when within bounds.
+ */
+export function exceededBound(value: unknown, maxDepth: number, maxNodes: number): string | undefined {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  let nodes = 0;
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop() as [unknown, number];
+    if (++nodes > maxNodes) return `the definition holds more than ${maxNodes} values`;
+    if (typeof node !== "object" || node === null) continue;
+    if (depth > maxDepth) return `the definition nests deeper than ${maxDepth} levels`;
+    for (const child of Array.isArray(node) ? node : Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return undefined;
+}

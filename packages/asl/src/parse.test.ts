@@ -60,6 +60,21 @@ describe("parseDefinition", () => {
     ]);
   });
 
+  it("reads JSON escapes, numbers and nested duplicates exactly", () => {
+    const text = '{"a\\"b": [1.5e2, -0, true, null, "x\\u00e9"],\n "o": {"k": 1,\n  "k": 2}}';
+    expect(problems(text)).toEqual([{ path: "o.k", message: 'duplicate key "k"', line: 3, column: 3 }]);
+    const result = parseDefinition('{"a\\"b": [1.5e2, -0, true, null, "x\\u00e9", {}, []]}');
+    if (!result.ok) throw new Error("expected success");
+    expect(result.value).toEqual({ 'a"b': [150, -0, true, null, "xé", {}, []] });
+    expect(result.locations.get('["a\\"b"][4]')).toEqual({ line: 1, column: 34 });
+  });
+
+  it("counts JSON values against maxNodes", () => {
+    expect(problems("[1, 2, 3, 4]", { maxNodes: 4 })).toEqual([
+      { path: "", message: "the definition holds more than 4 values" },
+    ]);
+  });
+
   it("reports YAML errors with line and column", () => {
     expect(problems("StartAt: A\nStates: [1, 2\n")).toEqual([
       {

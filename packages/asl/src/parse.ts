@@ -1,11 +1,12 @@
 import type { Document, Node } from "yaml";
 import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument } from "yaml";
 import type { Json, JsonObject } from "./json";
-import { hasOwn, jsonDepthExceeds, setOwn } from "./json";
+import { exceededBound, hasOwn, setOwn } from "./json";
 import type { LoadOptions, Limits } from "./limits";
 import { resolveLimits } from "./limits";
 import type { AslProblem, PathSegments } from "./problems";
 import { formatPath } from "./problems";
+import { scanJson } from "./json-scan";
 
 /** A 1-based line and column in the definition text. */
 export interface SourcePosition {
@@ -187,12 +188,13 @@ export function parseDefinition(text: string, options?: LoadOptions): ParseResul
     } catch (error) {
       if (!(error instanceof RangeError)) return { ok: false, problems: [jsonSyntaxProblem(source, error)] };
     }
-    // Checked here because the YAML parser recurses per level and would overflow the stack first.
-    if (jsonDepthExceeds(parsed, limits.maxJsonDepth)) {
-      return {
-        ok: false,
-        problems: [{ path: "", message: `the definition nests deeper than ${limits.maxJsonDepth} levels` }],
-      };
+    if (parsed !== undefined) {
+      // Bounded before the scan, which recurses once per level.
+      const bound = exceededBound(parsed, limits.maxJsonDepth, limits.maxNodes);
+      if (bound !== undefined) return { ok: false, problems: [{ path: "", message: bound }] };
+      const scanned = scanJson(source);
+      if (scanned.problems.length > 0) return { ok: false, problems: scanned.problems };
+      return { ok: true, value: scanned.value, locations: scanned.locations };
     }
   }
 

@@ -1,5 +1,5 @@
 import type { JsonObject } from "./json";
-import { describeValue, hasOwn, isJsonObject } from "./json";
+import { describeValue, exceededBound, hasOwn, isJsonObject } from "./json";
 import type { LoadOptions, Limits } from "./limits";
 import { resolveLimits } from "./limits";
 import type { AslProblem, PathSegments } from "./problems";
@@ -20,20 +20,6 @@ const MACHINE_NAMES: Readonly<Record<MachineKind, string>> = {
   branch: "a Parallel branch",
   processor: "a Map item processor",
 };
-
-/** Walks a value without recursion, reporting the first bound it breaks. */
-function measure(value: unknown, limits: Limits): string | undefined {
-  const stack: Array<[unknown, number]> = [[value, 1]];
-  let nodes = 0;
-  while (stack.length > 0) {
-    const [node, depth] = stack.pop() as [unknown, number];
-    if (++nodes > limits.maxNodes) return `the definition holds more than ${limits.maxNodes} values`;
-    if (typeof node !== "object" || node === null) continue;
-    if (depth > limits.maxJsonDepth) return `the definition nests deeper than ${limits.maxJsonDepth} levels`;
-    for (const child of Array.isArray(node) ? node : Object.values(node)) stack.push([child, depth + 1]);
-  }
-  return undefined;
-}
 
 /** First pass: every state name with its location, so transitions can be checked against all scopes. */
 function collectStates(v: Validation, machine: unknown, at: PathSegments, nesting: number): number {
@@ -211,7 +197,7 @@ export function validateToSegments(
   value: unknown,
   limits: Limits,
 ): Array<{ segments: PathSegments; message: string }> {
-  const bound = measure(value, limits);
+  const bound = exceededBound(value, limits.maxJsonDepth, limits.maxNodes);
   if (bound !== undefined) return [{ segments: [], message: bound }];
   const text = JSON.stringify(value) as string | undefined;
   const bytes = text === undefined ? 0 : Buffer.byteLength(text, "utf8");
