@@ -56,6 +56,8 @@ const DEAD_LETTER_SERVICE = "worker";
 /** How long a task that could not be parked waits before it is offered again. */
 const PARK_RETRY_DELAY_MS = 30_000;
 const MAX_BACKOFF_MS = 5_000;
+/** The longest delay setTimeout honours. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Pulls the tasks of one activity and runs its handler on them, never more than `concurrency` at
@@ -147,10 +149,8 @@ export class ActivityRunner {
         this.batch = batch;
         // stop() may have run while fetch() was starting: it could not close this batch yet.
         if (this.stopping) await batch.close();
-        for await (const msg of batch) {
-          failures = 0;
-          this.accept(msg);
-        }
+        for await (const msg of batch) this.accept(msg);
+        failures = 0;
       } catch (err) {
         if (this.stopping || this.o.nc.isClosed()) break;
         failures++;
@@ -209,20 +209,23 @@ export class ActivityRunner {
     );
     let deadlineTimer: NodeJS.Timeout | undefined;
     const deadline = task.startToCloseDeadline;
-    if (deadline) {
+    const armDeadline = (): void => {
+      if (!deadline) return;
+      const leftMs = deadline.getTime() - Date.now();
+      // setTimeout fires at once beyond 2^31-1 ms (ASL allows far longer timeouts): re-arm instead.
+      if (leftMs > MAX_TIMER_MS) {
+        deadlineTimer = setTimeout(armDeadline, MAX_TIMER_MS);
+        return;
+      }
       deadlineTimer = setTimeout(
         () => {
-          r.controller.abort(
-            new TaskAbortedError(
-              "deadline",
-              token,
-              `task "${token}" passed its deadline ${deadline.toISOString()}`,
-            ),
-          );
+          const message = `task "${token}" passed its deadline ${deadline.toISOString()}`;
+          r.controller.abort(new TaskAbortedError("deadline", token, message));
         },
-        Math.max(0, deadline.getTime() - Date.now()),
+        Math.max(0, leftMs),
       );
-    }
+    };
+    armDeadline();
     try {
       const outcome = await this.run(r, task);
       if (r.abandoned) return;

@@ -98,6 +98,9 @@ export function createWorker(options: WorkerOptions): Worker {
   }
 }
 
+/** JetStream API error code of "stream name already in use" (not among nats.js's named codes). */
+const STREAM_NAME_IN_USE = 10058;
+
 function positiveInteger(name: string, value: number, min = 1): number {
   if (!Number.isSafeInteger(value) || value < min) {
     throw new WorkerError(`${name} must be an integer of at least ${min}, got ${value}`);
@@ -117,6 +120,6 @@ async function createStreamIfMissing(jsm: JetStreamManager, config: Partial<Stre
     await jsm.streams.add({ ...config, name });
   } catch (err) {
     // Another process created it in between: that is what we wanted.
-    if (!(err instanceof JetStreamApiError && /already in use/i.test(err.message))) throw err;
+    if (!(err instanceof JetStreamApiError && err.code === STREAM_NAME_IN_USE)) throw err;
   }
 }

@@ -374,6 +374,26 @@ test("fires the signal of a task named by a cancellation broadcast", async () =>
   });
 });
 
+test("fires the signal when the task's deadline passes", async () => {
+  const activity = uniqueName("deadline");
+  await startWorker({
+    handlers: {
+      [activity]: async (_input: unknown, ctx) => {
+        const reason = (await untilAborted(ctx)) as TaskAbortedError;
+        return { kind: reason.kind, message: reason.message };
+      },
+    },
+  });
+  const deadline = new Date(Date.now() + 300);
+  const task = await publishTask(activity, {}, { startToCloseDeadline: deadline });
+
+  const [result] = await readResults(activity, 1);
+  expect(output(result)).toEqual({
+    kind: "deadline",
+    message: `task "${task.taskToken}" passed its deadline ${deadline.toISOString()}`,
+  });
+});
+
 test("parks undecodable tasks on the dead-letter subject and keeps working", async () => {
   const activity = uniqueName("garbage");
   const logger = recordingLogger();

@@ -3,15 +3,18 @@
  * TaskOutcome commands, and answers workers' heartbeat requests. Results are processed many at a
  * time (their publishes pipelined) and each is acked only after its own command is stored.
  */
+import { setTimeout as delay } from "node:timers/promises";
 import {
   Command,
   DeadLetter,
   ExecutionSnapshot,
   TaskHeartbeatReply,
   buckets,
+  consumerConfigs,
   consumers,
   decode,
   encode,
+  ensureConsumer,
   queueGroups,
   streams,
   subjects,
@@ -74,6 +77,7 @@ export function createResultIngestor({
   let stopping = false;
   let resultsInFlight = 0;
   let slotFreed: (() => void) | undefined;
+  const stopController = new AbortController();
 
   function track(work: Promise<void>): Promise<void> {
     const tracked = work.catch((err: unknown) => log.error({ err }, "message handler failed"));
@@ -200,14 +204,55 @@ export function createResultIngestor({
     wake?.();
   }
 
-  async function consumeResults(iterator: ConsumerMessages): Promise<void> {
-    try {
-      for await (const msg of iterator) {
-        await acquireSlot();
-        void track(onResult(msg)).finally(releaseSlot);
+  async function openResults(): Promise<ConsumerMessages> {
+    const consumer = await (js as JetStreamClient).consumers.get(streams.results, consumers.results);
+    const opened = await consumer.consume({ max_messages: config.maxInFlight });
+    void watchResults(opened);
+    return opened;
+  }
+
+  /**
+   * Recreates the results consumer when someone deletes it, then closes the consume so that the
+   * loop reopens it at once (the open one would only notice after two missed idle heartbeats).
+   */
+  async function watchResults(iterator: ConsumerMessages): Promise<void> {
+    for await (const status of iterator.status()) {
+      if (status.type !== "consumer_deleted" && status.type !== "consumer_not_found") continue;
+      log.warn({ status: status.type }, "results consumer missing, recreating it");
+      try {
+        await ensureResultsConsumer();
+        await iterator.close();
+        return;
+      } catch (err) {
+        log.error({ err }, "cannot recreate the results consumer");
       }
-    } catch (err) {
-      if (!stopping) log.error({ err }, "results consumer stopped");
+    }
+  }
+
+  async function ensureResultsConsumer(): Promise<void> {
+    const jsm = await jetstreamManager(nc);
+    await ensureConsumer(jsm, streams.results, consumerConfigs.results(config.ackWaitMs));
+  }
+
+  /** Consumes results until stop(); a consume that fails for good is reopened. */
+  async function consumeResults(first: ConsumerMessages): Promise<void> {
+    let iterator: ConsumerMessages | undefined = first;
+    while (!stopping) {
+      try {
+        iterator ??= messages = await openResults();
+        // stop() may have run while the consume was opening: it could not close this one yet.
+        if (stopping) await iterator.close();
+        for await (const msg of iterator) {
+          await acquireSlot();
+          void track(onResult(msg)).finally(releaseSlot);
+        }
+      } catch (err) {
+        if (stopping) break;
+        log.error({ err }, "results consumer failed, reopening it");
+        await ensureResultsConsumer().catch(() => {});
+        await delay(RETRY_DELAY_MS, undefined, { signal: stopController.signal }).catch(() => {});
+      }
+      iterator = undefined;
     }
   }
 
@@ -220,8 +265,7 @@ export function createResultIngestor({
         replicas: config.replicas,
         ackWaitMs: config.ackWaitMs,
       });
-      const consumer = await js.consumers.get(streams.results, consumers.results);
-      messages = await consumer.consume({ max_messages: config.maxInFlight });
+      messages = await openResults();
       loop = consumeResults(messages);
       heartbeatSub = nc.subscribe(subjects.allHeartbeats, {
         queue: queueGroups.resultIngestor,
@@ -247,6 +291,7 @@ export function createResultIngestor({
     async stop() {
       running = false;
       stopping = true;
+      stopController.abort();
       await heartbeatSub?.drain().catch(() => {});
       await messages?.close();
       await loop;

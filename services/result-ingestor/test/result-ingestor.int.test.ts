@@ -18,7 +18,14 @@ import { createLogger } from "@jetflow/service-runtime";
 import { connectTo, startNatsServer, uniqueName, waitFor } from "@jetflow/testing";
 import type { NatsServer } from "@jetflow/testing";
 import { createWorker } from "@jetflow/worker-sdk";
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import {
+  AckPolicy,
+  DeliverPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  jetstream,
+  jetstreamManager,
+} from "@nats-io/jetstream";
 import type { JetStreamClient, JetStreamManager, JsMsg } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
@@ -220,6 +227,22 @@ test("parks undecodable results and bad tokens, and keeps forwarding", async () 
     'malformed task token "no-event-id"',
   ]);
   expect(letters.some((l) => Buffer.from(l.data).equals(garbage))).toBe(true);
+});
+
+test("recreates its consumer when someone deletes it, and results flow again", async () => {
+  // nats-server 2.9 sometimes fails a delete racing its own ack writes ("directory not empty"): retry.
+  await waitFor(() =>
+    jsm.consumers.delete(streams.results, consumers.results).catch((err: unknown) => {
+      if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound) return true;
+      throw err;
+    }),
+  );
+  const { executionId, token } = newToken();
+  await js.publish(subjects.result("again"), result(token, { $case: "outputJson", value: "true" }));
+
+  const [read] = await readCommands(executionId);
+  expect(outcomeOf(read?.command).outcome).toEqual({ $case: "outputJson", value: "true" });
+  await waitFor(resultsDrained);
 });
 
 describe("heartbeats", () => {
