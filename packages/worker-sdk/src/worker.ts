@@ -23,12 +23,12 @@ export function createWorker(options: WorkerOptions): Worker {
       throw new WorkerError(`invalid activity "${activity}": use only letters, digits, "-" and "_"`);
     }
   }
-  const concurrency = positiveInteger("concurrency", options.concurrency ?? 10);
-  const ackWaitMs = positiveInteger("ackWaitMs", options.ackWaitMs ?? 30_000);
-  const stopTimeoutMs = positiveInteger("stopTimeoutMs", options.stopTimeoutMs ?? 20_000, 0);
-  const heartbeatTimeoutMs = positiveInteger("heartbeatTimeoutMs", options.heartbeatTimeoutMs ?? 5_000);
-  const pullExpiresMs = positiveInteger("pullExpiresMs", options.pullExpiresMs ?? 30_000, 1_000);
-  const replicas = positiveInteger("replicas", options.replicas ?? 1);
+  const concurrency = boundedInteger("concurrency", options.concurrency ?? 10);
+  const ackWaitMs = boundedInteger("ackWaitMs", options.ackWaitMs ?? 30_000);
+  const stopTimeoutMs = boundedInteger("stopTimeoutMs", options.stopTimeoutMs ?? 20_000, 0);
+  const heartbeatTimeoutMs = boundedInteger("heartbeatTimeoutMs", options.heartbeatTimeoutMs ?? 5_000);
+  const pullExpiresMs = boundedInteger("pullExpiresMs", options.pullExpiresMs ?? 30_000, 1_000);
+  const replicas = boundedInteger("replicas", options.replicas ?? 1);
   const log = options.logger ?? silentLogger;
   const workerId = options.workerId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
   const { nc } = options;
@@ -101,9 +101,11 @@ export function createWorker(options: WorkerOptions): Worker {
 /** JetStream API error code of "stream name already in use" (not among nats.js's named codes). */
 const STREAM_NAME_IN_USE = 10058;
 
-function positiveInteger(name: string, value: number, min = 1): number {
-  if (!Number.isSafeInteger(value) || value < min) {
-    throw new WorkerError(`${name} must be an integer of at least ${min}, got ${value}`);
+function boundedInteger(name: string, value: number, min = 1): number {
+  // Every one of these ends up in a setTimeout, which fires at once beyond 2^31-1 ms.
+  const max = 2 ** 31 - 1;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new WorkerError(`${name} must be an integer from ${min} to ${max}, got ${value}`);
   }
   return value;
 }

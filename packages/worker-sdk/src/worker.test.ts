@@ -1,0 +1,48 @@
+import type { NatsConnection } from "@nats-io/transport-node";
+import { WorkerError } from "./errors";
+import { createWorker } from "./worker";
+
+// createWorker only validates; the connection is first used by start().
+const nc = {} as NatsConnection;
+
+function creationError(options: Partial<Parameters<typeof createWorker>[0]>): unknown {
+  try {
+    createWorker({ nc, handlers: { work: () => null }, ...options });
+  } catch (err) {
+    return err;
+  }
+  return undefined;
+}
+
+describe("createWorker", () => {
+  it("refuses an activity that is not a single subject token", () => {
+    const err = creationError({ handlers: { "send.email": () => null } });
+    expect(err).toBeInstanceOf(WorkerError);
+    expect((err as WorkerError).message).toBe(
+      'invalid activity "send.email": use only letters, digits, "-" and "_"',
+    );
+  });
+
+  it("refuses a worker without handlers", () => {
+    expect((creationError({ handlers: {} }) as Error).message).toBe(
+      "cannot create a worker without handlers",
+    );
+  });
+
+  it("refuses numbers out of range, naming the option", () => {
+    expect((creationError({ concurrency: 0 }) as Error).message).toBe(
+      "concurrency must be an integer from 1 to 2147483647, got 0",
+    );
+    expect((creationError({ pullExpiresMs: 500 }) as Error).message).toBe(
+      "pullExpiresMs must be an integer from 1000 to 2147483647, got 500",
+    );
+    expect((creationError({ stopTimeoutMs: 1.5 }) as Error).message).toBe(
+      "stopTimeoutMs must be an integer from 0 to 2147483647, got 1.5",
+    );
+  });
+
+  it("names itself after the host and process unless told otherwise", () => {
+    expect(createWorker({ nc, handlers: { work: () => null } }).workerId).toMatch(/-\d+-[0-9a-f]{6}$/);
+    expect(createWorker({ nc, handlers: { work: () => null }, workerId: "w-1" }).workerId).toBe("w-1");
+  });
+});
