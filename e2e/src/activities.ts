@@ -42,6 +42,11 @@ export const testActivities: TaskHandlers = {
     await new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve()));
     return { aborted: true };
   },
+  /** Sleeps `ms`, then `{n: n+1, ms}`: a step of a chain that takes a while. */
+  "sleep-inc": async (input: { n: number; ms: number }, ctx: TaskContext) => {
+    await sleep(input.ms, ctx.signal);
+    return { n: input.n + 1, ms: input.ms };
+  },
   /** Echoes its input. */
   echo: (input: unknown) => input,
 };

@@ -17,7 +17,7 @@ export async function checkStoredExecution(nc: NatsConnection, executionId: stri
   const js = jetstream(nc);
   const kv = await new Kvm(js).open(buckets.instances);
   const batches = [];
-  for await (const stored of readEventBatches(js, executionId)) batches.push(stored);
+  for await (const stored of readEventBatches(nc, executionId)) batches.push(stored);
   const events = batches.flatMap((b) => b.batch.events);
   const ids = events.map((e) => e.eventId);
   const expected = ids.map((_, i) => i + 1);

@@ -9,7 +9,10 @@ const handlers: TaskHandlers = Object.fromEntries(
   Object.entries(testActivities).filter(([name]) => wanted.includes(name)),
 );
 
-runWorker(handlers, { concurrency: Number(process.env.CONCURRENCY ?? 20) })
+runWorker(handlers, {
+  concurrency: Number(process.env.CONCURRENCY ?? 20),
+  ackWaitMs: Number(process.env.ACK_WAIT_MS ?? 30_000),
+})
   .then(() => process.stdout.write(`${JSON.stringify({ msg: "worker started" })}\n`))
   .catch((err: unknown) => {
     process.stderr.write(`test-worker: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -258,12 +258,20 @@ export class ActivityRunner {
       signal: r.controller.signal,
       heartbeat: () => this.heartbeat(r, task.taskToken),
     });
+    let outcome: TaskOutcome;
     try {
       const value: unknown = await this.o.handler(input.value as never, ctx);
-      return successOutcome(value);
+      outcome = successOutcome(value);
     } catch (err) {
-      return failureOutcome(err);
+      outcome = failureOutcome(err);
     }
+    // Past its deadline the attempt has timed out, whatever the handler made of the abort: a late
+    // success must not win the race against the engine's own timeout timer.
+    const reason: unknown = r.controller.signal.reason;
+    if (reason instanceof TaskAbortedError && reason.kind === "deadline") {
+      return { $case: "failure", value: { error: "States.Timeout", cause: reason.message } };
+    }
+    return outcome;
   }
 
   /** Publishes the result until JetStream has stored it (or the task was handed back). */

@@ -17,11 +17,13 @@ import {
   timerIds,
 } from "@jetflow/execution-model";
 import type { JetStreamClient } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { ApiError } from "./errors";
 import type { WorkflowStore } from "./workflows";
 import { canonicalJson } from "./workflows";
 
 export interface ExecutionsOptions {
+  nc: NatsConnection;
   js: JetStreamClient;
   state: StateClient;
   workflows: WorkflowStore;
@@ -113,7 +115,7 @@ export class Executions {
   async history(executionId: string): Promise<HistoryEvent[]> {
     this.checkId(executionId);
     const events: HistoryEvent[] = [];
-    for await (const { batch } of readEventBatches(this.o.js, executionId)) events.push(...batch.events);
+    for await (const { batch } of readEventBatches(this.o.nc, executionId)) events.push(...batch.events);
     if (events.length === 0) throw ApiError.notFound(`execution "${executionId}" does not exist`);
     return events;
   }

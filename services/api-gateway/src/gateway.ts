@@ -34,6 +34,7 @@ export function createGateway({ nc, log, config }: GatewayOptions) {
       );
       const workflows = new WorkflowStore(kv);
       const executions = new Executions({
+        nc,
         js,
         state: new StateClient(nc, config.stateTimeoutMs),
         workflows,

@@ -3,16 +3,16 @@
  * travel in the parent's events instead of its snapshot (to keep the snapshot small).
  */
 import { readEventBatches } from "@jetflow/execution-model";
-import type { JetStreamClient } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
 
 /** Outputs of the succeeded children of the round started by event `startedEventId`, by index. */
 export async function readChildOutputs(
-  js: JetStreamClient,
+  nc: NatsConnection,
   executionId: string,
   startedEventId: number,
 ): Promise<Map<number, string>> {
   const outputs = new Map<number, string>();
-  for await (const { batch } of readEventBatches(js, executionId)) {
+  for await (const { batch } of readEventBatches(nc, executionId)) {
     for (const event of batch.events) {
       if (event.eventId <= startedEventId) continue;
       const d = event.details;

@@ -196,7 +196,7 @@ export function createOrchestrator(options: OrchestratorOptions) {
       } catch (err) {
         if (!(err instanceof ChildOutputsNeeded)) throw err;
         outputs ??= new Map();
-        outputs.set(err.startedEventId, await readChildOutputs(js, executionId, err.startedEventId));
+        outputs.set(err.startedEventId, await readChildOutputs(nc, executionId, err.startedEventId));
         continue;
       }
       const next = t.snapshot;
