@@ -30,7 +30,10 @@ module.exports = {
     {
       ...common,
       displayName: "unit",
-      testMatch: ["<rootDir>/{packages,services}/*/src/**/*.test.ts"],
+      testMatch: [
+        "<rootDir>/{packages,services}/*/src/**/*.test.ts",
+        "<rootDir>/examples/src/**/*.test.ts",
+      ],
     },
     {
       ...common,
