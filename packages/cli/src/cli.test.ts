@@ -1,0 +1,111 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { run } from "./cli";
+import type { CliIo } from "./context";
+import { ExitCode, exitCodeForStatus } from "./exit-codes";
+
+const dir = mkdtempSync(join(tmpdir(), "jetflow-cli-"));
+const good = join(dir, "hello.asl.json");
+const bad = join(dir, "bad.yaml");
+writeFileSync(good, JSON.stringify({ StartAt: "P", States: { P: { Type: "Pass", End: true } } }));
+writeFileSync(bad, "StartAt: Missing\nStates:\n  P:\n    Type: Pass\n    Next: Nowhere\n");
+
+async function jetflow(...argv: string[]) {
+  let stdout = "";
+  let stderr = "";
+  const io: CliIo = {
+    stdout: { write: (text) => void (stdout += text) },
+    stderr: { write: (text) => void (stderr += text) },
+    env: {},
+    readFile: (path) => readFile(path, "utf8"),
+    connect: () => {
+      throw new Error("these tests run without a server");
+    },
+    onInterrupt: () => () => undefined,
+  };
+  const code = await run(argv, io);
+  return { code, stdout, stderr };
+}
+
+describe("validate", () => {
+  it("reports a valid definition and exits 0", async () => {
+    const { code, stdout } = await jetflow("validate", good);
+    expect(code).toBe(ExitCode.Ok);
+    expect(stdout).toBe(`✓ ${good}: valid (1 state, starts at P)\n`);
+  });
+
+  it("lists every problem with its line and exits 1", async () => {
+    const { code, stdout } = await jetflow("validate", good, bad);
+    expect(code).toBe(ExitCode.Failed);
+    expect(stdout.split("\n").slice(1)).toEqual([
+      `✗ ${bad}: 3 problems`,
+      `  ${bad}:1:1 StartAt: "StartAt" must name a state in "States", and there is no "Missing"`,
+      `  ${bad}:2:1 States: no state ends the state machine: give a state "End": true, or add a Succeed or Fail state`,
+      `  ${bad}:5:5 States.P.Next: no state named "Nowhere"`,
+      "",
+    ]);
+  });
+
+  it("prints JSON for scripts", async () => {
+    const { code, stdout } = await jetflow("--json", "validate", bad);
+    expect(code).toBe(ExitCode.Failed);
+    const report = JSON.parse(stdout) as {
+      valid: boolean;
+      files: Array<{ problems: Array<{ line: number }> }>;
+    };
+    expect(report.valid).toBe(false);
+    expect(report.files[0]?.problems.map((p) => p.line)).toEqual([1, 2, 5]);
+  });
+
+  it("exits 2 for a file that cannot be read", async () => {
+    const { code, stderr } = await jetflow("validate", join(dir, "nope.json"));
+    expect(code).toBe(ExitCode.Usage);
+    expect(stderr).toBe(`error: cannot read "${join(dir, "nope.json")}": no such file\n`);
+  });
+});
+
+describe("usage", () => {
+  it("exits 2 for an unknown command or option, and 0 for --help", async () => {
+    expect((await jetflow("frobnicate")).code).toBe(ExitCode.Usage);
+    expect((await jetflow("list", "--status", "done")).stderr).toMatch(
+      /option '--status <status>' argument 'done' is invalid\. expected one of running, succeeded/,
+    );
+    expect((await jetflow()).code).toBe(ExitCode.Usage);
+    const help = await jetflow("watch", "--help");
+    expect(help.code).toBe(ExitCode.Ok);
+    expect(help.stdout).toContain("Usage: jetflow watch [options] <execution-id>");
+  });
+
+  it("checks --input before calling the server", async () => {
+    const { code, stderr } = await jetflow("start", "hello", "--input", "{nope");
+    expect(code).toBe(ExitCode.Usage);
+    expect(stderr).toMatch(/^error: --input is not valid JSON/);
+  });
+
+  it("refuses --name with several files", async () => {
+    const { code, stderr } = await jetflow("register", "--name", "x", good, bad);
+    expect(code).toBe(ExitCode.Usage);
+    expect(stderr).toBe(
+      "error: --name works with one file only; without it each file registers under its own name\n",
+    );
+  });
+
+  it("registers nothing when a definition has problems", async () => {
+    const { code, stdout, stderr } = await jetflow("register", good, bad);
+    expect(code).toBe(ExitCode.Failed);
+    expect(stdout).toContain(`✗ ${bad}: 3 problems`);
+    expect(stderr).toBe("error: nothing registered: 1 definition has problems\n");
+  });
+});
+
+it("maps gRPC status codes to exit codes", () => {
+  expect(exitCodeForStatus(14)).toBe(ExitCode.Unavailable);
+  expect(exitCodeForStatus(4)).toBe(ExitCode.Unavailable);
+  expect(exitCodeForStatus(5)).toBe(ExitCode.NotFound);
+  expect(exitCodeForStatus(3)).toBe(ExitCode.Rejected);
+  expect(exitCodeForStatus(6)).toBe(ExitCode.Rejected);
+  expect(exitCodeForStatus(9)).toBe(ExitCode.Rejected);
+  expect(exitCodeForStatus(13)).toBe(ExitCode.ServerError);
+});
