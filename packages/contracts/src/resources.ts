@@ -22,6 +22,11 @@ export const buckets = {
   definitions: "jetflow_defs",
   instances: "jetflow_instances",
   heartbeats: "jetflow_heartbeats",
+  /**
+   * The execution index behind ListExecutions: key `<executionId>` → ExecutionSummary of each
+   * top-level execution, written by the state-manager when an execution starts and when it ends.
+   */
+  executions: "jetflow_executions",
 } as const;
 
 /** Durable consumer names. */
@@ -141,6 +146,12 @@ export const bucketConfigs = {
     storage: "file" as const,
     // A heartbeat record is useless a day after its task ended.
     ttl: 24 * 3600 * 1000,
+  }),
+  /** Owned by state-manager: one small summary per top-level execution, kept as long as its history. */
+  executions: (o: ResourceOptions = {}) => ({
+    history: 1,
+    replicas: o.replicas ?? 1,
+    storage: "file" as const,
   }),
 } as const;
 

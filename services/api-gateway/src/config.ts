@@ -7,8 +7,18 @@ export interface Config extends BaseConfig {
   grpcAddress: string;
   /** MAX_PAYLOAD_BYTES: largest input or output JSON accepted. Default 262144 (256 KiB, as Step Functions). */
   maxPayloadBytes: number;
-  /** GATEWAY_STATE_TIMEOUT_MS: how long to wait for the state-manager. Default 10000. */
+  /** GATEWAY_STATE_TIMEOUT_MS: how long to wait for the state-manager (and heartbeat answers). Default 10000. */
   stateTimeoutMs: number;
+  /**
+   * MAX_DEFINITION_BYTES: largest workflow definition accepted. Default 524288 (512 KiB); at most
+   * 900 KiB, so that a definition record fits NATS's default 1 MiB message.
+   */
+  maxDefinitionBytes: number;
+  /**
+   * GATEWAY_PROTO_DIR: the directory holding `jetflow/v1/*.proto`, read at start for server
+   * reflection. Default: `proto/` of the @jetflow/contracts package, else the repository's `proto/`.
+   */
+  protoDir: string | undefined;
 }
 
 /**
@@ -27,6 +37,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     grpcAddress,
     maxPayloadBytes: reader.integer("MAX_PAYLOAD_BYTES", 256 * 1024, 1024, 16 * 1024 * 1024),
     stateTimeoutMs: reader.integer("GATEWAY_STATE_TIMEOUT_MS", 10_000, 100, 600_000),
+    maxDefinitionBytes: reader.integer("MAX_DEFINITION_BYTES", 512 * 1024, 1024, 900 * 1024),
+    protoDir: reader.optionalString("GATEWAY_PROTO_DIR"),
   };
   reader.done();
   return config;

@@ -3,8 +3,16 @@
  * only the first event of an execution (through the state-manager, with expected sequence 0, which
  * makes named starts race-free) and commands; the orchestrator does everything else.
  */
-import { Command, ExecutionStatus, encode, subjects } from "@jetflow/contracts";
-import type { ExecutionSnapshot, HistoryEvent } from "@jetflow/contracts";
+import {
+  Command,
+  ExecutionStatus,
+  TaskHeartbeatReply,
+  TaskResult,
+  decode,
+  encode,
+  subjects,
+} from "@jetflow/contracts";
+import type { ExecutionSnapshot } from "@jetflow/contracts";
 import type { StateClient } from "@jetflow/execution-model";
 import {
   commandMsgIds,
@@ -13,14 +21,13 @@ import {
   namedExecutionId,
   newExecutionId,
   parseTaskToken,
-  readEventBatches,
   timerIds,
 } from "@jetflow/execution-model";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { ApiError } from "./errors";
+import { ApiError, RequestProblems } from "./errors";
 import type { WorkflowStore } from "./workflows";
-import { canonicalJson } from "./workflows";
+import { WORKFLOW_NAME_RULE, canonicalJson, isWorkflowName } from "./workflows";
 
 export interface ExecutionsOptions {
   nc: NatsConnection;
@@ -28,10 +35,15 @@ export interface ExecutionsOptions {
   state: StateClient;
   workflows: WorkflowStore;
   maxPayloadBytes: number;
+  /** How long to wait for the result-ingestor to answer a heartbeat, in ms. */
+  requestTimeoutMs: number;
   now?: () => Date;
 }
 
 const MAX_NAME_LENGTH = 80;
+/** Step Functions' limits on an error name and a cause. */
+export const MAX_ERROR_LENGTH = 256;
+export const MAX_CAUSE_LENGTH = 32_768;
 
 export class Executions {
   private readonly now: () => Date;
@@ -49,10 +61,14 @@ export class Executions {
     inputJson: string,
     executionName: string,
   ): Promise<{ executionId: string; startTime: Date; created: boolean }> {
-    const input = this.parsePayload("input", inputJson === "" ? "{}" : inputJson);
+    const problems = new RequestProblems();
+    if (workflowName === "") problems.add("workflow_name", "is required");
+    else if (!isWorkflowName(workflowName)) problems.add("workflow_name", WORKFLOW_NAME_RULE);
+    const input = this.parsePayload("input_json", inputJson === "" ? "{}" : inputJson, problems);
     if (executionName.length > MAX_NAME_LENGTH || hasControlCharacter(executionName)) {
-      throw ApiError.invalid(`execution name must be at most ${MAX_NAME_LENGTH} printable characters`);
+      problems.add("execution_name", `must be at most ${MAX_NAME_LENGTH} printable characters`);
     }
+    problems.check();
     const workflow = await this.o.workflows.get(workflowName, version);
     const executionId = executionName ? namedExecutionId(workflowName, executionName) : newExecutionId();
     const startTime = this.now();
@@ -105,23 +121,25 @@ export class Executions {
 
   /** The snapshot of an execution. @throws ApiError NOT_FOUND */
   async describe(executionId: string): Promise<ExecutionSnapshot> {
-    this.checkId(executionId);
+    const problems = new RequestProblems();
+    this.checkId(executionId, problems);
+    problems.check();
     const snapshot = await this.o.state.load(executionId);
     if (!snapshot) throw ApiError.notFound(`execution "${executionId}" does not exist`);
     return snapshot;
   }
 
-  /** Every event of an execution, oldest first. @throws ApiError NOT_FOUND */
-  async history(executionId: string): Promise<HistoryEvent[]> {
-    this.checkId(executionId);
-    const events: HistoryEvent[] = [];
-    for await (const { batch } of readEventBatches(this.o.nc, executionId)) events.push(...batch.events);
-    if (events.length === 0) throw ApiError.notFound(`execution "${executionId}" does not exist`);
-    return events;
+  /** The snapshot of an execution, or undefined when it does not exist (no checks). */
+  load(executionId: string): Promise<ExecutionSnapshot | undefined> {
+    return this.o.state.load(executionId);
   }
 
   /** Asks the orchestrator to abort a running execution. @throws ApiError NOT_FOUND, FAILED_PRECONDITION */
   async stop(executionId: string, error: string, cause: string): Promise<Date> {
+    const problems = new RequestProblems();
+    this.checkId(executionId, problems);
+    checkErrorAndCause(error, cause, problems);
+    problems.check();
     const snapshot = await this.describe(executionId);
     if (snapshot.status !== ExecutionStatus.EXECUTION_STATUS_RUNNING) {
       throw ApiError.precondition(`execution "${executionId}" is not running`);
@@ -139,13 +157,11 @@ export class Executions {
     outcome:
       { $case: "outputJson"; value: string } | { $case: "failure"; value: { error: string; cause: string } },
   ): Promise<void> {
-    let executionId: string;
-    try {
-      executionId = parseTaskToken(taskToken).executionId;
-    } catch {
-      throw ApiError.invalid(`invalid task token "${taskToken.slice(0, 200)}"`);
-    }
-    if (outcome.$case === "outputJson") this.parsePayload("output", outcome.value);
+    const problems = new RequestProblems();
+    const executionId = tokenExecutionId(taskToken, problems);
+    if (outcome.$case === "outputJson") this.parsePayload("output_json", outcome.value, problems);
+    else checkErrorAndCause(outcome.value.error, outcome.value.cause, problems);
+    problems.check();
     const snapshot = await this.describe(executionId);
     const phase = snapshot.active?.phase;
     if (phase?.$case !== "task" || phase.value.taskToken !== taskToken) {
@@ -163,27 +179,84 @@ export class Executions {
     );
   }
 
+  /**
+   * Records a heartbeat of a task by token, the way a worker does: a request to the
+   * result-ingestor on the heartbeat subject of the task's activity. True when the task should be
+   * abandoned (its execution stopped, or this attempt is no longer the current one).
+   * @throws ApiError INVALID_ARGUMENT for a malformed token, NOT_FOUND for an unknown execution
+   */
+  async heartbeat(taskToken: string): Promise<boolean> {
+    const problems = new RequestProblems();
+    const executionId = tokenExecutionId(taskToken, problems);
+    problems.check();
+    const snapshot = await this.describe(executionId);
+    const phase = snapshot.active?.phase;
+    if (
+      snapshot.status !== ExecutionStatus.EXECUTION_STATUS_RUNNING ||
+      phase?.$case !== "task" ||
+      phase.value.taskToken !== taskToken
+    ) {
+      return true;
+    }
+    const request = encode(TaskResult, {
+      taskToken,
+      outcome: { $case: "heartbeat", value: {} },
+      workerId: "api-gateway",
+      completedTime: this.now(),
+    });
+    const subject = subjects.heartbeat(phase.value.activity);
+    const reply = await this.o.nc.request(subject, request, { timeout: this.o.requestTimeoutMs });
+    return decode(TaskHeartbeatReply, "TaskHeartbeatReply", reply.data, subject).cancelRequested;
+  }
+
   private async sendCommand(command: Command, msgID: string): Promise<void> {
     await this.o.js.publish(subjects.command(command.executionId), encode(Command, command), { msgID });
   }
 
-  private checkId(executionId: string): void {
-    if (!isExecutionId(executionId))
-      throw ApiError.invalid(`invalid execution id "${executionId.slice(0, 200)}"`);
+  /** Adds a problem unless `executionId` is one the engine could have issued. */
+  checkId(executionId: string, problems: RequestProblems): void {
+    if (executionId === "") problems.add("execution_id", "is required");
+    else if (!isExecutionId(executionId))
+      problems.add("execution_id", `invalid execution id "${executionId.slice(0, 200)}"`);
   }
 
-  private parsePayload(what: string, json: string): unknown {
-    if (Buffer.byteLength(json) > this.o.maxPayloadBytes) {
-      throw ApiError.tooLarge(
-        `${what} is ${Buffer.byteLength(json)} bytes, more than the limit of ${this.o.maxPayloadBytes}`,
-      );
+  /**
+   * Parses a JSON payload; a payload over the size limit is RESOURCE_EXHAUSTED at once, invalid
+   * JSON a problem of the request.
+   */
+  private parsePayload(path: string, json: string, problems: RequestProblems): unknown {
+    const bytes = Buffer.byteLength(json);
+    if (bytes > this.o.maxPayloadBytes) {
+      throw ApiError.tooLarge(`${path} is ${bytes} bytes, more than the limit of ${this.o.maxPayloadBytes}`);
     }
     try {
       return JSON.parse(json);
     } catch (err) {
-      throw ApiError.invalid(`${what} is not valid JSON: ${(err as Error).message}`);
+      problems.add(path, `is not valid JSON: ${(err as Error).message}`);
+      return undefined;
     }
   }
+}
+
+/** The execution id inside a task token, or "" after recording why the token is malformed. */
+function tokenExecutionId(taskToken: string, problems: RequestProblems): string {
+  if (taskToken === "") {
+    problems.add("task_token", "is required");
+    return "";
+  }
+  try {
+    return parseTaskToken(taskToken).executionId;
+  } catch {
+    problems.add("task_token", `invalid task token "${taskToken.slice(0, 200)}"`);
+    return "";
+  }
+}
+
+function checkErrorAndCause(error: string, cause: string, problems: RequestProblems): void {
+  if (error.length > MAX_ERROR_LENGTH)
+    problems.add("error", `must be at most ${MAX_ERROR_LENGTH} characters`);
+  if (cause.length > MAX_CAUSE_LENGTH)
+    problems.add("cause", `must be at most ${MAX_CAUSE_LENGTH} characters`);
 }
 
 function hasControlCharacter(text: string): boolean {

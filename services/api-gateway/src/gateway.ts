@@ -1,5 +1,15 @@
-/** The api-gateway component: KV bucket for definitions, the operations and the gRPC server. */
-import { bucketConfigs, buckets, ensureStream, streamConfigs } from "@jetflow/contracts";
+/**
+ * The api-gateway component: the KV buckets it reads (definitions, the execution index), the
+ * operations, and the gRPC server with the WorkflowService, the health service and reflection.
+ */
+import {
+  bucketConfigs,
+  buckets,
+  ExecutionSummary,
+  decode,
+  ensureStream,
+  streamConfigs,
+} from "@jetflow/contracts";
 import { StateClient } from "@jetflow/execution-model";
 import type { Component, Logger } from "@jetflow/service-runtime";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
@@ -7,49 +17,96 @@ import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Server } from "@grpc/grpc-js";
 import type { Config } from "./config";
+import { trackConnection } from "./connection";
+import { ExecutionList } from "./execution-list";
 import { Executions } from "./executions";
-import { startGrpcServer } from "./grpc-server";
-import { WorkflowStore } from "./workflows";
+import { bindServer, createGrpcServer } from "./grpc-server";
+import { KvView } from "./kv-view";
+import { addHealth, addReflection, findProtoDir } from "./reflection";
+import { WorkflowNames, WorkflowStore } from "./workflows";
 
 export interface GatewayOptions {
   nc: NatsConnection;
   log: Logger;
-  config: Pick<Config, "grpcAddress" | "maxPayloadBytes" | "stateTimeoutMs" | "replicas">;
+  config: Pick<
+    Config,
+    "grpcAddress" | "maxPayloadBytes" | "maxDefinitionBytes" | "stateTimeoutMs" | "replicas" | "protoDir"
+  >;
 }
 
 /** Creates the gateway; `start()` resolves with the bound gRPC port. */
 export function createGateway({ nc, log, config }: GatewayOptions) {
   let server: Server | undefined;
+  let views: KvView[] = [];
   let ready = false;
   let port = 0;
   const component: Component & { start(): Promise<number>; readonly port: number } = {
     async start() {
       const js = jetstream(nc);
       const jsm = await jetstreamManager(nc);
+      const resources = { replicas: config.replicas };
       // Commands may be sent (stop, callbacks) before the orchestrator first starts.
-      await ensureStream(jsm, streamConfigs.commands({ replicas: config.replicas }));
-      const kv = await new Kvm(js).create(
-        buckets.definitions,
-        bucketConfigs.definitions({ replicas: config.replicas }),
-      );
-      const workflows = new WorkflowStore(kv);
-      const executions = new Executions({
-        nc,
-        js,
-        state: new StateClient(nc, config.stateTimeoutMs),
-        workflows,
-        maxPayloadBytes: config.maxPayloadBytes,
-      });
-      const started = await startGrpcServer({
+      await ensureStream(jsm, streamConfigs.commands(resources));
+      const kvm = new Kvm(js);
+      const definitions = await kvm.create(buckets.definitions, bucketConfigs.definitions(resources));
+      // Owned by the state-manager; created here too (same configuration) so that the gateway can
+      // start first.
+      const index = await kvm.create(buckets.executions, bucketConfigs.executions(resources));
+
+      const workflows = new WorkflowStore(definitions, config.maxDefinitionBytes);
+      const workflowNames = new WorkflowNames();
+      const executionList = new ExecutionList();
+      views = [
+        new KvView({
+          kv: definitions,
+          headersOnly: true,
+          apply: (entry) => workflowNames.apply(entry),
+          log,
+        }),
+        new KvView({
+          kv: index,
+          apply: (entry) => {
+            if (entry.operation === "PUT") {
+              executionList.upsert(decode(ExecutionSummary, "ExecutionSummary", entry.value, entry.key));
+            } else {
+              executionList.remove(entry.key);
+            }
+          },
+          log,
+        }),
+      ];
+      const [namesView, listView] = views as [KvView, KvView];
+      await Promise.all(views.map((v) => v.start()));
+
+      const connection = trackConnection(nc);
+      const grpc = createGrpcServer({
         address: config.grpcAddress,
+        nc,
         workflows,
-        executions,
+        workflowNames: { list: workflowNames, view: namesView },
+        executions: new Executions({
+          nc,
+          js,
+          state: new StateClient(nc, config.stateTimeoutMs),
+          workflows,
+          maxPayloadBytes: config.maxPayloadBytes,
+          requestTimeoutMs: config.stateTimeoutMs,
+        }),
+        executionList: { list: executionList, view: listView },
         log,
-        connected: () => !nc.isClosed(),
+        connected: connection.connected,
       });
-      server = started.server;
-      port = started.port;
+      const health = addHealth(grpc);
+      try {
+        addReflection(grpc, findProtoDir(config.protoDir));
+      } catch (err) {
+        log.warn({ err }, "server reflection disabled");
+      }
+      server = grpc;
+      port = await bindServer(grpc, config.grpcAddress);
       ready = true;
+      health.setServing(connection.connected());
+      connection.onChange((connected) => health.setServing(ready && connected));
       log.info({ port }, "grpc server listening");
       return port;
     },
@@ -59,6 +116,7 @@ export function createGateway({ nc, log, config }: GatewayOptions) {
     ready: () => ready,
     async stop() {
       ready = false;
+      for (const view of views) view.stop();
       const s = server;
       if (!s) return;
       await new Promise<void>((resolve) => s.tryShutdown(() => resolve()));

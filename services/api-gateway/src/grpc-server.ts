@@ -5,30 +5,46 @@
  */
 import { Server, ServerCredentials, status } from "@grpc/grpc-js";
 import type { ServerUnaryCall, ServiceError, sendUnaryData, handleUnaryCall } from "@grpc/grpc-js";
-import { WorkflowServiceService } from "@jetflow/contracts";
+import { ExecutionStatus, WorkflowServiceService } from "@jetflow/contracts";
 import type { ExecutionSnapshot, ExecutionSummary, WorkflowServiceServer } from "@jetflow/contracts";
-import { StateManagerError } from "@jetflow/execution-model";
 import type { Logger } from "@jetflow/service-runtime";
-import { ApiError } from "./errors";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { activeStateNames } from "./active-states";
+import { ApiError, RequestProblems, isUnavailable } from "./errors";
+import type { ExecutionList } from "./execution-list";
+import { decodeListCursor, encodeListCursor } from "./execution-list";
 import type { Executions } from "./executions";
-import type { WorkflowStore } from "./workflows";
+import { readHistoryPage } from "./history";
+import type { KvView } from "./kv-view";
+import { watchEvents } from "./watch";
+import type { WorkflowNames, WorkflowStore } from "./workflows";
+import { WORKFLOW_NAME_RULE, isWorkflowName } from "./workflows";
 
 export interface GrpcServerOptions {
   address: string;
+  nc: NatsConnection;
   workflows: WorkflowStore;
+  /** Names of the registered workflows and the view that keeps them current. */
+  workflowNames: { list: WorkflowNames; view: KvView };
   executions: Executions;
+  /** The execution index (ListExecutions) and the view that keeps it current. */
+  executionList: { list: ExecutionList; view: KvView };
   log: Logger;
   /** True while NATS is connected; else calls fail with UNAVAILABLE. */
   connected: () => boolean;
+  /** Largest encoded page of history events, in bytes. Default 3 MiB (gRPC's default limit is 4). */
+  maxPageBytes?: number;
 }
 
 const DEFAULT_PAGE_SIZE = 100;
 const MAX_PAGE_SIZE = 1000;
+const NOT_CONNECTED = "not connected to NATS; try again";
 
+/** The gRPC status of anything a handler threw; unknown failures are logged, never sent. */
 function toServiceError(err: unknown, log: Logger, method: string): Partial<ServiceError> {
   if (err instanceof ApiError) return { code: err.code, details: err.message };
-  if (err instanceof StateManagerError) {
-    log.warn({ err, method }, "state-manager unavailable");
+  if (isUnavailable(err)) {
+    log.warn({ err, method }, "engine unavailable");
     return { code: status.UNAVAILABLE, details: "the engine is unavailable; try again" };
   }
   log.error({ err, method }, "request failed");
@@ -42,7 +58,7 @@ function unary<Req, Res>(
 ): handleUnaryCall<Req, Res> {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
     if (!options.connected()) {
-      callback({ code: status.UNAVAILABLE, details: "not connected to NATS; try again" }, null);
+      callback({ code: status.UNAVAILABLE, details: NOT_CONNECTED }, null);
       return;
     }
     handler(call.request).then(
@@ -54,13 +70,6 @@ function unary<Req, Res>(
 
 function pageSize(requested: number): number {
   return requested === 0 ? DEFAULT_PAGE_SIZE : Math.min(requested, MAX_PAGE_SIZE);
-}
-
-function pageStart(token: string): number {
-  if (token === "") return 0;
-  const n = Number(token);
-  if (!Number.isSafeInteger(n) || n < 0) throw ApiError.invalid(`invalid page token "${token.slice(0, 50)}"`);
-  return n;
 }
 
 /** The summary of an execution, as lists and descriptions show it. */
@@ -76,9 +85,12 @@ export function toSummary(s: ExecutionSnapshot): ExecutionSummary {
   };
 }
 
-function unimplemented<Req, Res>(method: string): handleUnaryCall<Req, Res> {
-  return (_call, callback) =>
-    callback({ code: status.UNIMPLEMENTED, details: `${method} is not implemented yet` }, null);
+function decodeNameToken(token: string): string {
+  if (token === "") return "";
+  const name = Buffer.from(token, "base64url").toString();
+  if (!isWorkflowName(name))
+    throw ApiError.invalid(`invalid request:\npage_token: invalid page token "${token.slice(0, 100)}"`);
+  return name;
 }
 
 /** Builds the service implementation. */
@@ -101,24 +113,24 @@ export function workflowService(o: GrpcServerOptions): WorkflowServiceServer {
       };
     }),
     listWorkflows: unary("ListWorkflows", o, async (req) => {
-      const all = await o.workflows.listLatest();
-      const start = pageStart(req.pageToken);
-      const size = pageSize(req.pageSize);
-      const page = all.slice(start, start + size);
+      const after = decodeNameToken(req.pageToken);
+      await o.workflowNames.view.sync();
+      const { names, more } = o.workflowNames.list.page(after, pageSize(req.pageSize));
+      const records = await o.workflows.latestOf(names);
+      const last = names[names.length - 1];
       return {
-        workflows: page.map((r) => ({
+        workflows: records.map((r) => ({
           name: r.name,
           version: r.version,
           description: r.description,
           createdTime: r.createdTime,
         })),
-        nextPageToken: start + size < all.length ? String(start + size) : "",
+        nextPageToken: more && last !== undefined ? Buffer.from(last).toString("base64url") : "",
       };
     }),
-    startExecution: unary("StartExecution", o, async (req) => {
-      if (req.workflowName === "") throw ApiError.invalid("workflow_name is required");
-      return o.executions.start(req.workflowName, req.workflowVersion, req.inputJson, req.executionName);
-    }),
+    startExecution: unary("StartExecution", o, async (req) =>
+      o.executions.start(req.workflowName, req.workflowVersion, req.inputJson, req.executionName),
+    ),
     describeExecution: unary("DescribeExecution", o, async (req) => {
       const s = await o.executions.describe(req.executionId);
       return {
@@ -127,19 +139,56 @@ export function workflowService(o: GrpcServerOptions): WorkflowServiceServer {
         outputJson: s.outputJson,
         error: s.error,
         cause: s.cause,
-        activeStates: s.active ? [s.active.name] : [],
+        activeStates: await activeStateNames(s, (id) => o.executions.load(id)),
+      };
+    }),
+    listExecutions: unary("ListExecutions", o, async (req) => {
+      const problems = new RequestProblems();
+      if (req.workflowName !== "" && !isWorkflowName(req.workflowName)) {
+        problems.add("workflow_name", WORKFLOW_NAME_RULE);
+      }
+      if (ExecutionStatus[req.status] === undefined || req.status === ExecutionStatus.UNRECOGNIZED) {
+        problems.add("status", `unknown status ${req.status}`);
+      }
+      let cursor;
+      try {
+        cursor = decodeListCursor(req.pageToken);
+      } catch {
+        problems.add("page_token", `invalid page token "${req.pageToken.slice(0, 100)}"`);
+      }
+      problems.check();
+      await o.executionList.view.sync();
+      const page = o.executionList.list.page(req.workflowName, req.status, pageSize(req.pageSize), cursor);
+      return {
+        executions: page.executions,
+        nextPageToken: page.next ? encodeListCursor(page.next) : "",
       };
     }),
     getExecutionHistory: unary("GetExecutionHistory", o, async (req) => {
-      const events = await o.executions.history(req.executionId);
-      if (req.reverseOrder) events.reverse();
-      const start = pageStart(req.pageToken);
-      const size = pageSize(req.pageSize);
-      return {
-        events: events.slice(start, start + size),
-        nextPageToken: start + size < events.length ? String(start + size) : "",
-      };
+      const problems = new RequestProblems();
+      o.executions.checkId(req.executionId, problems);
+      problems.check();
+      return readHistoryPage(o.nc, {
+        executionId: req.executionId,
+        pageSize: pageSize(req.pageSize),
+        pageToken: req.pageToken,
+        reverse: req.reverseOrder,
+        maxBytes: o.maxPageBytes ?? 3 * 1024 * 1024,
+      });
     }),
+    watchExecution: (call) => {
+      const fail = (err: unknown) => {
+        if (!call.cancelled) call.emit("error", toServiceError(err, o.log, "WatchExecution"));
+      };
+      if (!o.connected()) {
+        fail(ApiError.unavailable(NOT_CONNECTED));
+        return;
+      }
+      o.executions
+        .describe(call.request.executionId)
+        .then((snapshot) => watchEvents(o.nc, snapshot, call.request.fromEventId, call))
+        .catch(fail);
+    },
     stopExecution: unary("StopExecution", o, async (req) => ({
       stopTime: await o.executions.stop(req.executionId, req.error, req.cause),
     })),
@@ -157,22 +206,26 @@ export function workflowService(o: GrpcServerOptions): WorkflowServiceServer {
       });
       return {};
     }),
-    listExecutions: unimplemented("ListExecutions"),
-    sendTaskHeartbeat: unimplemented("SendTaskHeartbeat"),
-    watchExecution: (call) => {
-      call.emit("error", { code: status.UNIMPLEMENTED, details: "WatchExecution is not implemented yet" });
-    },
+    sendTaskHeartbeat: unary("SendTaskHeartbeat", o, async (req) => ({
+      cancelRequested: await o.executions.heartbeat(req.taskToken),
+    })),
   };
 }
 
-/** Starts the gRPC server; resolves with the bound port (useful with port 0). */
-export async function startGrpcServer(o: GrpcServerOptions): Promise<{ port: number; server: Server }> {
+/** Creates the gRPC server with the WorkflowService; `bind` it to listen. */
+export function createGrpcServer(o: GrpcServerOptions): Server {
+  // Bigger than any payload the gateway accepts (inputs, outputs, definitions): those get
+  // RESOURCE_EXHAUSTED with a message naming the field and the limit.
   const server = new Server({ "grpc.max_receive_message_length": 4 * 1024 * 1024 });
   server.addService(WorkflowServiceService, workflowService(o));
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(o.address, ServerCredentials.createInsecure(), (err, bound) =>
+  return server;
+}
+
+/** Binds `server` to `address`; resolves with the bound port (useful with port 0). */
+export function bindServer(server: Server, address: string): Promise<number> {
+  return new Promise<number>((resolve, reject) =>
+    server.bindAsync(address, ServerCredentials.createInsecure(), (err, bound) =>
       err ? reject(err) : resolve(bound),
     ),
   );
-  return { port, server };
 }

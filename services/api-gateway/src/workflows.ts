@@ -8,8 +8,9 @@ import { createHash } from "node:crypto";
 import { formatProblems, loadDefinition } from "@jetflow/asl";
 import type { StateMachine } from "@jetflow/asl";
 import { WorkflowDefinitionRecord, decode, encode } from "@jetflow/contracts";
-import type { KV } from "@nats-io/kv";
-import { ApiError } from "./errors";
+import { status } from "@grpc/grpc-js";
+import type { KV, KvEntry } from "@nats-io/kv";
+import { ApiError, RequestProblems } from "./errors";
 
 const NAME = /^[A-Za-z0-9_-]{1,80}$/;
 const MAX_VERSION_RACE_RETRIES = 20;
@@ -20,20 +21,31 @@ export interface Workflow {
   machine: StateMachine;
 }
 
+/** What a workflow name may be, as said in error messages. */
+export const WORKFLOW_NAME_RULE = 'use 1 to 80 letters, digits, "-" or "_"';
+
+/** True when `name` can name a workflow. */
+export function isWorkflowName(name: string): boolean {
+  return NAME.test(name);
+}
+
 /** Throws INVALID_ARGUMENT unless `name` can name a workflow. */
 export function checkWorkflowName(name: string): void {
   if (!NAME.test(name)) {
-    throw ApiError.invalid(
-      `invalid workflow name "${name.slice(0, 100)}": use 1 to 80 letters, digits, "-" or "_"`,
-    );
+    throw ApiError.invalid(`invalid workflow name "${name.slice(0, 100)}": ${WORKFLOW_NAME_RULE}`);
   }
 }
+
+/** Longest description kept with a workflow version, in characters. */
+export const MAX_DESCRIPTION_LENGTH = 1024;
 
 export class WorkflowStore {
   private readonly cache = new Map<string, Workflow>();
 
   constructor(
     private readonly kv: KV,
+    /** Largest definition accepted, in bytes: it must fit a KV value with its record. */
+    private readonly maxDefinitionBytes: number,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
@@ -47,11 +59,30 @@ export class WorkflowStore {
     definition: string,
     description: string,
   ): Promise<{ version: number; created: boolean }> {
-    checkWorkflowName(name);
-    const loaded = loadDefinition(definition);
-    if (!loaded.ok) {
-      throw ApiError.invalid(`invalid workflow definition:\n${formatProblems(loaded.problems)}`);
+    const bytes = Buffer.byteLength(definition);
+    if (bytes > this.maxDefinitionBytes) {
+      throw ApiError.tooLarge(
+        `definition is ${bytes} bytes, more than the limit of ${this.maxDefinitionBytes}`,
+      );
     }
+    const problems = new RequestProblems();
+    if (name === "") problems.add("name", "is required");
+    else if (!isWorkflowName(name))
+      problems.add("name", `invalid workflow name "${name.slice(0, 100)}": ${WORKFLOW_NAME_RULE}`);
+    if (description.length > MAX_DESCRIPTION_LENGTH) {
+      problems.add("description", `must be at most ${MAX_DESCRIPTION_LENGTH} characters`);
+    }
+    if (definition.trim() === "") problems.add("definition", "is required");
+    const loaded = problems.empty || definition.trim() !== "" ? loadDefinition(definition) : undefined;
+    if (loaded !== undefined && !loaded.ok) {
+      const asl = formatProblems(loaded.problems);
+      // Only the definition is wrong: say so in the header, one problem (with its path) per line.
+      if (problems.empty) throw ApiError.invalid(`invalid workflow definition:\n${asl}`);
+      for (const line of asl.split("\n")) problems.add("definition", line);
+    }
+    problems.check();
+    if (loaded === undefined || !loaded.ok)
+      throw new Error("unreachable: a definition without problems did not load");
     const sha256 = createHash("sha256").update(canonicalJson(loaded.machine)).digest("hex");
     const existing = await this.kv.get(`${name}.sha256.${sha256}`);
     if (existing?.operation === "PUT") return { version: Number(existing.string()), created: false };
@@ -101,14 +132,23 @@ export class WorkflowStore {
     return workflow;
   }
 
-  /** Every workflow's latest version, by name. */
-  async listLatest(): Promise<WorkflowDefinitionRecord[]> {
-    const names: string[] = [];
-    for await (const key of await this.kv.keys("*.latest")) names.push(key.slice(0, -".latest".length));
-    names.sort();
-    const records: WorkflowDefinitionRecord[] = [];
-    for (const name of names) records.push((await this.get(name)).record);
-    return records;
+  /**
+   * The latest version of each workflow in `names`, in that order (a page of ListWorkflows).
+   * A name whose latest version disappeared meanwhile is left out.
+   */
+  async latestOf(names: readonly string[]): Promise<WorkflowDefinitionRecord[]> {
+    const records = await Promise.all(
+      names.map((name) =>
+        this.get(name).then(
+          (w) => w.record,
+          (err: unknown) => {
+            if (err instanceof ApiError && err.code === status.NOT_FOUND) return undefined;
+            throw err;
+          },
+        ),
+      ),
+    );
+    return records.filter((r): r is WorkflowDefinitionRecord => r !== undefined);
   }
 
   private async latestVersion(name: string): Promise<number> {
@@ -145,4 +185,49 @@ export function canonicalJson(value: unknown): string {
     return `{${entries.join(",")}}`;
   }
   return JSON.stringify(value) ?? "null";
+}
+
+const LATEST_SUFFIX = ".latest";
+
+/**
+ * The names of the registered workflows, sorted, fed by a headers-only watch of jetflow_defs
+ * (a `<name>.latest` key exists once a workflow has a version). Pages walk from the last name
+ * of the previous page.
+ */
+export class WorkflowNames {
+  private readonly names: string[] = [];
+
+  get size(): number {
+    return this.names.length;
+  }
+
+  /** Applies one KV entry of jetflow_defs; keys other than `<name>.latest` are ignored. */
+  apply(entry: Pick<KvEntry, "key" | "operation">): void {
+    if (!entry.key.endsWith(LATEST_SUFFIX)) return;
+    const name = entry.key.slice(0, -LATEST_SUFFIX.length);
+    const at = this.position(name);
+    const present = this.names[at] === name;
+    if (entry.operation === "PUT" && !present) this.names.splice(at, 0, name);
+    if (entry.operation !== "PUT" && present) this.names.splice(at, 1);
+  }
+
+  /** Up to `size` names after `after` ("" for the first page), and whether more follow. */
+  page(after: string, size: number): { names: string[]; more: boolean } {
+    let start = after === "" ? 0 : this.position(after);
+    if (this.names[start] === after) start += 1;
+    const names = this.names.slice(start, start + size);
+    return { names, more: start + size < this.names.length };
+  }
+
+  /** Index of the first name not below `name`. */
+  private position(name: string): number {
+    let lo = 0;
+    let hi = this.names.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((this.names[mid] as string) < name) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
 }

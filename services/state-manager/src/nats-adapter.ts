@@ -1,9 +1,11 @@
 /**
  * The state-manager component: creates the resources it owns, serves `jetflow.state.commit` and
- * `jetflow.state.load` as core NATS request/reply in the queue group `state-manager`, and parks
+ * `jetflow.state.load` as core NATS request/reply in the queue group `state-manager`, keeps the
+ * execution index (jetflow_executions) written before each snapshot, and parks
  * what it cannot serve on its dead-letter subject. Requests are handled concurrently, except that
  * the commits of one execution are applied one at a time in arrival order.
  */
+import type { ExecutionStatus } from "@jetflow/contracts";
 import {
   CommitReply,
   DeadLetter,
@@ -26,6 +28,7 @@ import { Kvm } from "@nats-io/kv";
 import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { createCommitter } from "./commit";
+import { createExecutionIndex, withExecutionIndex } from "./execution-index";
 import type { Committer } from "./commit";
 import { parseCommitRequest } from "./commit-validation";
 import type { Config } from "./config";
@@ -179,12 +182,22 @@ export function createStateManager({ nc, log, config }: StateManagerOptions): St
       await ensureStream(jsm, streamConfigs.deadLetters(resources));
       await ensureStream(jsm, streamConfigs.events(resources));
       js = jetstream(nc);
-      const kv = await new Kvm(js).create(buckets.instances, bucketConfigs.instances(resources));
-      const store = createSnapshotStore({
-        kv,
-        cache: new LruCache<string, CachedVersion>(config.cacheEntries),
-        log,
-      });
+      const kvm = new Kvm(js);
+      const kv = await kvm.create(buckets.instances, bucketConfigs.instances(resources));
+      const indexKv = await kvm.create(buckets.executions, bucketConfigs.executions(resources));
+      // Every snapshot write (commit, retry, repair on load) first brings the execution index up to date.
+      const store = withExecutionIndex(
+        createSnapshotStore({
+          kv,
+          cache: new LruCache<string, CachedVersion>(config.cacheEntries),
+          log,
+        }),
+        createExecutionIndex({
+          kv: indexKv,
+          cache: new LruCache<string, ExecutionStatus>(config.cacheEntries),
+          log,
+        }),
+      );
       commit = createCommitter({ js, jsm, store, stats, log });
       load = createLoader({ jsm, store, stats, log });
       subscriptions.push(subscribe(subjects.stateCommit, onCommit), subscribe(subjects.stateLoad, onLoad));
