@@ -1,0 +1,309 @@
+/**
+ * The benchmark's results: their shape (also the JSON file's), the targets of the issue checked
+ * against them, and the tables printed at the end of a run.
+ */
+import type { WorkloadId } from "./config";
+import type { RunFigures } from "./figures";
+import type { ProfileSummary } from "./profile";
+import type { Resources } from "./sampler";
+
+/** Figures of one side (engine or floor) of a workload, with what the processes used. */
+export type MeasuredRun = RunFigures & { resources: Resources };
+
+/** One target of the issue, checked. */
+export interface TargetCheck {
+  target: string;
+  value: string;
+  met: boolean;
+  /** How far off a missed target is, in words. */
+  shortBy?: string;
+}
+
+/** One workload at one size. */
+export interface WorkloadResult {
+  /** E.g. "W1-200". */
+  id: string;
+  workload: WorkloadId;
+  title: string;
+  engine: MeasuredRun;
+  floor?: MeasuredRun;
+  targets: TargetCheck[];
+}
+
+/** The machine a run measured, and how busy it was. */
+export interface MachineInfo {
+  cores: number;
+  cpuModel: string;
+  memoryMb: number;
+  os: string;
+  node: string;
+  natsServer: string;
+  loadAverageBefore: [number, number, number];
+  loadAverageAfter: [number, number, number];
+}
+
+/** Everything one run writes to its JSON file. */
+export interface BenchResult {
+  formatVersion: 1;
+  startedAt: string;
+  durationS: number;
+  machine: MachineInfo;
+  settings: {
+    scale: number;
+    workerProcesses: number;
+    workerConcurrency: number;
+    profile: boolean;
+    floor: boolean;
+  };
+  workloads: WorkloadResult[];
+  profiles: ProfileSummary[];
+  /** The first unexpected outcome of the engine or the floor, if any. */
+  problems: string[];
+}
+
+const MIB = 1024 * 1024;
+
+function fmt(value: number, digits = 0): string {
+  return value.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function check(target: string, value: string, met: boolean, shortBy: string): TargetCheck {
+  return met ? { target, value, met } : { target, value, met, shortBy };
+}
+
+/** The targets of the issue that apply to a workload result (figures at scale 1). */
+export function checkTargets(
+  workload: WorkloadId,
+  size: number,
+  engine: RunFigures,
+  floor?: RunFigures,
+): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  if (workload === "W1" && size === 200) {
+    const rate = engine.stepsPerSecond;
+    checks.push(
+      check("≥ 3,000 steps/s", `${fmt(rate)} steps/s`, rate >= 3000, `${fmt(3000 - rate)} steps/s short`),
+    );
+    if (floor && floor.stepsPerSecond > 0) {
+      const ratio = rate / floor.stepsPerSecond;
+      checks.push(
+        check(
+          "≥ 50% of the floor",
+          `${fmt(ratio * 100)}% of ${fmt(floor.stepsPerSecond)} steps/s`,
+          ratio >= 0.5,
+          `${fmt((0.5 - ratio) * 100)} points short`,
+        ),
+      );
+    }
+  }
+  if (workload === "W3" && engine.stepLatencyMs) {
+    const p50 = engine.stepLatencyMs.p50;
+    checks.push(check("step p50 ≤ 2 ms", `${fmt(p50, 2)} ms`, p50 <= 2, `${fmt(p50 / 2, 1)}× the target`));
+  }
+  if (workload === "W2") {
+    const limitS = size >= 10_000 ? 10 : 1;
+    const wallS = engine.wallMs / 1000;
+    checks.push(
+      check(
+        `wall < ${limitS} s`,
+        `${fmt(wallS, 2)} s`,
+        wallS < limitS,
+        `${fmt(wallS / limitS, 1)}× the target`,
+      ),
+    );
+    if (size >= 10_000 && engine.snapshotBytesMax !== undefined) {
+      const kib = engine.snapshotBytesMax / 1024;
+      checks.push(
+        check(
+          "snapshot < 1 MiB",
+          `${fmt(kib)} KiB`,
+          engine.snapshotBytesMax < MIB,
+          `${fmt(kib - 1024)} KiB over`,
+        ),
+      );
+    }
+  }
+  return checks;
+}
+
+/** The W4 memory target, checked on the services' peaks. */
+export function checkMemory(engine: MeasuredRun, services: readonly string[]): TargetCheck {
+  const peaks = services.map((s) => [s, engine.resources.processes[s]?.peakRssMb ?? 0] as const);
+  const [worst, worstMb] = peaks.reduce((a, b) => (b[1] > a[1] ? b : a), ["", 0] as readonly [
+    string,
+    number,
+  ]);
+  return check(
+    "each service < 150 MB RSS",
+    `highest: ${worst} ${fmt(worstMb)} MB`,
+    worstMb < 150,
+    `${worst} ${fmt(worstMb - 150)} MB over`,
+  );
+}
+
+interface Row {
+  figure: string;
+  engine: number | undefined;
+  floor: number | undefined;
+  digits: number;
+}
+
+function rowsOf(w: WorkloadResult): Row[] {
+  const e = w.engine;
+  const f = w.floor;
+  const row = (figure: string, pick: (r: RunFigures) => number | undefined, digits = 0): Row => ({
+    figure,
+    engine: pick(e),
+    floor: f ? pick(f) : undefined,
+    digits,
+  });
+  switch (w.workload) {
+    case "W1":
+    case "W4":
+      return [
+        row("steps/s", (r) => r.stepsPerSecond),
+        row("executions/s", (r) => r.executionsPerSecond),
+        row("latency p50 ms", (r) => r.latencyMs.p50, 1),
+        row("latency p99 ms", (r) => r.latencyMs.p99, 1),
+      ];
+    case "W2":
+      return [
+        row("wall s", (r) => r.wallMs / 1000, 2),
+        row("steps/s", (r) => r.stepsPerSecond),
+        ...(e.snapshotBytesMax !== undefined
+          ? [row("snapshot max KiB", (r) => (r.snapshotBytesMax ?? 0) / 1024, 1)]
+          : []),
+      ];
+    case "W3":
+      return [
+        row("step p50 ms", (r) => r.stepLatencyMs?.p50, 2),
+        row("step p99 ms", (r) => r.stepLatencyMs?.p99, 2),
+        row("execution p50 ms", (r) => r.latencyMs.p50, 1),
+      ];
+  }
+}
+
+function table(header: string[], rows: string[][], right: boolean[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (right[i] ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0)))
+      .join("  ")
+      .trimEnd();
+  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+}
+
+/** The main table: every figure of every workload, engine next to floor, ratio, targets. */
+export function renderFigures(result: BenchResult): string {
+  const rows: string[][] = [];
+  for (const w of result.workloads) {
+    const ok = `${w.engine.succeeded}/${w.engine.executions} ok`;
+    rowsOf(w).forEach((r, i) => {
+      const ratio =
+        r.engine !== undefined && r.floor !== undefined && r.floor > 0 ? fmt(r.engine / r.floor, 2) : "";
+      rows.push([
+        i === 0 ? w.title : i === 1 ? `  (${ok})` : "",
+        r.figure,
+        r.engine === undefined ? "" : fmt(r.engine, r.digits),
+        r.floor === undefined ? "" : fmt(r.floor, r.digits),
+        ratio,
+      ]);
+    });
+  }
+  return table(["workload", "figure", "engine", "floor", "engine/floor"], rows, [
+    false,
+    false,
+    true,
+    true,
+    true,
+  ]);
+}
+
+/** Per workload: CPU seconds per 1,000 steps and peak RSS of each process; consumer backlogs. */
+export function renderResources(result: BenchResult): string {
+  const names = [...new Set(result.workloads.flatMap((w) => Object.keys(w.engine.resources.processes)))];
+  const header = ["workload", "side", "busy cores (other)", ...names.map((n) => `${n} cpu/1k · MB`)];
+  const rows: string[][] = [];
+  for (const w of result.workloads) {
+    for (const [side, run] of [
+      ["engine", w.engine],
+      ["floor", w.floor],
+    ] as const) {
+      if (!run) continue;
+      const r = run.resources;
+      rows.push([
+        side === "engine" ? w.id : "",
+        side,
+        `${fmt(r.machineBusyCores, 2)} (${fmt(r.otherBusyCores, 2)})`,
+        ...names.map((n) => {
+          const p = r.processes[n];
+          return p ? `${fmt(p.cpuSecondsPer1000Steps, 3)} · ${fmt(p.peakRssMb)}` : "";
+        }),
+      ]);
+    }
+  }
+  const backlogRows: string[][] = [];
+  for (const w of result.workloads) {
+    const entries = Object.entries(w.engine.resources.backlog)
+      .filter(([, b]) => b.maxBacklog > 0)
+      .sort((a, b) => b[1].maxBacklog - a[1].maxBacklog);
+    backlogRows.push([
+      w.id,
+      entries
+        .map(([k, b]) => `${k.split("/")[1] ?? k} ${fmt(b.maxPending)}+${fmt(b.maxAckPending)}`)
+        .join(", "),
+    ]);
+  }
+  return [
+    table(header, rows, [false, false, true, ...names.map(() => true)]),
+    "",
+    "highest consumer backlog seen (engine): consumer pending+ack-pending",
+    table(["workload", "consumers"], backlogRows, [false, false]),
+  ].join("\n");
+}
+
+/** The targets of the issue, met or missed. */
+export function renderTargets(result: BenchResult): string {
+  const rows = result.workloads.flatMap((w) =>
+    w.targets.map((t) => [w.id, t.target, t.value, t.met ? "met" : `MISSED (${t.shortBy ?? ""})`]),
+  );
+  return rows.length === 0
+    ? "no targets apply at this scale"
+    : table(["workload", "target", "value", ""], rows, [false, false, true, false]);
+}
+
+/** The CPU profile summaries, top packages and functions per process. */
+export function renderProfiles(profiles: readonly ProfileSummary[]): string {
+  return profiles
+    .map((p) =>
+      [
+        `${p.process}: ${fmt(p.busyMs)} ms busy (${p.file})`,
+        ...p.byPackage.slice(0, 8).map((l) => `  ${fmt(l.percent, 1).padStart(5)}%  ${l.name}`),
+        "  top functions (self time):",
+        ...p.topFunctions.slice(0, 10).map((l) => `  ${fmt(l.percent, 1).padStart(5)}%  ${l.name}`),
+      ].join("\n"),
+    )
+    .join("\n\n");
+}
+
+/** The whole report printed at the end of a run. */
+export function renderReport(result: BenchResult, jsonFile: string): string {
+  const m = result.machine;
+  const load = (l: number[]) => l.map((x) => fmt(x, 2)).join(" ");
+  const parts = [
+    `jetflow benchmark, ${result.startedAt}, scale ${result.settings.scale}, ${fmt(result.durationS)} s`,
+    `machine: ${m.cores} cores (${m.cpuModel}), ${fmt(m.memoryMb)} MB, ${m.os}; node ${m.node}; nats-server ${m.natsServer}`,
+    `load average before: ${load(m.loadAverageBefore)}; after: ${load(m.loadAverageAfter)}`,
+    `workers: ${result.settings.workerProcesses} process(es) × ${result.settings.workerConcurrency} concurrent tasks (engine and floor alike)`,
+    "",
+    renderFigures(result),
+    "",
+    renderResources(result),
+    "",
+    renderTargets(result),
+  ];
+  if (result.problems.length > 0) parts.push("", "problems:", ...result.problems.map((p) => `  ${p}`));
+  if (result.profiles.length > 0) parts.push("", "CPU profiles:", renderProfiles(result.profiles));
+  parts.push("", `figures written to ${jsonFile}`);
+  return parts.join("\n");
+}

@@ -1,0 +1,313 @@
+/**
+ * One benchmark run: a fresh nats-server and the five services as processes (the e2e harness),
+ * worker processes for the engine and for the floor, every workload on the floor then on the
+ * engine, then everything stopped; the results as one JSON file and a printed report.
+ */
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, release, totalmem, type } from "node:os";
+import { join, resolve } from "node:path";
+import { consumers } from "@jetflow/contracts";
+import { ManagedProcess, SERVICE_NAMES, startEngine } from "@jetflow/e2e";
+import type { Engine } from "@jetflow/e2e";
+import { waitFor } from "@jetflow/testing";
+import { connect } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { BenchConfig, WorkloadId } from "./config";
+import { EngineRuns } from "./engine-runs";
+import { EventWatcher } from "./event-watcher";
+import { nowMs, toFigures } from "./figures";
+import type { ExecutionTiming, RunFigures } from "./figures";
+import { Floor } from "./floor";
+import { floor as floorNames } from "./floor-resources";
+import { loadAverages } from "./proc";
+import { summariseProfiles } from "./profile";
+import { NOOP_ACTIVITY } from "./workflows";
+import type { ProfileSummary } from "./profile";
+import { checkMemory, checkTargets } from "./report";
+import type { BenchResult, MachineInfo, MeasuredRun, WorkloadResult } from "./report";
+import { readConsumers, startSampler } from "./sampler";
+import type { Watched } from "./sampler";
+
+/** How the two sides run a workload; the engine and the floor both implement it. */
+interface Side {
+  chains(executions: number, steps: number, recordSteps?: boolean): Promise<ExecutionTiming[]>;
+  fanOut(items: number): Promise<RunFigures>;
+}
+
+/** One workload at one size, as both sides run it. */
+interface Plan {
+  id: string;
+  workload: WorkloadId;
+  title: string;
+  size: number;
+  run: (side: Side) => Promise<RunFigures>;
+}
+
+/** The durable consumers of the engine and of the floor: the backlogs worth watching. */
+const durable: ReadonlySet<string> = new Set([
+  consumers.commands,
+  consumers.eventEffects,
+  consumers.timers,
+  consumers.results,
+  consumers.task(NOOP_ACTIVITY),
+  floorNames.workerConsumer,
+  floorNames.driverConsumer,
+]);
+
+function plans(config: BenchConfig): Plan[] {
+  const s = config.sizes;
+  const chains = (executions: number, steps: number) => async (side: Side) => {
+    const first = nowMs();
+    return toFigures(await side.chains(executions, steps), steps, first);
+  };
+  const all: Record<WorkloadId, Plan[]> = {
+    W3: [
+      {
+        id: "W3",
+        workload: "W3",
+        title: `W3 ${s.w3Repetitions}× one ${s.w3Steps}-step execution alone`,
+        size: s.w3Repetitions,
+        run: async (side) => {
+          const first = nowMs();
+          const timings: ExecutionTiming[] = [];
+          for (let i = 0; i < s.w3Repetitions; i++) timings.push(...(await side.chains(1, s.w3Steps, true)));
+          return toFigures(timings, s.w3Steps, first);
+        },
+      },
+    ],
+    W1: s.w1Executions.map((n) => ({
+      id: `W1-${n}`,
+      workload: "W1" as const,
+      title: `W1 ${n} × ${s.w1Steps} steps at once`,
+      size: n,
+      run: chains(n, s.w1Steps),
+    })),
+    W2: s.w2Items.map((items) => ({
+      id: `W2-${items}`,
+      workload: "W2" as const,
+      title: `W2 Map of ${items} + join`,
+      size: items,
+      run: (side: Side) => side.fanOut(items),
+    })),
+    W4: [
+      {
+        id: `W4-${s.w4Executions}`,
+        workload: "W4",
+        title: `W4 ${s.w4Executions} × ${s.w4Steps} steps at once`,
+        size: s.w4Executions,
+        run: chains(s.w4Executions, s.w4Steps),
+      },
+    ],
+  };
+  return config.workloads.flatMap((w) => all[w]);
+}
+
+/** Waits until none of `consumers` has messages pending or unacknowledged. */
+async function waitQuiet(monitorUrl: string, consumers: ReadonlySet<string>): Promise<boolean> {
+  try {
+    await waitFor(
+      async () =>
+        (await readConsumers(monitorUrl)).every(
+          (c) => !consumers.has(c.name) || c.num_pending + c.num_ack_pending === 0,
+        ),
+      { timeoutMs: 60_000, intervalMs: 100, message: "the engine to be idle" },
+    );
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function machineInfo(natsServer: string): MachineInfo {
+  const cpu = cpus();
+  return {
+    cores: cpu.length,
+    cpuModel: cpu[0]?.model.trim() ?? "unknown",
+    memoryMb: Math.round(totalmem() / 1e6),
+    os: `${type()} ${release()}`,
+    node: process.version,
+    natsServer,
+    loadAverageBefore: loadAverages(),
+    loadAverageAfter: loadAverages(),
+  };
+}
+
+/** Where a run's files go, and the name of its JSON file. */
+function stampOf(date: Date): string {
+  return date.toISOString().replace(/[:.]/g, "-");
+}
+
+/**
+ * Runs the benchmark as `config` says and writes the JSON file; `progress` receives a line per
+ * step of the run. Every process it starts is stopped before it returns or throws.
+ */
+export async function runBench(
+  config: BenchConfig,
+  progress: (line: string) => void,
+): Promise<{ result: BenchResult; jsonFile: string }> {
+  const startedAt = new Date();
+  const started = nowMs();
+  const stamp = stampOf(startedAt);
+  mkdirSync(config.outDir, { recursive: true });
+  const profileDir = resolve(config.outDir, `profiles-${stamp}`);
+  const profileEnv: Record<string, string> = config.profile
+    ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` }
+    : {};
+  const loadBefore = loadAverages();
+
+  progress("starting nats-server and the five services");
+  const engine: Engine = await startEngine({ env: { LOG_LEVEL: "info", ...profileEnv } });
+  const pidNames = new Map<number, string>();
+  const workers: ManagedProcess[] = [];
+  const floorWorkers: ManagedProcess[] = [];
+  let nc: NatsConnection | undefined;
+  let watcher: EventWatcher | undefined;
+  let floor: Floor | undefined;
+  const problems: string[] = [];
+  const workloads: WorkloadResult[] = [];
+  let natsVersion = "unknown";
+  let completed = false;
+  try {
+    nc = await connect({ servers: engine.natsUrl, name: "bench" });
+    natsVersion = nc.info?.version ?? natsVersion;
+    const spawnWorkers = async (script: string, label: string, ready: string, into: ManagedProcess[]) => {
+      for (let i = 0; i < config.workerProcesses; i++) {
+        const worker = new ManagedProcess(
+          `${label}#${i}`,
+          join(__dirname, script),
+          {
+            PATH: process.env.PATH,
+            NATS_URL: engine.natsUrl,
+            CONCURRENCY: String(config.workerConcurrency),
+            ...profileEnv,
+          },
+          join(engine.logDir, `${label}-${i}.log`),
+        );
+        worker.start();
+        into.push(worker);
+      }
+      await Promise.all(into.map((w) => w.waitForLog(ready)));
+    };
+    progress(`starting ${config.workerProcesses} engine worker process(es)`);
+    await spawnWorkers("bench-worker.js", "worker", "worker started", workers);
+    for (const name of SERVICE_NAMES) {
+      for (const p of engine.services[name]) if (p.pid !== undefined) pidNames.set(p.pid, name);
+    }
+    for (const w of workers) if (w.pid !== undefined) pidNames.set(w.pid, "worker");
+
+    const natsPid = engine.nats.pid;
+    const natsWatched: Watched[] = natsPid === undefined ? [] : [{ name: "nats-server", pid: natsPid }];
+    const engineProcesses: Watched[] = [
+      ...SERVICE_NAMES.flatMap((name) =>
+        engine.services[name].flatMap((p) => (p.pid === undefined ? [] : [{ name, pid: p.pid }])),
+      ),
+      ...workers.flatMap((w) => (w.pid === undefined ? [] : [{ name: "worker", pid: w.pid }])),
+      ...natsWatched,
+    ];
+
+    watcher = new EventWatcher(nc);
+    const engineRuns = new EngineRuns({
+      client: engine.client,
+      nc,
+      watcher,
+      timeoutMs: config.workloadTimeoutMs,
+    });
+    const s = config.sizes;
+    await engineRuns.prepare([s.w1Steps, s.w3Steps, s.w4Steps]);
+
+    let floorProcesses: Watched[] = [];
+    if (!config.skipFloor) {
+      floor = new Floor(nc);
+      await floor.start();
+      progress(`starting ${config.workerProcesses} floor worker process(es)`);
+      await spawnWorkers("floor-worker.js", "floor-worker", "floor worker started", floorWorkers);
+      floorProcesses = [
+        ...floorWorkers.flatMap((w) => (w.pid === undefined ? [] : [{ name: "worker", pid: w.pid }])),
+        ...natsWatched,
+      ];
+    }
+
+    progress(`warming up: ${s.warmUpExecutions} chains and a small Map on each side`);
+    await engineRuns.chains(s.warmUpExecutions, s.w1Steps);
+    await engineRuns.fanOut(10);
+    if (floor) {
+      await floor.chains(s.warmUpExecutions, s.w1Steps);
+      await floor.fanOut(10);
+    }
+
+    const measure = async (processes: Watched[], run: () => Promise<RunFigures>): Promise<MeasuredRun> => {
+      const monitorUrl = engine.nats.monitorUrl;
+      if (!(await waitQuiet(monitorUrl, durable))) progress("  (consumers still busy after 60 s)");
+      const sampler = startSampler(monitorUrl, processes, durable, config.sampleIntervalMs);
+      let figures: RunFigures;
+      try {
+        figures = await run();
+      } catch (err) {
+        await sampler.stop(0);
+        throw err;
+      }
+      return { ...figures, resources: await sampler.stop(figures.steps) };
+    };
+
+    for (const plan of plans(config)) {
+      const floorRun = floor ? await measure(floorProcesses, () => plan.run(floor as Floor)) : undefined;
+      const engineRun = await measure(engineProcesses, () => plan.run(engineRuns));
+      const targets = checkTargets(plan.workload, plan.size, engineRun, floorRun);
+      if (plan.workload === "W4") targets.push(checkMemory(engineRun, SERVICE_NAMES));
+      workloads.push({
+        id: plan.id,
+        workload: plan.workload,
+        title: plan.title,
+        engine: engineRun,
+        ...(floorRun ? { floor: floorRun } : {}),
+        targets,
+      });
+      progress(describe(plan.id, engineRun, floorRun));
+    }
+    if (engineRuns.firstProblem) problems.push(`engine: ${engineRuns.firstProblem}`);
+    if (floor?.firstProblem) problems.push(`floor: ${floor.firstProblem}`);
+    if (watcher.undecodable > 0) problems.push(`${watcher.undecodable} event batches did not decode`);
+    completed = true;
+  } finally {
+    progress("stopping");
+    watcher?.close();
+    await Promise.all([...workers, ...floorWorkers].map((w) => w.stop()));
+    await floor?.stop().catch(() => undefined);
+    await nc?.close();
+    await engine.stop();
+    // The logs of the processes are kept only when something went wrong.
+    if (completed && problems.length === 0) rmSync(engine.logDir, { recursive: true, force: true });
+    else progress(`logs of every process: ${engine.logDir}`);
+  }
+
+  const profiles: ProfileSummary[] = config.profile ? summariseProfiles(profileDir, pidNames) : [];
+  const machine = machineInfo(natsVersion);
+  machine.loadAverageBefore = loadBefore;
+  const result: BenchResult = {
+    formatVersion: 1,
+    startedAt: startedAt.toISOString(),
+    durationS: (nowMs() - started) / 1000,
+    machine,
+    settings: {
+      scale: config.scale,
+      workerProcesses: config.workerProcesses,
+      workerConcurrency: config.workerConcurrency,
+      profile: config.profile,
+      floor: !config.skipFloor,
+    },
+    workloads,
+    profiles,
+    problems,
+  };
+  const jsonFile = join(config.outDir, `${stamp}.json`);
+  writeFileSync(jsonFile, `${JSON.stringify(result, null, 2)}\n`);
+  return { result, jsonFile };
+}
+
+function describe(id: string, engine: MeasuredRun, floor: MeasuredRun | undefined): string {
+  const rate = (r: RunFigures) => `${Math.round(r.stepsPerSecond)} steps/s`;
+  const ok = `${engine.succeeded}/${engine.executions} ok`;
+  return `${id}: engine ${rate(engine)}, ${(engine.wallMs / 1000).toFixed(2)} s, ${ok}${
+    floor ? `; floor ${rate(floor)}, ${(floor.wallMs / 1000).toFixed(2)} s` : ""
+  }`;
+}

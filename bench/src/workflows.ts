@@ -1,0 +1,62 @@
+/**
+ * The workflows the benchmark runs, in the Amazon States Language. Every Task state runs the
+ * no-op activity `noop` ({n} → {n: n+1}), so the figures measure the engine, not the work.
+ */
+
+/** The one activity of the benchmark. */
+export const NOOP_ACTIVITY = "noop";
+
+/** The no-op handler, shared by the engine's workers and the floor's. */
+export function noop(input: { n: number }): { n: number } {
+  return { n: input.n + 1 };
+}
+
+/** A workflow to register: its name and ASL text. */
+export interface BenchWorkflow {
+  name: string;
+  definition: string;
+}
+
+/** `steps` Task states in a row; from `{n: 0}` it ends with `{n: steps}`. */
+export function chainWorkflow(steps: number): BenchWorkflow {
+  const states: Record<string, unknown> = {};
+  for (let i = 1; i <= steps; i++) {
+    states[`Step${i}`] = {
+      Type: "Task",
+      Resource: NOOP_ACTIVITY,
+      ...(i < steps ? { Next: `Step${i + 1}` } : { End: true }),
+    };
+  }
+  return { name: `bench-chain-${steps}`, definition: JSON.stringify({ StartAt: "Step1", States: states }) };
+}
+
+/**
+ * A Map over `$.items` with no concurrency cap, one Task per item, then a join: the Map's result
+ * is reduced to `{n: <item count>}` and one more Task makes it `{n: items + 1}`.
+ */
+export function fanOutWorkflow(): BenchWorkflow {
+  return {
+    name: "bench-fan-out",
+    definition: JSON.stringify({
+      StartAt: "FanOut",
+      States: {
+        FanOut: {
+          Type: "Map",
+          ItemsPath: "$.items",
+          ItemProcessor: {
+            StartAt: "Item",
+            States: { Item: { Type: "Task", Resource: NOOP_ACTIVITY, End: true } },
+          },
+          ResultSelector: { "n.$": "States.ArrayLength($)" },
+          Next: "Join",
+        },
+        Join: { Type: "Task", Resource: NOOP_ACTIVITY, End: true },
+      },
+    }),
+  };
+}
+
+/** The input of the fan-out workflow for `items` items. */
+export function fanOutInput(items: number): string {
+  return JSON.stringify({ items: Array.from({ length: items }, (_, n) => ({ n })) });
+}
