@@ -1,47 +1,218 @@
 #!/usr/bin/env bash
-# The main command: installs what is needed, builds, starts a local nats-server (data kept in
-# .jetflow/nats) and the five services, then runs until Ctrl-C and stops everything cleanly.
-# Logs: .jetflow/logs/<name>.log
+# The main command: installs what is needed, builds, starts a local nats-server with JetStream
+# (data kept in .jetflow/nats), the five services and the example workers, registers the example
+# workflows, runs one and shows it live, then keeps running until Ctrl-C and stops everything
+# cleanly (workers first, NATS last). Logs: .jetflow/logs/<name>.log.
+#
+# Environment (all optional):
+#   JETFLOW_ADDR       host:port of the gRPC API (default 127.0.0.1:50051; a free port when busy)
+#   JETFLOW_NATS_PORT  port of the local nats-server (default 4250; a free port when busy)
+#   JETFLOW_EXAMPLE    example to run at start (default order-fulfilment; "none" runs none)
+#   LOG_LEVEL          level of the services' and worker's logs (default info)
 set -euo pipefail
-cd "$(dirname "$0")/.."
-bash scripts/bootstrap.sh
-export PATH="$PWD/.jetflow/tools/bin:$PATH"
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
 
-say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+if [ -t 1 ]; then
+  b=$'\033[1m' d=$'\033[2m' r=$'\033[31m' g=$'\033[32m' n=$'\033[0m'
+else
+  b='' d='' r='' g='' n=''
+fi
+say() { printf '%s==> %s%s\n' "$b" "$*" "$n"; }
+info() { printf '    %s\n' "$*"; }
+fail() { printf '%serror:%s %s\n' "$r" "$n" "$*" >&2; }
 
-say "building"
-pnpm --silent build
-
-state="$PWD/.jetflow"
+state="$root/.jetflow"
 logs="$state/logs"
-mkdir -p "$logs" "$state/nats"
-port="${JETFLOW_NATS_PORT:-4250}"
-nats_bin="${NATS_SERVER_BIN:-$(command -v nats-server || echo /usr/sbin/nats-server)}"
+run="$state/run"
+mkdir -p "$logs" "$run" "$state/nats"
+
+# One instance per folder: two nats-servers must never share a store directory.
+if [ -f "$run/start.pid" ] && kill -0 "$(cat "$run/start.pid")" 2>/dev/null; then
+  fail "jetflow is already running from this folder (pid $(cat "$run/start.pid")); stop it with Ctrl-C first"
+  exit 1
+fi
+echo $$ >"$run/start.pid"
+: >"$run/pids"
 
 pids=()
-stop_all() {
-  trap - INT TERM EXIT
-  say "stopping"
-  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill -TERM "${pids[$i]}" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  say "stopped; logs are in $logs"
+names=()
+stopping=0
+
+# Starts a background process in its own process group, so Ctrl-C in the terminal reaches only
+# this script, which then stops every process in order.
+launch() {
+  local name=$1
+  shift
+  if [ -f "$logs/$name.log" ]; then mv -f "$logs/$name.log" "$logs/$name.previous.log"; fi
+  set -m
+  "$@" >"$logs/$name.log" 2>&1 </dev/null &
+  set +m
+  pids+=("$!")
+  names+=("$name")
+  echo "$! $name" >>"$run/pids"
 }
-trap stop_all INT TERM EXIT
 
-say "starting nats-server on 127.0.0.1:$port (data in $state/nats)"
-"$nats_bin" -a 127.0.0.1 -p "$port" -js -sd "$state/nats" >"$logs/nats-server.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 100); do
-  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
-  sleep 0.1
+# Sends `signal` to the process at `index`, waits up to 20 s (then kills it), reports its status.
+stop_one() {
+  local index=$1 signal=$2
+  local pid=${pids[$index]} name=${names[$index]} deadline=$((SECONDS + 20)) rc=0
+  while kill -0 "$pid" 2>/dev/null; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      fail "$name did not stop within 20 s; killing it"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+    sleep 0.1
+  done
+  wait "$pid" 2>/dev/null || rc=$?
+  if [ "$rc" -ne 0 ]; then
+    fail "$name exited with status $rc (log: ${logs#"$root"/}/$name.log)"
+    return 1
+  fi
+}
+
+stop_all() {
+  local status=$1 clean=0 i
+  trap - EXIT TERM
+  trap '' INT # a second Ctrl-C must not interrupt the orderly stop
+  stopping=1
+  if [ "${#pids[@]}" -gt 0 ]; then
+    say "stopping"
+    # Workers first (they finish their tasks), then the services, then NATS, which they need to drain.
+    for i in "${!names[@]}"; do
+      if [ "${names[$i]}" = examples-worker ]; then
+        kill -TERM "${pids[$i]}" 2>/dev/null || true
+        stop_one "$i" || clean=1
+      fi
+    done
+    for i in "${!names[@]}"; do
+      case ${names[$i]} in
+        examples-worker | nats-server) ;;
+        *) kill -TERM "${pids[$i]}" 2>/dev/null || true ;;
+      esac
+    done
+    for i in "${!names[@]}"; do
+      case ${names[$i]} in
+        examples-worker | nats-server) ;;
+        *) stop_one "$i" || clean=1 ;;
+      esac
+    done
+    for i in "${!names[@]}"; do
+      if [ "${names[$i]}" = nats-server ]; then
+        # SIGINT is nats-server's clean shutdown (SIGTERM exits with status 1).
+        kill -INT "${pids[$i]}" 2>/dev/null || true
+        stop_one "$i" || clean=1
+      fi
+    done
+  fi
+  rm -f "$run/start.pid" "$run/pids" "$run/address"
+  if [ "$clean" -eq 0 ]; then
+    say "stopped cleanly; logs are in ${logs#"$root"/}/"
+  else
+    status=1
+  fi
+  exit "$status"
+}
+trap 'stop_all 0' INT TERM
+trap 'stop_all $?' EXIT
+
+bash scripts/bootstrap.sh
+export PATH="$root/.jetflow/tools/bin:$PATH"
+
+say "building"
+pnpm exec tsc -b services/state-manager services/orchestrator services/dispatcher services/result-ingestor \
+  services/api-gateway examples packages/cli
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+free_port() {
+  node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{process.stdout.write(String(s.address().port));s.close()})'
+}
+
+nats_port=${JETFLOW_NATS_PORT:-4250}
+if port_busy "$nats_port"; then
+  if [ -n "${JETFLOW_NATS_PORT:-}" ]; then
+    fail "port $nats_port (JETFLOW_NATS_PORT) is in use"
+    exit 1
+  fi
+  nats_port=$(free_port)
+  info "port 4250 is in use; NATS takes port $nats_port"
+fi
+address=${JETFLOW_ADDR:-127.0.0.1:50051}
+if port_busy "${address##*:}"; then
+  if [ -n "${JETFLOW_ADDR:-}" ]; then
+    fail "the API address $address (JETFLOW_ADDR) is in use"
+    exit 1
+  fi
+  address="127.0.0.1:$(free_port)"
+  info "port 50051 is in use; the API takes $address"
+fi
+export JETFLOW_ADDR=$address
+export NATS_URL="nats://127.0.0.1:$nats_port"
+echo "$address" >"$run/address"
+
+# Waits until `name`'s log contains `pattern`, failing early when the process has exited.
+wait_ready() {
+  local name=$1 pattern=$2 i pid=
+  for i in "${!names[@]}"; do [ "${names[$i]}" = "$name" ] && pid=${pids[$i]}; done
+  for _ in $(seq 1 600); do
+    grep -q -- "$pattern" "$logs/$name.log" 2>/dev/null && return 0
+    if ! kill -0 "$pid" 2>/dev/null; then
+      fail "$name exited while starting; the end of ${logs#"$root"/}/$name.log:"
+      tail -n 20 "$logs/$name.log" >&2
+      return 1
+    fi
+    sleep 0.1
+  done
+  fail "$name did not start within 60 s (log: ${logs#"$root"/}/$name.log)"
+  return 1
+}
+
+nats_bin=${NATS_SERVER_BIN:-$(command -v nats-server || echo /usr/sbin/nats-server)}
+say "starting nats-server on 127.0.0.1:$nats_port ${d}(JetStream data in .jetflow/nats)${n}"
+launch nats-server "$nats_bin" -a 127.0.0.1 -p "$nats_port" -js -sd "$state/nats" -n jetflow-local
+wait_ready nats-server "Server is ready"
+
+services=(state-manager orchestrator dispatcher result-ingestor api-gateway)
+say "starting the engine: ${services[*]}"
+for service in "${services[@]}"; do
+  launch "$service" env GRPC_ADDR="$address" node "$root/services/$service/dist/main.js"
 done
+for service in "${services[@]}"; do wait_ready "$service" '"msg":"service started"'; done
 
-export NATS_URL="nats://127.0.0.1:$port"
-for service in state-manager orchestrator dispatcher result-ingestor api-gateway; do
-  say "starting $service (log: $logs/$service.log)"
-  node "services/$service/dist/main.js" >"$logs/$service.log" 2>&1 &
-  pids+=($!)
-done
+say "starting the example workers"
+launch examples-worker node "$root/examples/dist/worker.js"
+wait_ready examples-worker '"msg":"worker started"'
 
-say "jetflow is running (NATS at $NATS_URL). Press Ctrl-C to stop."
+jetflow() { node "$root/packages/cli/dist/main.js" "$@"; }
+
+say "registering the example workflows"
+jetflow register examples/workflows/*.asl.yaml
+
+example=${JETFLOW_EXAMPLE:-order-fulfilment}
+if [ "$example" != none ]; then
+  say "running the $example example"
+  execution=$(jetflow start "$example" --input "@examples/inputs/$example.json" --quiet)
+  if jetflow watch "$execution"; then
+    say "${g}the $example execution $execution succeeded${n}"
+  elif [ "$stopping" -eq 0 ]; then
+    fail "the $example execution $execution did not succeed: ./scripts/jetflow describe $execution"
+  fi
+fi
+
+say "jetflow is running. Press Ctrl-C to stop."
+info "gRPC API     $address"
+info "NATS         $NATS_URL"
+info "logs         ${logs#"$root"/}/<name>.log ${d}(nats-server, ${services[*]}, examples-worker)${n}"
+info "try          ./scripts/jetflow list"
+info "             ./scripts/jetflow start monthly-invoicing --input @examples/inputs/monthly-invoicing.json --watch"
+info "             more in docs/cli.md and docs/examples.md"
+
+# Returns when any process exits on its own: that is a failure, reported before stopping the rest.
 wait -n "${pids[@]}" || true
+for i in "${!pids[@]}"; do
+  if ! kill -0 "${pids[$i]}" 2>/dev/null; then
+    fail "${names[$i]} exited unexpectedly; the end of ${logs#"$root"/}/${names[$i]}.log:"
+    tail -n 20 "$logs/${names[$i]}.log" >&2
+  fi
+done
+stop_all 1

@@ -56,6 +56,8 @@ export interface DecideEnv extends Entropy {
   definition: StateMachine;
   /** At most this many children are launched by one transition (bounded batch size). Default 500. */
   maxChildrenPerTransition?: number;
+  /** Children's inputs launched by one transition add up to at most about this many bytes. Default 256 KiB. */
+  maxLaunchBytesPerTransition?: number;
   /** At most this many states are entered by one transition (a Pass/Choice loop). Default 1000. */
   maxStatesPerTransition?: number;
   /**
@@ -74,6 +76,7 @@ export class ChildOutputsNeeded extends Error {
 }
 
 const DEFAULT_MAX_CHILDREN = 500;
+const DEFAULT_MAX_LAUNCH_BYTES = 256 * 1024;
 const DEFAULT_MAX_STATES = 1000;
 
 /** Why a command changed nothing (for logs and counters); undefined when it did something. */
@@ -567,34 +570,35 @@ class Run {
     const budget = this.env.maxChildrenPerTransition ?? DEFAULT_MAX_CHILDREN;
     const count = Math.max(0, Math.min(byConcurrency, initial.total - initial.launched, budget));
     const env = this.envFor(active);
+    const byteBudget = this.env.maxLaunchBytesPerTransition ?? DEFAULT_MAX_LAUNCH_BYTES;
+    let bytes = 0;
+    let launched = 0;
     let mapItemsList = items;
-    for (let k = 0; k < count; k++) {
-      const index = initial.launched + k;
+    for (; launched < count && bytes < byteBudget; launched++) {
+      const index = initial.launched + launched;
       const childId = childExecutionId(this.executionId, initial.startedEventId, index);
       if (state.Type === "Parallel") {
+        const inputJson = JSON.stringify(input);
+        bytes += inputJson.length;
         this.t.emit(
-          {
-            $case: "parallelBranchStarted",
-            value: { index, childExecutionId: childId, inputJson: JSON.stringify(input) },
-          },
+          { $case: "parallelBranchStarted", value: { index, childExecutionId: childId, inputJson } },
           active.name,
         );
       } else {
         mapItemsList ??= mapItems(state, input, env);
         const item = mapItemsList[index] ?? null;
-        const itemInput = mapItemInput(state, input, index, item, env);
+        const inputJson = JSON.stringify(mapItemInput(state, input, index, item, env));
+        bytes += inputJson.length;
         this.t.emit(
-          {
-            $case: "mapIterationStarted",
-            value: { index, childExecutionId: childId, inputJson: JSON.stringify(itemInput) },
-          },
+          { $case: "mapIterationStarted", value: { index, childExecutionId: childId, inputJson } },
           active.name,
         );
       }
     }
-    // A slice cut short by the per-transition budget (not by MaxConcurrency) continues by itself.
+    // A slice cut short by a per-transition budget (not by MaxConcurrency) continues by itself.
     const after = this.children();
-    if (after && count === budget && after.launched < after.total) {
+    const cutShort = launched < count || count === budget;
+    if (after && cutShort && after.launched < after.total) {
       const runningNow = after.launched - after.succeeded - after.failed;
       if (after.maxConcurrency === 0 || runningNow < after.maxConcurrency) {
         this.t.emit(

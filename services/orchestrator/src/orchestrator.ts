@@ -35,6 +35,7 @@ import type { DecideEnv, Ignored } from "./decide";
 import { DefinitionCache } from "./definitions";
 import { readChildOutputs } from "./history-reader";
 import { LruCache } from "./lru";
+import { Semaphore } from "./semaphore";
 import { StateClient } from "@jetflow/execution-model";
 import { completeChildStart } from "./machine";
 
@@ -51,6 +52,7 @@ export interface OrchestratorOptions {
     | "maxStatesPerTransition"
     | "cacheEntries"
     | "maxInFlight"
+    | "maxConcurrentTransitions"
     | "stateTimeoutMs"
     | "ackWaitMs"
   >;
@@ -82,6 +84,9 @@ export function createOrchestrator(options: OrchestratorOptions) {
     return defsKv;
   });
   const queues = new Map<string, Queued[]>();
+  // Bounds concurrent transitions: past a point more of them only queue up in NATS and the
+  // state-manager, and every request's latency (and timeouts) grows.
+  const transitionSlots = new Semaphore(config.maxConcurrentTransitions);
   const busy = new Set<string>();
   const counters = { transitions: 0, commands: 0, ignored: 0, conflicts: 0, deadLetters: 0 };
   let messages: ConsumerMessages | undefined;
@@ -138,12 +143,25 @@ export function createOrchestrator(options: OrchestratorOptions) {
   }
 
   async function processGroup(executionId: string, group: Queued[]): Promise<void> {
+    await transitionSlots.acquire();
+    try {
+      await processGroupInSlot(executionId, group);
+    } finally {
+      transitionSlots.release();
+    }
+  }
+
+  async function processGroupInSlot(executionId: string, group: Queued[]): Promise<void> {
     const elog = log.child({ executionId });
+    // A child's first command almost always finds no execution yet: try creating it without a
+    // load (a conflict, if it exists after all, falls back to loading).
+    const first = group[0]?.command.kind;
+    const likelyNew = first?.$case === "begin" && first.value.child !== undefined;
     for (let attempt = 0; ; attempt++) {
       try {
-        const outcome = await decideAndCommit(executionId, group, elog);
-        if (outcome === "conflict") {
-          counters.conflicts++;
+        const outcome = await decideAndCommit(executionId, group, elog, likelyNew && attempt === 0);
+        if (outcome === "conflict" || outcome === "stale-cache") {
+          if (outcome === "conflict") counters.conflicts++;
           snapshots.delete(executionId);
           if (attempt < MAX_CONFLICT_RETRIES) continue;
           throw new Error(`gave up after ${MAX_CONFLICT_RETRIES} conflicting commits`);
@@ -164,8 +182,10 @@ export function createOrchestrator(options: OrchestratorOptions) {
     executionId: string,
     group: Queued[],
     elog: Logger,
-  ): Promise<"ok" | "conflict"> {
-    const snapshot = snapshots.get(executionId) ?? (await state.load(executionId));
+    assumeNew: boolean,
+  ): Promise<"ok" | "conflict" | "stale-cache"> {
+    const cached = snapshots.get(executionId);
+    const snapshot = cached ?? (assumeNew ? undefined : await state.load(executionId));
     const commands = await Promise.all(group.map((q) => completeChildBegin(q.command, snapshot)));
     let outputs: Map<number, Map<number, string>> | undefined;
     for (;;) {
@@ -201,7 +221,12 @@ export function createOrchestrator(options: OrchestratorOptions) {
       }
       const next = t.snapshot;
       const batch = t.toBatch(next?.parent);
-      if (!batch || !next) return "ok";
+      if (!batch || !next) {
+        // Nothing to do, judged on a cached snapshot that another replica may have moved past
+        // (a result for the task it scheduled looks stale here): judge again on a fresh load.
+        if (cached) return "stale-cache";
+        return "ok";
+      }
       const result = await state.commit({
         batch,
         expectedLastEventSeq: snapshot?.lastEventSeq ?? 0,

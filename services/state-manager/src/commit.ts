@@ -1,7 +1,7 @@
 /**
  * Applies one valid commit: append the batch with the server's ordering and de-duplication checks,
- * then store the snapshot it produces. The append is the commit point: once it is acknowledged the
- * answer is `ok`, even when the snapshot write fails (the next load folds the batch again).
+ * then store the snapshot it produces. The answer is `ok` only when both are stored; a failed
+ * snapshot write answers an error, and the caller's retry stores it (see below).
  */
 import { streams, subjects } from "@jetflow/contracts";
 import type { CommitReply, ExecutionSnapshot } from "@jetflow/contracts";
@@ -87,11 +87,13 @@ export function createCommitter({ js, jsm, store, stats, log }: CommitterOptions
         log.debug({ executionId: id, seq: ack.seq, storedSeq: outcome.storedSeq }, "newer snapshot kept");
       }
     } catch (err) {
+      // The batch is durable but the stored snapshot lags it. Answer with an error so the caller
+      // retries: its retry is either a duplicate append (same bytes) that writes the snapshot
+      // again, or a conflict whose reload folds the batch and repairs the entry. Answering ok here
+      // would leave a finished execution's snapshot behind its history for good.
       stats.snapshotWriteFailures += 1;
-      log.warn(
-        { err, executionId: id, seq: ack.seq },
-        "batch appended but snapshot not stored; a load repairs it",
-      );
+      log.warn({ err, executionId: id, seq: ack.seq }, "batch appended but snapshot not stored");
+      return failure(id, err, "batch appended but the snapshot was not stored");
     }
     stats.commits += 1;
     return { result: { $case: "ok", value: { eventSeq: ack.seq, duplicate: ack.duplicate } } };
