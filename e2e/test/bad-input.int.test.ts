@@ -1,0 +1,149 @@
+/**
+ * Bad input never crashes a service or blocks a queue: garbage on every subject the engine reads
+ * is parked on the dead-letter stream (or answered with an error), and executions keep running.
+ */
+import {
+  CommitReply,
+  DeadLetter,
+  Task,
+  TaskResult,
+  decode,
+  encode,
+  streams,
+  subjects,
+} from "@jetflow/contracts";
+import { connectTo, waitFor } from "@jetflow/testing";
+import { createWorker } from "@jetflow/worker-sdk";
+import type { Worker } from "@jetflow/worker-sdk";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { checkStoredExecution, startEngine, statusOf, testActivities, waitForEnd } from "../src";
+import type { Engine } from "../src";
+
+let engine: Engine;
+let nc: NatsConnection;
+let worker: Worker;
+
+beforeAll(async () => {
+  engine = await startEngine();
+  nc = await connectTo(engine.natsUrl);
+  worker = createWorker({ nc, handlers: testActivities });
+  await worker.start();
+  await engine.client.registerWorkflow({
+    name: "two-steps",
+    definition: JSON.stringify({
+      StartAt: "A",
+      States: {
+        A: { Type: "Task", Resource: "inc", Next: "B" },
+        B: { Type: "Task", Resource: "inc", End: true },
+      },
+    }),
+    description: "",
+  });
+});
+
+afterAll(async () => {
+  await worker?.stop();
+  await nc?.close();
+  await engine?.stop();
+});
+
+const garbage = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f, 0x01, 0x02]);
+
+async function parkedBy(service: string): Promise<DeadLetter[]> {
+  const jsm = await jetstreamManager(nc);
+  const letters: DeadLetter[] = [];
+  let seq = 0;
+  for (;;) {
+    const msg = await jsm.streams
+      .getMessage(streams.deadLetters, { seq: seq + 1, next_by_subj: subjects.deadLetter(service) } as never)
+      .catch(() => null);
+    if (!msg) return letters;
+    letters.push(decode(DeadLetter, "DeadLetter", msg.data, msg.subject));
+    seq = msg.seq;
+  }
+}
+
+async function runOne(n: number): Promise<void> {
+  const { executionId } = await engine.client.startExecution({
+    workflowName: "two-steps",
+    workflowVersion: 0,
+    inputJson: JSON.stringify({ n }),
+    executionName: "",
+  });
+  const described = await waitForEnd(engine.client, executionId);
+  expect(statusOf(described.execution?.status)).toBe("SUCCEEDED");
+  expect(JSON.parse(described.outputJson)).toEqual({ n: n + 2 });
+  await checkStoredExecution(nc, executionId);
+}
+
+it("parks garbage on every stream subject and keeps running executions", async () => {
+  const js = jetstream(nc);
+  await js.publish(subjects.task("inc"), garbage);
+  await js.publish(subjects.result("inc"), garbage);
+  await js.publish(subjects.command("nobody"), garbage);
+  await js.publish(subjects.events("nobody"), garbage);
+  await js.publish(subjects.timer("nobody"), garbage);
+  // Well-formed protobuf of the wrong type: a Task where a result belongs.
+  await js.publish(
+    subjects.result("inc"),
+    encode(Task, {
+      taskToken: "not a token",
+      executionId: "x",
+      stateName: "s",
+      activity: "inc",
+      attempt: 1,
+      inputJson: "{}",
+      scheduledTime: undefined,
+      startToCloseDeadline: undefined,
+      heartbeatIntervalSeconds: 0,
+      workflowName: "w",
+    }),
+  );
+  for (const [service, count] of [
+    ["worker", 1],
+    ["result-ingestor", 2],
+    ["orchestrator", 1],
+    ["dispatcher", 2],
+  ] as const) {
+    await waitFor(async () => (await parkedBy(service)).length >= count, {
+      timeoutMs: 30_000,
+      message: `${service} did not park its bad messages`,
+    });
+  }
+  const letter = (await parkedBy("orchestrator"))[0];
+  expect(letter).toMatchObject({ service: "orchestrator", subject: subjects.command("nobody") });
+  expect(Buffer.from(letter?.data ?? []).equals(Buffer.from(garbage))).toBe(true);
+  await runOne(1);
+});
+
+it("answers a malformed state-manager request with an error and keeps serving", async () => {
+  const reply = await nc.request(subjects.stateCommit, garbage, { timeout: 10_000 });
+  const decoded = decode(CommitReply, "CommitReply", reply.data, subjects.stateCommit);
+  expect(decoded.result?.$case).toBe("error");
+  await runOne(10);
+});
+
+it("drops results for unknown executions without blocking", async () => {
+  const js = jetstream(nc);
+  // A well-formed result for an execution that does not exist.
+  await js.publish(
+    subjects.result("inc"),
+    encode(TaskResult, {
+      taskToken: "no-such-execution.3",
+      outcome: { $case: "outputJson", value: "{}" },
+      workerId: "test",
+      completedTime: new Date(),
+    }),
+  );
+  await runOne(20);
+  for (const service of [
+    "state-manager",
+    "orchestrator",
+    "dispatcher",
+    "result-ingestor",
+    "api-gateway",
+  ] as const) {
+    expect(engine.services[service].every((p) => p.running)).toBe(true);
+  }
+});
