@@ -53,9 +53,9 @@ launch() {
   echo "$! $name" >>"$run/pids"
 }
 
-# Sends `signal` to the process at `index`, waits up to 20 s (then kills it), reports its status.
+# Waits up to 20 s for the process at `index` to exit (then kills it) and reports its status.
 stop_one() {
-  local index=$1 signal=$2
+  local index=$1
   local pid=${pids[$index]} name=${names[$index]} deadline=$((SECONDS + 20)) rc=0
   while kill -0 "$pid" 2>/dev/null; do
     if [ "$SECONDS" -ge "$deadline" ]; then

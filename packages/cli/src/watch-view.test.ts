@@ -80,8 +80,7 @@ it("shows each state as it is entered and left, with what a task is waiting for"
   expect(output()).toBe(
     [
       '   0.00s  ▶ orders v2 input {"orderId":"o-1"}',
-      "   0.01s  → Check (Choice)",
-      "   0.01s  ✓ Check  2ms",
+      "   0.01s  ✓ Check (Choice)  2ms",
       "   0.02s  → Charge (Task)  activity charge-card · token exec-1.5",
       "   0.40s  ✗ Charge  GatewayDown: 503",
       "   0.40s  ↻ Charge  retry in 1.0s (attempt 2)",
@@ -149,20 +148,19 @@ it("indents the events of a followed Parallel branch under its label", () => {
     value: { stateName: "Both", stateType: "Parallel", inputJson: "{}" },
   });
   emit(0, "Both", { $case: "parallelStarted", value: { branchCount: 2 } });
+  const branch = { depth: 1, label: "[0]" };
   emit(
     5,
     "A",
     { $case: "stateEntered", value: { stateName: "A", stateType: "Pass", inputJson: "{}" } },
-    {
-      depth: 1,
-      label: "[0]",
-    },
+    branch,
   );
+  emit(6, "A", { $case: "stateExited", value: { stateName: "A", outputJson: "{}" } }, branch);
   emit(9, "Both", { $case: "parallelBranchFailed", value: { index: 1, error: "Oops", cause: "" } });
   expect(output()).toBe(
     [
       "   0.00s  → Both (Parallel)  2 branches",
-      "   0.01s    [0] → A (Pass)",
+      "   0.01s    [0] ✓ A (Pass)  1ms",
       "   0.01s  ✗ Both branch 1  Oops",
       "",
     ].join("\n"),

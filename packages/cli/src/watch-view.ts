@@ -57,7 +57,7 @@ interface Progress {
 interface ScopeState {
   entered: Map<string, number>;
   /** A state entered whose line waits for the event that completes it (TaskScheduled, MapStarted...). */
-  pending: { event: HistoryEvent; type: string } | undefined;
+  pending: { event: HistoryEvent; type: string; scope: Scope } | undefined;
 }
 
 const BAR_WIDTH = 20;
@@ -91,10 +91,18 @@ export class WatchView {
     const s = this.style;
     const name = event.stateName;
 
-    // A Task, Map, Parallel or Wait state's line says what it started, so it waits for that event.
+    // A state's entered line waits for the next event: a state left at once (Pass, Choice) gets
+    // one line, and a Task, Map, Parallel or Wait state's line says what it started.
     if (state.pending !== undefined) {
       const pending = state.pending;
       state.pending = undefined;
+      if (d.$case === "stateExited" && name === pending.event.stateName) {
+        const since = state.entered.get(name);
+        state.entered.delete(name);
+        const took = since === undefined ? "" : `  ${s.dim(formatDuration(at - since))}`;
+        this.line(event, scope, `${s.green("✓")} ${s.bold(name)} ${s.dim(`(${pending.type})`)}${took}`);
+        return;
+      }
       const extra = this.enteredDetail(event, pending.event.stateName);
       this.line(
         pending.event,
@@ -115,11 +123,7 @@ export class WatchView {
         return;
       case "stateEntered":
         state.entered.set(name, at);
-        if (["Task", "Map", "Parallel", "Wait"].includes(d.value.stateType)) {
-          state.pending = { event, type: d.value.stateType };
-          return;
-        }
-        this.line(event, scope, `${s.cyan("→")} ${s.bold(name)} ${s.dim(`(${d.value.stateType})`)}`);
+        state.pending = { event, type: d.value.stateType, scope };
         return;
       case "stateExited": {
         const since = state.entered.get(name);
@@ -218,9 +222,21 @@ export class WatchView {
     }
   }
 
-  /** Removes the progress lines; call when the watch ends for any reason. */
+  /** Prints states still waiting for their next event and removes the progress lines. */
   close(): void {
     this.options.screen.close();
+    for (const state of this.scopes.values()) {
+      const pending = state.pending;
+      state.pending = undefined;
+      if (pending === undefined) continue;
+      const scope = pending.scope;
+      const s = this.style;
+      this.line(
+        pending.event,
+        scope,
+        `${s.cyan("→")} ${s.bold(pending.event.stateName)} ${s.dim(`(${pending.type})`)}`,
+      );
+    }
   }
 
   /** The text a state's entered line gets from the event that follows it, or "" when none. */
