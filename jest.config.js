@@ -41,6 +41,7 @@ module.exports = {
       testMatch: [
         "<rootDir>/{packages,services,bench}/*/test/**/*.int.test.ts",
         "<rootDir>/e2e/test/**/*.int.test.ts",
+        "<rootDir>/bench/test/**/*.int.test.ts",
         "<rootDir>/test/**/*.int.test.ts",
       ],
       slowTestThreshold: 30,

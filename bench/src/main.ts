@@ -2,7 +2,7 @@
 /** `pnpm bench`: runs the benchmark, prints the report, writes the JSON figures. See docs/performance.md. */
 import { BenchConfigError, USAGE, loadBenchConfig } from "./config";
 import { renderReport } from "./report";
-import { runBench } from "./run-bench";
+import { BenchInterruptedError, runBench } from "./run-bench";
 
 async function main(): Promise<number> {
   let config;
@@ -20,7 +20,14 @@ async function main(): Promise<number> {
   const began = Date.now();
   const progress = (line: string) =>
     process.stderr.write(`[${((Date.now() - began) / 1000).toFixed(1).padStart(6)} s] ${line}\n`);
-  const { result, jsonFile } = await runBench(config, progress);
+  const interrupted = new AbortController();
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => {
+      progress(`${signal}: stopping every process`);
+      interrupted.abort();
+    });
+  }
+  const { result, jsonFile } = await runBench(config, progress, interrupted.signal);
   process.stdout.write(`\n${renderReport(result, jsonFile)}\n`);
   const failed = result.workloads.some((w) => w.engine.failed > 0 || (w.floor?.failed ?? 0) > 0);
   return failed ? 1 : 0;
@@ -29,6 +36,10 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
+    if (err instanceof BenchInterruptedError) {
+      process.stderr.write(`bench: ${err.message}\n`);
+      process.exit(130);
+    }
     process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(1);
   },

@@ -43,6 +43,14 @@ interface Plan {
   run: (side: Side) => Promise<RunFigures>;
 }
 
+/** Thrown by `runBench` when its signal aborts; every process was stopped. */
+export class BenchInterruptedError extends Error {
+  override readonly name = "BenchInterruptedError";
+  constructor() {
+    super("the benchmark was interrupted; every process it started was stopped");
+  }
+}
+
 /** The durable consumers of the engine and of the floor: the backlogs worth watching. */
 const durable: ReadonlySet<string> = new Set([
   consumers.commands,
@@ -144,6 +152,7 @@ function stampOf(date: Date): string {
 export async function runBench(
   config: BenchConfig,
   progress: (line: string) => void,
+  signal?: AbortSignal,
 ): Promise<{ result: BenchResult; jsonFile: string }> {
   const startedAt = new Date();
   const started = nowMs();
@@ -167,7 +176,13 @@ export async function runBench(
   const workloads: WorkloadResult[] = [];
   let natsVersion = "unknown";
   let completed = false;
-  try {
+  // An abort (SIGINT, SIGTERM) ends the run where it is; the finally below stops every process.
+  const aborted = new Promise<never>((_, reject) => {
+    const fail = () => reject(new BenchInterruptedError());
+    if (signal?.aborted) fail();
+    signal?.addEventListener("abort", fail, { once: true });
+  });
+  const work = async (): Promise<void> => {
     nc = await connect({ servers: engine.natsUrl, name: "bench" });
     natsVersion = nc.info?.version ?? natsVersion;
     const spawnWorkers = async (script: string, label: string, ready: string, into: ManagedProcess[]) => {
@@ -267,6 +282,9 @@ export async function runBench(
     if (engineRuns.firstProblem) problems.push(`engine: ${engineRuns.firstProblem}`);
     if (floor?.firstProblem) problems.push(`floor: ${floor.firstProblem}`);
     if (watcher.undecodable > 0) problems.push(`${watcher.undecodable} event batches did not decode`);
+  };
+  try {
+    await Promise.race([work(), aborted]);
     completed = true;
   } finally {
     progress("stopping");
