@@ -25,7 +25,11 @@ export {
   consumerConfigs,
   bucketConfigs,
   ensureStream,
+  ensureStreamExists,
   ensureConsumer,
+  openOrCreateBucket,
+  isApiError,
+  STREAM_NAME_IN_USE,
   DUPLICATE_WINDOW_NS,
 } from "./resources";
 export type { ResourceOptions } from "./resources";

@@ -4,7 +4,19 @@
  * everyone else only binds to it.
  */
 import type { ConsumerConfig, JetStreamManager, StreamConfig } from "@nats-io/jetstream";
-import { AckPolicy, DeliverPolicy, DiscardPolicy, RetentionPolicy, StorageType } from "@nats-io/jetstream";
+import {
+  AckPolicy,
+  DeliverPolicy,
+  DiscardPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  RetentionPolicy,
+  StorageType,
+  jetstream,
+} from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
+import type { KV, KvOptions } from "@nats-io/kv";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { subjects } from "./subjects";
 
 /** Stream names. */
@@ -155,23 +167,78 @@ export const bucketConfigs = {
   }),
 } as const;
 
-/** Creates the stream, or updates it when it exists with another configuration. Idempotent. */
+/** JetStream API error code of "stream name already in use" (not among nats.js's named codes). */
+export const STREAM_NAME_IN_USE = 10058;
+
+/** True when `err` is a JetStream API error with this error code. */
+export function isApiError(err: unknown, code: number): boolean {
+  return err instanceof JetStreamApiError && err.code === code;
+}
+
+/**
+ * Creates the stream, or updates it to `config` when it exists. Idempotent. For the stream's
+ * owner only: anyone else would impose its own settings (replicas...) on the owner's stream.
+ */
 export async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig>): Promise<void> {
   const name = config.name;
   if (!name) throw new Error("ensureStream: config.name is required");
-  try {
-    await jsm.streams.info(name);
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
+  if (!(await streamExists(jsm, name))) {
     try {
       await jsm.streams.add({ ...config, name });
       return;
-    } catch (addErr) {
-      // Another replica created it between our info and add: fall through to update.
-      if (!isAlreadyInUse(addErr)) throw addErr;
+    } catch (err) {
+      // Another replica created it between our look-up and our add: fall through to update.
+      if (!isApiError(err, STREAM_NAME_IN_USE)) throw err;
     }
   }
   await jsm.streams.update(name, config);
+}
+
+/**
+ * Creates the stream only when it is missing, leaving an existing one as its owner configured it.
+ * For services that use a stream another service owns: services start in any order.
+ */
+export async function ensureStreamExists(
+  jsm: JetStreamManager,
+  config: Partial<StreamConfig>,
+): Promise<void> {
+  const name = config.name;
+  if (!name) throw new Error("ensureStreamExists: config.name is required");
+  if (await streamExists(jsm, name)) return;
+  try {
+    await jsm.streams.add({ ...config, name });
+  } catch (err) {
+    if (!isApiError(err, STREAM_NAME_IN_USE)) throw err;
+  }
+}
+
+async function streamExists(jsm: JetStreamManager, name: string): Promise<boolean> {
+  try {
+    await jsm.streams.info(name);
+    return true;
+  } catch (err) {
+    if (isApiError(err, JetStreamApiCodes.StreamNotFound)) return false;
+    throw err;
+  }
+}
+
+/**
+ * Opens a KV bucket, creating it with `options` when it does not exist yet (an existing bucket
+ * keeps its owner's settings). Safe when several services start together.
+ */
+export async function openOrCreateBucket(
+  nc: NatsConnection,
+  name: string,
+  options: Partial<KvOptions>,
+): Promise<KV> {
+  const kvm = new Kvm(jetstream(nc));
+  try {
+    return await kvm.create(name, options);
+  } catch (err) {
+    // Created by someone else between the look-up and the add, with other settings: use it.
+    if (!isApiError(err, STREAM_NAME_IN_USE)) throw err;
+    return kvm.open(name);
+  }
 }
 
 /** Creates or updates a durable consumer. Idempotent; safe when replicas start together. */
@@ -189,16 +256,4 @@ export async function ensureConsumer(
     if (!name) throw err;
     await jsm.consumers.update(stream, name, config);
   }
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? `${err.name} ${err.message}` : String(err);
-}
-
-function isNotFound(err: unknown): boolean {
-  return /not found/i.test(errorText(err));
-}
-
-function isAlreadyInUse(err: unknown): boolean {
-  return /already in use|already exists/i.test(errorText(err));
 }

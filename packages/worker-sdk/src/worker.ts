@@ -1,9 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import { isSubjectToken, streamConfigs } from "@jetflow/contracts";
-import type { StreamConfig } from "@nats-io/jetstream";
-import { JetStreamApiCodes, JetStreamApiError, jetstream, jetstreamManager } from "@nats-io/jetstream";
-import type { JetStreamManager } from "@nats-io/jetstream";
+import { ensureStreamExists, isSubjectToken, streamConfigs } from "@jetflow/contracts";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { ActivityRunner } from "./activity-runner";
 import { WorkerError } from "./errors";
 import { silentLogger } from "./logger";
@@ -41,8 +39,8 @@ export function createWorker(options: WorkerOptions): Worker {
     const jsm = await jetstreamManager(nc);
     // A worker may start before the dispatcher: it creates what it needs, but never changes an
     // existing stream (its owner's replicas and limits win).
-    await createStreamIfMissing(jsm, streamConfigs.tasks({ replicas }));
-    await createStreamIfMissing(jsm, streamConfigs.deadLetters({ replicas }));
+    await ensureStreamExists(jsm, streamConfigs.tasks({ replicas }));
+    await ensureStreamExists(jsm, streamConfigs.deadLetters({ replicas }));
     const js = jetstream(nc);
     const started: ActivityRunner[] = [];
     runners = started;
@@ -98,9 +96,6 @@ export function createWorker(options: WorkerOptions): Worker {
   }
 }
 
-/** JetStream API error code of "stream name already in use" (not among nats.js's named codes). */
-const STREAM_NAME_IN_USE = 10058;
-
 function boundedInteger(name: string, value: number, min = 1): number {
   // Every one of these ends up in a setTimeout, which fires at once beyond 2^31-1 ms.
   const max = 2 ** 31 - 1;
@@ -108,20 +103,4 @@ function boundedInteger(name: string, value: number, min = 1): number {
     throw new WorkerError(`${name} must be an integer from ${min} to ${max}, got ${value}`);
   }
   return value;
-}
-
-async function createStreamIfMissing(jsm: JetStreamManager, config: Partial<StreamConfig>): Promise<void> {
-  const name = config.name ?? "";
-  try {
-    await jsm.streams.info(name);
-    return;
-  } catch (err) {
-    if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound)) throw err;
-  }
-  try {
-    await jsm.streams.add({ ...config, name });
-  } catch (err) {
-    // Another process created it in between: that is what we wanted.
-    if (!(err instanceof JetStreamApiError && err.code === STREAM_NAME_IN_USE)) throw err;
-  }
 }

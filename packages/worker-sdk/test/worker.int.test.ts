@@ -374,13 +374,16 @@ test("fires the signal of a task named by a cancellation broadcast", async () =>
   });
 });
 
-test("fires the signal when the task's deadline passes", async () => {
+test("fires the signal when the task's deadline passes and reports States.Timeout", async () => {
   const activity = uniqueName("deadline");
+  const seen: { kind?: string; message?: string } = {};
   await startWorker({
     handlers: {
       [activity]: async (_input: unknown, ctx) => {
         const reason = (await untilAborted(ctx)) as TaskAbortedError;
-        return { kind: reason.kind, message: reason.message };
+        Object.assign(seen, { kind: reason.kind, message: reason.message });
+        // Whatever the handler returns after the deadline, the attempt has timed out.
+        return { finished: true };
       },
     },
   });
@@ -388,10 +391,9 @@ test("fires the signal when the task's deadline passes", async () => {
   const task = await publishTask(activity, {}, { startToCloseDeadline: deadline });
 
   const [result] = await readResults(activity, 1);
-  expect(output(result)).toEqual({
-    kind: "deadline",
-    message: `task "${task.taskToken}" passed its deadline ${deadline.toISOString()}`,
-  });
+  const message = `task "${task.taskToken}" passed its deadline ${deadline.toISOString()}`;
+  expect(seen).toEqual({ kind: "deadline", message });
+  expect(result?.outcome).toEqual({ $case: "failure", value: { error: "States.Timeout", cause: message } });
 });
 
 test("parks undecodable tasks on the dead-letter subject and keeps working", async () => {

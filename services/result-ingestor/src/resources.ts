@@ -1,20 +1,19 @@
 import {
+  STREAM_NAME_IN_USE,
   bucketConfigs,
   buckets,
   consumerConfigs,
   ensureConsumer,
   ensureStream,
+  ensureStreamExists,
+  isApiError,
   streamConfigs,
   streams,
 } from "@jetflow/contracts";
 import type { ResourceOptions } from "@jetflow/contracts";
-import { JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream";
-import type { JetStreamClient, JetStreamManager, StreamConfig } from "@nats-io/jetstream";
+import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import type { KV } from "@nats-io/kv";
-
-/** JetStream API error code of "stream name already in use" (not among nats.js's named codes). */
-const STREAM_NAME_IN_USE = 10058;
 
 /**
  * Creates what the result-ingestor owns (the results stream and its consumer, the heartbeat bucket;
@@ -30,7 +29,7 @@ export async function ensureResources(
   const o: ResourceOptions = { replicas: options.replicas };
   await ensureStream(jsm, streamConfigs.deadLetters(o));
   await ensureStream(jsm, streamConfigs.results(o));
-  await addStreamIfMissing(jsm, streamConfigs.commands(o));
+  await ensureStreamExists(jsm, streamConfigs.commands(o));
   await ensureConsumer(jsm, streams.results, consumerConfigs.results(options.ackWaitMs));
   const kvm = new Kvm(js);
   try {
@@ -43,23 +42,4 @@ export async function ensureResources(
   }
 }
 
-async function addStreamIfMissing(jsm: JetStreamManager, config: Partial<StreamConfig>): Promise<void> {
-  const name = config.name ?? "";
-  try {
-    await jsm.streams.info(name);
-    return;
-  } catch (err) {
-    if (!isApiError(err, JetStreamApiCodes.StreamNotFound)) throw err;
-  }
-  try {
-    await jsm.streams.add({ ...config, name });
-  } catch (err) {
-    // Its owner (or another replica) created it between our info and add.
-    if (!isApiError(err, STREAM_NAME_IN_USE)) throw err;
-  }
-}
-
-/** True when `err` is a JetStream API error with this error code. */
-export function isApiError(err: unknown, code: number): boolean {
-  return err instanceof JetStreamApiError && err.code === code;
-}
+export { isApiError };
