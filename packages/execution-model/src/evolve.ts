@@ -38,6 +38,23 @@ export function evolve(
   return next;
 }
 
+/**
+ * Applies events to `snapshot` itself (or creates one from ExecutionStarted) and returns it: for a
+ * builder that owns its copy and folds one event at a time (a clone per event would dominate a
+ * transition's cost). `lastEventSeq` is left as it is.
+ * @throws EventSequenceError as `evolve`
+ */
+export function applyEventsInPlace(
+  snapshot: ExecutionSnapshot | undefined,
+  events: readonly HistoryEvent[],
+  executionId: string,
+): ExecutionSnapshot {
+  let next = snapshot;
+  for (const event of events) next = applyEvent(next, event, executionId);
+  if (!next) throw new EventSequenceError(executionId, "no events");
+  return next;
+}
+
 /** Folds a whole history, given as batches with their stream sequences, into a snapshot. */
 export function replay(batches: Iterable<{ batch: EventBatch; seq: number }>): ExecutionSnapshot | undefined {
   let snapshot: ExecutionSnapshot | undefined;

@@ -3,7 +3,7 @@
  * `evolve`/`replay` fold EventBatches into an ExecutionSnapshot; `ids` defines the engine's token
  * and id formats.
  */
-export { evolve, replay, EventSequenceError } from "./evolve";
+export { evolve, replay, applyEventsInPlace, EventSequenceError } from "./evolve";
 export {
   MalformedIdError,
   isExecutionId,

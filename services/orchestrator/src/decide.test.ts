@@ -402,12 +402,18 @@ describe("Map", () => {
   it("launches children with large inputs in slices bounded by bytes", () => {
     const big = "x".repeat(100 * 1024);
     const items = Array.from({ length: 12 }, (_, i) => ({ i, big }));
-    const sim = new Simulator(def({ ItemSelector: { "i.$": "$$.Map.Item.Value.i", "big.$": "$$.Map.Item.Value.big" } }), {
-      inc: (input) => ({ output: (input as { i: number }).i }),
-    });
+    const sim = new Simulator(
+      def({ ItemSelector: { "i.$": "$$.Map.Item.Value.i", "big.$": "$$.Map.Item.Value.big" } }),
+      {
+        inc: (input) => ({ output: (input as { i: number }).i }),
+      },
+    );
     sim.run({ items });
     const { events } = sim.get("exec-1");
-    expect(result(sim)).toMatchObject({ status: "SUCCEEDED", output: { results: items.map((item) => item.i) } });
+    expect(result(sim)).toMatchObject({
+      status: "SUCCEEDED",
+      output: { results: items.map((item) => item.i) },
+    });
     // 256 KiB per transition holds three 100 KiB inputs: 12 items need 3 continuations.
     expect(types(events).filter((t) => t === "childLaunchPending")).toHaveLength(3);
   });

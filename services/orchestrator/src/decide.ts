@@ -574,9 +574,12 @@ class Run {
     let bytes = 0;
     let launched = 0;
     let mapItemsList = items;
+    // Read before emitting: each emitted event updates the phase in place.
+    const firstIndex = initial.launched;
+    const startedEventId = initial.startedEventId;
     for (; launched < count && bytes < byteBudget; launched++) {
-      const index = initial.launched + launched;
-      const childId = childExecutionId(this.executionId, initial.startedEventId, index);
+      const index = firstIndex + launched;
+      const childId = childExecutionId(this.executionId, startedEventId, index);
       if (state.Type === "Parallel") {
         const inputJson = JSON.stringify(input);
         bytes += inputJson.length;

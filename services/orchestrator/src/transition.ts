@@ -3,7 +3,7 @@
  * snapshot's last event id, and the snapshot they fold into (kept current after each event, so
  * the next decision step sees its predecessors' effect).
  */
-import { evolve } from "@jetflow/execution-model";
+import { applyEventsInPlace } from "@jetflow/execution-model";
 import type { EventBatch, ExecutionSnapshot, HistoryEvent, ParentRef } from "@jetflow/contracts";
 
 /** The `details` of a HistoryEvent: which event and its fields. */
@@ -18,7 +18,9 @@ export class Transition {
     initial: ExecutionSnapshot | undefined,
     private readonly now: Date,
   ) {
-    this.current = initial;
+    // Our own copy, folded event by event: the caller's snapshot (often the cache's) stays intact
+    // if this transition is never committed.
+    this.current = initial ? structuredClone(initial) : undefined;
   }
 
   /** The snapshot after every event emitted so far (undefined before ExecutionStarted). */
@@ -50,12 +52,7 @@ export class Transition {
       stateName,
       details,
     };
-    const seq = this.current?.lastEventSeq ?? 0;
-    this.current = evolve(
-      this.current,
-      { executionId: this.executionId, events: [event], parent: undefined },
-      seq,
-    );
+    this.current = applyEventsInPlace(this.current, [event], this.executionId);
     this.events.push(event);
     return event;
   }
