@@ -30,10 +30,7 @@ module.exports = {
     {
       ...common,
       displayName: "unit",
-      testMatch: [
-        "<rootDir>/{packages,services}/*/src/**/*.test.ts",
-        "<rootDir>/examples/src/**/*.test.ts",
-      ],
+      testMatch: ["<rootDir>/{packages,services}/*/src/**/*.test.ts", "<rootDir>/examples/src/**/*.test.ts"],
     },
     {
       ...common,
