@@ -15,6 +15,7 @@ interface CallFrame {
 interface ProfileNode {
   id: number;
   callFrame: CallFrame;
+  children?: number[];
 }
 
 interface CpuProfile {
@@ -30,6 +31,8 @@ export interface ProfileLine {
   name: string;
   ms: number;
   percent: number;
+  /** For a function: the caller that accounts for most of its self time. */
+  via?: string;
 }
 
 /** Where one process spent its CPU time. */
@@ -62,11 +65,30 @@ function shortUrl(url: string): string {
   return ours?.[1] ?? url.replace(/^file:\/\//, "");
 }
 
-function top(totals: Map<string, number>, busyMs: number, count: number): ProfileLine[] {
+function top(
+  totals: Map<string, number>,
+  busyMs: number,
+  count: number,
+  callers?: Map<string, Map<string, number>>,
+): ProfileLine[] {
   return [...totals.entries()]
     .sort((a, b) => b[1] - a[1])
     .slice(0, count)
-    .map(([name, ms]) => ({ name, ms: Math.round(ms), percent: busyMs > 0 ? (ms / busyMs) * 100 : 0 }));
+    .map(([name, ms]) => {
+      const line: ProfileLine = { name, ms: Math.round(ms), percent: busyMs > 0 ? (ms / busyMs) * 100 : 0 };
+      const byCaller = callers?.get(name);
+      if (byCaller) {
+        const [via] = [...byCaller.entries()].sort((a, b) => b[1] - a[1])[0] ?? [];
+        if (via !== undefined) line.via = via;
+      }
+      return line;
+    });
+}
+
+function functionName(frame: CallFrame): string {
+  return frame.functionName.startsWith("(")
+    ? frame.functionName
+    : `${frame.functionName || "(anonymous)"} ${shortUrl(frame.url)}:${frame.lineNumber + 1}`;
 }
 
 /** Summarises one profile file; `label` names the process in the summary. */
@@ -75,8 +97,11 @@ export function summariseProfile(file: string, label: string, count = 12): Profi
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const selfUs = new Map<number, number>();
   profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  const parentOf = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
   const byFunction = new Map<string, number>();
   const byPackage = new Map<string, number>();
+  const callers = new Map<string, Map<string, number>>();
   let busyMs = 0;
   for (const [id, us] of selfUs) {
     const frame = byId.get(id)?.callFrame;
@@ -84,10 +109,15 @@ export function summariseProfile(file: string, label: string, count = 12): Profi
     const ms = us / 1000;
     busyMs += ms;
     const special = frame.functionName.startsWith("(");
-    const fn = special
-      ? frame.functionName
-      : `${frame.functionName || "(anonymous)"} ${shortUrl(frame.url)}:${frame.lineNumber + 1}`;
+    const fn = functionName(frame);
     byFunction.set(fn, (byFunction.get(fn) ?? 0) + ms);
+    const parent = byId.get(parentOf.get(id) ?? -1)?.callFrame;
+    if (parent) {
+      const byCaller = callers.get(fn) ?? new Map<string, number>();
+      callers.set(fn, byCaller);
+      const caller = functionName(parent);
+      byCaller.set(caller, (byCaller.get(caller) ?? 0) + ms);
+    }
     const pkg = special ? frame.functionName : packageOf(frame.url);
     byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + ms);
   }
@@ -96,7 +126,7 @@ export function summariseProfile(file: string, label: string, count = 12): Profi
     file,
     busyMs: Math.round(busyMs),
     byPackage: top(byPackage, busyMs, count),
-    topFunctions: top(byFunction, busyMs, count),
+    topFunctions: top(byFunction, busyMs, count, callers),
   };
 }
 

@@ -38,6 +38,8 @@ export interface MachineInfo {
   os: string;
   node: string;
   natsServer: string;
+  /** The commit measured, and the files of packages/ and services/ changed from it (a shared tree). */
+  source: { commit: string; changedFiles: string[] };
   loadAverageBefore: [number, number, number];
   loadAverageAfter: [number, number, number];
 }
@@ -222,7 +224,13 @@ export function renderFigures(result: BenchResult): string {
 /** Per workload: CPU seconds per 1,000 steps and peak RSS of each process; consumer backlogs. */
 export function renderResources(result: BenchResult): string {
   const names = [...new Set(result.workloads.flatMap((w) => Object.keys(w.engine.resources.processes)))];
-  const header = ["workload", "side", "busy cores (other)", ...names.map((n) => `${n} cpu/1k · MB`)];
+  const header = [
+    "workload",
+    "side",
+    "busy cores (other)",
+    "nats msgs/step in·out",
+    ...names.map((n) => `${n} cpu/1k · MB`),
+  ];
   const rows: string[][] = [];
   for (const w of result.workloads) {
     for (const [side, run] of [
@@ -235,6 +243,7 @@ export function renderResources(result: BenchResult): string {
         side === "engine" ? w.id : "",
         side,
         `${fmt(r.machineBusyCores, 2)} (${fmt(r.otherBusyCores, 2)})`,
+        r.natsPerStep ? `${fmt(r.natsPerStep.msgsIn, 1)} · ${fmt(r.natsPerStep.msgsOut, 1)}` : "",
         ...names.map((n) => {
           const p = r.processes[n];
           return p ? `${fmt(p.cpuSecondsPer1000Steps, 3)} · ${fmt(p.peakRssMb)}` : "";
@@ -255,7 +264,7 @@ export function renderResources(result: BenchResult): string {
     ]);
   }
   return [
-    table(header, rows, [false, false, true, ...names.map(() => true)]),
+    table(header, rows, [false, false, true, true, ...names.map(() => true)]),
     "",
     "highest consumer backlog seen (engine): consumer pending+ack-pending",
     table(["workload", "consumers"], backlogRows, [false, false]),
@@ -280,7 +289,9 @@ export function renderProfiles(profiles: readonly ProfileSummary[]): string {
         `${p.process}: ${fmt(p.busyMs)} ms busy (${p.file})`,
         ...p.byPackage.slice(0, 8).map((l) => `  ${fmt(l.percent, 1).padStart(5)}%  ${l.name}`),
         "  top functions (self time):",
-        ...p.topFunctions.slice(0, 10).map((l) => `  ${fmt(l.percent, 1).padStart(5)}%  ${l.name}`),
+        ...p.topFunctions
+          .slice(0, 10)
+          .map((l) => `  ${fmt(l.percent, 1).padStart(5)}%  ${l.name}${l.via ? `  ← ${l.via}` : ""}`),
       ].join("\n"),
     )
     .join("\n\n");
@@ -294,6 +305,11 @@ export function renderReport(result: BenchResult, jsonFile: string): string {
     `jetflow benchmark, ${result.startedAt}, scale ${result.settings.scale}, ${fmt(result.durationS)} s`,
     `machine: ${m.cores} cores (${m.cpuModel}), ${fmt(m.memoryMb)} MB, ${m.os}; node ${m.node}; nats-server ${m.natsServer}`,
     `load average before: ${load(m.loadAverageBefore)}; after: ${load(m.loadAverageAfter)}`,
+    `source: ${m.source.commit.slice(0, 12)}${
+      m.source.changedFiles.length > 0
+        ? ` with ${m.source.changedFiles.length} uncommitted change(s) under packages/ and services/`
+        : ""
+    }`,
     `workers: ${result.settings.workerProcesses} process(es) × ${result.settings.workerConcurrency} concurrent tasks (engine and floor alike)`,
     "",
     renderFigures(result),

@@ -3,6 +3,7 @@
  * worker processes for the engine and for the floor, every workload on the floor then on the
  * engine, then everything stopped; the results as one JSON file and a printed report.
  */
+import { execFileSync } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, release, totalmem, type } from "node:os";
 import { join, resolve } from "node:path";
@@ -126,6 +127,23 @@ async function waitQuiet(monitorUrl: string, consumers: ReadonlySet<string>): Pr
   }
 }
 
+/** The commit of the tree the services were built from, and the engine files changed since. */
+function sourceInfo(): MachineInfo["source"] {
+  const root = resolve(__dirname, "../..");
+  const git = (...args: string[]) => execFileSync("git", args, { cwd: root, encoding: "utf8" }).trim();
+  try {
+    return {
+      commit: git("rev-parse", "HEAD"),
+      changedFiles: git("status", "--porcelain", "--", "packages", "services")
+        .split("\n")
+        .filter((l) => l !== "")
+        .map((l) => l.slice(3)),
+    };
+  } catch {
+    return { commit: "unknown", changedFiles: [] };
+  }
+}
+
 function machineInfo(natsServer: string): MachineInfo {
   const cpu = cpus();
   return {
@@ -135,6 +153,7 @@ function machineInfo(natsServer: string): MachineInfo {
     os: `${type()} ${release()}`,
     node: process.version,
     natsServer,
+    source: sourceInfo(),
     loadAverageBefore: loadAverages(),
     loadAverageAfter: loadAverages(),
   };
@@ -159,9 +178,14 @@ export async function runBench(
   const stamp = stampOf(startedAt);
   mkdirSync(config.outDir, { recursive: true });
   const profileDir = resolve(config.outDir, `profiles-${stamp}`);
+  // Node 20 refuses --cpu-prof in NODE_OPTIONS; the preload starts the same profiler instead.
   const profileEnv: Record<string, string> = config.profile
-    ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` }
+    ? {
+        NODE_OPTIONS: `--require ${JSON.stringify(join(__dirname, "cpu-profile-preload.js"))}`,
+        BENCH_CPU_PROF_DIR: profileDir,
+      }
     : {};
+  if (config.profile) mkdirSync(profileDir, { recursive: true });
   const loadBefore = loadAverages();
 
   progress("starting nats-server and the five services");
@@ -183,7 +207,9 @@ export async function runBench(
     signal?.addEventListener("abort", fail, { once: true });
   });
   const work = async (): Promise<void> => {
-    nc = await connect({ servers: engine.natsUrl, name: "bench" });
+    // The floor's driver runs on this connection: tuned as a raw JetStream client would be (without
+    // async traces every publish allocates two Errors with stack traces; see docs/performance.md).
+    nc = await connect({ servers: engine.natsUrl, name: "bench", noAsyncTraces: true });
     natsVersion = nc.info?.version ?? natsVersion;
     const spawnWorkers = async (script: string, label: string, ready: string, into: ManagedProcess[]) => {
       for (let i = 0; i < config.workerProcesses; i++) {

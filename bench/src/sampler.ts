@@ -46,6 +46,26 @@ export interface Resources {
   processes: Record<string, ProcessUsage>;
   /** By `<stream>/<consumer>`. */
   backlog: Record<string, Backlog>;
+  /**
+   * Messages (and bytes) the server received from clients and sent to them per step: every
+   * publish, ack, pull request, request and reply counts. Everything on the server is counted.
+   */
+  natsPerStep?: { msgsIn: number; msgsOut: number; bytesIn: number; bytesOut: number };
+}
+
+interface Varz {
+  in_msgs: number;
+  out_msgs: number;
+  in_bytes: number;
+  out_bytes: number;
+}
+
+async function readVarz(monitorUrl: string): Promise<Varz | undefined> {
+  try {
+    return (await (await fetch(`${monitorUrl}/varz`)).json()) as Varz;
+  } catch {
+    return undefined;
+  }
 }
 
 /** One consumer as the monitoring endpoint describes it. */
@@ -94,6 +114,7 @@ export function startSampler(
   const sampledPeak = new Map<number, number>();
   const backlog: Record<string, Backlog> = {};
   let sampling: Promise<void> = Promise.resolve();
+  const varzBefore = readVarz(monitorUrl);
 
   const sample = async (): Promise<void> => {
     for (const p of watched) {
@@ -125,6 +146,16 @@ export function startSampler(
       await sample();
       const wallMs = performance.now() - startedAt;
       const machineAfter = systemCpu();
+      const [v0, v1] = [await varzBefore, await readVarz(monitorUrl)];
+      const natsPerStep =
+        v0 && v1 && steps > 0
+          ? {
+              msgsIn: (v1.in_msgs - v0.in_msgs) / steps,
+              msgsOut: (v1.out_msgs - v0.out_msgs) / steps,
+              bytesIn: (v1.in_bytes - v0.in_bytes) / steps,
+              bytesOut: (v1.out_bytes - v0.out_bytes) / steps,
+            }
+          : undefined;
       const processesUsage: Record<string, ProcessUsage> = {};
       let oursSeconds = 0;
       for (const p of watched) {
@@ -157,6 +188,7 @@ export function startSampler(
         otherBusyCores: Math.max(0, machineBusyCores - oursCores),
         processes: processesUsage,
         backlog,
+        ...(natsPerStep ? { natsPerStep } : {}),
       };
     },
   };
