@@ -516,7 +516,7 @@ describe("planEffects: batches", () => {
     );
     expect(invalid(batch([scheduled()], undefined, "")).reason).toBe("the execution id is not a valid id");
     expect(invalid(batch([scheduled()]), subjects.events("exec-2")).reason).toBe(
-      'received on "jetflow.events.exec-2", not on its own events subject',
+      `received on "${subjects.events("exec-2")}", not on its own events subject`,
     );
     const parent: ParentRef = { executionId: "", stateName: "", index: 0, entryEventId: 0 };
     expect(invalid(batch([scheduled()], parent)).reason).toBe("the parent's execution id is not a valid id");

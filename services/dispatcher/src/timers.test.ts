@@ -122,7 +122,7 @@ describe("validateTimer", () => {
       `invalid timer "${id}": its execution id is not a valid id`,
     );
     expect(problem(timer(), subjects.timer("other"))).toBe(
-      `invalid timer "${id}": received on "jetflow.timers.other", not on its execution's timer subject`,
+      `invalid timer "${id}": received on "${subjects.timer("other")}", not on its execution's timer subject`,
     );
     expect(problem(timer({ fireTime: undefined }))).toBe(`invalid timer "${id}": it has no fire time`);
     expect(problem(timer({ kind: TimerKind.TIMER_KIND_UNSPECIFIED }))).toBe(

@@ -1,4 +1,4 @@
-import { ExecutionStatus, TaskResult, encode } from "@jetflow/contracts";
+import { ExecutionStatus, TaskResult, encode, subjects } from "@jetflow/contracts";
 import type { ActiveState, ExecutionSnapshot } from "@jetflow/contracts";
 import { isCancelRequested, parseHeartbeat } from "./heartbeat";
 
@@ -84,7 +84,7 @@ describe("parseHeartbeat", () => {
       workerId: "w",
       completedTime: undefined,
     });
-    expect(parseHeartbeat(bytes, "jetflow.heartbeats.a")).toEqual({
+    expect(parseHeartbeat(bytes, subjects.heartbeat("a"))).toEqual({
       kind: "heartbeat",
       taskToken: "exec-1.7",
       executionId: "exec-1",
@@ -93,14 +93,14 @@ describe("parseHeartbeat", () => {
   });
 
   it("tells undecodable bytes from a bad token", () => {
-    expect(parseHeartbeat(Buffer.from([0xff, 0xff]), "jetflow.heartbeats.a").kind).toBe("undecodable");
+    expect(parseHeartbeat(Buffer.from([0xff, 0xff]), subjects.heartbeat("a")).kind).toBe("undecodable");
     const bytes = encode(TaskResult, {
       taskToken: "x",
       outcome: undefined,
       workerId: "",
       completedTime: undefined,
     });
-    expect(parseHeartbeat(bytes, "jetflow.heartbeats.a")).toEqual({
+    expect(parseHeartbeat(bytes, subjects.heartbeat("a"))).toEqual({
       kind: "bad-token",
       taskToken: "x",
       reason: 'malformed task token "x"',

@@ -1,4 +1,4 @@
-import { TaskResult, encode } from "@jetflow/contracts";
+import { TaskResult, encode, subjects } from "@jetflow/contracts";
 import type { Command } from "@jetflow/contracts";
 import { ingestBytes, ingestResult, normaliseFailure } from "./ingest";
 import type { Ingested } from "./ingest";
@@ -125,13 +125,13 @@ describe("ingestResult", () => {
 describe("ingestBytes", () => {
   it("decodes a result", () => {
     const bytes = encode(TaskResult, result({ $case: "outputJson", value: "[1]" }));
-    expect(ingestBytes(bytes, "jetflow.results.a", limits, now).kind).toBe("outcome");
+    expect(ingestBytes(bytes, subjects.result("a"), limits, now).kind).toBe("outcome");
   });
 
   it("rejects bytes that are not a TaskResult, naming the subject", () => {
-    expect(ingestBytes(Buffer.from([0xff, 0xff, 0xff]), "jetflow.results.a", limits, now)).toEqual({
+    expect(ingestBytes(Buffer.from([0xff, 0xff, 0xff]), subjects.result("a"), limits, now)).toEqual({
       kind: "rejected",
-      reason: 'cannot decode jetflow.v1.TaskResult received on "jetflow.results.a": premature EOF',
+      reason: `cannot decode jetflow.v1.TaskResult received on "${subjects.result("a")}": premature EOF`,
     });
   });
 });

@@ -1,8 +1,8 @@
-import { CommitRequest, EventBatch, encode } from "@jetflow/contracts";
+import { CommitRequest, EventBatch, encode, subjects } from "@jetflow/contracts";
 import { commitRequest, makeBatch } from "../test/history-builders";
 import { parseCommitRequest } from "./commit-validation";
 
-const subject = "jetflow.state.commit";
+const subject = subjects.stateCommit;
 const limits = { maxSnapshotBytes: 900 * 1024 };
 
 function parse(request: CommitRequest, max = limits.maxSnapshotBytes) {
@@ -38,7 +38,9 @@ describe("parseCommitRequest", () => {
   it("refuses bytes that are not a CommitRequest", () => {
     expect(parseCommitRequest(new Uint8Array([0xff, 0xff, 0xff]), subject, limits)).toEqual({
       ok: false,
-      reason: expect.stringMatching(/^cannot decode CommitRequest received on "jetflow.state.commit": /),
+      reason: expect.stringMatching(
+        new RegExp(`^cannot decode CommitRequest received on "${subjects.stateCommit}": `),
+      ),
     });
   });
 
