@@ -279,7 +279,7 @@ export async function runBench(
     const measure = async (processes: Watched[], run: () => Promise<RunFigures>): Promise<MeasuredRun> => {
       const monitorUrl = engine.nats.monitorUrl;
       if (!(await waitQuiet(monitorUrl, durable))) progress("  (consumers still busy after 60 s)");
-      const sampler = startSampler(monitorUrl, processes, durable, config.sampleIntervalMs);
+      const sampler = await startSampler(monitorUrl, processes, durable, config.sampleIntervalMs);
       let figures: RunFigures;
       try {
         figures = await run();

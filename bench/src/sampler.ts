@@ -99,12 +99,14 @@ export interface Sampler {
  * Starts watching `processes` (and this process, as "bench") and the durable consumers named in
  * `consumers` on the server at `monitorUrl`, sampling every `intervalMs`.
  */
-export function startSampler(
+export async function startSampler(
   monitorUrl: string,
   processes: readonly Watched[],
   consumers: ReadonlySet<string>,
   intervalMs: number,
-): Sampler {
+): Promise<Sampler> {
+  // Read before anything else starts, so that the counts cover the workload exactly.
+  const varzBefore = await readVarz(monitorUrl);
   const watched = [...processes, { name: "bench", pid: process.pid }];
   const cores = cpus().length;
   const startedAt = performance.now();
@@ -114,7 +116,6 @@ export function startSampler(
   const sampledPeak = new Map<number, number>();
   const backlog: Record<string, Backlog> = {};
   let sampling: Promise<void> = Promise.resolve();
-  const varzBefore = readVarz(monitorUrl);
 
   const sample = async (): Promise<void> => {
     for (const p of watched) {
@@ -146,7 +147,7 @@ export function startSampler(
       await sample();
       const wallMs = performance.now() - startedAt;
       const machineAfter = systemCpu();
-      const [v0, v1] = [await varzBefore, await readVarz(monitorUrl)];
+      const [v0, v1] = [varzBefore, await readVarz(monitorUrl)];
       const natsPerStep =
         v0 && v1 && steps > 0
           ? {
