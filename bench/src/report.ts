@@ -8,7 +8,20 @@ import type { ProfileSummary } from "./profile";
 import type { Resources } from "./sampler";
 
 /** Figures of one side (engine or floor) of a workload, with what the processes used. */
-export type MeasuredRun = RunFigures & { resources: Resources };
+export type MeasuredRun = RunFigures & {
+  resources: Resources;
+  /**
+   * CPU milliseconds per step of every process of the side: the services, workers and
+   * nats-server for the engine; the driver (this process), workers and nats-server for the floor.
+   */
+  cpuMsPerStep: number;
+  /**
+   * Steps per second the side could run if it had every core of the machine to itself and were
+   * limited by CPU alone: cores × 1000 / cpuMsPerStep. Unlike steps/s, it hardly depends on what
+   * else runs on the machine.
+   */
+  cpuBoundStepsPerSecond: number;
+};
 
 /** One target of the issue, checked. */
 export interface TargetCheck {
@@ -159,11 +172,19 @@ function rowsOf(w: WorkloadResult): Row[] {
     floor: f ? pick(f) : undefined,
     digits,
   });
+  const cpuRow = (figure: string, pick: (r: MeasuredRun) => number, digits = 0): Row => ({
+    figure,
+    engine: pick(e),
+    floor: f ? pick(f) : undefined,
+    digits,
+  });
   switch (w.workload) {
     case "W1":
     case "W4":
       return [
         row("steps/s", (r) => r.stepsPerSecond),
+        cpuRow("CPU ms/step", (r) => r.cpuMsPerStep, 3),
+        cpuRow("CPU-bound steps/s", (r) => r.cpuBoundStepsPerSecond),
         row("executions/s", (r) => r.executionsPerSecond),
         row("latency p50 ms", (r) => r.latencyMs.p50, 1),
         row("latency p99 ms", (r) => r.latencyMs.p99, 1),

@@ -276,7 +276,12 @@ export async function runBench(
       await floor.fanOut(10);
     }
 
-    const measure = async (processes: Watched[], run: () => Promise<RunFigures>): Promise<MeasuredRun> => {
+    const cores = cpus().length;
+    const measure = async (
+      processes: Watched[],
+      run: () => Promise<RunFigures>,
+      countBench: boolean,
+    ): Promise<MeasuredRun> => {
       const monitorUrl = engine.nats.monitorUrl;
       if (!(await waitQuiet(monitorUrl, durable))) progress("  (consumers still busy after 60 s)");
       const sampler = await startSampler(monitorUrl, processes, durable, config.sampleIntervalMs);
@@ -287,12 +292,25 @@ export async function runBench(
         await sampler.stop(0);
         throw err;
       }
-      return { ...figures, resources: await sampler.stop(figures.steps) };
+      const resources = await sampler.stop(figures.steps);
+      // The bench process is the floor's driver, but for the engine only an observer.
+      const cpuSeconds = Object.entries(resources.processes)
+        .filter(([name]) => countBench || name !== "bench")
+        .reduce((sum, [, usage]) => sum + usage.cpuSeconds, 0);
+      const cpuMsPerStep = figures.steps > 0 ? (cpuSeconds * 1000) / figures.steps : 0;
+      return {
+        ...figures,
+        resources,
+        cpuMsPerStep,
+        cpuBoundStepsPerSecond: cpuMsPerStep > 0 ? (cores * 1000) / cpuMsPerStep : 0,
+      };
     };
 
     for (const plan of plans(config)) {
-      const floorRun = floor ? await measure(floorProcesses, () => plan.run(floor as Floor)) : undefined;
-      const engineRun = await measure(engineProcesses, () => plan.run(engineRuns));
+      const floorRun = floor
+        ? await measure(floorProcesses, () => plan.run(floor as Floor), true)
+        : undefined;
+      const engineRun = await measure(engineProcesses, () => plan.run(engineRuns), false);
       const targets = checkTargets(plan.workload, plan.size, engineRun, floorRun);
       if (plan.workload === "W4") targets.push(checkMemory(engineRun, SERVICE_NAMES));
       workloads.push({
