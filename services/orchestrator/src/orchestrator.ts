@@ -66,6 +66,20 @@ interface Queued {
 }
 
 const MAX_CONFLICT_RETRIES = 20;
+const MAX_COMMANDS_PER_TRANSITION = 256;
+/** Deliveries of a command whose decision throws before it is parked. */
+const MAX_DECISION_ATTEMPTS = 5;
+
+/** A command whose decision threw: a bug or an unusable definition, not an outage. */
+class DecisionError extends Error {
+  override readonly name = "DecisionError";
+  constructor(
+    readonly commandIndex: number,
+    cause: unknown,
+  ) {
+    super(`cannot apply command: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
 
 /** Creates the orchestrator component; `start()` binds the consumer and begins processing. */
 export function createOrchestrator(options: OrchestratorOptions) {
@@ -133,8 +147,11 @@ export function createOrchestrator(options: OrchestratorOptions) {
       for (;;) {
         const queue = queues.get(executionId);
         if (!queue || queue.length === 0) break;
-        queues.delete(executionId);
-        await processGroup(executionId, queue);
+        // Fold what arrived together into one transition, in bounded groups so that one
+        // transition (and its commit request) stays far below the NATS payload limit.
+        const group = queue.splice(0, MAX_COMMANDS_PER_TRANSITION);
+        if (queue.length === 0) queues.delete(executionId);
+        await processGroup(executionId, group);
       }
     } finally {
       busy.delete(executionId);
@@ -170,6 +187,17 @@ export function createOrchestrator(options: OrchestratorOptions) {
         return;
       } catch (err) {
         snapshots.delete(executionId);
+        if (err instanceof DecisionError) {
+          // A bug or an unusable definition, not an outage: retried a few times (it may depend on
+          // a state that changes), then parked so it cannot block its execution forever.
+          const poison = group[err.commandIndex];
+          if (poison && poison.msg.info.deliveryCount >= MAX_DECISION_ATTEMPTS) {
+            elog.error({ err, kind: poison.command.kind?.$case }, "command cannot be applied; parked");
+            void park(poison.msg, err.cause ?? err);
+            for (const { msg } of group) if (msg !== poison.msg) msg.nak(100);
+            return;
+          }
+        }
         elog.warn({ err, commands: group.length }, "transition failed; commands will be redelivered");
         // Redelivery later retries the whole group; NAK with a delay avoids a hot loop.
         for (const { msg } of group) msg.nak(1000);
@@ -206,8 +234,14 @@ export function createOrchestrator(options: OrchestratorOptions) {
         childOutputs: (startedEventId) => outputs?.get(startedEventId),
       };
       try {
-        for (const command of commands) {
-          const ignored: Ignored = applyCommand(t, command, env);
+        for (const [index, command] of commands.entries()) {
+          let ignored: Ignored;
+          try {
+            ignored = applyCommand(t, command, env);
+          } catch (err) {
+            if (err instanceof ChildOutputsNeeded) throw err;
+            throw new DecisionError(index, err);
+          }
           if (ignored) {
             counters.ignored++;
             elog.debug({ ignored, kind: command.kind?.$case }, "command changed nothing");
@@ -259,18 +293,27 @@ export function createOrchestrator(options: OrchestratorOptions) {
     if (kind?.$case !== "begin" || !kind.value.child?.parent || own) return command;
     const start = kind.value.child;
     const parentId = start.parent?.executionId ?? "";
-    const parent = snapshots.get(parentId) ?? (await state.load(parentId));
-    const definition = parent
-      ? await definitions.get(parent.workflowName, parent.workflowVersion)
-      : undefined;
-    const child = definition ? completeChildStart(start, parent, definition) : undefined;
+    const complete = async (parent: ExecutionSnapshot | undefined) => {
+      const definition = parent
+        ? await definitions.get(parent.workflowName, parent.workflowVersion)
+        : undefined;
+      return definition ? completeChildStart(start, parent, definition) : undefined;
+    };
+    // A cached parent may predate the round this child belongs to (another replica started it).
+    const cachedParent = snapshots.get(parentId);
+    let child = cachedParent ? await complete(cachedParent) : undefined;
+    if (!child) {
+      const fresh = await state.load(parentId);
+      if (fresh) snapshots.set(parentId, fresh);
+      child = await complete(fresh);
+    }
     return { executionId: command.executionId, kind: { $case: "begin", value: { child } } };
   }
 
   async function park(msg: JsMsg, err: unknown): Promise<void> {
     counters.deadLetters++;
     const reason = err instanceof Error ? err.message : String(err);
-    log.warn({ subject: msg.subject, reason }, "malformed command parked");
+    log.warn({ subject: msg.subject, reason }, "command parked");
     try {
       const letter: DeadLetter = {
         service: "orchestrator",
