@@ -39,6 +39,7 @@ module.exports = {
         "<rootDir>/{packages,services,bench}/*/test/**/*.int.test.ts",
         "<rootDir>/e2e/test/**/*.int.test.ts",
         "<rootDir>/bench/test/**/*.int.test.ts",
+        "<rootDir>/deploy/test/**/*.int.test.ts",
         "<rootDir>/test/**/*.int.test.ts",
       ],
       slowTestThreshold: 30,

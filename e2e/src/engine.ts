@@ -8,8 +8,8 @@ import type { ChildProcess } from "node:child_process";
 import { createWriteStream, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { freePort, startNatsServer, waitFor } from "@jetflow/testing";
-import type { NatsServer } from "@jetflow/testing";
+import { freePort, freePorts, startNatsServer, waitFor } from "@jetflow/testing";
+import type { NatsCluster, NatsServer } from "@jetflow/testing";
 import { createTestClient } from "./client";
 import type { TestClient } from "./client";
 
@@ -36,6 +36,27 @@ export class ManagedProcess {
     private readonly env: NodeJS.ProcessEnv,
     private readonly logFile: string,
   ) {}
+
+  /** The `HEALTH_PORT` the process was given, if any. */
+  get healthPort(): number | undefined {
+    const port = Number(this.env.HEALTH_PORT ?? 0);
+    return port > 0 ? port : undefined;
+  }
+
+  /** Where the process writes its output (appended across restarts). */
+  get logPath(): string {
+    return this.logFile;
+  }
+
+  /** Sends `signal` without waiting, e.g. SIGTERM to watch a graceful stop from outside. */
+  signal(signal: NodeJS.Signals): void {
+    this.child?.kill(signal);
+  }
+
+  /** Resolves with the exit code when the current process ends (null when killed by a signal). */
+  exited(): Promise<number | null> {
+    return this.exit;
+  }
 
   get pid(): number | undefined {
     return this.child?.pid;
@@ -101,6 +122,26 @@ export interface EngineOptions {
   replicas?: Partial<Record<ServiceName, number>>;
   /** Extra environment for every service. */
   env?: Record<string, string>;
+  /**
+   * Extra environment per service, applied after `env`, e.g. its own `NATS_USER`/`NATS_PASSWORD`.
+   * Default none.
+   */
+  serviceEnv?: Partial<Record<ServiceName, Record<string, string>>>;
+  /**
+   * Run against this NATS instead of starting a server: a server started with a locked-down config,
+   * or a cluster (services get every node's URL in `NATS_URL`). The caller starts and disposes it;
+   * `Engine.nats` is the server, or the cluster's first node. Default: a fresh server per engine.
+   */
+  nats?: NatsServer | NatsCluster;
+  /**
+   * Give every service process its own `HEALTH_PORT` on 127.0.0.1 (see `ManagedProcess.healthPort`).
+   * Default false.
+   */
+  healthPorts?: boolean;
+}
+
+function isCluster(nats: NatsServer | NatsCluster): nats is NatsCluster {
+  return "urls" in nats;
 }
 
 export interface Engine {
@@ -120,27 +161,36 @@ export interface Engine {
 /** Starts nats-server and the five services; resolves when the gateway serves gRPC. */
 export async function startEngine(options: EngineOptions = {}): Promise<Engine> {
   const logDir = mkdtempSync(join(tmpdir(), "jetflow-e2e-"));
-  const nats = await startNatsServer();
+  const external = options.nats;
+  const nats =
+    external === undefined ? await startNatsServer() : isCluster(external) ? external.servers[0] : external;
+  if (nats === undefined) throw new Error("startEngine: the given cluster has no nodes");
+  const natsUrl = external !== undefined && isCluster(external) ? external.urls.join(",") : nats.url;
   const grpcPort = await freePort();
   const grpcAddress = `127.0.0.1:${grpcPort}`;
   const baseEnv: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
-    NATS_URL: nats.url,
+    NATS_URL: natsUrl,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "info",
     GRPC_ADDR: grpcAddress,
     SHUTDOWN_TIMEOUT_MS: "10000",
     ...options.env,
   };
   const services = {} as Record<ServiceName, ManagedProcess[]>;
+  const counts = SERVICE_NAMES.map((name) => options.replicas?.[name] ?? 1);
+  // Picked all at once so that no two processes get the same port.
+  const healthPorts = options.healthPorts === true ? await freePorts(counts.reduce((a, b) => a + b, 0)) : [];
   for (const name of SERVICE_NAMES) {
     const count = options.replicas?.[name] ?? 1;
+    const env = { ...baseEnv, ...options.serviceEnv?.[name] };
+    const ports = healthPorts.splice(0, count);
     services[name] = Array.from(
       { length: count },
       (_, i) =>
         new ManagedProcess(
           `${name}#${i}`,
           join(ROOT, "services", name, "dist", "main.js"),
-          baseEnv,
+          ports[i] === undefined ? env : { ...env, HEALTH_PORT: String(ports[i]), HEALTH_HOST: "127.0.0.1" },
           join(logDir, `${name}-${i}.log`),
         ),
     );
@@ -153,7 +203,7 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
   const stop = async () => {
     client.close();
     await Promise.all(SERVICE_NAMES.flatMap((name) => services[name].map((p) => p.stop())));
-    await nats.dispose();
+    if (external === undefined) await nats.dispose();
   };
   try {
     for (const name of SERVICE_NAMES) await startService(name);
@@ -163,7 +213,7 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
   }
   return {
     nats,
-    natsUrl: nats.url,
+    natsUrl,
     grpcAddress,
     client,
     logDir,

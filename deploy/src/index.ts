@@ -1,0 +1,12 @@
+/**
+ * @jetflow/deploy: renders the Kubernetes overlays in `k8s/` and checks them (Kubernetes schemas
+ * and jetflow's deployment rules). `jetflow-validate-manifests <overlay>...` is the command line.
+ */
+export { renderOverlay, describeObject, RenderError } from "./render";
+export type { KubeObject } from "./render";
+export { validateSchemas, formatProblem, toFieldPath } from "./schema";
+export type { Problem } from "./schema";
+export { checkPolicy, EXTERNAL_SECRETS } from "./policy";
+export type { Profile } from "./policy";
+export { validateOverlay } from "./validate";
+export type { OverlayResult } from "./validate";

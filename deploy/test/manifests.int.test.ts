@@ -1,0 +1,199 @@
+/**
+ * The Kubernetes manifests: each overlay renders with `kubectl kustomize` and every object passes
+ * the Kubernetes schemas and jetflow's deployment rules (through the built command line, as an
+ * operator or CI runs it); a broken manifest fails, naming the object and the field; the NATS
+ * configuration each overlay mounts loads in nats-server; users, passwords and Secrets agree.
+ */
+import { execFile } from "node:child_process";
+import { mkdtemp, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, relative, resolve } from "node:path";
+import { promisify } from "node:util";
+import { findNatsServer } from "@jetflow/testing";
+import { EXTERNAL_SECRETS, checkPolicy } from "../src/policy";
+import { renderOverlay } from "../src/render";
+import type { KubeObject } from "../src/render";
+import { AUTH_CONF, NATS_USERS, passwordVariable } from "./support/nats-auth";
+
+const run = promisify(execFile);
+const ROOT = resolve(__dirname, "..");
+const CLI = join(ROOT, "dist", "cli.js");
+const DEV = join(ROOT, "k8s", "overlays", "dev");
+const PRODUCTION = join(ROOT, "k8s", "overlays", "production");
+
+let scratch: string;
+const rendered: Record<string, KubeObject[]> = {};
+
+beforeAll(async () => {
+  scratch = await mkdtemp(join(tmpdir(), "jetflow-deploy-"));
+  rendered.dev = await renderOverlay(DEV);
+  rendered.production = await renderOverlay(PRODUCTION);
+});
+
+afterAll(async () => {
+  await rm(scratch, { recursive: true, force: true });
+});
+
+async function validate(...dirs: string[]): Promise<{ code: number; output: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...dirs]);
+    return { code: 0, output: stdout + stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: e.code ?? -1, output: `${e.stdout ?? ""}${e.stderr ?? ""}` };
+  }
+}
+
+function find(objects: KubeObject[], kind: string, prefix: string): KubeObject {
+  const found = objects.find((o) => o.kind === kind && (o.metadata?.name ?? "").startsWith(prefix));
+  if (found === undefined) throw new Error(`no ${kind} "${prefix}*" rendered`);
+  return found;
+}
+
+function data(object: KubeObject): Record<string, string> {
+  return (object["data"] ?? {}) as Record<string, string>;
+}
+
+it("validates every object of both overlays against the Kubernetes schemas and the rules", async () => {
+  const result = await validate(DEV, PRODUCTION);
+  expect(result.output).toBe(
+    `${DEV}: ${rendered.dev?.length} objects valid (dev)\n` +
+      `${PRODUCTION}: ${rendered.production?.length} objects valid (production)\n`,
+  );
+  expect(result.code).toBe(0);
+});
+
+it("fails a broken manifest, naming the object and the field", async () => {
+  // An overlay on top of production that breaks one thing of each sort.
+  const dir = join(scratch, "production");
+  await mkdir(dir, { recursive: true });
+  await writeFile(
+    join(dir, "typo.yaml"),
+    "apiVersion: apps/v1\nkind: Deploymnet\nmetadata:\n  name: typo\nspec: {}\n",
+  );
+  await writeFile(
+    join(dir, "kustomization.yaml"),
+    [
+      "apiVersion: kustomize.config.k8s.io/v1beta1",
+      "kind: Kustomization",
+      "resources:",
+      `  - ${relative(dir, PRODUCTION)}`,
+      "  - typo.yaml",
+      "patches:",
+      "  - target: { kind: Deployment, name: jetflow-orchestrator }",
+      "    patch: |",
+      "      - { op: replace, path: /spec/template/spec/containers/0/ports/0/containerPort, value: health }",
+      "      - { op: remove, path: /spec/template/spec/containers/0/readinessProbe }",
+      "      - { op: replace, path: /spec/replicas, value: 1 }",
+      "  - target: { kind: Service, name: jetflow-nats }",
+      "    patch: |",
+      "      - { op: replace, path: /spec/type, value: LoadBalancer }",
+      "  - target: { kind: StatefulSet, name: jetflow-nats }",
+      "    patch: |",
+      "      - { op: replace, path: /spec/template/spec/securityContext/runAsNonRoot, value: false }",
+      "",
+    ].join("\n"),
+  );
+  const result = await validate(dir);
+  expect(result.code).toBe(1);
+  const lines = result.output.trim().split("\n");
+  expect(lines[0]).toBe(`${dir}: 7 problems (production)`);
+  const orchestrator = "Deployment/jetflow-orchestrator in jetflow";
+  expect(
+    lines
+      .slice(1)
+      .map((l) => l.trim())
+      .sort(),
+  ).toEqual(
+    [
+      `${orchestrator}: .spec.template.spec.containers[0].ports[0].containerPort must be integer`,
+      `${orchestrator}: .spec.template.spec.containers[0].ports must name the HEALTH_PORT (8080) "health"`,
+      `${orchestrator}: .spec.template.spec.containers[0].readinessProbe must GET /readyz on port "health"`,
+      `${orchestrator}: .spec.replicas must be at least 2 in production`,
+      // kustomize does not know the kind, so it does not namespace it either.
+      'Deploymnet/typo: no Kubernetes schema for apiVersion "apps/v1" and kind "Deploymnet"',
+      "Service/jetflow-nats in jetflow: .spec.type only the api-gateway may be exposed, got LoadBalancer",
+      "StatefulSet/jetflow-nats in jetflow: .spec.template.spec.securityContext.runAsNonRoot must be true",
+    ].sort(),
+  );
+});
+
+it("fails an overlay that does not render", async () => {
+  const dir = join(scratch, "missing");
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, "kustomization.yaml"), "resources:\n  - nowhere.yaml\n");
+  const result = await validate(dir);
+  expect(result.code).toBe(1);
+  expect(result.output).toContain(`cannot render "${dir}"`);
+});
+
+it("runs the production topology: three NATS nodes, R3, two replicas of everything", () => {
+  const production = rendered.production ?? [];
+  expect(checkPolicy(production, "production")).toEqual([]);
+  const nats = find(production, "StatefulSet", "jetflow-nats") as { spec?: { replicas?: number } };
+  expect(nats.spec?.replicas).toBe(3);
+  expect(data(find(production, "ConfigMap", "jetflow-config"))["JETFLOW_REPLICAS"]).toBe("3");
+  expect(data(find(production, "ConfigMap", "jetflow-nats-config"))["cluster.conf"]).toContain(
+    "jetflow-nats-2.jetflow-nats-headless:6222",
+  );
+  // The dev overlay is not a production topology, and the rules say so.
+  expect(checkPolicy(rendered.dev ?? [], "production").map((p) => p.message)).toEqual(
+    expect.arrayContaining([
+      "a production NATS cluster needs 3 nodes, got 1",
+      "must be at least 2 in production",
+    ]),
+  );
+});
+
+describe("the NATS configuration", () => {
+  /** Writes the overlay's nats ConfigMap files into a directory and checks them with `nats-server -t`. */
+  async function testConfig(overlay: "dev" | "production", env: Record<string, string>): Promise<string> {
+    const dir = join(scratch, `nats-${overlay}`);
+    await mkdir(dir, { recursive: true });
+    for (const [file, text] of Object.entries(
+      data(find(rendered[overlay] ?? [], "ConfigMap", "jetflow-nats-config")),
+    )) {
+      await writeFile(join(dir, file), text);
+    }
+    const bin = await findNatsServer();
+    const { stdout, stderr } = await run(bin, ["-t", "-c", join(dir, "nats.conf")], {
+      env: { PATH: process.env.PATH, POD_NAME: "jetflow-nats-0", ...env },
+    });
+    return stdout + stderr;
+  }
+
+  it("loads in nats-server with the dev overlay's passwords", async () => {
+    const secret = find(rendered.dev ?? [], "Secret", "jetflow-nats-server-passwords");
+    const env = Object.fromEntries(
+      Object.entries(data(secret)).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]),
+    );
+    await expect(testConfig("dev", env)).resolves.toContain("is valid");
+  });
+
+  it("loads in nats-server in production with bcrypt-hashed passwords", async () => {
+    // What deploy/scripts/nats-credentials.sh stores: a bcrypt hash, double-quoted for the config parser.
+    const hash = '"$2a$11$Xrc3e.I/7hB0Hf3ZfSuJxOUj9ShRdsuqJF0bnyPRwgjIi5f8Rr8fO"';
+    const env = Object.fromEntries(NATS_USERS.map((user) => [passwordVariable(user), hash]));
+    await expect(testConfig("production", env)).resolves.toContain("is valid");
+  });
+
+  it("has a Secret for every user and a user for every Secret", async () => {
+    const auth = await readFile(AUTH_CONF, "utf8");
+    const users = [...auth.matchAll(/\{ user: "([a-z-]+)", password: \$([A-Z_]+),/g)];
+    expect(users.map((m) => m[1])).toEqual([...NATS_USERS]);
+    expect(users.map((m) => m[2])).toEqual(NATS_USERS.map(passwordVariable));
+    const dev = rendered.dev ?? [];
+    const serverPasswords = data(find(dev, "Secret", "jetflow-nats-server-passwords"));
+    expect(Object.keys(serverPasswords).sort()).toEqual(NATS_USERS.map(passwordVariable).sort());
+    for (const user of NATS_USERS) {
+      const login = data(find(dev, "Secret", `jetflow-nats-${user}-`));
+      expect(Buffer.from(login["NATS_USER"] ?? "", "base64").toString()).toBe(user);
+      expect(Buffer.from(login["NATS_PASSWORD"] ?? "", "base64").toString()).toBe(
+        Buffer.from(serverPasswords[passwordVariable(user)] ?? "", "base64").toString(),
+      );
+    }
+    expect([...EXTERNAL_SECRETS].sort()).toEqual(
+      ["jetflow-nats-server-passwords", ...NATS_USERS.map((user) => `jetflow-nats-${user}`)].sort(),
+    );
+  });
+});
