@@ -3,9 +3,13 @@
  * bottom and redrawn in place (progress bars), at most every `redrawMs`.
  */
 
+import { stripAnsi, visibleWidth } from "./style";
+
 /** Where a screen writes. */
 export interface ScreenOutput {
   write(text: string): void;
+  /** Terminal width; status lines are cut to fit, so redrawing in place never meets a wrapped line. */
+  readonly columns?: number;
 }
 
 const UP_AND_CLEAR = (lines: number) => `\u001b[${lines}A\r\u001b[J`;
@@ -56,7 +60,10 @@ export class Screen {
 
   private draw(): string {
     if (!this.live || this.status.size === 0) return "";
-    const lines = [...this.status.values()];
+    const width = (this.out.columns ?? 0) - 1;
+    const fit = (line: string) =>
+      width > 0 && visibleWidth(line) > width ? [...stripAnsi(line)].slice(0, width).join("") : line;
+    const lines = [...this.status.values()].map(fit);
     this.drawn = lines.length;
     return lines.join("\n") + "\n";
   }

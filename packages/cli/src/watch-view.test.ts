@@ -171,3 +171,12 @@ it("right-aligns the elapsed time", () => {
   expect(formatElapsed(1250)).toBe("   1.25s");
   expect(formatElapsed(725_000)).toBe(" 12m 05s");
 });
+
+it("cuts status lines to the terminal's width so they redraw in place", async () => {
+  let text = "";
+  const screen = new Screen({ write: (chunk) => (text += chunk), columns: 21 }, true, 0);
+  screen.setStatus("a", "0123456789".repeat(3));
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  expect(text).toBe("01234567890123456789\n");
+  screen.close();
+});
