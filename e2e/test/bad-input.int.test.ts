@@ -12,23 +12,19 @@ import {
   streams,
   subjects,
 } from "@jetflow/contracts";
-import { connectTo, waitFor } from "@jetflow/testing";
-import { createWorker } from "@jetflow/worker-sdk";
-import type { Worker } from "@jetflow/worker-sdk";
+import { waitFor } from "@jetflow/testing";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { checkStoredExecution, startEngine, statusOf, testActivities, waitForEnd } from "../src";
+import { checkStoredExecution, statusOf, waitForEnd } from "../src";
+import { useEngine } from "./fixture";
 import type { Engine } from "../src";
 
+const fixture = useEngine();
 let engine: Engine;
 let nc: NatsConnection;
-let worker: Worker;
 
 beforeAll(async () => {
-  engine = await startEngine();
-  nc = await connectTo(engine.natsUrl);
-  worker = createWorker({ nc, handlers: testActivities });
-  await worker.start();
+  ({ engine, nc } = fixture);
   await engine.client.registerWorkflow({
     name: "two-steps",
     definition: JSON.stringify({
@@ -40,12 +36,6 @@ beforeAll(async () => {
     }),
     description: "",
   });
-});
-
-afterAll(async () => {
-  await worker?.stop();
-  await nc?.close();
-  await engine?.stop();
 });
 
 const garbage = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f, 0x01, 0x02]);

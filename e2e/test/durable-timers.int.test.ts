@@ -2,29 +2,18 @@
  * Timers live in JetStream, not in a process: a pending Wait and a pending retry back-off both
  * survive the crash of every service at once, and a restart of nats-server itself.
  */
-import { connectTo, waitFor } from "@jetflow/testing";
-import { createWorker } from "@jetflow/worker-sdk";
-import type { Worker } from "@jetflow/worker-sdk";
+import { waitFor } from "@jetflow/testing";
 import type { NatsConnection } from "@nats-io/transport-node";
-import {
-  SERVICE_NAMES,
-  checkStoredExecution,
-  startEngine,
-  statusOf,
-  testActivities,
-  waitForEnd,
-} from "../src";
+import { SERVICE_NAMES, checkStoredExecution, statusOf, waitForEnd } from "../src";
+import { useEngine } from "./fixture";
 import type { Engine } from "../src";
 
+const fixture = useEngine();
 let engine: Engine;
 let nc: NatsConnection;
-let worker: Worker;
 
 beforeAll(async () => {
-  engine = await startEngine();
-  nc = await connectTo(engine.natsUrl);
-  worker = createWorker({ nc, handlers: testActivities });
-  await worker.start();
+  ({ engine, nc } = fixture);
   await engine.client.registerWorkflow({
     name: "pause-then-work",
     definition: JSON.stringify({
@@ -51,12 +40,6 @@ beforeAll(async () => {
     }),
     description: "",
   });
-});
-
-afterAll(async () => {
-  await worker?.stop();
-  await nc?.close();
-  await engine?.stop();
 });
 
 async function hasEvent(executionId: string, kind: string): Promise<boolean> {

@@ -1,27 +1,16 @@
 import { status as grpcStatus } from "@grpc/grpc-js";
 import type { HistoryEvent } from "@jetflow/contracts";
-import { connectTo } from "@jetflow/testing";
-import { createWorker } from "@jetflow/worker-sdk";
-import type { Worker } from "@jetflow/worker-sdk";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { checkStoredExecution, startEngine, statusOf, testActivities, waitForEnd } from "../src";
+import { checkStoredExecution, statusOf, waitForEnd } from "../src";
+import { useEngine } from "./fixture";
 import type { Engine } from "../src";
 
+const fixture = useEngine();
 let engine: Engine;
 let nc: NatsConnection;
-let worker: Worker;
 
 beforeAll(async () => {
-  engine = await startEngine();
-  nc = await connectTo(engine.natsUrl);
-  worker = createWorker({ nc, handlers: testActivities });
-  await worker.start();
-});
-
-afterAll(async () => {
-  await worker?.stop();
-  await nc?.close();
-  await engine?.stop();
+  ({ engine, nc } = fixture);
 });
 
 let counter = 0;
