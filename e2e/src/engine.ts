@@ -118,7 +118,10 @@ export class ManagedProcess {
 }
 
 export interface EngineOptions {
-  /** Processes per service. Default 1 each. */
+  /**
+   * Processes per service. Default 1 each. Several api-gateways listen on ports of their own and
+   * `grpcAddress` names them all.
+   */
   replicas?: Partial<Record<ServiceName, number>>;
   /** Extra environment for every service. */
   env?: Record<string, string>;
@@ -166,13 +169,19 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
     external === undefined ? await startNatsServer() : isCluster(external) ? external.servers[0] : external;
   if (nats === undefined) throw new Error("startEngine: the given cluster has no nodes");
   const natsUrl = external !== undefined && isCluster(external) ? external.urls.join(",") : nats.url;
-  const grpcPort = await freePort();
-  const grpcAddress = `127.0.0.1:${grpcPort}`;
+  const gateways = options.replicas?.["api-gateway"] ?? 1;
+  // Several gateways cannot share a port: each gets its own, and the client a target listing them
+  // all (grpc-js fails over between them, as a Kubernetes Service would).
+  const grpcPorts = gateways > 1 ? await freePorts(gateways) : [await freePort()];
+  const grpcAddress =
+    gateways > 1
+      ? `ipv4:${grpcPorts.map((port) => `127.0.0.1:${port}`).join(",")}`
+      : `127.0.0.1:${grpcPorts[0] ?? 0}`;
   const baseEnv: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     NATS_URL: natsUrl,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "info",
-    GRPC_ADDR: grpcAddress,
+    GRPC_ADDR: `127.0.0.1:${grpcPorts[0] ?? 0}`,
     SHUTDOWN_TIMEOUT_MS: "10000",
     ...options.env,
   };
@@ -184,13 +193,18 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
     const count = options.replicas?.[name] ?? 1;
     const env = { ...baseEnv, ...options.serviceEnv?.[name] };
     const ports = healthPorts.splice(0, count);
+    const processEnv = (i: number): NodeJS.ProcessEnv => ({
+      ...env,
+      ...(ports[i] === undefined ? {} : { HEALTH_PORT: String(ports[i]), HEALTH_HOST: "127.0.0.1" }),
+      ...(name === "api-gateway" && gateways > 1 ? { GRPC_ADDR: `127.0.0.1:${grpcPorts[i] ?? 0}` } : {}),
+    });
     services[name] = Array.from(
       { length: count },
       (_, i) =>
         new ManagedProcess(
           `${name}#${i}`,
           join(ROOT, "services", name, "dist", "main.js"),
-          ports[i] === undefined ? env : { ...env, HEALTH_PORT: String(ports[i]), HEALTH_HOST: "127.0.0.1" },
+          processEnv(i),
           join(logDir, `${name}-${i}.log`),
         ),
     );
