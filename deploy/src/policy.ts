@@ -21,7 +21,7 @@ export const EXTERNAL_SECRETS: readonly string[] = [
   "jetflow-nats-dispatcher",
   "jetflow-nats-result-ingestor",
   "jetflow-nats-api-gateway",
-  "jetflow-nats-worker-example",
+  "jetflow-nats-worker-examples",
 ];
 
 type Json = Record<string, unknown>;

@@ -50,6 +50,15 @@ function find(objects: KubeObject[], kind: string, prefix: string): KubeObject {
   return found;
 }
 
+interface Env {
+  name: string;
+  value?: string;
+}
+
+interface EnvFrom {
+  secretRef?: { name: string };
+}
+
 function data(object: KubeObject): Record<string, string> {
   return (object["data"] ?? {}) as Record<string, string>;
 }
@@ -191,6 +200,29 @@ describe("the NATS configuration", () => {
       expect(Buffer.from(login["NATS_PASSWORD"] ?? "", "base64").toString()).toBe(
         Buffer.from(serverPasswords[passwordVariable(user)] ?? "", "base64").toString(),
       );
+    }
+    // A worker Deployment runs only activities its NATS user may consume.
+    for (const worker of dev.filter(
+      (o) => o.kind === "Deployment" && (o.metadata?.name ?? "").includes("worker-"),
+    )) {
+      const container = (
+        worker as {
+          spec: { template: { spec: { containers: Array<{ env?: Env[]; envFrom?: EnvFrom[] }> } } };
+        }
+      ).spec.template.spec.containers[0];
+      const activities = (container?.env?.find((e) => e.name === "ACTIVITIES")?.value ?? "").split(",");
+      const secretName = container?.envFrom?.find((e) => e.secretRef !== undefined)?.secretRef?.name ?? "";
+      const user = Buffer.from(data(find(dev, "Secret", secretName))["NATS_USER"] ?? "", "base64").toString();
+      const block = auth.slice(
+        auth.indexOf(`${passwordVariable(user).replace("JETFLOW_NATS_PASSWORD_", "")}_PERMISSIONS = {`),
+      );
+      const allowed = [
+        ...block
+          .slice(0, block.indexOf("\n}\n"))
+          .matchAll(/CONSUMER\.CREATE\.JETFLOW_TASKS\.tasks-([a-z-]+)\./g),
+      ];
+      expect(activities.length).toBeGreaterThan(0);
+      expect(activities.sort()).toEqual(allowed.map((m) => m[1]).sort());
     }
     expect([...EXTERNAL_SECRETS].sort()).toEqual(
       ["jetflow-nats-server-passwords", ...NATS_USERS.map((user) => `jetflow-nats-${user}`)].sort(),

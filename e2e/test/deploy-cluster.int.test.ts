@@ -60,11 +60,12 @@ beforeAll(async () => {
   });
   reader = await connectTo(cluster.urls, credentialsOf("api-gateway"));
   for (let i = 0; i < 2; i++) {
-    const nc = await connectTo(cluster.urls, { ...credentialsOf("worker-example"), name: `worker-${i}` });
+    const nc = await connectTo(cluster.urls, { ...credentialsOf("worker-examples"), name: `worker-${i}` });
     workerConnections.push(nc);
     const worker = createWorker({
       nc,
-      handlers: { "sleep-inc": testActivities["sleep-inc"] as never },
+      // "ship-order" is an activity of the role: a chain step that sleeps `ms`, then increments `n`.
+      handlers: { "ship-order": testActivities["sleep-inc"] as never },
       concurrency: 20,
       ackWaitMs: 4_000,
     });
@@ -75,7 +76,7 @@ beforeAll(async () => {
   for (let i = 1; i <= STEPS; i++) {
     states[`S${i}`] = {
       Type: "Task",
-      Resource: "sleep-inc",
+      Resource: "ship-order",
       ...(i < STEPS ? { Next: `S${i + 1}` } : { End: true }),
     };
   }

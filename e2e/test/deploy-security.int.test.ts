@@ -46,14 +46,15 @@ beforeAll(async () => {
   });
   engine = await startEngine({ nats, serviceEnv: serviceCredentials, healthPorts: true });
   reader = await connectTo(nats.url, credentialsOf("api-gateway"));
-  workerNc = await connectTo(nats.url, { ...credentialsOf("worker-example"), name: "worker-example" });
+  workerNc = await connectTo(nats.url, { ...credentialsOf("worker-examples"), name: "worker-examples" });
   worker = createWorker({
     nc: workerNc,
+    // The role may run the example activities only: the test's handlers take three of their names.
     handlers: {
-      inc: testActivities.inc as never,
-      "sleep-inc": testActivities["sleep-inc"] as never,
+      "validate-order": testActivities.inc as never,
+      "ship-order": testActivities["sleep-inc"] as never,
       // Heartbeats go to the result-ingestor and come back on the worker's own inbox.
-      echo: async (input: unknown, ctx: TaskContext) => {
+      "send-notification": async (input: unknown, ctx: TaskContext) => {
         await ctx.heartbeat();
         return input;
       },
@@ -107,8 +108,8 @@ describe("with every service and the worker on its own NATS user", () => {
             {
               StartAt: "A",
               States: {
-                A: { Type: "Task", Resource: "inc", Next: "B" },
-                B: { Type: "Task", Resource: "echo", HeartbeatSeconds: 10, End: true },
+                A: { Type: "Task", Resource: "validate-order", Next: "B" },
+                B: { Type: "Task", Resource: "send-notification", HeartbeatSeconds: 10, End: true },
               },
             },
             { StartAt: "W", States: { W: { Type: "Wait", Seconds: 1, End: true } } },
@@ -123,7 +124,10 @@ describe("with every service and the worker on its own NATS user", () => {
         M: {
           Type: "Map",
           ItemsPath: "$.items",
-          ItemProcessor: { StartAt: "E", States: { E: { Type: "Task", Resource: "echo", End: true } } },
+          ItemProcessor: {
+            StartAt: "E",
+            States: { E: { Type: "Task", Resource: "send-notification", End: true } },
+          },
           ResultPath: "$.mapped",
           End: true,
         },
@@ -156,7 +160,7 @@ describe("with every service and the worker on its own NATS user", () => {
   it("stops a running execution and cancels its task", async () => {
     await register("deploy-slow", {
       StartAt: "S",
-      States: { S: { Type: "Task", Resource: "sleep-inc", End: true } },
+      States: { S: { Type: "Task", Resource: "ship-order", End: true } },
     });
     const executionId = await start("deploy-slow", { n: 0, ms: 60_000 });
     await waitFor(() => worker.inFlight() > 0, { timeoutMs: 30_000 });
@@ -179,11 +183,11 @@ describe("a worker's credentials", () => {
   let executionId: string;
 
   beforeAll(async () => {
-    nc = await connectTo(nats.url, credentialsOf("worker-example"));
+    nc = await connectTo(nats.url, credentialsOf("worker-examples"));
     violations = violationsOf(nc);
     await register("deploy-one", {
       StartAt: "I",
-      States: { I: { Type: "Task", Resource: "inc", End: true } },
+      States: { I: { Type: "Task", Resource: "validate-order", End: true } },
     });
     executionId = await start("deploy-one", { n: 41 });
     await waitForEnd(engine.client, executionId);
@@ -247,26 +251,27 @@ describe("a worker's credentials", () => {
 
   it("can not take the tasks of another activity nor make streams", async () => {
     const jsm = await jetstreamManager(nc, { timeout: 2_000 });
-    const config = consumerConfigs.task("charge-card");
+    const config = consumerConfigs.task("wire-money");
     await expectRefused(
-      `$JS.API.CONSUMER.CREATE.${streams.tasks}.tasks-charge-card.jetflow.tasks.charge-card`,
+      `$JS.API.CONSUMER.CREATE.${streams.tasks}.tasks-wire-money.jetflow.tasks.wire-money`,
       () => jsm.consumers.add(streams.tasks, config),
     );
     // Its own consumer name with another activity's filter is refused too: the filter is in the subject.
-    await expectRefused(`$JS.API.CONSUMER.CREATE.${streams.tasks}.tasks-inc.jetflow.tasks.charge-card`, () =>
-      jsm.consumers.add(streams.tasks, { ...config, durable_name: "tasks-inc" }),
+    await expectRefused(
+      `$JS.API.CONSUMER.CREATE.${streams.tasks}.tasks-validate-order.jetflow.tasks.wire-money`,
+      () => jsm.consumers.add(streams.tasks, { ...config, durable_name: "tasks-validate-order" }),
     );
     await expectRefused(`$JS.API.STREAM.CREATE.WORKER_OWN`, () =>
       jsm.streams.add({ name: "WORKER_OWN", subjects: ["own.>"] }),
     );
-    await expectRefused(subjects.result("charge-card"), () =>
-      jetstream(nc, { timeout: 2_000 }).publish(subjects.result("charge-card"), "{}"),
+    await expectRefused(subjects.result("wire-money"), () =>
+      jetstream(nc, { timeout: 2_000 }).publish(subjects.result("wire-money"), "{}"),
     );
   });
 
   it("is refused altogether with a wrong password", async () => {
     await expect(
-      connectTo(nats.url, { user: "worker-example", pass: "wrong", reconnect: false }),
+      connectTo(nats.url, { user: "worker-examples", pass: "wrong", reconnect: false }),
     ).rejects.toThrow(/authorization/i);
   });
 });
@@ -319,9 +324,9 @@ describe("the runtime contract of every service process", () => {
     await register("deploy-chain", {
       StartAt: "S1",
       States: {
-        S1: { Type: "Task", Resource: "sleep-inc", Next: "S2" },
-        S2: { Type: "Task", Resource: "sleep-inc", Next: "S3" },
-        S3: { Type: "Task", Resource: "sleep-inc", End: true },
+        S1: { Type: "Task", Resource: "ship-order", Next: "S2" },
+        S2: { Type: "Task", Resource: "ship-order", Next: "S3" },
+        S3: { Type: "Task", Resource: "ship-order", End: true },
       },
     });
     const ids = await Promise.all([0, 10, 20].map((n) => start("deploy-chain", { n, ms: 300 })));

@@ -15,7 +15,7 @@ export const NATS_USERS = [
   "dispatcher",
   "result-ingestor",
   "api-gateway",
-  "worker-example",
+  "worker-examples",
 ] as const;
 export type NatsUser = (typeof NATS_USERS)[number];
 
