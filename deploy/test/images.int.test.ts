@@ -29,7 +29,9 @@ it("builds every image the manifests use, tagged as they expect", async () => {
     env: { PATH: process.env.PATH, REGISTRY: "registry.example/jetflow", TAG: "1.2.3" },
   });
   const lines = stdout.trim().split("\n");
-  const built = lines.filter((l) => l.startsWith("docker build")).map((l) => l.split(" -t ")[1]?.split(" ")[0]);
+  const built = lines
+    .filter((l) => l.startsWith("docker build"))
+    .map((l) => l.split(" -t ")[1]?.split(" ")[0]);
   expect(lines.filter((l) => l.startsWith("docker push"))).toHaveLength(built.length);
   const images = (await renderOverlay(join(REPO, "deploy", "k8s", "overlays", "production")))
     .flatMap((o) => {
