@@ -68,6 +68,8 @@ export const USAGE = `usage: pnpm bench [-- options]
   --no-floor                skip the raw JetStream floor
   --profile                 run the services under node --cpu-prof and summarise the profiles
   --out <dir>               where results go (BENCH_OUT; default bench/results)
+  --timeout <s>             bound on one workload; executions still running then count as failed
+                            and the later workloads are skipped (BENCH_TIMEOUT_S; default 300)
   --help                    this text
 `;
 
@@ -122,6 +124,7 @@ export function loadBenchConfig(
         "no-floor": { type: "boolean" },
         profile: { type: "boolean" },
         out: { type: "string" },
+        timeout: { type: "string" },
         help: { type: "boolean" },
       },
       strict: true,
@@ -172,6 +175,7 @@ export function loadBenchConfig(
       workloads = WORKLOAD_IDS.filter((w) => wanted.includes(w));
     }
   }
+  const timeoutS = number("timeout", "BENCH_TIMEOUT_S", 300, false, 1);
   const [, outRaw] = pick("out", "BENCH_OUT");
   if (problems.length > 0) throw new BenchConfigError(problems);
   return {
@@ -184,6 +188,6 @@ export function loadBenchConfig(
     profile: values.profile === true,
     outDir: resolve(cwd, outRaw ?? resolve(__dirname, "../results")),
     sampleIntervalMs: 250,
-    workloadTimeoutMs: 600_000,
+    workloadTimeoutMs: timeoutS * 1000,
   };
 }

@@ -9,7 +9,7 @@ import { Kvm } from "@nats-io/kv";
 import type { KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { EventWatcher, SeenEnd } from "./event-watcher";
-import { nowMs, toFigures } from "./figures";
+import { deadline, nowMs, toFigures } from "./figures";
 import type { ExecutionTiming, RunFigures } from "./figures";
 import { mapLimit } from "./stats";
 import { chainWorkflow, fanOutInput, fanOutWorkflow } from "./workflows";
@@ -24,18 +24,6 @@ export interface EngineRunsOptions {
   watcher: EventWatcher;
   /** Bound on one run, in milliseconds. */
   timeoutMs: number;
-}
-
-/** Thrown when executions do not end within the run's bound. */
-export class RunTimeoutError extends Error {
-  override readonly name = "RunTimeoutError";
-  constructor(
-    readonly what: string,
-    readonly pending: number,
-    readonly timeoutMs: number,
-  ) {
-    super(`${what}: ${pending} executions did not end within ${timeoutMs} ms`);
-  }
 }
 
 function outputN(end: SeenEnd): number | undefined {
@@ -131,36 +119,34 @@ export class EngineRuns {
     onStarted?: (executionId: string) => void,
   ): Promise<ExecutionTiming[]> {
     const { client, watcher } = this.o;
-    let pending = executions;
-    let timer: NodeJS.Timeout | undefined;
     const ids: string[] = [];
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new RunTimeoutError(what, pending, this.o.timeoutMs)),
-        this.o.timeoutMs,
+    // Executions that do not end within the bound count as failed (unfinished); the run goes on.
+    const bound = deadline(this.o.timeoutMs);
+    try {
+      const started = await mapLimit(
+        Array.from({ length: executions }, (_, i) => i),
+        START_CONCURRENCY,
+        async (i) => {
+          const { workflowName, inputJson } = request(i);
+          const startMs = nowMs();
+          const { executionId } = await client.startExecution({
+            workflowName,
+            workflowVersion: 0,
+            inputJson,
+            executionName: "",
+          });
+          ids.push(executionId);
+          onStarted?.(executionId);
+          return { executionId, startMs };
+        },
       );
-    });
-    const run = mapLimit(
-      Array.from({ length: executions }, (_, i) => i),
-      START_CONCURRENCY,
-      async (i) => {
-        const { workflowName, inputJson } = request(i);
-        const startMs = nowMs();
-        const { executionId } = await client.startExecution({
-          workflowName,
-          workflowVersion: 0,
-          inputJson,
-          executionName: "",
-        });
-        ids.push(executionId);
-        onStarted?.(executionId);
-        return { executionId, startMs };
-      },
-    ).then((started) =>
-      Promise.all(
+      return await Promise.all(
         started.map(async ({ executionId, startMs }): Promise<ExecutionTiming> => {
-          const end = await watcher.ended(executionId);
-          pending--;
+          const end = await Promise.race([watcher.ended(executionId), bound.expired]);
+          if (!end) {
+            this.firstProblem ??= `${executionId} (${what}) did not end within ${this.o.timeoutMs} ms`;
+            return { startMs, ok: false };
+          }
           const ok = outputN(end) === expectedN;
           if (!ok) this.firstProblem ??= `${executionId}: ${end.error ?? `output ${end.outputJson}`}`;
           return {
@@ -170,12 +156,9 @@ export class EngineRuns {
             ...(recordSteps ? { scheduledMs: watcher.scheduled(executionId) } : {}),
           };
         }),
-      ),
-    );
-    try {
-      return await Promise.race([run, timeout]);
+      );
     } finally {
-      clearTimeout(timer);
+      bound.cancel();
       watcher.forget(ids);
     }
   }

@@ -20,6 +20,8 @@ export interface RunFigures {
   succeeded: number;
   /** Executions that failed, ended with a wrong output, or did not end in time. */
   failed: number;
+  /** Of those, the executions that did not end within the run's bound. */
+  unfinished: number;
   /** Task steps run: executions × Task states per execution. */
   steps: number;
   /** From the first start issued to the last end seen, in ms. */
@@ -56,6 +58,7 @@ export function toFigures(
     executions: timings.length,
     succeeded,
     failed: timings.length - succeeded,
+    unfinished: timings.length - ended.length,
     steps,
     wallMs,
     stepsPerSecond: perSecond(steps, wallMs),
@@ -63,6 +66,18 @@ export function toFigures(
     latencyMs: percentiles(ended.map((t) => (t.endMs as number) - t.startMs)),
     ...(stepSamples.length > 0 ? { stepLatencyMs: percentiles(stepSamples) } : {}),
   };
+}
+
+/**
+ * A promise that resolves to undefined after `ms`, for racing waits against a run's bound;
+ * `cancel()` clears its timer.
+ */
+export function deadline(ms: number): { expired: Promise<undefined>; cancel: () => void } {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  return { expired, cancel: () => clearTimeout(timer) };
 }
 
 /** Milliseconds since the epoch with sub-millisecond resolution. */

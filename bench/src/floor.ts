@@ -12,7 +12,7 @@ import type { ConsumerMessages, JetStreamClient, JsMsg } from "@nats-io/jetstrea
 import { Kvm } from "@nats-io/kv";
 import type { KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { nowMs, toFigures } from "./figures";
+import { deadline, nowMs, toFigures } from "./figures";
 import type { ExecutionTiming, RunFigures } from "./figures";
 import { createFloorResources, floor } from "./floor-resources";
 import type { FloorResult, FloorTask } from "./floor-resources";
@@ -47,7 +47,11 @@ export class Floor {
   /** The first error met, for the report. */
   firstProblem?: string;
 
-  constructor(private readonly nc: NatsConnection) {}
+  /** `timeoutMs` bounds each execution: one that does not end in time counts as failed. */
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly timeoutMs: number,
+  ) {}
 
   /** Creates the floor's streams, consumers and bucket and starts consuming results. */
   async start(): Promise<void> {
@@ -113,7 +117,14 @@ export class Floor {
       this.executions.set(id, exec);
       this.advance(exec).catch((err: unknown) => this.fail(exec, err));
     });
-    await ended;
+    const bound = deadline(this.timeoutMs);
+    const end = await Promise.race([ended.then(() => true), bound.expired]);
+    bound.cancel();
+    if (!end) {
+      this.executions.delete(id);
+      this.firstProblem ??= `${id} did not end within ${this.timeoutMs} ms`;
+      timing.ok = false;
+    }
     return timing;
   }
 

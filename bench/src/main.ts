@@ -29,7 +29,9 @@ async function main(): Promise<number> {
   }
   const { result, jsonFile } = await runBench(config, progress, interrupted.signal);
   process.stdout.write(`\n${renderReport(result, jsonFile)}\n`);
-  const failed = result.workloads.some((w) => w.engine.failed > 0 || (w.floor?.failed ?? 0) > 0);
+  const failed =
+    result.problems.length > 0 ||
+    result.workloads.some((w) => w.engine.failed > 0 || (w.floor?.failed ?? 0) > 0);
   return failed ? 1 : 0;
 }
 

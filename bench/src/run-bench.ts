@@ -258,7 +258,7 @@ export async function runBench(
 
     let floorProcesses: Watched[] = [];
     if (!config.skipFloor) {
-      floor = new Floor(nc);
+      floor = new Floor(nc, config.workloadTimeoutMs);
       await floor.start();
       progress(`starting ${config.workerProcesses} floor worker process(es)`);
       await spawnWorkers("floor-worker.js", "floor-worker", "floor worker started", floorWorkers);
@@ -322,6 +322,14 @@ export async function runBench(
         targets,
       });
       progress(describe(plan.id, engineRun, floorRun));
+      const unfinished = engineRun.unfinished + (floorRun?.unfinished ?? 0);
+      if (unfinished > 0) {
+        // The engine is still busy with them: whatever ran next would measure that, not itself.
+        problems.push(
+          `${plan.id}: ${unfinished} executions did not end within ${config.workloadTimeoutMs / 1000} s; the workloads after it were skipped`,
+        );
+        break;
+      }
     }
     if (engineRuns.firstProblem) problems.push(`engine: ${engineRuns.firstProblem}`);
     if (floor?.firstProblem) problems.push(`floor: ${floor.firstProblem}`);
