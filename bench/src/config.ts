@@ -6,7 +6,8 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 
 /** The workloads, in the order they run. */
-export const WORKLOAD_IDS = ["W3", "W1", "W2", "W4"] as const;
+// The fan-out last: it is the one most likely to leave work behind if it times out.
+export const WORKLOAD_IDS = ["W3", "W1", "W4", "W2"] as const;
 export type WorkloadId = (typeof WORKLOAD_IDS)[number];
 
 /** Sizes of every workload, after scaling. */
@@ -69,7 +70,7 @@ export const USAGE = `usage: pnpm bench [-- options]
   --profile                 run the services under node --cpu-prof and summarise the profiles
   --out <dir>               where results go (BENCH_OUT; default bench/results)
   --timeout <s>             bound on one workload; executions still running then count as failed
-                            and the later workloads are skipped (BENCH_TIMEOUT_S; default 300)
+                            and the later workloads are skipped (BENCH_TIMEOUT_S; default 180)
   --help                    this text
 `;
 
@@ -175,7 +176,7 @@ export function loadBenchConfig(
       workloads = WORKLOAD_IDS.filter((w) => wanted.includes(w));
     }
   }
-  const timeoutS = number("timeout", "BENCH_TIMEOUT_S", 300, false, 1);
+  const timeoutS = number("timeout", "BENCH_TIMEOUT_S", 180, false, 1);
   const [, outRaw] = pick("out", "BENCH_OUT");
   if (problems.length > 0) throw new BenchConfigError(problems);
   return {
