@@ -6,6 +6,7 @@ export { renderOverlay, describeObject, RenderError } from "./render";
 export type { KubeObject } from "./render";
 export { validateSchemas, formatProblem, toFieldPath } from "./schema";
 export type { Problem } from "./schema";
+export { checkUnknownFields } from "./strict";
 export { checkPolicy, EXTERNAL_SECRETS } from "./policy";
 export type { Profile } from "./policy";
 export { validateOverlay } from "./validate";

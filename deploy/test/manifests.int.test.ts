@@ -97,6 +97,12 @@ it("fails a broken manifest, naming the object and the field", async () => {
       "  - target: { kind: Service, name: jetflow-nats }",
       "    patch: |",
       "      - { op: replace, path: /spec/type, value: LoadBalancer }",
+      // Misspelt fields: valid for the schemas, caught as unknown fields.
+      "  - target: { kind: Deployment, name: jetflow-dispatcher }",
+      "    patch: |",
+      "      - { op: add, path: /spec/template/spec/containers/0/readinesProbe, value: { httpGet: { port: health } } }",
+      "      - { op: add, path: /spec/replica, value: 3 }",
+      "      - { op: add, path: /metadata/lables, value: { a: b } }",
       "  - target: { kind: StatefulSet, name: jetflow-nats }",
       "    patch: |",
       "      - { op: replace, path: /spec/template/spec/securityContext/runAsNonRoot, value: false }",
@@ -106,7 +112,7 @@ it("fails a broken manifest, naming the object and the field", async () => {
   const result = await validate(dir);
   expect(result.code).toBe(1);
   const lines = result.output.trim().split("\n");
-  expect(lines[0]).toBe(`${dir}: 7 problems (production)`);
+  expect(lines[0]).toBe(`${dir}: 10 problems (production)`);
   const orchestrator = "Deployment/jetflow-orchestrator in jetflow";
   expect(
     lines
@@ -119,6 +125,9 @@ it("fails a broken manifest, naming the object and the field", async () => {
       `${orchestrator}: .spec.template.spec.containers[0].ports must name the HEALTH_PORT (8080) "health"`,
       `${orchestrator}: .spec.template.spec.containers[0].readinessProbe must GET /readyz on port "health"`,
       `${orchestrator}: .spec.replicas must be at least 2 in production`,
+      "Deployment/jetflow-dispatcher in jetflow: .metadata.lables is not a field of ObjectMeta",
+      "Deployment/jetflow-dispatcher in jetflow: .spec.replica is not a field of DeploymentSpec",
+      "Deployment/jetflow-dispatcher in jetflow: .spec.template.spec.containers[0].readinesProbe is not a field of Container",
       // kustomize does not know the kind, so it does not namespace it either.
       'Deploymnet/typo: no Kubernetes schema for apiVersion "apps/v1" and kind "Deploymnet"',
       "Service/jetflow-nats in jetflow: .spec.type only the api-gateway may be exposed, got LoadBalancer",
