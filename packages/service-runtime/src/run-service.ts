@@ -40,13 +40,21 @@ export async function runService<C extends BaseConfig>(
 ): Promise<RunningService> {
   const log = createLogger(name, config.logLevel);
   const nc = await connectNats(config, name, log);
-  const component = await start({ config, log, nc });
+  // Not ready while NATS is unreachable: a probe then takes the pod out of rotation.
+  let connected = true;
+  void (async () => {
+    for await (const status of nc.status()) {
+      if (status.type === "disconnect") connected = false;
+      else if (status.type === "reconnect") connected = true;
+    }
+  })();
+  const component = await startWithRetries(() => start({ config, log, nc }), log);
   let health: HealthServer | undefined;
   if (config.healthPort > 0) {
     health = await startHealthServer(
       config.healthHost,
       config.healthPort,
-      () => !nc.isClosed() && component.ready(),
+      () => connected && !nc.isClosed() && component.ready(),
     );
   }
   log.info({ healthPort: health?.port }, "service started");
@@ -81,4 +89,25 @@ export async function runService<C extends BaseConfig>(
   process.once("SIGTERM", onSignal);
   process.once("SIGINT", onSignal);
   return { healthPort: health?.port, shutdown };
+}
+
+/** Start-up attempts before giving up; the delays between them grow from 0.5 s to 5 s (~35 s). */
+const START_ATTEMPTS = 10;
+
+/**
+ * Runs a component's start, retrying with back-off: on a fresh cluster JetStream may still be
+ * electing leaders, and replicas starting together race to create the same resources.
+ */
+async function startWithRetries(start: () => Promise<Component>, log: Logger): Promise<Component> {
+  let delayMs = 500;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (err) {
+      if (attempt >= START_ATTEMPTS) throw err;
+      log.warn({ err, attempt, retryInMs: delayMs }, "start failed; retrying");
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      delayMs = Math.min(delayMs * 2, 5000);
+    }
+  }
 }

@@ -1,4 +1,5 @@
-import { connect } from "@nats-io/transport-node";
+import { readFile } from "node:fs/promises";
+import { connect, credsAuthenticator } from "@nats-io/transport-node";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { TaskHandlers, Worker, WorkerOptions } from "./types";
 import { createWorker } from "./worker";
@@ -11,6 +12,15 @@ export interface RunWorkerOptions extends Omit<WorkerOptions, "nc" | "handlers">
   connectionName?: string;
   /** Stop and drain on SIGTERM and SIGINT. Default true. */
   handleSignals?: boolean;
+  /** NATS user and password. Default: `NATS_USER` and `NATS_PASSWORD`. */
+  user?: string;
+  pass?: string;
+  /** Path of a NATS .creds file. Default: `NATS_CREDS`. */
+  credsFile?: string;
+  /** Prefix of the reply inboxes, when the NATS user may only use its own. Default: `NATS_INBOX_PREFIX`. */
+  inboxPrefix?: string;
+  /** The environment the defaults above come from. Default `process.env`. */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** A worker started by {@link runWorker}, with the connection it owns. */
@@ -24,6 +34,9 @@ export interface RunningWorker {
 /**
  * The whole `main` of a worker process: connects to NATS (reconnecting forever), starts a worker
  * with `handlers` and, unless told otherwise, shuts down gracefully on SIGTERM or SIGINT.
+ * Unset options come from the environment: `NATS_URL`, `NATS_USER`/`NATS_PASSWORD` or
+ * `NATS_CREDS`, `NATS_INBOX_PREFIX`, and `JETFLOW_WORKER_ENSURE_STREAMS=false` for a worker whose
+ * NATS user may not create streams.
  *
  * @throws WorkerError when the worker cannot start (the connection is closed again)
  */
@@ -31,13 +44,29 @@ export async function runWorker(
   handlers: TaskHandlers,
   options: RunWorkerOptions = {},
 ): Promise<RunningWorker> {
-  const { servers, connectionName, handleSignals = true, ...workerOptions } = options;
+  const {
+    servers,
+    connectionName,
+    handleSignals = true,
+    user,
+    pass,
+    credsFile,
+    inboxPrefix,
+    env = process.env,
+    ...workerOptions
+  } = options;
+  const creds = credsFile ?? nonEmpty(env["NATS_CREDS"]);
   const nc = await connect({
-    servers: servers ?? (process.env["NATS_URL"] ?? "nats://127.0.0.1:4222").split(",").map((s) => s.trim()),
+    servers: servers ?? (env["NATS_URL"] ?? "nats://127.0.0.1:4222").split(",").map((s) => s.trim()),
     name: connectionName ?? "jetflow-worker",
     maxReconnectAttempts: -1,
+    user: user ?? nonEmpty(env["NATS_USER"]),
+    pass: pass ?? nonEmpty(env["NATS_PASSWORD"]),
+    authenticator: creds ? credsAuthenticator(await readFile(creds)) : undefined,
+    inboxPrefix: inboxPrefix ?? nonEmpty(env["NATS_INBOX_PREFIX"]),
   });
-  const worker = createWorker({ ...workerOptions, nc, handlers });
+  const ensureStreams = workerOptions.ensureStreams ?? env["JETFLOW_WORKER_ENSURE_STREAMS"] !== "false";
+  const worker = createWorker({ ...workerOptions, ensureStreams, nc, handlers });
   try {
     await worker.start();
   } catch (err) {
@@ -60,4 +89,8 @@ export async function runWorker(
     process.once("SIGINT", onSignal);
   }
   return { worker, nc, shutdown };
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === "" ? undefined : value;
 }

@@ -66,6 +66,11 @@ export interface WorkerOptions {
    * Existing streams are never changed. Default 1.
    */
   replicas?: number;
+  /**
+   * Create the task and dead-letter streams when they are missing (a worker may start before the
+   * dispatcher). Default true; false for a least-privilege NATS user that may not create streams.
+   */
+  ensureStreams?: boolean;
   /** Where the worker reports what it does. Default: silent. */
   logger?: Logger;
   /** Identifies this worker in results, for diagnostics. Default `<hostname>-<pid>-<random>`. */

@@ -39,8 +39,10 @@ export function createWorker(options: WorkerOptions): Worker {
     const jsm = await jetstreamManager(nc);
     // A worker may start before the dispatcher: it creates what it needs, but never changes an
     // existing stream (its owner's replicas and limits win).
-    await ensureStreamExists(jsm, streamConfigs.tasks({ replicas }));
-    await ensureStreamExists(jsm, streamConfigs.deadLetters({ replicas }));
+    if (options.ensureStreams ?? true) {
+      await ensureStreamExists(jsm, streamConfigs.tasks({ replicas }));
+      await ensureStreamExists(jsm, streamConfigs.deadLetters({ replicas }));
+    }
     const js = jetstream(nc);
     const started: ActivityRunner[] = [];
     runners = started;
