@@ -22,7 +22,7 @@ export interface RunFigures {
   failed: number;
   /** Of those, the executions that did not end within the run's bound. */
   unfinished: number;
-  /** Task steps run: executions × Task states per execution. */
+  /** Task steps run: ended executions × Task states per execution (+ the join of a fan-out). */
   steps: number;
   /** From the first start issued to the last end seen, in ms. */
   wallMs: number;
@@ -45,9 +45,12 @@ export function toFigures(
 ): RunFigures {
   const ended = timings.filter((t) => t.endMs !== undefined);
   const succeeded = ended.filter((t) => t.ok === true).length;
-  const lastEnd = Math.max(firstStartMs, ...ended.map((t) => t.endMs as number));
+  const unfinished = timings.length - ended.length;
+  // A run cut short by its bound lasted until now; only the steps of ended executions count.
+  const lastEnd =
+    unfinished > 0 ? nowMs() : ended.reduce((last, t) => Math.max(last, t.endMs as number), firstStartMs);
   const wallMs = lastEnd - firstStartMs;
-  const steps = timings.length * stepsPerExecution + extraSteps;
+  const steps = ended.length * stepsPerExecution + (unfinished === 0 ? extraSteps : 0);
   const stepSamples: number[] = [];
   for (const t of timings) {
     if (!t.scheduledMs || t.endMs === undefined) continue;
@@ -58,11 +61,11 @@ export function toFigures(
     executions: timings.length,
     succeeded,
     failed: timings.length - succeeded,
-    unfinished: timings.length - ended.length,
+    unfinished,
     steps,
     wallMs,
     stepsPerSecond: perSecond(steps, wallMs),
-    executionsPerSecond: perSecond(timings.length, wallMs),
+    executionsPerSecond: perSecond(ended.length, wallMs),
     latencyMs: percentiles(ended.map((t) => (t.endMs as number) - t.startMs)),
     ...(stepSamples.length > 0 ? { stepLatencyMs: percentiles(stepSamples) } : {}),
   };
