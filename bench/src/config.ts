@@ -59,7 +59,7 @@ export class BenchConfigError extends Error {
 }
 
 /** What `--help` prints. */
-export const USAGE = `usage: pnpm bench [-- options]
+export const USAGE = `usage: pnpm bench [options]
 
   --scale <f>               multiply every workload size by f (BENCH_SCALE; default 1)
   --only <W1,W2,W3,W4>      run only these workloads (BENCH_ONLY; default all)
@@ -67,7 +67,8 @@ export const USAGE = `usage: pnpm bench [-- options]
                             (BENCH_WORKERS; default 1)
   --worker-concurrency <n>  tasks one worker process runs at once (BENCH_WORKER_CONCURRENCY; default 256)
   --no-floor                skip the raw JetStream floor
-  --profile                 run the services under node --cpu-prof and summarise the profiles
+  --profile                 profile the services and workers with V8's CPU profiler (as node --cpu-prof)
+                            and summarise where their time went
   --out <dir>               where results go (BENCH_OUT; default bench/results)
   --timeout <s>             bound on one workload; executions still running then count as failed
                             and the later workloads are skipped (BENCH_TIMEOUT_S; default 180)
@@ -116,7 +117,8 @@ export function loadBenchConfig(
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({
-      args: [...argv],
+      // `pnpm bench -- --scale 0.1` hands the "--" on to the script.
+      args: argv[0] === "--" ? argv.slice(1) : [...argv],
       options: {
         scale: { type: "string" },
         only: { type: "string" },
