@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what jetflow needs on a fresh machine with Node.js 20+: the pinned pnpm, nats-server
-# (Debian package) when it is missing, and the dependencies from the lockfile. Safe to run again.
+# and kubectl (Debian packages) when they are missing, and the dependencies from the lockfile.
+# Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,6 +37,20 @@ if [ -z "${NATS_SERVER_BIN:-}" ] && ! command -v nats-server >/dev/null 2>&1 && 
     sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server >/dev/null
   else
     echo "nats-server is missing: install it (apt-get install nats-server) or set NATS_SERVER_BIN" >&2
+    exit 1
+  fi
+fi
+
+# kubectl renders the Kubernetes manifests (`kubectl kustomize`) for deploy/'s tests. Debian 12's
+# kubernetes-client is kubectl 1.20, the oldest the manifests are written for (docs/deploy.md).
+if ! command -v kubectl >/dev/null 2>&1; then
+  say "installing kubectl (Debian package kubernetes-client)"
+  if [ "$(id -u)" -eq 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kubernetes-client >/dev/null
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kubernetes-client >/dev/null
+  else
+    echo "kubectl is missing: the manifest tests (deploy/) need it; install it (apt-get install kubernetes-client)" >&2
     exit 1
   fi
 fi

@@ -73,39 +73,59 @@ it("validates every object of both overlays against the Kubernetes schemas and t
 });
 
 it("fails a broken manifest, naming the object and the field", async () => {
-  // An overlay on top of production that breaks one thing of each sort.
+  // An overlay on top of production that breaks one thing of each sort, written (like the
+  // overlays) for the kustomize of kubectl 1.20 too: a directory under bases, JSON patches in files.
   const dir = join(scratch, "production");
   await mkdir(dir, { recursive: true });
   await writeFile(
     join(dir, "typo.yaml"),
     "apiVersion: apps/v1\nkind: Deploymnet\nmetadata:\n  name: typo\nspec: {}\n",
   );
+  // One JSON patch file per target (kubectl 1.20 needs the target's group and version).
+  const patches: Array<{ target: string; ops: string[] }> = [
+    {
+      target: "{ group: apps, version: v1, kind: Deployment, name: jetflow-orchestrator }",
+      ops: [
+        "{ op: replace, path: /spec/template/spec/containers/0/ports/0/containerPort, value: health }",
+        "{ op: remove, path: /spec/template/spec/containers/0/readinessProbe }",
+        "{ op: replace, path: /spec/replicas, value: 1 }",
+      ],
+    },
+    {
+      target: "{ version: v1, kind: Service, name: jetflow-nats }",
+      ops: ["{ op: replace, path: /spec/type, value: LoadBalancer }"],
+    },
+    // Misspelt fields: valid for the schemas, caught as unknown fields.
+    {
+      target: "{ group: apps, version: v1, kind: Deployment, name: jetflow-dispatcher }",
+      ops: [
+        "{ op: add, path: /spec/template/spec/containers/0/readinesProbe, value: { httpGet: { port: health } } }",
+        "{ op: add, path: /spec/replica, value: 3 }",
+        "{ op: add, path: /metadata/lables, value: { a: b } }",
+      ],
+    },
+    {
+      target: "{ group: apps, version: v1, kind: StatefulSet, name: jetflow-nats }",
+      ops: ["{ op: replace, path: /spec/template/spec/securityContext/runAsNonRoot, value: false }"],
+    },
+  ];
+  const targets: string[] = [];
+  for (const [i, patch] of patches.entries()) {
+    const file = `patch-${i}.yaml`;
+    await writeFile(join(dir, file), patch.ops.map((op) => `- ${op}\n`).join(""));
+    targets.push(`  - target: ${patch.target}`, `    path: ${file}`);
+  }
   await writeFile(
     join(dir, "kustomization.yaml"),
     [
       "apiVersion: kustomize.config.k8s.io/v1beta1",
       "kind: Kustomization",
-      "resources:",
+      "bases:",
       `  - ${relative(dir, PRODUCTION)}`,
+      "resources:",
       "  - typo.yaml",
-      "patches:",
-      "  - target: { kind: Deployment, name: jetflow-orchestrator }",
-      "    patch: |",
-      "      - { op: replace, path: /spec/template/spec/containers/0/ports/0/containerPort, value: health }",
-      "      - { op: remove, path: /spec/template/spec/containers/0/readinessProbe }",
-      "      - { op: replace, path: /spec/replicas, value: 1 }",
-      "  - target: { kind: Service, name: jetflow-nats }",
-      "    patch: |",
-      "      - { op: replace, path: /spec/type, value: LoadBalancer }",
-      // Misspelt fields: valid for the schemas, caught as unknown fields.
-      "  - target: { kind: Deployment, name: jetflow-dispatcher }",
-      "    patch: |",
-      "      - { op: add, path: /spec/template/spec/containers/0/readinesProbe, value: { httpGet: { port: health } } }",
-      "      - { op: add, path: /spec/replica, value: 3 }",
-      "      - { op: add, path: /metadata/lables, value: { a: b } }",
-      "  - target: { kind: StatefulSet, name: jetflow-nats }",
-      "    patch: |",
-      "      - { op: replace, path: /spec/template/spec/securityContext/runAsNonRoot, value: false }",
+      "patchesJson6902:",
+      ...targets,
       "",
     ].join("\n"),
   );
