@@ -144,7 +144,7 @@ function sourceInfo(): MachineInfo["source"] {
   }
 }
 
-function machineInfo(natsServer: string): MachineInfo {
+function machineInfo(natsServer: string, source: MachineInfo["source"]): MachineInfo {
   const cpu = cpus();
   return {
     cores: cpu.length,
@@ -153,7 +153,7 @@ function machineInfo(natsServer: string): MachineInfo {
     os: `${type()} ${release()}`,
     node: process.version,
     natsServer,
-    source: sourceInfo(),
+    source,
     loadAverageBefore: loadAverages(),
     loadAverageAfter: loadAverages(),
   };
@@ -187,6 +187,8 @@ export async function runBench(
     : {};
   if (config.profile) mkdirSync(profileDir, { recursive: true });
   const loadBefore = loadAverages();
+  // Read first: the tree is shared and may move while the run goes on.
+  const source = sourceInfo();
 
   progress("starting nats-server and the five services");
   const engine: Engine = await startEngine({ env: { LOG_LEVEL: "info", ...profileEnv } });
@@ -351,7 +353,7 @@ export async function runBench(
   }
 
   const profiles: ProfileSummary[] = config.profile ? summariseProfiles(profileDir, pidNames) : [];
-  const machine = machineInfo(natsVersion);
+  const machine = machineInfo(natsVersion, source);
   machine.loadAverageBefore = loadBefore;
   const result: BenchResult = {
     formatVersion: 1,
