@@ -264,6 +264,7 @@ export async function runBench(
       await floor.start();
       progress(`starting ${config.workerProcesses} floor worker process(es)`);
       await spawnWorkers("floor-worker.js", "floor-worker", "floor worker started", floorWorkers);
+      for (const w of floorWorkers) if (w.pid !== undefined) pidNames.set(w.pid, "floor-worker");
       floorProcesses = [
         ...floorWorkers.flatMap((w) => (w.pid === undefined ? [] : [{ name: "worker", pid: w.pid }])),
         ...natsWatched,
