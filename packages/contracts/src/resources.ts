@@ -129,8 +129,14 @@ export const consumerConfigs = {
     durablePull(consumers.task(activity), subjects.task(activity), ackWaitMs),
   results: (ackWaitMs = 30_000): Partial<ConsumerConfig> =>
     durablePull(consumers.results, subjects.allResults, ackWaitMs),
-  commands: (ackWaitMs = 30_000): Partial<ConsumerConfig> =>
-    durablePull(consumers.commands, subjects.allCommands, ackWaitMs),
+  /**
+   * `maxAckPending` bounds the commands the orchestrators hold unacknowledged (and so their
+   * memory): the client's own pull limit does not, because it keeps pulling as it acks.
+   */
+  commands: (ackWaitMs = 30_000, maxAckPending = 20_000): Partial<ConsumerConfig> => ({
+    ...durablePull(consumers.commands, subjects.allCommands, ackWaitMs),
+    max_ack_pending: maxAckPending,
+  }),
   eventEffects: (ackWaitMs = 30_000): Partial<ConsumerConfig> =>
     durablePull(consumers.eventEffects, subjects.allEvents, ackWaitMs),
   /** Timers are NAKed with a delay until due, so many are pending at once. */

@@ -231,12 +231,9 @@ export class ActivityRunner {
       if (r.abandoned) return;
       await this.publishResult(r, outcome);
       if (r.abandoned) return;
-      try {
-        await msg.ackAck();
-      } catch (err) {
-        // The result is durable; a redelivery reruns the handler and its result is a duplicate.
-        log.warn({ err, activity: this.o.activity, taskToken: token }, "task ack failed");
-      }
+      // A plain ack: the result is durable, and if the ack is lost a redelivery reruns the handler
+      // and its result is dropped as a duplicate. A confirmed ack cost a round trip per task.
+      msg.ack();
     } finally {
       clearInterval(keepAlive);
       clearTimeout(deadlineTimer);

@@ -710,10 +710,17 @@ class Run {
       if (next) this.enter(next.name, next.input);
       return undefined;
     }
-    try {
-      this.launch(state, this.childrenInput(state, now));
-    } catch (err) {
-      this.failChildren(state, toStatesError(err));
+    // A completion frees a slot only under MaxConcurrency; without a cap every child is launched
+    // already, or ChildLaunchPending continues the launch. Skipping this keeps a completion from
+    // re-reading the whole input (quadratic over a large Map).
+    const free =
+      phase.maxConcurrency > 0 && phase.launched - phase.succeeded - phase.failed < phase.maxConcurrency;
+    if (phase.launched < phase.total && free) {
+      try {
+        this.launch(state, this.childrenInput(state, now));
+      } catch (err) {
+        this.failChildren(state, toStatesError(err));
+      }
     }
     return undefined;
   }

@@ -112,7 +112,11 @@ export function createOrchestrator(options: OrchestratorOptions) {
     const jsm = await jetstreamManager(nc);
     await ensureStream(jsm, streamConfigs.commands({ replicas: config.replicas }));
     await ensureStream(jsm, streamConfigs.deadLetters({ replicas: config.replicas }));
-    await ensureConsumer(jsm, streams.commands, consumerConfigs.commands(config.ackWaitMs));
+    await ensureConsumer(
+      jsm,
+      streams.commands,
+      consumerConfigs.commands(config.ackWaitMs, config.maxInFlight * 2),
+    );
     const consumer = await js.consumers.get(streams.commands, consumers.commands);
     messages = await consumer.consume({ max_messages: config.maxInFlight });
     ready = true;
