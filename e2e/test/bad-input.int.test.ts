@@ -4,6 +4,7 @@
  */
 import {
   CommitReply,
+  CommitRequest,
   DeadLetter,
   Task,
   TaskResult,
@@ -12,6 +13,7 @@ import {
   streams,
   subjects,
 } from "@jetflow/contracts";
+import { evolve } from "@jetflow/execution-model";
 import { waitFor } from "@jetflow/testing";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
@@ -136,4 +138,49 @@ it("drops results for unknown executions without blocking", async () => {
   ] as const) {
     expect(engine.services[service].every((p) => p.running)).toBe(true);
   }
+});
+
+it("parks a command whose decision keeps failing instead of retrying it forever", async () => {
+  // An execution whose snapshot names a machine that is not in its definition: every decision
+  // about it throws. Written as the api-gateway would, through the state-manager.
+  const executionId = "poisoned-execution";
+  const batch = {
+    executionId,
+    parent: undefined,
+    events: [
+      {
+        eventId: 1,
+        executionId,
+        timestamp: new Date(),
+        stateName: "",
+        details: {
+          $case: "executionStarted" as const,
+          value: {
+            workflowName: "two-steps",
+            workflowVersion: 1,
+            inputJson: "{}",
+            executionName: "",
+            machinePath: '[["NoSuchState",0]]',
+            parent: undefined,
+            rootExecutionId: executionId,
+            timeoutSeconds: 0,
+            timeoutTimerId: "",
+          },
+        },
+      },
+    ],
+  };
+  const request = { batch, expectedLastEventSeq: 0, snapshot: evolve(undefined, batch, 0) };
+  const reply = await nc.request(subjects.stateCommit, encode(CommitRequest, request), { timeout: 10_000 });
+  expect(decode(CommitReply, "CommitReply", reply.data, subjects.stateCommit).result?.$case).toBe("ok");
+  // The dispatcher sends its Begin; the orchestrator fails on it five times, then parks it.
+  await waitFor(
+    async () =>
+      (await parkedBy("orchestrator")).some((letter) => letter.subject === subjects.command(executionId)),
+    { timeoutMs: 60_000, message: "the poisoned command was not parked" },
+  );
+  const letter = (await parkedBy("orchestrator")).find((l) => l.subject === subjects.command(executionId));
+  expect(letter?.reason).toContain('machine path "[[\\"NoSuchState\\",0]]" is invalid');
+  // Other executions were never held up.
+  await runOne(30);
 });
