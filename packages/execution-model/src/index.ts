@@ -18,7 +18,8 @@ export {
   eventBatchMsgId,
 } from "./ids";
 export { emptyBitmap, hasBit, withBit } from "./bitmap";
-export { readEventBatches } from "./history";
-export type { StoredBatch } from "./history";
+export { readEventBatches, readEventBatchesWith, lastBatchSeq, HistoryReadError } from "./history";
+export type { StoredBatch, ReadBatchesOptions } from "./history";
 export { StateClient, StateManagerError } from "./state-client";
 export type { CommitResult } from "./state-client";
+export { toExecutionSummary } from "./summary";

@@ -6,7 +6,8 @@
 import { Server, ServerCredentials, status } from "@grpc/grpc-js";
 import type { ServerUnaryCall, ServiceError, sendUnaryData, handleUnaryCall } from "@grpc/grpc-js";
 import { ExecutionStatus, WorkflowServiceService } from "@jetflow/contracts";
-import type { ExecutionSnapshot, ExecutionSummary, WorkflowServiceServer } from "@jetflow/contracts";
+import type { WorkflowServiceServer } from "@jetflow/contracts";
+import { toExecutionSummary } from "@jetflow/execution-model";
 import type { Logger } from "@jetflow/service-runtime";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { activeStateNames } from "./active-states";
@@ -72,19 +73,6 @@ function pageSize(requested: number): number {
   return requested === 0 ? DEFAULT_PAGE_SIZE : Math.min(requested, MAX_PAGE_SIZE);
 }
 
-/** The summary of an execution, as lists and descriptions show it. */
-export function toSummary(s: ExecutionSnapshot): ExecutionSummary {
-  return {
-    executionId: s.executionId,
-    executionName: s.executionName,
-    workflowName: s.workflowName,
-    workflowVersion: s.workflowVersion,
-    status: s.status,
-    startTime: s.startTime,
-    stopTime: s.stopTime,
-  };
-}
-
 function decodeNameToken(token: string): string {
   if (token === "") return "";
   const name = Buffer.from(token, "base64url").toString();
@@ -134,7 +122,7 @@ export function workflowService(o: GrpcServerOptions): WorkflowServiceServer {
     describeExecution: unary("DescribeExecution", o, async (req) => {
       const s = await o.executions.describe(req.executionId);
       return {
-        execution: toSummary(s),
+        execution: toExecutionSummary(s),
         inputJson: s.inputJson,
         outputJson: s.outputJson,
         error: s.error,

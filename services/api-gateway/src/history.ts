@@ -74,7 +74,7 @@ async function readForward(nc: NatsConnection, r: HistoryPageRequest, from: Posi
       if (event.eventId < firstId) continue;
       const size = HistoryEvent.encode(event).finish().length;
       if (events.length >= r.pageSize || (events.length > 0 && bytes + size > r.maxBytes)) {
-        // Leaving the loop ends the read (the generator's return stops its consumer).
+        // Leaving the loop ends the read: no further batch is requested.
         return { events, nextPageToken: encodeToken(false, r.executionId, { seq, eventId: event.eventId }) };
       }
       events.push(event);

@@ -15,6 +15,7 @@
  * one `create` that finds the entry there.
  */
 import { ExecutionStatus, encode, ExecutionSummary } from "@jetflow/contracts";
+import { toExecutionSummary } from "@jetflow/execution-model";
 import type { ExecutionSnapshot } from "@jetflow/contracts";
 import type { KV } from "@nats-io/kv";
 import type { Logger } from "pino";
@@ -24,19 +25,6 @@ import type { LruCache } from "./lru-cache";
 
 /** What to write to the index for a snapshot, if anything. */
 export type IndexWrite = { op: "create" | "put"; summary: ExecutionSummary };
-
-/** The summary of an execution as ListExecutions shows it. */
-export function toExecutionSummary(s: ExecutionSnapshot): ExecutionSummary {
-  return {
-    executionId: s.executionId,
-    executionName: s.executionName,
-    workflowName: s.workflowName,
-    workflowVersion: s.workflowVersion,
-    status: s.status,
-    startTime: s.startTime,
-    stopTime: s.stopTime,
-  };
-}
 
 /**
  * Decides the index write for `snapshot`, given the status this process last indexed for it
