@@ -252,8 +252,6 @@ function childrenPhase(
       maxConcurrency,
       toleratedFailures,
       completed: emptyBitmap(total),
-      failureError: "",
-      failureCause: "",
     },
   };
 }

@@ -102,7 +102,7 @@ export function applyCommand(t: Transition, command: Command, env: DecideEnv): I
     case "childCompleted":
       return run.childCompleted(kind.value);
     case "stop":
-      run.abandonActive("execution stopped");
+      run.abandonActive();
       t.emit({ $case: "executionAborted", value: { error: kind.value.error, cause: kind.value.cause } });
       return undefined;
     case "continueChildren":
@@ -300,12 +300,12 @@ class Run {
   }
 
   private failExecution(error: string, cause: string): void {
-    this.abandonActive(cause);
+    this.abandonActive();
     this.t.emit({ $case: "executionFailed", value: { error, cause } });
   }
 
   /** Cancels what the active state waits for: its task or its children. */
-  abandonActive(reason: string): void {
+  abandonActive(): void {
     const active = this.snapshot.active;
     const phase = active?.phase;
     if (!active || !phase) return;
@@ -320,7 +320,6 @@ class Run {
     } else if (phase.$case === "children") {
       this.cancelChildren(active.name, phase.value);
     }
-    void reason;
   }
 
   private cancelChildren(stateName: string, children: ChildrenPhase): void {
@@ -463,7 +462,7 @@ class Run {
       case TimerKind.TIMER_KIND_EXECUTION_TIMEOUT: {
         if (timer.timerId !== this.snapshot.timeoutTimerId) return "stale";
         const cause = `execution exceeded its TimeoutSeconds of ${this.snapshot.timeoutSeconds}`;
-        this.abandonActive(cause);
+        this.abandonActive();
         this.t.emit({ $case: "executionTimedOut", value: { error: "States.Timeout", cause } });
         return undefined;
       }

@@ -136,9 +136,6 @@ export interface ChildrenPhase {
   toleratedFailures: number;
   /** One bit per child, set once its completion has been applied (idempotency). */
   completed: Buffer;
-  /** Set when the state has decided to fail and waits for nothing more. */
-  failureError: string;
-  failureCause: string;
   /**
    * Event id of the MapStarted/ParallelStarted event: names this round of children
    * (child ids are <parent>_<started_event_id>_<index>; a retry starts a new round).
@@ -957,8 +954,6 @@ function createBaseChildrenPhase(): ChildrenPhase {
     maxConcurrency: 0,
     toleratedFailures: 0,
     completed: Buffer.alloc(0),
-    failureError: "",
-    failureCause: "",
     startedEventId: 0,
   };
 }
@@ -985,12 +980,6 @@ export const ChildrenPhase: MessageFns<ChildrenPhase> = {
     }
     if (message.completed.length !== 0) {
       writer.uint32(58).bytes(message.completed);
-    }
-    if (message.failureError !== "") {
-      writer.uint32(66).string(message.failureError);
-    }
-    if (message.failureCause !== "") {
-      writer.uint32(74).string(message.failureCause);
     }
     if (message.startedEventId !== 0) {
       writer.uint32(80).uint64(message.startedEventId);
@@ -1067,22 +1056,6 @@ export const ChildrenPhase: MessageFns<ChildrenPhase> = {
             message.completed = Buffer.from(reader.bytes());
             continue;
           }
-          case 8: {
-            if (tag !== 66) {
-              break;
-            }
-
-            message.failureError = reader.string();
-            continue;
-          }
-          case 9: {
-            if (tag !== 74) {
-              break;
-            }
-
-            message.failureCause = reader.string();
-            continue;
-          }
           case 10: {
             if (tag !== 80) {
               break;
@@ -1120,16 +1093,6 @@ export const ChildrenPhase: MessageFns<ChildrenPhase> = {
         ? globalThis.Number(object.tolerated_failures)
         : 0,
       completed: isSet(object.completed) ? Buffer.from(bytesFromBase64(object.completed)) : Buffer.alloc(0),
-      failureError: isSet(object.failureError)
-        ? globalThis.String(object.failureError)
-        : isSet(object.failure_error)
-        ? globalThis.String(object.failure_error)
-        : "",
-      failureCause: isSet(object.failureCause)
-        ? globalThis.String(object.failureCause)
-        : isSet(object.failure_cause)
-        ? globalThis.String(object.failure_cause)
-        : "",
       startedEventId: isSet(object.startedEventId)
         ? globalThis.Number(object.startedEventId)
         : isSet(object.started_event_id)
@@ -1161,12 +1124,6 @@ export const ChildrenPhase: MessageFns<ChildrenPhase> = {
     if (message.completed.length !== 0) {
       obj.completed = base64FromBytes(message.completed);
     }
-    if (message.failureError !== "") {
-      obj.failureError = message.failureError;
-    }
-    if (message.failureCause !== "") {
-      obj.failureCause = message.failureCause;
-    }
     if (message.startedEventId !== 0) {
       obj.startedEventId = Math.round(message.startedEventId);
     }
@@ -1185,8 +1142,6 @@ export const ChildrenPhase: MessageFns<ChildrenPhase> = {
     message.maxConcurrency = object.maxConcurrency ?? 0;
     message.toleratedFailures = object.toleratedFailures ?? 0;
     message.completed = object.completed ?? Buffer.alloc(0);
-    message.failureError = object.failureError ?? "";
-    message.failureCause = object.failureCause ?? "";
     message.startedEventId = object.startedEventId ?? 0;
     return message;
   },
