@@ -43,3 +43,4 @@ export {
   MAX_ERROR_NAME_LENGTH,
   MAX_CAUSE_LENGTH,
 } from "./errors";
+export { formatHeartbeatRecord, parseHeartbeatRecord } from "./heartbeat-record";

@@ -172,7 +172,13 @@ export class Executions {
         executionId,
         kind: {
           $case: "taskOutcome",
-          value: { taskToken, outcome, workerId: "api-gateway", completedTime: this.now() },
+          value: {
+            taskToken,
+            outcome,
+            workerId: "api-gateway",
+            completedTime: this.now(),
+            receivedTime: this.now(),
+          },
         },
       },
       commandMsgIds.taskOutcome(taskToken),

@@ -22,6 +22,13 @@ export interface Config extends BaseConfig {
   ackWaitMs: number;
   /** DISPATCH_RETRY_DELAY_MS: delay before a message whose effects failed is tried again. Default 1000. */
   retryDelayMs: number;
+  /**
+   * TASK_TIMEOUT_GRACE_MS: how long after a task's deadline its timeout (TimeoutSeconds or
+   * HeartbeatSeconds) fires. The orchestrator judges a result by when the results stream received
+   * it, so a result received in time still wins if it reaches the orchestrator within this grace.
+   * Default 1000.
+   */
+  timeoutGraceMs: number;
 }
 
 /**
@@ -37,6 +44,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     timerMaxDelayMs: reader.integer("TIMER_MAX_DELAY_MS", 3_600_000, 1_000, 7 * 24 * 3_600_000),
     ackWaitMs: reader.integer("DISPATCH_ACK_WAIT_MS", 30_000, 1_000, 3_600_000),
     retryDelayMs: reader.integer("DISPATCH_RETRY_DELAY_MS", 1_000, 1, 600_000),
+    timeoutGraceMs: reader.integer("TASK_TIMEOUT_GRACE_MS", 1_000, 0, 600_000),
   };
   reader.done();
   return config;

@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import { consumerConfigs, consumers, ensureConsumer, streams } from "@jetflow/contracts";
 import type { Component } from "@jetflow/service-runtime";
 import type { Config } from "./config";
+import { lastBatchSeq } from "@jetflow/execution-model";
 import { startConsumerLoop } from "./consumer-loop";
 import type { ConsumerLoop } from "./consumer-loop";
 import { createBatchHandler, createTimerHandler } from "./handlers";
@@ -18,7 +19,13 @@ export interface DispatcherOptions {
   log: Logger;
   config: Pick<
     Config,
-    "replicas" | "dispatchConcurrency" | "timerConcurrency" | "timerMaxDelayMs" | "ackWaitMs" | "retryDelayMs"
+    | "replicas"
+    | "dispatchConcurrency"
+    | "timerConcurrency"
+    | "timerMaxDelayMs"
+    | "ackWaitMs"
+    | "retryDelayMs"
+    | "timeoutGraceMs"
   >;
   /** The clock, in epoch milliseconds. Default `Date.now`. */
   now?: () => number;
@@ -52,6 +59,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         replicas: config.replicas,
         ackWaitMs: config.ackWaitMs,
       });
+      // checkAPI off: the connection is known to have JetStream (ensureResources used it).
+      const jsm = await jetstreamManager(nc, { checkAPI: false });
       const effectsLog = log.child({ component: "effects" });
       loops.push(
         startConsumerLoop({
@@ -73,7 +82,13 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
           concurrency: config.timerConcurrency,
           handle: createTimerHandler(
             { js, nc, log: timersLog, stats, retryDelayMs: config.retryDelayMs },
-            { heartbeats, maxDelayMs: config.timerMaxDelayMs, now: options.now ?? Date.now },
+            {
+              heartbeats,
+              maxDelayMs: config.timerMaxDelayMs,
+              now: options.now ?? Date.now,
+              timeoutGraceMs: config.timeoutGraceMs,
+              lastBatchSeq: (executionId) => lastBatchSeq(jsm, executionId),
+            },
           ),
           prepare: ensure(streams.timers, consumerConfigs.timers(config.ackWaitMs)),
           log: timersLog,

@@ -37,8 +37,11 @@ function batch(events: HistoryEvent[], parent?: ParentRef, executionId = EXEC): 
 
 const msgIdOf = (effect: Effect | undefined): string => (effect?.kind === "publish" ? effect.msgId : "");
 
+/** The stream sequence the planned batches pretend to have: it is recorded in their timers. */
+const BATCH_SEQ = 42;
+
 function plan(b: EventBatch): Effect[] {
-  return planEffects(b, subjects.events(b.executionId));
+  return planEffects(b, subjects.events(b.executionId), BATCH_SEQ);
 }
 
 /** Effects with their bytes decoded, for readable assertions. */
@@ -132,6 +135,7 @@ describe("planEffects: tasks", () => {
         kind: TimerKind.TIMER_KIND_TASK_TIMEOUT,
         taskToken: token,
         heartbeatSeconds: 0,
+        armedBatchSeq: BATCH_SEQ,
       },
     });
     expect(effects[2]).toEqual({
@@ -146,6 +150,7 @@ describe("planEffects: tasks", () => {
         kind: TimerKind.TIMER_KIND_HEARTBEAT_TIMEOUT,
         taskToken: token,
         heartbeatSeconds: 5,
+        armedBatchSeq: BATCH_SEQ,
       },
     });
   });
@@ -215,6 +220,7 @@ describe("planEffects: timers", () => {
           kind: TimerKind.TIMER_KIND_WAIT,
           taskToken: "",
           heartbeatSeconds: 0,
+          armedBatchSeq: BATCH_SEQ,
         },
       },
     ]);
@@ -298,6 +304,7 @@ describe("planEffects: execution start", () => {
         kind: TimerKind.TIMER_KIND_EXECUTION_TIMEOUT,
         taskToken: "",
         heartbeatSeconds: 0,
+        armedBatchSeq: BATCH_SEQ,
       },
     });
   });

@@ -63,10 +63,11 @@ export const TASK_CANCEL_REASON = "task abandoned by its execution";
  * The effects of one batch received on `subject`, in event order. Events without an effect
  * (StateEntered, TaskSucceeded...) contribute nothing; an unknown event kind (from a newer
  * writer) is skipped too.
+ * `batchSeq` (the batch's stream sequence, 0 when unknown) is recorded in the timers it arms.
  * @throws InvalidBatchError when the batch does not belong to `subject` or an event lacks what
  *   its effect needs (a timestamp, a fire time, a usable activity or child id)
  */
-export function planEffects(batch: EventBatch, subject: string): Effect[] {
+export function planEffects(batch: EventBatch, subject: string, batchSeq = 0): Effect[] {
   const executionId = batch.executionId;
   if (!isExecutionId(executionId)) {
     throw new InvalidBatchError(executionId, "the execution id is not a valid id");
@@ -78,12 +79,18 @@ export function planEffects(batch: EventBatch, subject: string): Effect[] {
   if (batch.parent && !isExecutionId(batch.parent.executionId)) {
     throw new InvalidBatchError(executionId, "the parent's execution id is not a valid id");
   }
-  const context: BatchContext = { batch, fail: (reason) => new InvalidBatchError(executionId, reason) };
+  const context: BatchContext = {
+    batch,
+    batchSeq,
+    fail: (reason) => new InvalidBatchError(executionId, reason),
+  };
   return batch.events.flatMap((event) => eventEffects(context, event));
 }
 
 interface BatchContext {
   readonly batch: EventBatch;
+  /** The batch's sequence in JETFLOW_EVENTS (0 when unknown). */
+  readonly batchSeq: number;
   fail(reason: string): InvalidBatchError;
 }
 
@@ -317,6 +324,7 @@ function timerEffect(
       kind: timer.kind,
       taskToken: timer.taskToken ?? "",
       heartbeatSeconds: timer.heartbeatSeconds ?? 0,
+      armedBatchSeq: ctx.batchSeq,
     }),
     label: "timer",
   };

@@ -7,7 +7,15 @@ import { InvalidBatchError, planEffects } from "./effects";
 import type { Effect } from "./effects";
 import { parkDeadLetter, performEffects } from "./publish";
 import type { DispatcherStats } from "./stats";
-import { InvalidTimerError, decideTimer, parseHeartbeatMs, timerFiredEffect, validateTimer } from "./timers";
+import {
+  InvalidTimerError,
+  canGoStale,
+  decideTimer,
+  isStale,
+  parseHeartbeatMs,
+  timerFiredEffect,
+  validateTimer,
+} from "./timers";
 
 /** What the message handlers share. */
 export interface HandlerContext {
@@ -28,7 +36,7 @@ export function createBatchHandler(ctx: HandlerContext): (msg: JsMsg) => Promise
   return async (msg) => {
     let effects: Effect[];
     try {
-      effects = planEffects(decode(EventBatch, "EventBatch", msg.data, msg.subject), msg.subject);
+      effects = planEffects(decode(EventBatch, "EventBatch", msg.data, msg.subject), msg.subject, msg.seq);
     } catch (err) {
       if (!(err instanceof DecodeError || err instanceof InvalidBatchError)) throw err;
       await deadLetter(ctx, msg, err);
@@ -56,6 +64,13 @@ export interface TimerHandlerOptions {
   maxDelayMs: number;
   /** The clock, in epoch milliseconds. */
   now: () => number;
+  /** How long after its deadline a task or heartbeat timeout fires, in milliseconds. */
+  timeoutGraceMs: number;
+  /**
+   * The stream sequence of an execution's last batch (0 when it has none): a due timer armed by
+   * an earlier batch is stale and dropped without a command.
+   */
+  lastBatchSeq: (executionId: string) => Promise<number>;
 }
 
 /**
@@ -77,14 +92,19 @@ export function createTimerHandler(
       return;
     }
     try {
-      let decision = decideTimer(timer, { nowMs: options.now(), maxDelayMs: options.maxDelayMs });
+      const clock = { maxDelayMs: options.maxDelayMs, timeoutGraceMs: options.timeoutGraceMs };
+      let decision = decideTimer(timer, { ...clock, nowMs: options.now() });
+      if (decision.action !== "delay" && isStale(timer, await armedStateEnded(timer, options))) {
+        // Its state ended after the timer was armed (the task finished, the wait was stopped):
+        // firing it would only cost a command and a decision that drops it.
+        await ack(ctx, msg);
+        ctx.stats.timersStale += 1;
+        ctx.log.debug({ timerId: timer.timerId, executionId: timer.executionId }, "stale timer dropped");
+        return;
+      }
       if (decision.action === "read-heartbeat") {
         const lastMs = await readLastHeartbeatMs(options.heartbeats, timer.taskToken, ctx.log);
-        decision = decideTimer(timer, {
-          nowMs: options.now(),
-          maxDelayMs: options.maxDelayMs,
-          heartbeat: { lastMs },
-        });
+        decision = decideTimer(timer, { ...clock, nowMs: options.now(), heartbeat: { lastMs } });
       }
       if (decision.action === "delay") {
         msg.nak(decision.delayMs);
@@ -101,6 +121,12 @@ export function createTimerHandler(
     ctx.stats.timersFired += 1;
     ctx.log.debug({ timerId: timer.timerId, executionId: timer.executionId }, "timer fired");
   };
+}
+
+/** Whether the execution appended a batch after the one that armed `timer` (see isStale). */
+async function armedStateEnded(timer: Timer, options: TimerHandlerOptions): Promise<boolean> {
+  if (!canGoStale(timer)) return false;
+  return (await options.lastBatchSeq(timer.executionId)) > timer.armedBatchSeq;
 }
 
 async function readLastHeartbeatMs(kv: KV, taskToken: string, log: Logger): Promise<number | undefined> {

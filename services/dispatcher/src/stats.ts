@@ -8,6 +8,8 @@ export interface DispatcherStats {
   duplicates: number;
   /** Timers that became a TimerFired command. */
   timersFired: number;
+  /** Due timers dropped because their state had ended (no command sent). */
+  timersStale: number;
   /** Times a timer was handed back with a delay because it was not due. */
   timersDelayed: number;
   /** Messages parked on the dead-letter subject. */
@@ -23,6 +25,7 @@ export function emptyStats(): DispatcherStats {
     effects: 0,
     duplicates: 0,
     timersFired: 0,
+    timersStale: 0,
     timersDelayed: 0,
     deadLetters: 0,
     retries: 0,

@@ -16,6 +16,7 @@ function timer(overrides: Partial<Timer> = {}): Timer {
     kind: TimerKind.TIMER_KIND_WAIT,
     taskToken: "",
     heartbeatSeconds: 0,
+    armedBatchSeq: 0,
     ...overrides,
   };
 }

@@ -4,7 +4,7 @@
  * anything recomputes the delay from the fire time in the message.
  */
 import type { Timer } from "@jetflow/contracts";
-import { Command, TimerKind, encode, subjects } from "@jetflow/contracts";
+import { Command, TimerKind, encode, parseHeartbeatRecord, subjects } from "@jetflow/contracts";
 import { commandMsgIds, isExecutionId, parseTaskToken } from "@jetflow/execution-model";
 import type { PublishEffect } from "./effects";
 
@@ -43,6 +43,12 @@ export interface TimerClock {
    * read yet.
    */
   readonly heartbeat?: { readonly lastMs: number | undefined };
+  /**
+   * How long after its deadline a task or heartbeat timeout fires, in milliseconds, so that a
+   * result received in time (which the orchestrator judges by its receipt time) reaches the
+   * orchestrator first. Default 0.
+   */
+  readonly timeoutGraceMs?: number;
 }
 
 /**
@@ -91,29 +97,49 @@ function isTaskToken(token: string): boolean {
  * future (a clock ahead of ours) counts as now, so bad data cannot postpone a timeout forever.
  */
 export function decideTimer(timer: Timer, clock: TimerClock): TimerDecision {
+  const taskTimeout =
+    timer.kind === TimerKind.TIMER_KIND_TASK_TIMEOUT || timer.kind === TimerKind.TIMER_KIND_HEARTBEAT_TIMEOUT;
+  const graceMs = taskTimeout ? (clock.timeoutGraceMs ?? 0) : 0;
   const fireMs = timer.fireTime?.getTime() ?? 0;
   let dueMs = fireMs;
-  if (timer.kind === TimerKind.TIMER_KIND_HEARTBEAT_TIMEOUT && fireMs <= clock.nowMs) {
+  if (timer.kind === TimerKind.TIMER_KIND_HEARTBEAT_TIMEOUT && fireMs + graceMs <= clock.nowMs) {
     if (!clock.heartbeat) return { action: "read-heartbeat" };
     const lastMs = clock.heartbeat.lastMs;
     if (lastMs !== undefined) {
       dueMs = Math.max(fireMs, Math.min(lastMs, clock.nowMs) + timer.heartbeatSeconds * 1000);
     }
   }
+  dueMs += graceMs;
   if (dueMs <= clock.nowMs) return { action: "fire" };
   return { action: "delay", delayMs: Math.min(Math.ceil(dueMs - clock.nowMs), clock.maxDelayMs) };
 }
 
 /**
- * The last heartbeat time stored in the heartbeat bucket (epoch milliseconds as decimal text),
- * or undefined when the text is not such a number.
+ * True for a timer that belongs to one state of its execution (a wait, a retry back-off, a task
+ * or heartbeat timeout) and records the batch that armed it. Such a state ends with the
+ * execution's next batch, so a later batch makes the timer stale. An execution timeout belongs
+ * to the whole execution and never goes stale this way.
  */
-export function parseHeartbeatMs(text: string): number | undefined {
-  const trimmed = text.trim();
-  if (!/^\d{1,16}$/.test(trimmed)) return undefined;
-  const value = Number(trimmed);
-  return Number.isSafeInteger(value) ? value : undefined;
+export function canGoStale(timer: Timer): boolean {
+  if (timer.armedBatchSeq <= 0) return false;
+  switch (timer.kind) {
+    case TimerKind.TIMER_KIND_WAIT:
+    case TimerKind.TIMER_KIND_RETRY:
+    case TimerKind.TIMER_KIND_TASK_TIMEOUT:
+    case TimerKind.TIMER_KIND_HEARTBEAT_TIMEOUT:
+      return true;
+    default:
+      return false;
+  }
 }
+
+/** Whether a due timer is stale, given whether its execution appended a batch since arming it. */
+export function isStale(timer: Timer, appendedSince: boolean): boolean {
+  return canGoStale(timer) && appendedSince;
+}
+
+/** The last heartbeat time in a heartbeat bucket value (see contracts' heartbeat record). */
+export const parseHeartbeatMs = parseHeartbeatRecord;
 
 /** The TimerFired command of a due timer, de-duplicated by the timer id. */
 export function timerFiredEffect(timer: Timer): PublishEffect {

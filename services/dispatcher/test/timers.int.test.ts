@@ -83,7 +83,9 @@ describe("dispatcher timers", () => {
       kind: TimerKind.TIMER_KIND_WAIT,
       taskToken: "",
       heartbeatSeconds: 0,
+      armedBatchSeq: expect.any(Number),
     });
+    expect(firedTimer(fired?.command)?.armedBatchSeq).toBeGreaterThan(0);
     expect(fired!.time.getTime()).toBeGreaterThanOrEqual(fireTime.getTime());
     expect(fired!.time.getTime()).toBeLessThan(fireTime.getTime() + LATE_MS);
     // Fired timers leave the work-queue stream.
@@ -123,7 +125,27 @@ describe("dispatcher timers", () => {
       kind: TimerKind.TIMER_KIND_TASK_TIMEOUT,
       taskToken: token,
     });
-    expect(fired!.time.getTime()).toBeGreaterThanOrEqual(scheduledAt.getTime() + 1000);
+    // One second after the deadline: the grace a result received in time has to reach the orchestrator.
+    expect(fired!.time.getTime()).toBeGreaterThanOrEqual(scheduledAt.getTime() + 2000);
+  });
+
+  it("drops a due timer whose state ended, without sending a command", async () => {
+    const exec = uniqueName("exec");
+    const fireTime = new Date(Date.now() + 1000);
+    await startWait(exec, fireTime);
+    await waitUntilArmed(exec, dispatcher!);
+    const staleBefore = dispatcher!.dispatcher.stats().timersStale;
+    // The wait ends (here, the execution is stopped) before its timer is due.
+    await appendBatch(
+      client(),
+      batch(exec, [event(exec, 6, { $case: "executionAborted", value: { error: "Stop", cause: "" } })]),
+    );
+    await waitFor(async () => (await messagesOn(jsm, streams.timers, subjects.timer(exec))).length === 0, {
+      timeoutMs: LATE_MS + 5000,
+      message: "stale timer acked",
+    });
+    expect(dispatcher!.dispatcher.stats().timersStale).toBeGreaterThan(staleBefore);
+    expect(await messagesOn(jsm, streams.commands, subjects.command(exec))).toEqual([]);
   });
 
   it("postpones a heartbeat timeout while heartbeats are recorded", async () => {
@@ -182,6 +204,7 @@ describe("dispatcher timers", () => {
       kind: TimerKind.TIMER_KIND_UNSPECIFIED,
       taskToken: "",
       heartbeatSeconds: 0,
+      armedBatchSeq: 0,
     };
     await js.publish(subjects.timer(bad), encode(Timer, unspecified));
     const exec = uniqueName("exec");

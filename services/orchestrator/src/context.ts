@@ -11,13 +11,41 @@ export interface Entropy {
 }
 
 /**
+ * What `$$.Execution` shows: always the top-level execution's, also inside a Parallel branch or
+ * a Map iteration (a child execution), as in Step Functions. Immutable once the execution
+ * started, so callers may cache it.
+ */
+export interface RootExecution {
+  executionId: string;
+  /** The name given at start; "" when none was given (the id stands in). */
+  executionName: string;
+  inputJson: string;
+  startTime: Date | undefined;
+}
+
+/** The `$$.Execution` source of a top-level execution: its own snapshot. */
+export function rootExecutionOf(snapshot: ExecutionSnapshot): RootExecution {
+  return {
+    executionId: snapshot.executionId,
+    executionName: snapshot.executionName,
+    inputJson: snapshot.inputJson,
+    startTime: snapshot.startTime,
+  };
+}
+
+/** True when `snapshot` is a child execution (a branch or an iteration) of another execution. */
+export function isChildExecution(snapshot: ExecutionSnapshot): boolean {
+  return snapshot.rootExecutionId !== "" && snapshot.rootExecutionId !== snapshot.executionId;
+}
+
+/**
  * The environment for evaluating state `stateName` of the execution in `snapshot`.
- * `$$.Execution.Input` is parsed only when a path reads it. In a child execution (a branch or an
- * iteration), `$$.Execution.Id`/`Name` are the top-level execution's, while `Input` and
- * `StartTime` are the child's own (documented in docs/asl.md).
+ * `$$.Execution` is the top-level execution's (`root`; for a top-level execution, its own
+ * snapshot). `$$.Execution.Input` is parsed only when a path reads it.
  */
 export function evaluationEnv(
   snapshot: ExecutionSnapshot,
+  root: RootExecution,
   stateName: string,
   enteredTime: Date,
   retryCount: number,
@@ -26,13 +54,13 @@ export function evaluationEnv(
 ): EvaluationEnv {
   let input: Json | undefined;
   const execution = {
-    Id: snapshot.rootExecutionId || snapshot.executionId,
-    Name: snapshot.executionName || snapshot.rootExecutionId || snapshot.executionId,
-    StartTime: (snapshot.startTime ?? enteredTime).toISOString(),
+    Id: root.executionId,
+    Name: root.executionName || root.executionId,
+    StartTime: (root.startTime ?? enteredTime).toISOString(),
   } as ContextObject["Execution"];
   Object.defineProperty(execution, "Input", {
     enumerable: true,
-    get: () => (input ??= JSON.parse(snapshot.inputJson || "{}") as Json),
+    get: () => (input ??= JSON.parse(root.inputJson || "{}") as Json),
   });
   const context: ContextObject = {
     Execution: execution,

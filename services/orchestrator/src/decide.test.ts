@@ -95,6 +95,7 @@ describe("sequential tasks", () => {
           outcome: { $case: "outputJson", value: '{"n":100}' },
           workerId: "late",
           completedTime: undefined,
+          receivedTime: undefined,
         },
       },
     });

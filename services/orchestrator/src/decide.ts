@@ -33,6 +33,7 @@ import type {
   Command,
   ExecutionSnapshot,
   TaskOutcome,
+  TaskPhase,
   Timer,
 } from "@jetflow/contracts";
 import {
@@ -43,8 +44,8 @@ import {
   taskToken,
   timerIds,
 } from "@jetflow/execution-model";
-import { evaluationEnv } from "./context";
-import type { Entropy } from "./context";
+import { evaluationEnv, isChildExecution, rootExecutionOf } from "./context";
+import type { Entropy, RootExecution } from "./context";
 import { resolveMachine } from "./machine";
 import type { Transition } from "./transition";
 
@@ -65,6 +66,16 @@ export interface DecideEnv extends Entropy {
    * from the parent's history. Asked for only when the last child completes.
    */
   childOutputs?: (startedEventId: number) => ReadonlyMap<number, string> | undefined;
+  /**
+   * The top-level execution that `$$.Execution` shows; required when deciding for a child
+   * execution (a branch or an iteration), whose own snapshot holds only its own input.
+   */
+  root?: RootExecution;
+  /**
+   * The last heartbeat recorded for a task attempt, in epoch ms (undefined when none was). Asked
+   * only for a result received more than HeartbeatSeconds after its task was scheduled.
+   */
+  lastHeartbeatMs?: (taskToken: string) => number | undefined;
 }
 
 /** Thrown when the decision needs the children's outputs, which the adapter must fetch first. */
@@ -186,6 +197,17 @@ class Run {
     return state;
   }
 
+  /** `$$.Execution`'s source: the top-level execution, which a child must be given. */
+  private rootExecution(): RootExecution {
+    const snapshot = this.snapshot;
+    if (!isChildExecution(snapshot)) return rootExecutionOf(snapshot);
+    const root = this.env.root;
+    if (root?.executionId !== snapshot.rootExecutionId) {
+      throw new Error(`the top-level execution "${snapshot.rootExecutionId}" of a child was not provided`);
+    }
+    return root;
+  }
+
   private active(): ActiveState {
     const active = this.snapshot.active;
     if (!active) throw new Error("no active state");
@@ -196,6 +218,7 @@ class Run {
     const retries = active.retryCounts.reduce((sum, n) => sum + n, 0);
     return evaluationEnv(
       this.snapshot,
+      this.rootExecution(),
       active.name,
       active.enteredTime ?? this.env.now,
       retries,
@@ -422,6 +445,14 @@ class Run {
     if (state.Type !== "Task") return "stale";
     const name = active.name;
     const token = outcome.taskToken;
+    const late = lateness(active.phase.value, outcome, this.env);
+    if (late) {
+      // Decided on recorded times, so the outcome does not depend on whether the result or the
+      // timeout timer reaches us first: a result received past the deadline is a timeout.
+      this.t.emit({ $case: "taskTimedOut", value: { taskToken: token, ...late } }, name);
+      this.recoverAndContinue(state, new StatesError(late.error, late.cause));
+      return undefined;
+    }
     if (outcome.workerId) {
       this.t.emit({ $case: "taskStarted", value: { taskToken: token, workerId: outcome.workerId } }, name);
     }
@@ -756,6 +787,37 @@ class Run {
     }
     return this.exit(active.name, output);
   }
+}
+
+/**
+ * Whether a task's outcome was received past its deadline: more than TimeoutSeconds after the
+ * task was scheduled, or more than HeartbeatSeconds after its last heartbeat (or its schedule,
+ * when it never sent one). Undefined when it was in time or when its receipt time is unknown.
+ */
+export function lateness(
+  task: TaskPhase,
+  outcome: TaskOutcome,
+  env: Pick<DecideEnv, "lastHeartbeatMs">,
+): { error: string; cause: string } | undefined {
+  const receivedMs = outcome.receivedTime?.getTime();
+  const scheduledMs = task.scheduledTime?.getTime();
+  if (receivedMs === undefined || scheduledMs === undefined) return undefined;
+  if (task.timeoutSeconds > 0 && receivedMs > scheduledMs + task.timeoutSeconds * 1000) {
+    return {
+      error: "States.Timeout",
+      cause: `task did not finish within ${task.timeoutSeconds} seconds (its result arrived ${receivedMs - scheduledMs - task.timeoutSeconds * 1000} ms late)`,
+    };
+  }
+  if (task.heartbeatSeconds > 0 && receivedMs > scheduledMs + task.heartbeatSeconds * 1000) {
+    const lastBeatMs = Math.max(env.lastHeartbeatMs?.(outcome.taskToken) ?? scheduledMs, scheduledMs);
+    if (receivedMs > lastBeatMs + task.heartbeatSeconds * 1000) {
+      return {
+        error: "States.HeartbeatTimeout",
+        cause: `no heartbeat within ${task.heartbeatSeconds} seconds before the result arrived`,
+      };
+    }
+  }
+  return undefined;
 }
 
 /** Reads a token's execution id, or undefined when the token is not one of ours. */

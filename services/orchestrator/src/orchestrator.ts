@@ -15,6 +15,7 @@ import {
   decode,
   encode,
   ensureConsumer,
+  parseHeartbeatRecord,
   ensureStream,
   streamConfigs,
   streams,
@@ -32,6 +33,9 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import type { Config } from "./config";
 import { ChildOutputsNeeded, applyCommand } from "./decide";
 import type { DecideEnv, Ignored } from "./decide";
+import { rootExecutionOf } from "./context";
+import type { RootExecution } from "./context";
+import { isJudgedOnStaleSnapshot, provenEventId } from "./evidence";
 import { DefinitionCache } from "./definitions";
 import { readChildOutputs } from "./history-reader";
 import { LruCache } from "./lru";
@@ -65,7 +69,26 @@ interface Queued {
   command: Command;
 }
 
+/**
+ * How a transition ended. `behind`: indices of commands judged on a snapshot that provably lags
+ * the stream (see evidence.ts); `malformed`: indices of commands that can never apply, with why.
+ */
+type Decided =
+  | { kind: "done"; behind: Set<number>; malformed: Map<number, string> }
+  | { kind: "conflict" }
+  | { kind: "stale-cache" };
+
 const MAX_CONFLICT_RETRIES = 20;
+/**
+ * Deliveries of a command judged on a snapshot behind the stream before it is parked (with the
+ * back-off below, about nine minutes): long enough to ride out a partition or a lost stream
+ * leader, bounded so that a forged command cannot circulate for ever.
+ */
+export const MAX_BEHIND_DELIVERIES = 60;
+/** Redelivery delay of a command judged on a snapshot behind the stream: doubling, capped. */
+export function behindRetryDelayMs(deliveryCount: number): number {
+  return Math.min(200 * 2 ** Math.max(deliveryCount - 1, 0), 10_000);
+}
 const MAX_COMMANDS_PER_TRANSITION = 256;
 /** Deliveries of a command whose decision throws before it is parked. */
 const MAX_DECISION_ATTEMPTS = 5;
@@ -88,7 +111,9 @@ export function createOrchestrator(options: OrchestratorOptions) {
   const js = jetstream(nc);
   const state = new StateClient(nc, config.stateTimeoutMs);
   const snapshots = new LruCache<string, ExecutionSnapshot>(Math.max(config.cacheEntries, 1));
+  const roots = new LruCache<string, RootExecution>(Math.max(config.cacheEntries, 1));
   let defsKv: Promise<KV> | undefined;
+  let heartbeatsKv: Promise<KV> | undefined;
   const definitions = new DefinitionCache(() => {
     defsKv ??= new Kvm(js).create(
       buckets.definitions,
@@ -102,7 +127,7 @@ export function createOrchestrator(options: OrchestratorOptions) {
   // state-manager, and every request's latency (and timeouts) grows.
   const transitionSlots = new Semaphore(config.maxConcurrentTransitions);
   const busy = new Set<string>();
-  const counters = { transitions: 0, commands: 0, ignored: 0, conflicts: 0, deadLetters: 0 };
+  const counters = { transitions: 0, commands: 0, ignored: 0, conflicts: 0, deadLetters: 0, behind: 0 };
   let messages: ConsumerMessages | undefined;
   let ready = false;
   let loop: Promise<void> | undefined;
@@ -181,13 +206,13 @@ export function createOrchestrator(options: OrchestratorOptions) {
     for (let attempt = 0; ; attempt++) {
       try {
         const outcome = await decideAndCommit(executionId, group, elog, likelyNew && attempt === 0);
-        if (outcome === "conflict" || outcome === "stale-cache") {
-          if (outcome === "conflict") counters.conflicts++;
+        if (outcome.kind === "conflict" || outcome.kind === "stale-cache") {
+          if (outcome.kind === "conflict") counters.conflicts++;
           snapshots.delete(executionId);
           if (attempt < MAX_CONFLICT_RETRIES) continue;
           throw new Error(`gave up after ${MAX_CONFLICT_RETRIES} conflicting commits`);
         }
-        for (const { msg } of group) msg.ack();
+        settle(group, outcome, elog);
         return;
       } catch (err) {
         snapshots.delete(executionId);
@@ -210,25 +235,78 @@ export function createOrchestrator(options: OrchestratorOptions) {
     }
   }
 
+  /**
+   * Acks what the transition settled, and only that: a command judged on a snapshot behind the
+   * stream goes back with a growing delay (parked once it has been tried for long), a malformed
+   * one is parked. Nothing valid is acknowledged as changing nothing unless that was proven.
+   */
+  function settle(group: Queued[], outcome: Extract<Decided, { kind: "done" }>, elog: Logger): void {
+    for (const [index, { msg, command }] of group.entries()) {
+      const malformed = outcome.malformed.get(index);
+      if (malformed !== undefined) {
+        void park(msg, new Error(malformed));
+      } else if (outcome.behind.has(index)) {
+        counters.behind++;
+        const deliveries = msg.info.deliveryCount;
+        const proven = provenEventIdOrZero(command);
+        if (deliveries >= MAX_BEHIND_DELIVERIES) {
+          const reason =
+            `command ${command.kind?.$case ?? "?"} refers to event ${proven} of execution ` +
+            `"${command.executionId}", which no snapshot had after ${deliveries} deliveries`;
+          elog.error({ kind: command.kind?.$case, deliveries, provenEventId: proven }, "command parked");
+          void park(msg, new Error(reason));
+        } else {
+          elog.warn(
+            { kind: command.kind?.$case, deliveries, provenEventId: proven },
+            "command judged on a snapshot behind the stream; retrying it",
+          );
+          msg.nak(behindRetryDelayMs(deliveries));
+        }
+      } else {
+        msg.ack();
+      }
+    }
+  }
+
   async function decideAndCommit(
     executionId: string,
     group: Queued[],
     elog: Logger,
     assumeNew: boolean,
-  ): Promise<"ok" | "conflict" | "stale-cache"> {
+  ): Promise<Decided> {
     const cached = snapshots.get(executionId);
     const snapshot = cached ?? (assumeNew ? undefined : await state.load(executionId));
-    const commands = await Promise.all(group.map((q) => completeChildBegin(q.command, snapshot)));
+    const completed = await Promise.all(group.map((q) => completeChildBegin(q.command, snapshot)));
+    const commands = completed.map((c) => c.command);
+    const behind = new Set<number>();
+    const malformed = new Map<number, string>();
+    for (const [index, c] of completed.entries()) if (c.parentBehind) behind.add(index);
+    const judge = (index: number, command: Command, ignored: Ignored, on: ExecutionSnapshot | undefined) => {
+      try {
+        if (ignored === "malformed") malformed.set(index, "command is malformed");
+        else if (isJudgedOnStaleSnapshot(command, ignored, on)) behind.add(index);
+      } catch (err) {
+        malformed.set(index, err instanceof Error ? err.message : String(err));
+      }
+    };
     let outputs: Map<number, Map<number, string>> | undefined;
     for (;;) {
       const definition = await definitionFor(snapshot, commands);
       const t = new Transition(executionId, snapshot, now());
       if (!definition) {
-        elog.debug({ commands: commands.length }, "commands for an unknown execution dropped");
-        counters.ignored += commands.length;
-        return "ok";
+        for (const [index, command] of commands.entries()) {
+          if (!behind.has(index)) judge(index, command, "unknown-execution", snapshot);
+        }
+        elog.debug({ commands: commands.length, behind: behind.size }, "commands for an unknown execution");
+        counters.ignored += commands.length - behind.size;
+        if (cached && behind.size > 0) return { kind: "stale-cache" };
+        return { kind: "done", behind, malformed };
       }
+      const root = await rootExecutionFor(executionId, snapshot, commands);
+      const heartbeats = await lastHeartbeatsFor(snapshot, commands);
       const env: DecideEnv = {
+        root,
+        lastHeartbeatMs: (token) => heartbeats.get(token),
         now: now(),
         definition,
         random: Math.random,
@@ -246,8 +324,9 @@ export function createOrchestrator(options: OrchestratorOptions) {
             if (err instanceof ChildOutputsNeeded) throw err;
             throw new DecisionError(index, err);
           }
-          if (ignored) {
+          if (ignored && !behind.has(index)) {
             counters.ignored++;
+            judge(index, command, ignored, snapshot);
             elog.debug({ ignored, kind: command.kind?.$case }, "command changed nothing");
           }
         }
@@ -262,15 +341,15 @@ export function createOrchestrator(options: OrchestratorOptions) {
       if (!batch || !next) {
         // Nothing to do, judged on a cached snapshot that another replica may have moved past
         // (a result for the task it scheduled looks stale here): judge again on a fresh load.
-        if (cached) return "stale-cache";
-        return "ok";
+        if (cached) return { kind: "stale-cache" };
+        return { kind: "done", behind, malformed };
       }
       const result = await state.commit({
         batch,
         expectedLastEventSeq: snapshot?.lastEventSeq ?? 0,
         snapshot: next,
       });
-      if (result.kind === "conflict") return "conflict";
+      if (result.kind === "conflict") return { kind: "conflict" };
       counters.transitions++;
       if (result.duplicate) {
         // The same first event id was appended before, perhaps with other content: reload.
@@ -278,8 +357,61 @@ export function createOrchestrator(options: OrchestratorOptions) {
       } else {
         snapshots.set(executionId, { ...next, lastEventSeq: result.eventSeq });
       }
-      return "ok";
+      return { kind: "done", behind, malformed };
     }
+  }
+
+  /**
+   * The last heartbeats of the task attempts whose results arrived more than HeartbeatSeconds
+   * after they were scheduled: only then does the decision need them (see `lateness`).
+   */
+  async function lastHeartbeatsFor(
+    snapshot: ExecutionSnapshot | undefined,
+    commands: Command[],
+  ): Promise<Map<string, number>> {
+    const found = new Map<string, number>();
+    const phase = snapshot?.active?.phase;
+    if (phase?.$case !== "task" || phase.value.heartbeatSeconds <= 0) return found;
+    const task = phase.value;
+    const deadlineMs = (task.scheduledTime?.getTime() ?? 0) + task.heartbeatSeconds * 1000;
+    for (const command of commands) {
+      const kind = command.kind;
+      if (kind?.$case !== "taskOutcome" || kind.value.taskToken !== task.taskToken) continue;
+      if ((kind.value.receivedTime?.getTime() ?? 0) <= deadlineMs) continue;
+      heartbeatsKv ??= new Kvm(js).open(buckets.heartbeats);
+      heartbeatsKv.catch(() => (heartbeatsKv = undefined));
+      const entry = await (await heartbeatsKv).get(task.taskToken);
+      const lastMs = entry?.operation === "PUT" ? parseHeartbeatRecord(entry.string()) : undefined;
+      if (lastMs !== undefined) found.set(task.taskToken, lastMs);
+    }
+    return found;
+  }
+
+  /**
+   * `$$.Execution`'s source when deciding for a child execution: its top-level execution, whose
+   * identity and input never change once started, so it is cached.
+   */
+  async function rootExecutionFor(
+    executionId: string,
+    snapshot: ExecutionSnapshot | undefined,
+    commands: Command[],
+  ): Promise<RootExecution | undefined> {
+    let rootId = snapshot?.rootExecutionId ?? "";
+    if (!snapshot) {
+      for (const command of commands) {
+        if (command.kind?.$case === "begin" && command.kind.value.child?.rootExecutionId) {
+          rootId = command.kind.value.child.rootExecutionId;
+        }
+      }
+    }
+    if (rootId === "" || rootId === executionId) return undefined;
+    const known = roots.get(rootId);
+    if (known) return known;
+    const stored = snapshots.get(rootId) ?? (await state.load(rootId));
+    if (!stored) throw new Error(`the top-level execution "${rootId}" of "${executionId}" was not found`);
+    const root = rootExecutionOf(stored);
+    roots.set(rootId, root);
+    return root;
   }
 
   async function definitionFor(
@@ -292,9 +424,16 @@ export function createOrchestrator(options: OrchestratorOptions) {
     return start ? definitions.get(start.workflowName, start.workflowVersion) : undefined;
   }
 
-  async function completeChildBegin(command: Command, own: ExecutionSnapshot | undefined): Promise<Command> {
+  /**
+   * A child's Begin completed from its parent's snapshot; `parentBehind` when the parent's
+   * snapshot does not yet have the round that launched the child (it must be tried again).
+   */
+  async function completeChildBegin(
+    command: Command,
+    own: ExecutionSnapshot | undefined,
+  ): Promise<{ command: Command; parentBehind: boolean }> {
     const kind = command.kind;
-    if (kind?.$case !== "begin" || !kind.value.child?.parent || own) return command;
+    if (kind?.$case !== "begin" || !kind.value.child?.parent || own) return { command, parentBehind: false };
     const start = kind.value.child;
     const parentId = start.parent?.executionId ?? "";
     const complete = async (parent: ExecutionSnapshot | undefined) => {
@@ -306,12 +445,25 @@ export function createOrchestrator(options: OrchestratorOptions) {
     // A cached parent may predate the round this child belongs to (another replica started it).
     const cachedParent = snapshots.get(parentId);
     let child = cachedParent ? await complete(cachedParent) : undefined;
+    let parentBehind = false;
     if (!child) {
       const fresh = await state.load(parentId);
       if (fresh) snapshots.set(parentId, fresh);
       child = await complete(fresh);
+      parentBehind = !child && (fresh?.lastEventId ?? 0) < (start.parent?.entryEventId ?? 0);
     }
-    return { executionId: command.executionId, kind: { $case: "begin", value: { child } } };
+    return {
+      command: { executionId: command.executionId, kind: { $case: "begin", value: { child } } },
+      parentBehind,
+    };
+  }
+
+  function provenEventIdOrZero(command: Command): number {
+    try {
+      return provenEventId(command);
+    } catch {
+      return 0;
+    }
   }
 
   async function park(msg: JsMsg, err: unknown): Promise<void> {

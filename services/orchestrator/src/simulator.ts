@@ -9,6 +9,8 @@ import type { Command, ExecutionSnapshot, HistoryEvent, Timer } from "@jetflow/c
 import { evolve, timerIds } from "@jetflow/execution-model";
 import { applyCommand } from "./decide";
 import type { DecideEnv } from "./decide";
+import { rootExecutionOf } from "./context";
+import type { RootExecution } from "./context";
 import { completeChildStart } from "./machine";
 import { Transition } from "./transition";
 
@@ -98,8 +100,9 @@ export class Simulator {
     throw new Error("simulation did not settle");
   }
 
-  private env(): DecideEnv {
+  private env(executionId: string): DecideEnv {
     return {
+      root: this.rootOf(executionId),
       now: new Date(this.clockMs),
       definition: this.definition,
       random: this.options.random ?? (() => 0.5),
@@ -131,7 +134,23 @@ export class Simulator {
       command = { executionId: command.executionId, kind: { $case: "begin", value: { child } } };
     }
     this.currentParent = command.executionId;
-    this.commit(command.executionId, (t) => applyCommand(t, command, this.env()));
+    this.commit(command.executionId, (t) => applyCommand(t, command, this.env(command.executionId)));
+  }
+
+  /** `$$.Execution`'s source for a decision of `executionId`, as the orchestrator provides it. */
+  private rootOf(executionId: string): RootExecution | undefined {
+    const own = this.executions.get(executionId)?.snapshot;
+    const rootId = own?.rootExecutionId || this.rootOfPending(executionId);
+    const root = rootId ? this.executions.get(rootId)?.snapshot : undefined;
+    return root ? rootExecutionOf(root) : undefined;
+  }
+
+  /** A child about to begin has no snapshot yet: its root is its parent's root. */
+  private rootOfPending(childId: string): string | undefined {
+    for (const [id, stored] of this.executions) {
+      if (childId.startsWith(`${id}_`)) return stored.snapshot.rootExecutionId || id;
+    }
+    return undefined;
   }
 
   private commit(executionId: string, decide: (t: Transition) => void): void {
@@ -204,6 +223,7 @@ export class Simulator {
                   : { $case: "failure", value: { error: outcome.error, cause: outcome.cause ?? "" } },
               workerId: "sim",
               completedTime: new Date(this.clockMs),
+              receivedTime: new Date(this.clockMs),
             },
           },
         });
@@ -289,7 +309,15 @@ export class Simulator {
 }
 
 function timer(executionId: string, timerId: string, fireMs: number, kind: TimerKind): Timer {
-  return { timerId, executionId, fireTime: new Date(fireMs), kind, taskToken: "", heartbeatSeconds: 0 };
+  return {
+    timerId,
+    executionId,
+    fireTime: new Date(fireMs),
+    kind,
+    taskToken: "",
+    heartbeatSeconds: 0,
+    armedBatchSeq: 0,
+  };
 }
 
 /** Status names for readable assertions. */

@@ -32,6 +32,7 @@ describe("ingestResult", () => {
             outcome: { $case: "outputJson", value: '{"ok":true}' },
             workerId: "w-1",
             completedTime: completed,
+            receivedTime: now,
           },
         },
       },

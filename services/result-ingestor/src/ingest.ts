@@ -29,23 +29,32 @@ export type Ingested =
   | { kind: "heartbeat"; taskToken: string; executionId: string; scheduledEventId: number }
   | { kind: "rejected"; reason: string };
 
-/** Decodes a message of the results stream and decides what it becomes (see {@link ingestResult}). */
-export function ingestBytes(bytes: Uint8Array, subject: string, limits: IngestLimits, now: Date): Ingested {
+/**
+ * Decodes a message of the results stream and decides what it becomes (see {@link ingestResult}).
+ * `receivedTime` is when the stream stored the message.
+ */
+export function ingestBytes(
+  bytes: Uint8Array,
+  subject: string,
+  limits: IngestLimits,
+  receivedTime: Date,
+): Ingested {
   let result: TaskResult;
   try {
     result = decode(TaskResult, "jetflow.v1.TaskResult", bytes, subject);
   } catch (err) {
     return { kind: "rejected", reason: err instanceof Error ? err.message : String(err) };
   }
-  return ingestResult(result, limits, now);
+  return ingestResult(result, limits, receivedTime);
 }
 
 /**
  * Turns a TaskResult into the orchestrator's TaskOutcome command. A malformed token or a missing
  * outcome is rejected (to be parked); an output that is not JSON becomes a `States.Runtime` failure
  * and one over `maxOutputBytes` a `States.DataLimitExceeded` failure, so the execution still moves on.
+ * `receivedTime` (when the results stream stored it) is what the task's deadline is checked against.
  */
-export function ingestResult(result: TaskResult, limits: IngestLimits, now: Date): Ingested {
+export function ingestResult(result: TaskResult, limits: IngestLimits, receivedTime: Date): Ingested {
   const token = result.taskToken;
   let executionId: string;
   let scheduledEventId: number;
@@ -80,7 +89,8 @@ export function ingestResult(result: TaskResult, limits: IngestLimits, now: Date
           taskToken: token,
           outcome: validated,
           workerId: result.workerId,
-          completedTime: result.completedTime ?? now,
+          completedTime: result.completedTime ?? receivedTime,
+          receivedTime,
         },
       },
     },

@@ -15,6 +15,7 @@ import {
   decode,
   encode,
   ensureConsumer,
+  formatHeartbeatRecord,
   queueGroups,
   streams,
   subjects,
@@ -100,7 +101,7 @@ export function createResultIngestor({
   }
 
   async function recordHeartbeat(taskToken: string): Promise<void> {
-    await (heartbeatsKv as KV).put(taskToken, String(now()));
+    await (heartbeatsKv as KV).put(taskToken, formatHeartbeatRecord(now()));
     stats.heartbeats += 1;
   }
 
@@ -124,7 +125,9 @@ export function createResultIngestor({
   }
 
   async function onResult(msg: JsMsg): Promise<void> {
-    const ingested = ingestBytes(msg.data, msg.subject, limits, new Date(now()));
+    // The stream's own timestamp: the same on every redelivery, so the deadline check is too.
+    const storedMs = Math.floor(msg.info.timestampNanos / 1_000_000);
+    const ingested = ingestBytes(msg.data, msg.subject, limits, new Date(storedMs > 0 ? storedMs : now()));
     try {
       switch (ingested.kind) {
         case "outcome": {

@@ -204,6 +204,12 @@ export interface Timer {
   taskToken: string;
   /** For heartbeat timeouts: the interval to check against the last recorded heartbeat. */
   heartbeatSeconds: number;
+  /**
+   * JETFLOW_EVENTS sequence of the batch that armed the timer (0: unknown). A wait, retry or
+   * task timer whose execution has appended a later batch is stale: the state it belongs to has
+   * ended, so the dispatcher drops it when due instead of sending TimerFired.
+   */
+  armedBatchSeq: number;
 }
 
 /** Input of the orchestrator, on jetflow.commands.<execution_id>. */
@@ -241,7 +247,15 @@ export interface TaskOutcome {
   taskToken: string;
   outcome: { $case: "outputJson"; value: string } | { $case: "failure"; value: TaskFailure } | undefined;
   workerId: string;
-  completedTime: Date | undefined;
+  completedTime:
+    | Date
+    | undefined;
+  /**
+   * When the engine received the outcome: the results stream's timestamp of the TaskResult (or
+   * the gateway's clock for a task completed by token). A task times out when this is past its
+   * deadline, whatever order the result and the timeout timer reach the orchestrator in.
+   */
+  receivedTime: Date | undefined;
 }
 
 export interface TimerFired {
@@ -1738,7 +1752,15 @@ export const WorkflowDefinitionRecord: MessageFns<WorkflowDefinitionRecord> = {
 };
 
 function createBaseTimer(): Timer {
-  return { timerId: "", executionId: "", fireTime: undefined, kind: 0, taskToken: "", heartbeatSeconds: 0 };
+  return {
+    timerId: "",
+    executionId: "",
+    fireTime: undefined,
+    kind: 0,
+    taskToken: "",
+    heartbeatSeconds: 0,
+    armedBatchSeq: 0,
+  };
 }
 
 export const Timer: MessageFns<Timer> = {
@@ -1760,6 +1782,9 @@ export const Timer: MessageFns<Timer> = {
     }
     if (message.heartbeatSeconds !== 0) {
       writer.uint32(48).uint32(message.heartbeatSeconds);
+    }
+    if (message.armedBatchSeq !== 0) {
+      writer.uint32(56).uint64(message.armedBatchSeq);
     }
     return writer;
   },
@@ -1825,6 +1850,14 @@ export const Timer: MessageFns<Timer> = {
             message.heartbeatSeconds = reader.uint32();
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.armedBatchSeq = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1865,6 +1898,11 @@ export const Timer: MessageFns<Timer> = {
         : isSet(object.heartbeat_seconds)
         ? globalThis.Number(object.heartbeat_seconds)
         : 0,
+      armedBatchSeq: isSet(object.armedBatchSeq)
+        ? globalThis.Number(object.armedBatchSeq)
+        : isSet(object.armed_batch_seq)
+        ? globalThis.Number(object.armed_batch_seq)
+        : 0,
     };
   },
 
@@ -1888,6 +1926,9 @@ export const Timer: MessageFns<Timer> = {
     if (message.heartbeatSeconds !== 0) {
       obj.heartbeatSeconds = Math.round(message.heartbeatSeconds);
     }
+    if (message.armedBatchSeq !== 0) {
+      obj.armedBatchSeq = Math.round(message.armedBatchSeq);
+    }
     return obj;
   },
 
@@ -1902,6 +1943,7 @@ export const Timer: MessageFns<Timer> = {
     message.kind = object.kind ?? 0;
     message.taskToken = object.taskToken ?? "";
     message.heartbeatSeconds = object.heartbeatSeconds ?? 0;
+    message.armedBatchSeq = object.armedBatchSeq ?? 0;
     return message;
   },
 };
@@ -2367,7 +2409,7 @@ export const ChildStart: MessageFns<ChildStart> = {
 };
 
 function createBaseTaskOutcome(): TaskOutcome {
-  return { taskToken: "", outcome: undefined, workerId: "", completedTime: undefined };
+  return { taskToken: "", outcome: undefined, workerId: "", completedTime: undefined, receivedTime: undefined };
 }
 
 export const TaskOutcome: MessageFns<TaskOutcome> = {
@@ -2388,6 +2430,9 @@ export const TaskOutcome: MessageFns<TaskOutcome> = {
     }
     if (message.completedTime !== undefined) {
       Timestamp.encode(toTimestamp(message.completedTime), writer.uint32(42).fork()).join();
+    }
+    if (message.receivedTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.receivedTime), writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -2445,6 +2490,14 @@ export const TaskOutcome: MessageFns<TaskOutcome> = {
             message.completedTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.receivedTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2481,6 +2534,11 @@ export const TaskOutcome: MessageFns<TaskOutcome> = {
         : isSet(object.completed_time)
         ? fromJsonTimestamp(object.completed_time)
         : undefined,
+      receivedTime: isSet(object.receivedTime)
+        ? fromJsonTimestamp(object.receivedTime)
+        : isSet(object.received_time)
+        ? fromJsonTimestamp(object.received_time)
+        : undefined,
     };
   },
 
@@ -2499,6 +2557,9 @@ export const TaskOutcome: MessageFns<TaskOutcome> = {
     }
     if (message.completedTime !== undefined) {
       obj.completedTime = message.completedTime.toISOString();
+    }
+    if (message.receivedTime !== undefined) {
+      obj.receivedTime = message.receivedTime.toISOString();
     }
     return obj;
   },
@@ -2525,6 +2586,7 @@ export const TaskOutcome: MessageFns<TaskOutcome> = {
     }
     message.workerId = object.workerId ?? "";
     message.completedTime = object.completedTime ?? undefined;
+    message.receivedTime = object.receivedTime ?? undefined;
     return message;
   },
 };
