@@ -270,9 +270,9 @@ describe("evaluateIntrinsic, with the examples of the specification and the Step
     expect(run("States.JsonMerge($.a, $.b, true)", { a: chain(512, "a"), b: chain(512, "b") })).toEqual(
       chain(512, "b"),
     );
-    expect(failure("States.JsonMerge($.a, $.b, true)", { a: chain(513, "a"), b: chain(513, "b") }).cause).toBe(
-      "States.JsonMerge: the objects to merge nest deeper than 512 levels",
-    );
+    expect(
+      failure("States.JsonMerge($.a, $.b, true)", { a: chain(513, "a"), b: chain(513, "b") }).cause,
+    ).toBe("States.JsonMerge: the objects to merge nest deeper than 512 levels");
     // a shallow merge never descends, so depth does not matter to it
     expect(run("States.JsonMerge($.a, $.b, false)", { a: chain(600, "a"), b: chain(600, "b") })).toEqual(
       chain(600, "b"),

@@ -40,7 +40,7 @@ describe("activityName", () => {
     ['say"hi"', 'the special character "\\"" at character 4'],
     ["back\\slash", 'the special character "\\\\" at character 5'],
     ["a\udc00", "a lone surrogate (U+DC00) at character 2"],
-    ...['#', '%', '^', '|', '`', '$', '&', ',', ';', ':'].map((char) => [
+    ...["#", "%", "^", "|", "`", "$", "&", ",", ";", ":"].map((char) => [
       `a${char}`,
       `the special character ${JSON.stringify(char)} at character 2`,
     ]),

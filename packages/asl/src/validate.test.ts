@@ -405,15 +405,26 @@ describe("validateDefinition reports Task problems", () => {
       StartAt: "Charge",
       States: {
         Charge: { Type: "Task", Resource: "billing.charge-card", Next: "Receipt" },
-        Receipt: { Type: "Task", Resource: "arn:aws:states:eu-west-3:123456789012:activity:envoyer-reçu", Next: "Ship" },
+        Receipt: {
+          Type: "Task",
+          Resource: "arn:aws:states:eu-west-3:123456789012:activity:envoyer-reçu",
+          Next: "Ship",
+        },
         Ship: { Type: "Task", Resource: "ship/now", Next: "Notify" },
         Notify: { Type: "Task", Resource: "notify:{user}", End: true },
       },
     };
-    const rule = 'an activity name may not contain whitespace, control characters, < > { } [ ] ? * or " # % \\ ^ | ~ ` $ & , ; : /';
+    const rule =
+      'an activity name may not contain whitespace, control characters, < > { } [ ] ? * or " # % \\ ^ | ~ ` $ & , ; : /';
     expect(problems(definition)).toEqual([
-      ["States.Ship.Resource", `activity name "ship/now" contains the special character "/" at character 5; ${rule}`],
-      ["States.Notify.Resource", `activity name "notify:{user}" contains the special character ":" at character 7; ${rule}`],
+      [
+        "States.Ship.Resource",
+        `activity name "ship/now" contains the special character "/" at character 5; ${rule}`,
+      ],
+      [
+        "States.Notify.Resource",
+        `activity name "notify:{user}" contains the special character ":" at character 7; ${rule}`,
+      ],
     ]);
   });
 

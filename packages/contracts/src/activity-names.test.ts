@@ -100,7 +100,9 @@ describe("encodeActivityToken / decodeActivityToken", () => {
 
   it("refuses what has no UTF-8 form", () => {
     expect(() => encodeActivityToken("")).toThrow(new InvalidActivityNameError("", "it must not be empty"));
-    expect(() => encodeActivityToken("a\ud800")).toThrow('invalid activity name "a\\ud800": it contains a lone surrogate (U+D800)');
+    expect(() => encodeActivityToken("a\ud800")).toThrow(
+      'invalid activity name "a\\ud800": it contains a lone surrogate (U+D800)',
+    );
   });
 
   it.each([
@@ -114,7 +116,9 @@ describe("encodeActivityToken / decodeActivityToken", () => {
     ["~C0~AE", "its escaped bytes are not valid UTF-8"],
   ])("decodes only the exact output of the encoder: %j", (token, reason) => {
     expect(() => decodeActivityToken(token)).toThrow(new InvalidActivityTokenError(token, reason));
-    expect(() => decodeActivityToken(token)).toThrow(`invalid activity token ${JSON.stringify(token)}: ${reason}`);
+    expect(() => decodeActivityToken(token)).toThrow(
+      `invalid activity token ${JSON.stringify(token)}: ${reason}`,
+    );
   });
 });
 
@@ -178,7 +182,9 @@ describe("activityNameProblem", () => {
 
   it("refuses every special character Step Functions lists", () => {
     for (const char of ['"', "#", "%", "\\", "^", "|", "~", "`", "$", "&", ",", ";", ":", "/"]) {
-      expect(activityNameProblem(`a${char}`)).toBe(`it contains the special character ${JSON.stringify(char)} at character 2`);
+      expect(activityNameProblem(`a${char}`)).toBe(
+        `it contains the special character ${JSON.stringify(char)} at character 2`,
+      );
     }
   });
 });

@@ -128,7 +128,7 @@ export function decodeActivityToken(token: string): string {
     );
   }
   const bytes: number[] = [];
-  for (let i = 0; i < token.length; ) {
+  for (let i = 0; i < token.length;) {
     if (token[i] === "~") {
       bytes.push(Number.parseInt(token.slice(i + 1, i + 3), 16));
       i += 3;

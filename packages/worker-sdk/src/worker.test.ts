@@ -27,9 +27,9 @@ describe("createWorker", () => {
   });
 
   it("accepts dotted and non-ASCII activity names", () => {
-    expect(creationError({ handlers: { "billing.charge-card": () => null, "envoyer-reçu": () => null } })).toBe(
-      undefined,
-    );
+    expect(
+      creationError({ handlers: { "billing.charge-card": () => null, "envoyer-reçu": () => null } }),
+    ).toBe(undefined);
   });
 
   it("refuses a worker without handlers", () => {

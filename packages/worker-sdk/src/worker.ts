@@ -19,7 +19,8 @@ export function createWorker(options: WorkerOptions): Worker {
   if (activities.length === 0) throw new WorkerError("cannot create a worker without handlers");
   for (const activity of activities) {
     const problem = activityNameProblem(activity);
-    if (problem !== undefined) throw new WorkerError(`invalid activity ${JSON.stringify(activity)}: ${problem}`);
+    if (problem !== undefined)
+      throw new WorkerError(`invalid activity ${JSON.stringify(activity)}: ${problem}`);
   }
   const concurrency = boundedInteger("concurrency", options.concurrency ?? 10);
   const ackWaitMs = boundedInteger("ackWaitMs", options.ackWaitMs ?? 30_000);
