@@ -30,7 +30,7 @@ function badCharacter(char: string): string | undefined {
  * Checks a Task's Resource and returns the activity name, or a message saying what is wrong. An
  * activity name may be any name Step Functions accepts for an activity: 1 to `maxLength`
  * characters (Unicode code points), no whitespace, no control characters, none of
- * `< > { } [ ] ? *` and none of `" # % \ ^ | ~ ` $ & , ; : /`. The engine encodes it into a NATS
+ * `< > { } [ ] ? *` and none of ``" # % \ ^ | ~ ` $ & , ; : /``. The engine encodes it into a NATS
  * subject token (`encodeActivityToken` in @jetflow/contracts, which checks the same rule for workers).
  * @internal
  */

@@ -54,7 +54,7 @@ function codePoint(char: string): string {
 /**
  * Why `activity` is not a name Step Functions accepts for an activity, or `undefined` when it is:
  * 1 to 80 characters, no whitespace, no control characters (U+0000–U+001F, U+007F–U+009F), none of
- * `< > { } [ ] ? *` and none of `" # % \ ^ | ~ ` $ & , ; : /`, and valid Unicode (no lone
+ * `< > { } [ ] ? *` and none of ``" # % \ ^ | ~ ` $ & , ; : /``, and valid Unicode (no lone
  * surrogate). The reason names the first offending character and its position (1-based).
  */
 export function activityNameProblem(activity: string): string | undefined {
