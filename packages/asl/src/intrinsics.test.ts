@@ -218,8 +218,8 @@ describe("evaluateIntrinsic, with the examples of the specification and the Step
       b: 2,
       c: 3,
     });
-    expect(failure("States.JsonMerge($.json1, $.json2, true)", input).cause).toBe(
-      "States.JsonMerge: only shallow merging is supported: the third argument must be false, got true",
+    expect(failure("States.JsonMerge($.json1, $.json2, 'false')", input).cause).toBe(
+      'States.JsonMerge: the third argument must be a boolean, got "false"',
     );
     const polluted = run(
       "States.JsonMerge($.a, $.b, false)",
@@ -227,6 +227,56 @@ describe("evaluateIntrinsic, with the examples of the specification and the Step
     );
     expect(Object.getPrototypeOf(polluted)).toBe(Object.prototype);
     expect(JSON.stringify(polluted)).toBe('{"__proto__":{"polluted":1}}');
+  });
+
+  it("States.JsonMerge with true merges objects found under the same key, recursively", () => {
+    const input = { json1: { a: { a1: 1, a2: 2 }, b: 2 }, json2: { a: { a3: 1, a4: 2 }, c: 3 } };
+    expect(run("States.JsonMerge($.json1, $.json2, true)", input)).toEqual({
+      a: { a1: 1, a2: 2, a3: 1, a4: 2 },
+      b: 2,
+      c: 3,
+    });
+    const nested = {
+      left: { x: { y: { keep: 1, swap: "old", list: [1, 2] }, scalar: { was: "object" } }, n: null },
+      right: { x: { y: { swap: "new", list: [3], add: true }, scalar: 7 }, n: { now: "object" } },
+    };
+    expect(run("States.JsonMerge($.left, $.right, true)", nested)).toEqual({
+      // arrays and mismatched types are replaced by the second object's value, never combined
+      x: { y: { keep: 1, swap: "new", list: [3], add: true }, scalar: 7 },
+      n: { now: "object" },
+    });
+    // the arguments are left as they were
+    expect(nested.left.x.y).toEqual({ keep: 1, swap: "old", list: [1, 2] });
+  });
+
+  it("States.JsonMerge with true keeps __proto__ a plain key at every level", () => {
+    const input = JSON.parse(
+      '{"a": {"__proto__": {"x": 1}, "o": {"__proto__": {"p": 1}}}, "b": {"__proto__": {"y": 2}, "o": {"__proto__": {"q": 2}}}}',
+    ) as Json;
+    const merged = run("States.JsonMerge($.a, $.b, true)", input) as Record<string, unknown>;
+    expect(JSON.stringify(merged)).toBe('{"__proto__":{"x":1,"y":2},"o":{"__proto__":{"p":1,"q":2}}}');
+    expect(Object.getPrototypeOf(merged)).toBe(Object.prototype);
+    expect(Object.getPrototypeOf(merged.o)).toBe(Object.prototype);
+    expect(({} as Record<string, unknown>).x).toBeUndefined();
+    expect(({} as Record<string, unknown>).q).toBeUndefined();
+  });
+
+  it("States.JsonMerge with true refuses objects nested deeper than the JSON depth limit", () => {
+    const chain = (levels: number, leaf: string): Json => {
+      let value: Json = { leaf };
+      for (let i = 1; i < levels; i++) value = { k: value };
+      return value;
+    };
+    expect(run("States.JsonMerge($.a, $.b, true)", { a: chain(512, "a"), b: chain(512, "b") })).toEqual(
+      chain(512, "b"),
+    );
+    expect(
+      failure("States.JsonMerge($.a, $.b, true)", { a: chain(513, "a"), b: chain(513, "b") }).cause,
+    ).toBe("States.JsonMerge: the objects to merge nest deeper than 512 levels");
+    // a shallow merge never descends, so depth does not matter to it
+    expect(run("States.JsonMerge($.a, $.b, false)", { a: chain(600, "a"), b: chain(600, "b") })).toEqual(
+      chain(600, "b"),
+    );
   });
 
   it("States.MathRandom draws from the injected source, or repeats itself for a seed", () => {

@@ -7,6 +7,7 @@ import {
   MAX_JSON_DEPTH,
   canonicalJson,
   describeValue,
+  getOwn,
   isJsonObject,
   jsonDepthExceeds,
   jsonEquals,
@@ -74,6 +75,36 @@ function expectObject(fn: string, position: string, value: Json): JsonObject {
   if (!isJsonObject(value))
     throw failure(fn, `the ${position} argument must be an object, got ${describeValue(value)}`);
   return value;
+}
+
+/**
+ * `States.JsonMerge`: the keys of `left`, then those of `right`, the right value winning. In a deep
+ * merge, when both values of a key are objects they are merged the same way, recursively; any
+ * other pair (arrays included) is replaced, not combined. Keys are defined as own properties, so a
+ * `__proto__` key stays a plain key and never reaches a prototype. `depth` is the level of the
+ * objects being merged (1 at the top); a deep merge fails rather than descend past MAX_JSON_DEPTH.
+ */
+function mergeObjects(
+  fn: string,
+  left: JsonObject,
+  right: JsonObject,
+  deep: boolean,
+  depth: number,
+): JsonObject {
+  const merged: JsonObject = {};
+  for (const key of Object.keys(left)) setOwn(merged, key, left[key] as Json);
+  for (const key of Object.keys(right)) {
+    const before = getOwn(merged, key);
+    const after = right[key] as Json;
+    if (deep && isJsonObject(before) && isJsonObject(after)) {
+      if (depth >= MAX_JSON_DEPTH)
+        throw failure(fn, `the objects to merge nest deeper than ${MAX_JSON_DEPTH} levels`);
+      setOwn(merged, key, mergeObjects(fn, before, after, deep, depth + 1));
+    } else {
+      setOwn(merged, key, after);
+    }
+  }
+  return merged;
 }
 
 function checkStringResult(fn: string, value: string): string {
@@ -254,15 +285,10 @@ function invoke(call: IntrinsicCall, scope: Scope): Json {
     case "States.JsonMerge": {
       const left = expectObject(fn, "first", arg(0));
       const right = expectObject(fn, "second", arg(1));
-      if (arg(2) !== false)
-        throw failure(
-          fn,
-          `only shallow merging is supported: the third argument must be false, got ${describeValue(arg(2))}`,
-        );
-      const merged: JsonObject = {};
-      for (const key of Object.keys(left)) setOwn(merged, key, left[key] as Json);
-      for (const key of Object.keys(right)) setOwn(merged, key, right[key] as Json);
-      return merged;
+      const deep = arg(2);
+      if (typeof deep !== "boolean")
+        throw failure(fn, `the third argument must be a boolean, got ${describeValue(deep)}`);
+      return mergeObjects(fn, left, right, deep, 1);
     }
     case "States.MathRandom": {
       const start = expectInteger(fn, "first", arg(0));

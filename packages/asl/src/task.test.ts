@@ -2,6 +2,9 @@ import { AslValidationError, StatesError } from "./errors";
 import { activityName, checkActivityResource, taskTimeouts } from "./task";
 import type { TaskState } from "./types";
 
+const RULE =
+  'an activity name may not contain whitespace, control characters, < > { } [ ] ? * or " # % \\ ^ | ~ ` $ & , ; : /';
+
 describe("activityName", () => {
   it("accepts a plain activity name", () => {
     expect(activityName("send-email")).toBe("send-email");
@@ -13,23 +16,41 @@ describe("activityName", () => {
     expect(activityName("arn:aws-cn:states:cn-north-1:123456789012:activity:x")).toBe("x");
   });
 
+  it("accepts any name Step Functions accepts for an activity, plain or in an ARN", () => {
+    for (const name of ["billing.charge-card", "envoyer-reçu", "数据处理", "a+b=c@d!'()", "😀".repeat(80)]) {
+      expect(activityName(name)).toBe(name);
+      expect(activityName(`arn:aws:states:eu-west-3:123456789012:activity:${name}`)).toBe(name);
+    }
+  });
+
   it.each([
-    [
-      "send.email",
-      'activity name "send.email" may contain only letters, digits, "-" and "_" (it becomes a NATS subject token)',
-    ],
-    [
-      "send email",
-      'activity name "send email" may contain only letters, digits, "-" and "_" (it becomes a NATS subject token)',
-    ],
-    [
-      "jobs.*",
-      'activity name "jobs.*" may contain only letters, digits, "-" and "_" (it becomes a NATS subject token)',
-    ],
-    [
-      "a>",
-      'activity name "a>" may contain only letters, digits, "-" and "_" (it becomes a NATS subject token)',
-    ],
+    ["send email", "whitespace (U+0020) at character 5"],
+    ["a\u00a0b", "whitespace (U+00A0) at character 2"],
+    ["tab\there", "the control character U+0009 at character 4"],
+    ["x\u007f", "the control character U+007F at character 2"],
+    ["x\u0085", "the control character U+0085 at character 2"],
+    ["jobs.*", 'the wildcard "*" at character 6'],
+    ["why?", 'the wildcard "?" at character 4'],
+    ["a>", 'the bracket ">" at character 2'],
+    ["list[0]", 'the bracket "[" at character 5'],
+    ["{x}", 'the bracket "{" at character 1'],
+    ["<y", 'the bracket "<" at character 1'],
+    ["orders/charge", 'the special character "/" at character 7'],
+    ["a~b", 'the special character "~" at character 2'],
+    ['say"hi"', 'the special character "\\"" at character 4'],
+    ["back\\slash", 'the special character "\\\\" at character 5'],
+    ["a\udc00", "a lone surrogate (U+DC00) at character 2"],
+    ...["#", "%", "^", "|", "`", "$", "&", ",", ";", ":"].map((char) => [
+      `a${char}`,
+      `the special character ${JSON.stringify(char)} at character 2`,
+    ]),
+  ])("rejects %j, naming the character and where it is", (name, what) => {
+    const message = `activity name ${JSON.stringify(name)} contains ${what}; ${RULE}`;
+    expect(() => activityName(name)).toThrow(AslValidationError);
+    expect(() => activityName(name)).toThrow(`invalid state machine definition: Resource: ${message}`);
+  });
+
+  it.each([
     ["", "activity name must not be empty"],
     ["arn:aws:states:us-east-1:123456789012:activity:", "activity name must not be empty"],
     [
@@ -50,6 +71,8 @@ describe("activityName", () => {
       ok: false,
       message: `activity name "${"a".repeat(81)}" is 81 characters long; the limit is 80`,
     });
+    // characters are counted as Unicode code points, as Step Functions does
+    expect(checkActivityResource("😀".repeat(80), 80)).toEqual({ ok: true, name: "😀".repeat(80) });
   });
 });
 

@@ -4,11 +4,34 @@ import { MAX_SECONDS, resolveNumberSetting } from "./settings";
 import type { TaskState } from "./types";
 
 const ACTIVITY_ARN = /^arn:[A-Za-z0-9-]+:states:[^:]*:[^:]*:activity:(.*)$/;
-const ACTIVITY_NAME = /^[A-Za-z0-9_-]+$/;
+const BRACKETS = new Set(["<", ">", "{", "}", "[", "]"]);
+const WILDCARDS = new Set(["?", "*"]);
+const SPECIAL = new Set(['"', "#", "%", "\\", "^", "|", "~", "`", "$", "&", ",", ";", ":", "/"]);
+const RULE =
+  'an activity name may not contain whitespace, control characters, < > { } [ ] ? * or " # % \\ ^ | ~ ` $ & , ; : /';
+
+function codePoint(char: string): string {
+  return `U+${(char.codePointAt(0) as number).toString(16).toUpperCase().padStart(4, "0")}`;
+}
+
+/** What is wrong with the character `char` of an activity name, or undefined if nothing. */
+function badCharacter(char: string): string | undefined {
+  const code = char.codePointAt(0) as number;
+  if (code <= 0x1f || (code >= 0x7f && code <= 0x9f)) return `the control character ${codePoint(char)}`;
+  if (/^\s$/u.test(char)) return `whitespace (${codePoint(char)})`;
+  if (code >= 0xd800 && code <= 0xdfff) return `a lone surrogate (${codePoint(char)})`;
+  if (BRACKETS.has(char)) return `the bracket "${char}"`;
+  if (WILDCARDS.has(char)) return `the wildcard "${char}"`;
+  if (SPECIAL.has(char)) return `the special character ${JSON.stringify(char)}`;
+  return undefined;
+}
 
 /**
  * Checks a Task's Resource and returns the activity name, or a message saying what is wrong. An
- * activity name becomes a NATS subject token, so it may hold only letters, digits, `-` and `_`.
+ * activity name may be any name Step Functions accepts for an activity: 1 to `maxLength`
+ * characters (Unicode code points), no whitespace, no control characters, none of
+ * `< > { } [ ] ? *` and none of ``" # % \ ^ | ~ ` $ & , ; : /``. The engine encodes it into a NATS
+ * subject token (`encodeActivityToken` in @jetflow/contracts, which checks the same rule for workers).
  * @internal
  */
 export function checkActivityResource(
@@ -27,17 +50,21 @@ export function checkActivityResource(
     name = match[1] as string;
   }
   if (name === "") return { ok: false, message: "activity name must not be empty" };
-  if (!ACTIVITY_NAME.test(name)) {
+  const chars = [...name];
+  if (chars.length > maxLength) {
     return {
       ok: false,
-      message: `activity name ${JSON.stringify(name)} may contain only letters, digits, "-" and "_" (it becomes a NATS subject token)`,
+      message: `activity name ${JSON.stringify(name)} is ${chars.length} characters long; the limit is ${maxLength}`,
     };
   }
-  if (name.length > maxLength) {
-    return {
-      ok: false,
-      message: `activity name ${JSON.stringify(name)} is ${name.length} characters long; the limit is ${maxLength}`,
-    };
+  for (const [index, char] of chars.entries()) {
+    const bad = badCharacter(char);
+    if (bad !== undefined) {
+      return {
+        ok: false,
+        message: `activity name ${JSON.stringify(name)} contains ${bad} at character ${index + 1}; ${RULE}`,
+      };
+    }
   }
   return { ok: true, name };
 }
@@ -45,7 +72,7 @@ export function checkActivityResource(
 /**
  * The activity a Task's Resource names: `send-email` as is, or the `<name>` of
  * `arn:aws:states:<region>:<account>:activity:<name>`. Throws `AslValidationError` for anything
- * else (other ARNs, names that are not NATS subject tokens).
+ * else (other ARNs, names Step Functions would refuse for an activity).
  */
 export function activityName(resource: string): string {
   const checked = checkActivityResource(resource, Number.MAX_SAFE_INTEGER);

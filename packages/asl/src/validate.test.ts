@@ -386,10 +386,10 @@ describe("validateDefinition reports Task problems", () => {
         'resource "arn:aws:states:::lambda:invoke" is not supported: jetflow runs activities only; use an activity name such as "send-email" or an ARN arn:aws:states:<region>:<account>:activity:<name>',
       ],
     ]);
-    expect(problems(machine(task({ Resource: "orders.charge" })))).toEqual([
+    expect(problems(machine(task({ Resource: "orders charge" })))).toEqual([
       [
         "States.A.Resource",
-        'activity name "orders.charge" may contain only letters, digits, "-" and "_" (it becomes a NATS subject token)',
+        'activity name "orders charge" contains whitespace (U+0020) at character 7; an activity name may not contain whitespace, control characters, < > { } [ ] ? * or " # % \\ ^ | ~ ` $ & , ; : /',
       ],
     ]);
     expect(problems(machine({ Type: "Task", End: true }))).toEqual([
@@ -397,6 +397,34 @@ describe("validateDefinition reports Task problems", () => {
     ]);
     expect(problems(machine(task({ Resource: "a".repeat(81) })))).toEqual([
       ["States.A.Resource", `activity name "${"a".repeat(81)}" is 81 characters long; the limit is 80`],
+    ]);
+  });
+
+  it("for activity names Step Functions refuses, naming the state and the character; others pass", () => {
+    const definition = {
+      StartAt: "Charge",
+      States: {
+        Charge: { Type: "Task", Resource: "billing.charge-card", Next: "Receipt" },
+        Receipt: {
+          Type: "Task",
+          Resource: "arn:aws:states:eu-west-3:123456789012:activity:envoyer-reçu",
+          Next: "Ship",
+        },
+        Ship: { Type: "Task", Resource: "ship/now", Next: "Notify" },
+        Notify: { Type: "Task", Resource: "notify:{user}", End: true },
+      },
+    };
+    const rule =
+      'an activity name may not contain whitespace, control characters, < > { } [ ] ? * or " # % \\ ^ | ~ ` $ & , ; : /';
+    expect(problems(definition)).toEqual([
+      [
+        "States.Ship.Resource",
+        `activity name "ship/now" contains the special character "/" at character 5; ${rule}`,
+      ],
+      [
+        "States.Notify.Resource",
+        `activity name "notify:{user}" contains the special character ":" at character 7; ${rule}`,
+      ],
     ]);
   });
 

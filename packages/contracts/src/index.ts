@@ -16,7 +16,20 @@ export {
   isSubjectToken,
   assertSubjectToken,
   InvalidSubjectTokenError,
+  activityFromSubject,
 } from "./subjects";
+export {
+  encodeActivityToken,
+  decodeActivityToken,
+  activityConsumerName,
+  activityNameProblem,
+  isActivityName,
+  assertActivityName,
+  InvalidActivityNameError,
+  InvalidActivityTokenError,
+  MAX_ACTIVITY_NAME_LENGTH,
+  MAX_ACTIVITY_CONSUMER_NAME_BYTES,
+} from "./activity-names";
 export {
   streams,
   buckets,

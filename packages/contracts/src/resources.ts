@@ -17,6 +17,7 @@ import {
 import { Kvm } from "@nats-io/kv";
 import type { KV, KvOptions } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
+import { activityConsumerName } from "./activity-names";
 import { subjects } from "./subjects";
 
 /** Stream names. */
@@ -43,8 +44,11 @@ export const buckets = {
 
 /** Durable consumer names. */
 export const consumers = {
-  /** The one consumer per activity on JETFLOW_TASKS, shared by every worker of that activity. */
-  task: (activity: string) => `tasks-${activity}`,
+  /**
+   * The one consumer per activity on JETFLOW_TASKS, shared by every worker of that activity:
+   * `tasks-<encoded activity>`, or a hashed form for very long encodings (`activityConsumerName`).
+   */
+  task: (activity: string) => activityConsumerName(activity),
   results: "result-ingestor",
   commands: "orchestrator",
   /** The dispatcher reads every event batch and performs its effects (tasks, timers, child runs). */

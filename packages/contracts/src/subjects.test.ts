@@ -13,11 +13,11 @@ describe("subjects", () => {
   it("accepts only single subject tokens", () => {
     expect(isSubjectToken("charge_card-2")).toBe(true);
     for (const bad of ["", "a.b", "a b", "*", ">", "x".repeat(129)]) expect(isSubjectToken(bad)).toBe(false);
-    expect(() => assertSubjectToken("activity name", "a.b")).toThrow(
-      new InvalidSubjectTokenError("activity name", "a.b"),
+    expect(() => assertSubjectToken("execution id", "a.b")).toThrow(
+      new InvalidSubjectTokenError("execution id", "a.b"),
     );
-    expect(() => assertSubjectToken("activity name", "a.b")).toThrow(
-      'invalid activity name "a.b": use only letters, digits, "-" and "_"',
+    expect(() => assertSubjectToken("execution id", "a.b")).toThrow(
+      'invalid execution id "a.b": use only letters, digits, "-" and "_"',
     );
   });
 });

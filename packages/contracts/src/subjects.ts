@@ -2,9 +2,12 @@
  * Every NATS subject jetflow uses. No other module spells a subject: services, workers and tests
  * build them with these functions, so a rename happens here and nowhere else.
  *
- * Tokens passed in (activity names, execution ids) must be valid single subject tokens: no dots,
- * spaces or wildcards. `assertSubjectToken` checks that at the boundaries.
+ * Activity names are encoded into one token by `encodeActivityToken` (`billing.charge-card` →
+ * `billing~2Echarge-card`); `activityFromSubject` reads them back. Other tokens passed in
+ * (execution ids, service names) must be valid single subject tokens: no dots, spaces or
+ * wildcards. `assertSubjectToken` checks that at the boundaries.
  */
+import { decodeActivityToken, encodeActivityToken } from "./activity-names";
 
 /** Root of every jetflow subject. */
 export const SUBJECT_ROOT = "jetflow";
@@ -36,23 +39,23 @@ export function assertSubjectToken(what: string, value: string): string {
 /** Subject builders, grouped by the stream or service that owns them. */
 export const subjects = {
   /** Task messages for one activity, in the work-queue stream JETFLOW_TASKS. */
-  task: (activity: string) => `${SUBJECT_ROOT}.tasks.${activity}`,
+  task: (activity: string) => `${SUBJECT_ROOT}.tasks.${encodeActivityToken(activity)}`,
   /** Filter matching every activity's task subject. */
   allTasks: `${SUBJECT_ROOT}.tasks.>`,
 
   /** Task results (success or failure) for one activity, in JETFLOW_RESULTS. */
-  result: (activity: string) => `${SUBJECT_ROOT}.results.${activity}`,
+  result: (activity: string) => `${SUBJECT_ROOT}.results.${encodeActivityToken(activity)}`,
   allResults: `${SUBJECT_ROOT}.results.>`,
 
   /**
    * Heartbeats are core NATS requests (they need a reply: "was this execution stopped?"), answered
    * by the result-ingestor, which records them durably in the heartbeat KV bucket.
    */
-  heartbeat: (activity: string) => `${SUBJECT_ROOT}.heartbeats.${activity}`,
+  heartbeat: (activity: string) => `${SUBJECT_ROOT}.heartbeats.${encodeActivityToken(activity)}`,
   allHeartbeats: `${SUBJECT_ROOT}.heartbeats.>`,
 
   /** Core NATS broadcast telling workers of an activity to abort tasks (execution stopped). */
-  taskCancel: (activity: string) => `${SUBJECT_ROOT}.cancel.${activity}`,
+  taskCancel: (activity: string) => `${SUBJECT_ROOT}.cancel.${encodeActivityToken(activity)}`,
   allTaskCancels: `${SUBJECT_ROOT}.cancel.>`,
 
   /** The history of one execution: one EventBatch per transition, in JETFLOW_EVENTS. */
@@ -75,6 +78,24 @@ export const subjects = {
   deadLetter: (service: string) => `${SUBJECT_ROOT}.dlq.${service}`,
   allDeadLetters: `${SUBJECT_ROOT}.dlq.>`,
 } as const;
+
+/** The subject kinds whose last token is an encoded activity name. */
+const ACTIVITY_SUBJECT = new RegExp(`^${SUBJECT_ROOT}\\.(?:tasks|results|heartbeats|cancel)\\.([^.]+)$`);
+
+/**
+ * The activity a task, result, heartbeat or cancellation subject is for, decoded from its last
+ * token (`jetflow.tasks.billing~2Echarge-card` → `billing.charge-card`), or `undefined` for any
+ * other subject or a token that is not an encoded activity name.
+ */
+export function activityFromSubject(subject: string): string | undefined {
+  const token = ACTIVITY_SUBJECT.exec(subject)?.[1];
+  if (token === undefined) return undefined;
+  try {
+    return decodeActivityToken(token);
+  } catch {
+    return undefined;
+  }
+}
 
 /** Queue group names, so that replicas of a service share request/reply work. */
 export const queueGroups = {

@@ -46,7 +46,10 @@ export type TaskHandlers = Readonly<Record<string, TaskHandler<never>>>;
 export interface WorkerOptions {
   /** The connection to use. The worker never closes or drains it. */
   nc: NatsConnection;
-  /** One handler per activity; each activity name must be a single subject token. */
+  /**
+   * One handler per activity, by any name Step Functions accepts for an activity
+   * (`billing.charge-card`, `envoyer-reçu`); its subjects carry it encoded (see the worker docs).
+   */
   handlers: TaskHandlers;
   /** Most handlers running at once, per activity. Default 10. */
   concurrency?: number;

@@ -15,12 +15,21 @@ function creationError(options: Partial<Parameters<typeof createWorker>[0]>): un
 }
 
 describe("createWorker", () => {
-  it("refuses an activity that is not a single subject token", () => {
-    const err = creationError({ handlers: { "send.email": () => null } });
+  it("refuses an activity name Step Functions would refuse, saying which character is wrong", () => {
+    const err = creationError({ handlers: { "send email": () => null } });
     expect(err).toBeInstanceOf(WorkerError);
     expect((err as WorkerError).message).toBe(
-      'invalid activity "send.email": use only letters, digits, "-" and "_"',
+      'invalid activity "send email": it contains whitespace (U+0020) at character 5',
     );
+    expect((creationError({ handlers: { "jobs.*": () => null } }) as Error).message).toBe(
+      'invalid activity "jobs.*": it contains the wildcard "*" at character 6',
+    );
+  });
+
+  it("accepts dotted and non-ASCII activity names", () => {
+    expect(
+      creationError({ handlers: { "billing.charge-card": () => null, "envoyer-reçu": () => null } }),
+    ).toBe(undefined);
   });
 
   it("refuses a worker without handlers", () => {

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import { ensureStreamExists, isSubjectToken, streamConfigs } from "@jetflow/contracts";
+import { activityNameProblem, ensureStreamExists, streamConfigs } from "@jetflow/contracts";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { ActivityRunner } from "./activity-runner";
 import { WorkerError } from "./errors";
@@ -11,15 +11,16 @@ import type { Worker, WorkerOptions } from "./types";
  * Creates a worker that runs `handlers` on the tasks of their activities. Nothing happens until
  * `start()`; `stop()` hands back what it cannot finish. The connection stays the caller's.
  *
- * @throws WorkerError when an activity name is not a single subject token or a number option is out of range
+ * @throws WorkerError when an activity name is not one Step Functions accepts (`activityNameProblem`
+ * in @jetflow/contracts says why) or a number option is out of range
  */
 export function createWorker(options: WorkerOptions): Worker {
   const activities = Object.keys(options.handlers);
   if (activities.length === 0) throw new WorkerError("cannot create a worker without handlers");
   for (const activity of activities) {
-    if (!isSubjectToken(activity)) {
-      throw new WorkerError(`invalid activity "${activity}": use only letters, digits, "-" and "_"`);
-    }
+    const problem = activityNameProblem(activity);
+    if (problem !== undefined)
+      throw new WorkerError(`invalid activity ${JSON.stringify(activity)}: ${problem}`);
   }
   const concurrency = boundedInteger("concurrency", options.concurrency ?? 10);
   const ackWaitMs = boundedInteger("ackWaitMs", options.ackWaitMs ?? 30_000);

@@ -164,12 +164,22 @@ describe("planEffects: tasks", () => {
     expect(invalid(batch([scheduled({ taskToken: "" })])).message).toBe(
       'invalid event batch of execution "exec-1": TaskScheduled (event 4) has no task token',
     );
-    expect(invalid(batch([scheduled({ activity: "a.b" })])).reason).toBe(
-      'TaskScheduled (event 4) has an invalid activity "a.b"',
+    expect(invalid(batch([scheduled({ activity: "a b" })])).reason).toBe(
+      'TaskScheduled (event 4) has an invalid activity "a b"',
     );
     expect(invalid(batch([{ ...scheduled(), timestamp: undefined }])).reason).toBe(
       "event 4 has no timestamp",
     );
+  });
+
+  it("publishes and cancels tasks of any Step Functions activity name on its encoded subject", () => {
+    const [task] = plan(batch([scheduled({ activity: "billing.charge-card" })]));
+    expect(task?.subject).toBe("jetflow.tasks.billing~2Echarge-card");
+    const cancelled = event(9, {
+      $case: "taskCancelled",
+      value: { taskToken: token, activity: "envoyer-reçu" },
+    });
+    expect(plan(batch([cancelled]))[0]?.subject).toBe("jetflow.cancel.envoyer-re~C3~A7u");
   });
 
   it("broadcasts a TaskCancelled with the batch's reason, or a default one", () => {

@@ -11,7 +11,7 @@ import {
   Timer,
   TimerKind,
   encode,
-  isSubjectToken,
+  isActivityName,
   subjects,
 } from "@jetflow/contracts";
 import type { EventBatch, HistoryEvent, ParentRef } from "@jetflow/contracts";
@@ -176,7 +176,7 @@ function eventEffects(ctx: BatchContext, event: HistoryEvent): Effect[] {
     case "taskCancelled": {
       const { taskToken, activity } = details.value;
       if (!taskToken) throw ctx.fail(`TaskCancelled (event ${event.eventId}) has no task token`);
-      if (!isSubjectToken(activity)) {
+      if (!isActivityName(activity)) {
         throw ctx.fail(`TaskCancelled (event ${event.eventId}) has an invalid activity "${activity}"`);
       }
       const reason = batchStopReason(ctx.batch);
@@ -248,7 +248,7 @@ function taskScheduledEffects(
 ): Effect[] {
   const { taskToken, activity, timeoutSeconds, heartbeatSeconds } = scheduled;
   if (!taskToken) throw ctx.fail(`TaskScheduled (event ${event.eventId}) has no task token`);
-  if (!isSubjectToken(activity)) {
+  if (!isActivityName(activity)) {
     throw ctx.fail(`TaskScheduled (event ${event.eventId}) has an invalid activity "${activity}"`);
   }
   const scheduledTime = requireTimestamp(ctx, event);

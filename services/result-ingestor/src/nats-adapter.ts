@@ -8,6 +8,7 @@ import {
   Command,
   DeadLetter,
   ExecutionSnapshot,
+  activityFromSubject,
   TaskHeartbeatReply,
   buckets,
   consumerConfigs,
@@ -88,7 +89,7 @@ export function createResultIngestor({
   }
 
   async function park(subject: string, data: Uint8Array, reason: string): Promise<void> {
-    log.error({ subject, reason }, "message parked");
+    log.error({ subject, activity: activityFromSubject(subject), reason }, "message parked");
     const letter: DeadLetter = {
       service: SERVICE_NAME,
       subject,

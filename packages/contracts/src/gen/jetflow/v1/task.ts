@@ -19,7 +19,18 @@ export interface Task {
   executionId: string;
   /** Name of the ASL state that scheduled this task. */
   stateName: string;
-  /** Activity name, the ASL Task state's Resource. */
+  /**
+   * Activity name, the ASL Task state's Resource (the name itself, not its subject token): any
+   * name Step Functions accepts for an activity, 1 to 80 characters, no whitespace, control
+   * characters, < > { } [ ] ? * or " # % \ ^ | ~ ` $ & , ; : /.
+   * Subjects and the consumer name carry it encoded as one token: [A-Za-z0-9_-] stay as they are,
+   * every other character becomes its UTF-8 bytes, each written as "~" and two uppercase hex
+   * digits. Examples: "billing.charge-card" -> jetflow.tasks.billing~2Echarge-card,
+   * "envoyer-reçu" -> jetflow.tasks.envoyer-re~C3~A7u; "send-email" is unchanged. The same token
+   * is used in jetflow.results.<token>, jetflow.heartbeats.<token> and jetflow.cancel.<token>.
+   * The durable consumer is tasks-<token>, or, past 200 bytes, tasks-~h<first 32 hex digits of
+   * the SHA-256 of the name's UTF-8 bytes>.
+   */
   activity: string;
   /** 1 for the first attempt, incremented by each retry. */
   attempt: number;
