@@ -17,6 +17,13 @@ export interface Config extends BaseConfig {
   stateTimeoutMs: number;
   /** ORCH_ACK_WAIT_MS: ack wait of the command consumer. Default 30000. */
   ackWaitMs: number;
+  /**
+   * ORCH_BEHIND_MAX_DELIVERIES: deliveries of a command that names an event its execution's
+   * snapshot does not have (the snapshot lags the stream, or the command is forged) before it is
+   * parked on the dead-letter subject. Retried with a doubling delay capped at 10 s, so the
+   * default 60 rides out about nine minutes of a lagging stream.
+   */
+  behindMaxDeliveries: number;
 }
 
 /**
@@ -34,6 +41,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     maxConcurrentTransitions: reader.integer("ORCH_MAX_CONCURRENT_TRANSITIONS", 64, 1, 10_000),
     stateTimeoutMs: reader.integer("ORCH_STATE_TIMEOUT_MS", 10_000, 100, 600_000),
     ackWaitMs: reader.integer("ORCH_ACK_WAIT_MS", 30_000, 1000, 3_600_000),
+    behindMaxDeliveries: reader.integer("ORCH_BEHIND_MAX_DELIVERIES", 60, 1, 100_000),
   };
   reader.done();
   return config;

@@ -3,6 +3,7 @@ import type { Json, StateMachine } from "@jetflow/asl";
 import { ExecutionSnapshot } from "@jetflow/contracts";
 import type { HistoryEvent } from "@jetflow/contracts";
 import { replay } from "@jetflow/execution-model";
+import { lateness } from "./decide";
 import { Simulator, statusName } from "./simulator";
 import type { SimulatedHandler } from "./simulator";
 
@@ -506,5 +507,168 @@ describe("stopping and timing out", () => {
       error: "States.Timeout",
       cause: "execution exceeded its TimeoutSeconds of 60",
     });
+  });
+});
+
+describe("the context object in branches and iterations", () => {
+  it("shows the top-level execution's Id, Input and StartTime inside a Map iteration and a Parallel branch", () => {
+    const def = machine({
+      StartAt: "Later",
+      States: {
+        // A Wait first, so that a child's own start time differs from the execution's.
+        Later: { Type: "Wait", Seconds: 10, Next: "Each" },
+        Each: {
+          Type: "Map",
+          ItemsPath: "$.items",
+          ItemSelector: {
+            "tag.$": "$$.Execution.Input.tag",
+            "id.$": "$$.Execution.Id",
+            "v.$": "$$.Map.Item.Value",
+          },
+          ItemProcessor: {
+            StartAt: "Inside",
+            States: {
+              Inside: {
+                Type: "Parallel",
+                Branches: [
+                  {
+                    StartAt: "Look",
+                    States: {
+                      Look: {
+                        Type: "Pass",
+                        Parameters: {
+                          "tag.$": "$$.Execution.Input.tag",
+                          "id.$": "$$.Execution.Id",
+                          "name.$": "$$.Execution.Name",
+                          "start.$": "$$.Execution.StartTime",
+                          "machine.$": "$$.StateMachine.Name",
+                        },
+                        End: true,
+                      },
+                    },
+                  },
+                ],
+                End: true,
+              },
+            },
+          },
+          End: true,
+        },
+      },
+    });
+    const sim = new Simulator(def, {});
+    const startedAt = new Date(sim.clockMs).toISOString();
+    sim.run({ tag: "blue", items: [1, 2] });
+    expect(result(sim)).toMatchObject({ status: "SUCCEEDED" });
+    const top = { tag: "blue", id: "exec-1", name: "exec-1", start: startedAt, machine: "wf" };
+    expect(result(sim).output).toEqual([[top], [top]]);
+    expectSnapshotsAreFolds(sim);
+  });
+});
+
+describe("results that arrive after their task's deadline", () => {
+  const def = (task: object) =>
+    machine({
+      StartAt: "Work",
+      States: {
+        Work: {
+          Type: "Task",
+          Resource: "slow",
+          ...task,
+          Catch: [{ ErrorEquals: ["States.Timeout", "States.HeartbeatTimeout"], Next: "Late" }],
+          End: true,
+        },
+        Late: { Type: "Pass", End: true },
+      },
+    });
+
+  /** Runs until the task is dispatched, then delivers its result as received at `receivedOffsetMs`. */
+  function deliver(sim: Simulator, receivedOffsetMs: number) {
+    sim.run({});
+    const task = sim.dispatched[0];
+    const scheduledMs = sim
+      .get("exec-1")
+      .events.find((e) => e.details?.$case === "taskScheduled")
+      ?.timestamp?.getTime();
+    sim.send({
+      executionId: "exec-1",
+      kind: {
+        $case: "taskOutcome",
+        value: {
+          taskToken: task?.token ?? "",
+          outcome: { $case: "outputJson", value: '{"done":true}' },
+          workerId: "w",
+          completedTime: undefined,
+          receivedTime: new Date((scheduledMs ?? 0) + receivedOffsetMs),
+        },
+      },
+    });
+  }
+
+  it("times the task out when the result was received after TimeoutSeconds, whatever order they arrive in", () => {
+    const sim = new Simulator(
+      def({ TimeoutSeconds: 1 }),
+      { slow: () => ({ hang: true }) },
+      { holdTimers: true },
+    );
+    // The result reaches the orchestrator before the timeout timer does, but was received late.
+    deliver(sim, 1_005);
+    sim.fireTimers();
+    expect(result(sim)).toMatchObject({ status: "SUCCEEDED", output: { Error: "States.Timeout" } });
+    const types_ = types(sim.get("exec-1").events);
+    expect(types_).toContain("taskTimedOut");
+    expect(types_).not.toContain("taskSucceeded");
+  });
+
+  it("accepts a result received before the deadline", () => {
+    const sim = new Simulator(
+      def({ TimeoutSeconds: 1 }),
+      { slow: () => ({ hang: true }) },
+      { holdTimers: true },
+    );
+    deliver(sim, 999);
+    // The timeout timer, fired afterwards, finds the task finished.
+    sim.fireTimers();
+    expect(result(sim)).toMatchObject({ status: "SUCCEEDED", output: { done: true } });
+  });
+
+  it("applies HeartbeatSeconds to a result received with no heartbeat in time", () => {
+    const sim = new Simulator(
+      def({ HeartbeatSeconds: 2 }),
+      { slow: () => ({ hang: true }) },
+      { holdTimers: true },
+    );
+    deliver(sim, 2_500);
+    expect(result(sim)).toMatchObject({ output: { Error: "States.HeartbeatTimeout" } });
+  });
+});
+
+describe("lateness", () => {
+  const scheduled = new Date("2030-01-01T00:00:00Z");
+  const task = {
+    taskToken: "e.3",
+    activity: "a",
+    scheduledTime: scheduled,
+    timeoutSeconds: 0,
+    heartbeatSeconds: 10,
+  };
+  const outcomeAt = (ms: number) => ({
+    taskToken: "e.3",
+    outcome: undefined,
+    workerId: "",
+    completedTime: undefined,
+    receivedTime: new Date(scheduled.getTime() + ms),
+  });
+
+  it("counts from the last heartbeat when one was recorded", () => {
+    const beatAt = scheduled.getTime() + 8_000;
+    expect(lateness(task, outcomeAt(15_000), { lastHeartbeatMs: () => beatAt })).toBeUndefined();
+    expect(lateness(task, outcomeAt(18_001), { lastHeartbeatMs: () => beatAt })?.error).toBe(
+      "States.HeartbeatTimeout",
+    );
+  });
+
+  it("decides nothing when the receipt time is unknown", () => {
+    expect(lateness(task, { ...outcomeAt(0), receivedTime: undefined }, {})).toBeUndefined();
   });
 });

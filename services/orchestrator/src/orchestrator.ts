@@ -59,6 +59,7 @@ export interface OrchestratorOptions {
     | "maxConcurrentTransitions"
     | "stateTimeoutMs"
     | "ackWaitMs"
+    | "behindMaxDeliveries"
   >;
   /** The clock; default `() => new Date()`. */
   now?: () => Date;
@@ -79,12 +80,6 @@ type Decided =
   | { kind: "stale-cache" };
 
 const MAX_CONFLICT_RETRIES = 20;
-/**
- * Deliveries of a command judged on a snapshot behind the stream before it is parked (with the
- * back-off below, about nine minutes): long enough to ride out a partition or a lost stream
- * leader, bounded so that a forged command cannot circulate for ever.
- */
-export const MAX_BEHIND_DELIVERIES = 60;
 /** Redelivery delay of a command judged on a snapshot behind the stream: doubling, capped. */
 export function behindRetryDelayMs(deliveryCount: number): number {
   return Math.min(200 * 2 ** Math.max(deliveryCount - 1, 0), 10_000);
@@ -249,7 +244,9 @@ export function createOrchestrator(options: OrchestratorOptions) {
         counters.behind++;
         const deliveries = msg.info.deliveryCount;
         const proven = provenEventIdOrZero(command);
-        if (deliveries >= MAX_BEHIND_DELIVERIES) {
+        // Bounded so that a forged command cannot circulate for ever; long enough (see config) to
+        // ride out a partition or a stream without a leader.
+        if (deliveries >= config.behindMaxDeliveries) {
           const reason =
             `command ${command.kind?.$case ?? "?"} refers to event ${proven} of execution ` +
             `"${command.executionId}", which no snapshot had after ${deliveries} deliveries`;

@@ -46,7 +46,12 @@ export class Simulator {
   constructor(
     private readonly definition: StateMachine,
     private readonly handlers: Record<string, SimulatedHandler>,
-    private readonly options: { random?: () => number; maxChildrenPerTransition?: number } = {},
+    private readonly options: {
+      random?: () => number;
+      maxChildrenPerTransition?: number;
+      /** Keep due timers back until `fireTimers()` (to deliver a command before a timeout). */
+      holdTimers?: boolean;
+    } = {},
   ) {}
 
   /** Starts an execution (as the api-gateway does) and runs until nothing is left to do. */
@@ -83,14 +88,20 @@ export class Simulator {
     return stored;
   }
 
+  /** Fires the held timers (see `holdTimers`) and runs until nothing is left to do. */
+  fireTimers(): void {
+    this.settle(200_000, true);
+  }
+
   /** Processes commands; when none are left, advances the clock to the next timer. */
-  settle(maxSteps = 200_000): void {
+  settle(maxSteps = 200_000, fireTimers = !this.options.holdTimers): void {
     for (let step = 0; step < maxSteps; step++) {
       const command = this.commands.shift();
       if (command) {
         this.apply(command);
         continue;
       }
+      if (!fireTimers) return;
       this.timers.sort((a, b) => (a.fireTime?.getTime() ?? 0) - (b.fireTime?.getTime() ?? 0));
       const timer = this.timers.shift();
       if (!timer) return;
