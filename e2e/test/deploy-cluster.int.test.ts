@@ -152,7 +152,17 @@ it("finishes every execution when a NATS node and a replica of each service die 
     expect([executionId, statusOf(described.execution?.status)]).toEqual([executionId, "SUCCEEDED"]);
     expect(JSON.parse(described.outputJson)).toEqual({ n: i * 100 + STEPS, ms: 200 });
   }
-  // The node comes back and catches up; then every history is checked against its snapshot.
+  // With the node still down, every history reads back whole (through the reader and through the
+  // API) and folds into its snapshot: reads must not depend on the lost node.
+  for (const executionId of ids) await checkStoredExecution(reader, executionId);
+  const history = await engine.client.getExecutionHistory({
+    executionId: ids[0] as string,
+    pageSize: 1000,
+    pageToken: "",
+    reverseOrder: false,
+  });
+  expect(history.events.at(-1)?.details?.$case).toBe("executionSucceeded");
+  // The node comes back and catches up; the histories still check.
   await cluster.restartNode(victim);
   for (const executionId of ids) await checkStoredExecution(reader, executionId);
   // The survivors did the work: the killed replicas stayed down.
