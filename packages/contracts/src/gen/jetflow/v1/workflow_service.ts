@@ -86,9 +86,10 @@ export interface StartExecutionRequest {
    * the client generates once per logical call and sends again on every retry). The same
    * workflow, request id and input return the same execution (created: false); the same workflow
    * and request id with another input is ALREADY_EXISTS. Unlike a name it is not shown in
-   * listings. Ignored when execution_name is set.
+   * listings. Ignored when execution_name is set; unset or empty means no key. (`optional` so
+   * that code built against the earlier message needs no change.)
    */
-  requestId: string;
+  requestId?: string | undefined;
 }
 
 export interface StartExecutionResponse {
@@ -874,7 +875,7 @@ export const ListWorkflowsResponse: MessageFns<ListWorkflowsResponse> = {
 };
 
 function createBaseStartExecutionRequest(): StartExecutionRequest {
-  return { workflowName: "", workflowVersion: 0, inputJson: "", executionName: "", requestId: "" };
+  return { workflowName: "", workflowVersion: 0, inputJson: "", executionName: "", requestId: undefined };
 }
 
 export const StartExecutionRequest: MessageFns<StartExecutionRequest> = {
@@ -891,7 +892,7 @@ export const StartExecutionRequest: MessageFns<StartExecutionRequest> = {
     if (message.executionName !== "") {
       writer.uint32(34).string(message.executionName);
     }
-    if (message.requestId !== "") {
+    if (message.requestId !== undefined) {
       writer.uint32(42).string(message.requestId);
     }
     return writer;
@@ -988,7 +989,7 @@ export const StartExecutionRequest: MessageFns<StartExecutionRequest> = {
         ? globalThis.String(object.requestId)
         : isSet(object.request_id)
         ? globalThis.String(object.request_id)
-        : "",
+        : undefined,
     };
   },
 
@@ -1006,7 +1007,7 @@ export const StartExecutionRequest: MessageFns<StartExecutionRequest> = {
     if (message.executionName !== "") {
       obj.executionName = message.executionName;
     }
-    if (message.requestId !== "") {
+    if (message.requestId !== undefined) {
       obj.requestId = message.requestId;
     }
     return obj;
@@ -1021,7 +1022,7 @@ export const StartExecutionRequest: MessageFns<StartExecutionRequest> = {
     message.workflowVersion = object.workflowVersion ?? 0;
     message.inputJson = object.inputJson ?? "";
     message.executionName = object.executionName ?? "";
-    message.requestId = object.requestId ?? "";
+    message.requestId = object.requestId ?? undefined;
     return message;
   },
 };
