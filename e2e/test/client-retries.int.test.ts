@@ -172,7 +172,8 @@ describe("request ids", () => {
       client.startExecution({ workflowName: "keyed", input: { a: 2 }, requestId: "k-1" }),
     ).rejects.toMatchObject({
       code: Code.ALREADY_EXISTS,
-      details: 'an execution started with request id "k-1" of workflow "keyed" already exists with another input',
+      details:
+        'an execution started with request id "k-1" of workflow "keyed" already exists with another input',
     });
     const described = await client.describeExecution(first.executionId);
     expect(described.execution?.executionName).toBe("");

@@ -164,7 +164,13 @@ export function createClient(options: ClientOptions = {}): JetflowClient {
 
   const reportRetry = (method: string) => (event: RetryEvent) =>
     logger?.warn(
-      { method, retry: event.retry, code: codeName(event.error.code), waitMs: event.waitMs, err: event.error },
+      {
+        method,
+        retry: event.retry,
+        code: codeName(event.error.code),
+        waitMs: event.waitMs,
+        err: event.error,
+      },
       "call failed; retrying",
     );
 
