@@ -78,14 +78,14 @@ async function startThrough(workflowName: string, restart: () => Promise<void>):
   await client.registerWorkflow({ name: workflowName, definition: pass });
   let answered = 0;
   // Starts go on until 20 more have been answered after the restart.
-  let answeredAtRestart: number | undefined;
+  const restarted: { answered?: number } = {};
   const starting = startRepeatedly(workflowName, (n) => {
     answered = n;
-    return answeredAtRestart !== undefined && n >= answeredAtRestart + 20;
+    return restarted.answered !== undefined && n >= restarted.answered + 20;
   });
   await waitFor(() => answered >= 20, { message: "20 starts before the restart" });
   await restart();
-  answeredAtRestart = answered;
+  restarted.answered = answered;
   const { calls, ids, slowestMs } = await starting;
 
   expect(retried.length).toBeGreaterThan(0);
