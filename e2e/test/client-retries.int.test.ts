@@ -122,6 +122,34 @@ describe("StartExecution through restarts", () => {
   });
 });
 
+describe("watchExecution through a restart", () => {
+  it("resumes after the gateway is killed and restarted 2 s later, missing no event", async () => {
+    const waitThenPass = JSON.stringify({
+      StartAt: "W",
+      States: { W: { Type: "Wait", Seconds: 4, Next: "P" }, P: { Type: "Pass", End: true } },
+    });
+    await client.registerWorkflow({ name: "watched", definition: waitThenPass });
+    const { executionId } = await client.startExecution({ workflowName: "watched" });
+    const ids: number[] = [];
+    const cases: string[] = [];
+    const watching = (async () => {
+      for await (const event of client.watchExecution({ executionId })) {
+        ids.push(event.eventId);
+        cases.push(event.details?.$case ?? "");
+      }
+    })();
+    await waitFor(() => cases.includes("waitStarted"), { message: "the Wait state entered" });
+    const [gateway] = engine.services["api-gateway"];
+    await gateway?.kill();
+    await delay(2_000);
+    await engine.startService("api-gateway");
+    await watching;
+    expect(ids).toEqual(Array.from({ length: ids.length }, (_, i) => i + 1));
+    expect(cases[cases.length - 1]).toBe("executionSucceeded");
+    expect(retried).toContain("UNAVAILABLE");
+  });
+});
+
 describe("an unnamed start retried after its answer was lost", () => {
   it("makes one execution: the retry carries the same request id and finds it", async () => {
     const workflowName = "lost-answer";
