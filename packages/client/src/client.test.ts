@@ -103,26 +103,113 @@ describe("unary calls", () => {
     expect(Date.now() - started).toBeLessThan(5_000);
   });
 
-  it("does not retry an unnamed start, and retries a named one", async () => {
-    const names: string[] = [];
+  it("retries an unnamed start with one request id per logical call, and a named one by its name", async () => {
+    const requests: { executionName: string; requestId?: string }[] = [];
     handlers.startExecution = (
-      call: { request: { executionName: string } },
+      call: { request: { executionName: string; requestId?: string } },
       callback: (e: unknown, r?: unknown) => void,
     ) => {
-      const first = !names.includes(call.request.executionName);
-      names.push(call.request.executionName);
-      if (first) callback({ code: status.UNAVAILABLE, details: "try again" });
+      requests.push(call.request);
+      // Every first attempt of a logical call fails as if the gateway had gone away.
+      const attempts = requests.filter(
+        (r) => r.executionName === call.request.executionName && r.requestId === call.request.requestId,
+      ).length;
+      if (attempts === 1) callback({ code: status.UNAVAILABLE, details: "try again" });
       else callback(null, { executionId: "e1", startTime: new Date(0), created: true });
     };
-    const c = client({ retries: 3 });
-    await expect(c.startExecution({ workflowName: "w", input: { a: 1 } })).rejects.toMatchObject({
-      code: Code.UNAVAILABLE,
-    });
-    expect(names).toEqual([""]);
-    await expect(c.startExecution({ workflowName: "w", executionName: "once" })).resolves.toMatchObject({
+    const c = client();
+    await expect(c.startExecution({ workflowName: "w", input: { a: 1 } })).resolves.toMatchObject({
       executionId: "e1",
     });
-    expect(names).toEqual(["", "once", "once"]);
+    await c.startExecution({ workflowName: "w", input: { a: 1 } });
+    await c.startExecution({ workflowName: "w", executionName: "once" });
+    await c.startExecution({ workflowName: "w", requestId: "my-key" });
+    const [first, firstRetry, second, secondRetry, named, namedRetry, own, ownRetry] = requests;
+    expect(first?.requestId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(firstRetry?.requestId).toBe(first?.requestId);
+    expect(second?.requestId).not.toBe(first?.requestId);
+    expect(secondRetry?.requestId).toBe(second?.requestId);
+    expect([named, namedRetry]).toEqual([
+      expect.objectContaining({ executionName: "once", requestId: undefined }),
+      expect.objectContaining({ executionName: "once", requestId: undefined }),
+    ]);
+    expect([own?.requestId, ownRetry?.requestId]).toEqual(["my-key", "my-key"]);
+    expect(requests).toHaveLength(8);
+  });
+
+  it("retries UNAVAILABLE until the deadline when no retry limit is given", async () => {
+    let calls = 0;
+    handlers.listWorkflows = (_call: unknown, callback: (e: unknown) => void) => {
+      calls += 1;
+      callback({ code: status.UNAVAILABLE, details: "the engine is unavailable; try again" });
+    };
+    const warnings: Record<string, unknown>[] = [];
+    const c = createClient({
+      address,
+      deadlineMs: 1_500,
+      logger: { warn: (fields) => warnings.push(fields) },
+    });
+    clients.push(c);
+    const started = Date.now();
+    await expect(c.listWorkflows()).rejects.toThrow("UNAVAILABLE: the engine is unavailable; try again");
+    // Waits of 50-100, 100-200, 200-400 and 400-800 ms fit in 1.5 s: at least 5 attempts.
+    expect(calls).toBeGreaterThanOrEqual(5);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(warnings).toHaveLength(calls - 1);
+    expect(warnings[0]).toMatchObject({ method: "listWorkflows", retry: 1, code: "UNAVAILABLE" });
+  });
+
+  it("does not retry statuses other than UNAVAILABLE", async () => {
+    let calls = 0;
+    handlers.getWorkflow = (_call: unknown, callback: (e: unknown) => void) => {
+      calls += 1;
+      callback({ code: status.INTERNAL, details: "internal error" });
+    };
+    await expect(client().getWorkflow({ name: "w" })).rejects.toMatchObject({ code: Code.INTERNAL });
+    expect(calls).toBe(1);
+  });
+
+  it("resolves a retried stop that finds the execution aborted with its error and cause", async () => {
+    let stops = 0;
+    handlers.stopExecution = (_call: unknown, callback: (e: unknown) => void) => {
+      stops += 1;
+      // The first stop went through but its answer was lost; the retry finds it not running.
+      if (stops === 1) callback({ code: status.UNAVAILABLE, details: "connection dropped" });
+      else callback({ code: status.FAILED_PRECONDITION, details: 'execution "e1" is not running' });
+    };
+    const stopTime = new Date(1_000);
+    handlers.describeExecution = (_call: unknown, callback: (e: unknown, r?: unknown) => void) =>
+      callback(
+        null,
+        DescribeExecutionResponse.fromPartial({
+          execution: { executionId: "e1", status: ExecutionStatus.EXECUTION_STATUS_ABORTED, stopTime },
+          error: "Cancelled",
+          cause: "by hand",
+        }),
+      );
+    const c = client();
+    await expect(
+      c.stopExecution({ executionId: "e1", error: "Cancelled", cause: "by hand" }),
+    ).resolves.toEqual({ stopTime });
+    stops = 0;
+    await expect(c.stopExecution({ executionId: "e1", error: "Other" })).rejects.toThrow(
+      'FAILED_PRECONDITION: execution "e1" is not running',
+    );
+  });
+
+  it("rejects a first-attempt stop of an execution that is not running without a second look", async () => {
+    handlers.stopExecution = (_call: unknown, callback: (e: unknown) => void) =>
+      callback({ code: status.FAILED_PRECONDITION, details: 'execution "e1" is not running' });
+    let describes = 0;
+    handlers.describeExecution = (_call: unknown, callback: (e: unknown, r?: unknown) => void) => {
+      describes += 1;
+      callback(null, described(ExecutionStatus.EXECUTION_STATUS_ABORTED));
+    };
+    await expect(client().stopExecution({ executionId: "e1" })).rejects.toMatchObject({
+      code: Code.FAILED_PRECONDITION,
+    });
+    expect(describes).toBe(0);
   });
 
   it("sends the input as JSON and the task output as JSON", async () => {
@@ -140,8 +227,20 @@ describe("unary calls", () => {
     await c.startExecution({ workflowName: "w", inputJson: '{"raw":true}', workflowVersion: 2 });
     await c.sendTaskSuccess("e1.5", { ok: true });
     expect(seen).toEqual([
-      { workflowName: "w", workflowVersion: 0, inputJson: '{"n":1}', executionName: "" },
-      { workflowName: "w", workflowVersion: 2, inputJson: '{"raw":true}', executionName: "" },
+      {
+        workflowName: "w",
+        workflowVersion: 0,
+        inputJson: '{"n":1}',
+        executionName: "",
+        requestId: expect.any(String),
+      },
+      {
+        workflowName: "w",
+        workflowVersion: 2,
+        inputJson: '{"raw":true}',
+        executionName: "",
+        requestId: expect.any(String),
+      },
       { taskToken: "e1.5", outputJson: '{"ok":true}' },
     ]);
   });
@@ -186,6 +285,23 @@ describe("watchExecution", () => {
       break;
     }
     await serverSawCancel;
+  });
+
+  it("gives up resuming a stream that keeps failing once the deadline has passed", async () => {
+    let opened = 0;
+    handlers.watchExecution = (call: ServerWritableStream<WatchExecutionRequest, WatchExecutionResponse>) => {
+      opened += 1;
+      call.emit("error", { code: status.UNAVAILABLE, details: "the engine is unavailable; try again" });
+    };
+    const consume = async () => {
+      for await (const _e of client({ deadlineMs: 1_000 }).watchExecution({ executionId: "e1" })) {
+        // no events expected
+      }
+    };
+    const started = Date.now();
+    await expect(consume()).rejects.toThrow("UNAVAILABLE: the engine is unavailable; try again");
+    expect(opened).toBeGreaterThanOrEqual(4);
+    expect(Date.now() - started).toBeLessThan(3_000);
   });
 
   it("rejects with the stream's error when it is not UNAVAILABLE", async () => {

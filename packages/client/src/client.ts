@@ -1,7 +1,9 @@
 /**
  * `createClient`: the WorkflowService over gRPC as promises and async iterables, with per-call
- * deadlines and retries on UNAVAILABLE. The client never logs.
+ * deadlines, and retries of idempotent calls on UNAVAILABLE until their deadline. The client
+ * never logs unless given a logger.
  */
+import { randomUUID } from "node:crypto";
 import { Metadata, credentials } from "@grpc/grpc-js";
 import type { ClientReadableStream, ServiceError } from "@grpc/grpc-js";
 import { ExecutionStatus, WorkflowServiceClient } from "@jetflow/contracts";
@@ -17,20 +19,33 @@ import type {
   StopExecutionResponse,
   WatchExecutionResponse,
 } from "@jetflow/contracts";
-import { Code, JetflowError } from "./errors";
-import { backoffMs, withRetries } from "./retry";
+import { Code, JetflowError, codeName } from "./errors";
+import { MAX_BACKOFF_MS, backoffMs, withRetries } from "./retry";
+import type { RetryEvent } from "./retry";
+
+/** The logger the client reports retries to (pino's `warn` fits). */
+export interface ClientLogger {
+  warn(fields: Record<string, unknown>, message: string): void;
+}
 
 /** Options of `createClient`. */
 export interface ClientOptions {
   /** host:port of the api-gateway. Default `process.env.JETFLOW_ADDR`, else `127.0.0.1:50051`. */
   address?: string;
-  /** Deadline of each unary call, retries included, in ms. Default 30000. Streams have none. */
+  /**
+   * Deadline of each unary call, retries and waits included, in ms. Default 30000: long enough to
+   * ride out the restart of the gateway or of a service behind it. Streams have none, but a
+   * broken watch is resumed for at most this long.
+   */
   deadlineMs?: number;
   /**
-   * Retries of a call that failed with UNAVAILABLE, with exponential back-off. Default 3. Not
-   * applied to `startExecution` without an `executionName` (it is not idempotent).
+   * Most retries of a call that failed with UNAVAILABLE (exponential back-off from 100 ms to 2 s,
+   * with jitter). Default Infinity: retried until the deadline. Every call is retried this way
+   * (all are idempotent: `startExecution` sends a request id, see there); 0 turns retries off.
    */
   retries?: number;
+  /** Told of each retry (method, attempt, code, wait) at `warn`. Default none: silent. */
+  logger?: ClientLogger;
 }
 
 /** The WorkflowService of a jetflow api-gateway. Every rejection is a JetflowError. */
@@ -47,7 +62,11 @@ export interface JetflowClient {
   listWorkflows(req?: { pageSize?: number; pageToken?: string }): Promise<ListWorkflowsResponse>;
   /**
    * Starts an execution of the latest version (or `workflowVersion`). The input is `inputJson` when
-   * given, else `JSON.stringify(input)`, else `{}`. An `executionName` makes the call idempotent.
+   * given, else `JSON.stringify(input)`, else `{}`. Always idempotent, so always retried: an
+   * `executionName` is the key, else `requestId`, else a UUID generated once for this call and sent
+   * with every retry; the gateway turns the key into the execution id, so a retried start never
+   * makes a second execution (`created: false` on the retry that finds it). Pass your own
+   * `requestId` to keep that guarantee across process restarts; unlike a name it is not listed.
    */
   startExecution(req: {
     workflowName: string;
@@ -55,6 +74,7 @@ export interface JetflowClient {
     input?: unknown;
     inputJson?: string;
     executionName?: string;
+    requestId?: string;
   }): Promise<StartExecutionResponse>;
   describeExecution(executionId: string): Promise<DescribeExecutionResponse>;
   /** Top-level executions, newest first, optionally of one workflow and in one status. */
@@ -72,17 +92,28 @@ export interface JetflowClient {
   }): Promise<GetExecutionHistoryResponse>;
   /**
    * The history events from `fromEventId` (default: the first), live until the execution ends.
-   * Breaking out of the loop cancels the stream. A lost connection is resumed after the last
-   * event received (up to `retries` times in a row).
+   * Breaking out of the loop cancels the stream. A lost connection (UNAVAILABLE) is resumed after
+   * the last event received, with back-off, for up to `deadlineMs` (and `retries` times) in a row.
    */
   watchExecution(req: { executionId: string; fromEventId?: number }): AsyncIterable<HistoryEvent>;
-  /** Asks a running execution to stop (ABORTED); its in-flight tasks are told to abort. */
+  /**
+   * Asks a running execution to stop (ABORTED); its in-flight tasks are told to abort. Retried:
+   * when an earlier attempt's stop went through unanswered, the retry finds the execution ABORTED
+   * with this error and cause and resolves with its stop time instead of FAILED_PRECONDITION.
+   */
   stopExecution(req: { executionId: string; error?: string; cause?: string }): Promise<StopExecutionResponse>;
-  /** Completes a task by its token with `output` (sent as JSON). */
+  /**
+   * Completes a task by its token with `output` (sent as JSON). Retried: the engine applies one
+   * outcome per task attempt, so a repeat changes nothing (but the retry of an attempt that went
+   * through unanswered rejects with NOT_FOUND: the task is no longer running).
+   */
   sendTaskSuccess(taskToken: string, output: unknown): Promise<void>;
-  /** Fails a task by its token with an ASL error name (matched by Retry and Catch). */
+  /** Fails a task by its token with an ASL error name (matched by Retry and Catch); retried likewise. */
   sendTaskFailure(taskToken: string, error: string, cause?: string): Promise<void>;
-  /** Keeps a task alive; `cancelRequested` tells that its execution stopped or the attempt is over. */
+  /**
+   * Keeps a task alive; `cancelRequested` tells that its execution stopped or the attempt is over.
+   * Retried (a heartbeat recorded twice is one heartbeat).
+   */
   sendTaskHeartbeat(taskToken: string): Promise<{ cancelRequested: boolean }>;
   /**
    * Resolves with the description once the execution is no longer RUNNING.
@@ -91,6 +122,14 @@ export interface JetflowClient {
   waitForExecution(executionId: string, options?: { timeoutMs?: number }): Promise<DescribeExecutionResponse>;
   /** Closes the connection; later calls fail. */
   close(): void;
+}
+
+/** How `unary` runs one method. */
+interface UnaryOptions {
+  /** False to never retry. Default true. */
+  idempotent?: boolean;
+  /** Told the number (from 1) of each attempt as it starts. */
+  onAttempt?: (attemptNumber: number) => void;
 }
 
 type UnaryMethod = (
@@ -104,32 +143,58 @@ type UnaryMethod = (
 const PAST_EVERY_EVENT = Number.MAX_SAFE_INTEGER;
 
 const DEFAULT_ADDRESS = "127.0.0.1:50051";
+/** Default deadline of a unary call, retries included: rides out a restart of a few seconds. */
+const DEFAULT_DEADLINE_MS = 30_000;
 
 /** Connects (lazily, on the first call) to the api-gateway. */
 export function createClient(options: ClientOptions = {}): JetflowClient {
   const address = options.address ?? process.env.JETFLOW_ADDR ?? DEFAULT_ADDRESS;
-  const deadlineMs = options.deadlineMs ?? 30_000;
-  const retries = options.retries ?? 3;
+  const deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINE_MS;
+  const retries = options.retries ?? Infinity;
+  const logger = options.logger;
   const raw = new WorkflowServiceClient(address, credentials.createInsecure(), {
     // History pages and descriptions carry JSON payloads of up to a few MiB.
     "grpc.max_receive_message_length": 64 * 1024 * 1024,
     "grpc.max_send_message_length": 64 * 1024 * 1024,
+    // grpc-js waits 1 s, then up to 120 s, between attempts to reconnect, failing calls at once in
+    // between: after a gateway restart that would leave our retries failing long after it is back.
+    "grpc.initial_reconnect_backoff_ms": 250,
+    "grpc.max_reconnect_backoff_ms": MAX_BACKOFF_MS,
   });
 
+  const reportRetry = (method: string) => (event: RetryEvent) =>
+    logger?.warn(
+      {
+        method,
+        retry: event.retry,
+        code: codeName(event.error.code),
+        waitMs: event.waitMs,
+        err: event.error,
+      },
+      "call failed; retrying",
+    );
+
+  /** One unary call with the client's deadline and retries. */
   function unary<Res>(
     method: keyof WorkflowServiceClient,
     request: unknown,
-    idempotent = true,
+    unaryOptions: UnaryOptions = {},
   ): Promise<Res> {
     const fn = (raw[method] as unknown as UnaryMethod).bind(raw);
     return withRetries(
-      (deadline) =>
+      (deadline, attemptNumber) =>
         new Promise<Res>((resolve, reject) => {
+          unaryOptions.onAttempt?.(attemptNumber);
           fn(request, new Metadata(), { deadline }, (err, response) =>
             err ? reject(err) : resolve(response as Res),
           );
         }),
-      { retries, deadlineMs, idempotent },
+      {
+        retries,
+        deadlineMs,
+        idempotent: unaryOptions.idempotent ?? true,
+        onRetry: reportRetry(method),
+      },
     );
   }
 
@@ -140,8 +205,11 @@ export function createClient(options: ClientOptions = {}): JetflowClient {
   ): AsyncGenerator<HistoryEvent> {
     let from = req.fromEventId ?? 0;
     let failures = 0;
+    // When the stream last broke after working: resumption gives up `deadlineMs` after that.
+    let brokenSince: number | undefined;
     for (;;) {
       if (signal?.aborted) return;
+      const opened = Date.now();
       const call: ClientReadableStream<WatchExecutionResponse> = raw.watchExecution({
         executionId: req.executionId,
         fromEventId: from,
@@ -153,6 +221,7 @@ export function createClient(options: ClientOptions = {}): JetflowClient {
       try {
         for await (const response of call as AsyncIterable<WatchExecutionResponse>) {
           failures = 0;
+          brokenSince = undefined;
           const event = response.event;
           if (event === undefined) continue;
           from = Math.max(from, event.eventId + 1);
@@ -162,13 +231,52 @@ export function createClient(options: ClientOptions = {}): JetflowClient {
       } catch (thrown) {
         if (signal?.aborted) return;
         const err = JetflowError.from(thrown);
+        const failedAt = Date.now();
+        // A stream that stayed open longer than any back-off was connected: a fresh break.
+        if (failedAt - opened > MAX_BACKOFF_MS) {
+          failures = 0;
+          brokenSince = undefined;
+        }
+        brokenSince ??= failedAt;
         if (err.code !== Code.UNAVAILABLE || failures >= retries) throw err;
         failures += 1;
-        await new Promise((resolve) => setTimeout(resolve, backoffMs(failures)));
+        const waitMs = backoffMs(failures);
+        if (failedAt + waitMs - brokenSince > deadlineMs) throw err;
+        reportRetry("watchExecution")({ error: err, retry: failures, waitMs });
+        await new Promise((resolve) => setTimeout(resolve, waitMs));
       } finally {
         signal?.removeEventListener("abort", cancel);
         call.cancel();
       }
+    }
+  }
+
+  /**
+   * StopExecution, retried. The stop command is de-duplicated by the engine, but the retry of an
+   * attempt that went through unanswered finds the execution no longer running: when it ended
+   * ABORTED with our error and cause, that is our stop, answered late.
+   */
+  async function stopExecution(req: {
+    executionId: string;
+    error?: string;
+    cause?: string;
+  }): Promise<StopExecutionResponse> {
+    const request = { executionId: req.executionId, error: req.error ?? "", cause: req.cause ?? "" };
+    let attempts = 0;
+    try {
+      return await unary<StopExecutionResponse>("stopExecution", request, {
+        onAttempt: (n) => (attempts = n),
+      });
+    } catch (thrown) {
+      const err = JetflowError.from(thrown);
+      if (err.code !== Code.FAILED_PRECONDITION || attempts < 2) throw err;
+      const described = await client.describeExecution(req.executionId);
+      const ours =
+        described.execution?.status === ExecutionStatus.EXECUTION_STATUS_ABORTED &&
+        described.error === request.error &&
+        described.cause === request.cause;
+      if (!ours) throw err;
+      return { stopTime: described.execution?.stopTime };
     }
   }
 
@@ -185,17 +293,16 @@ export function createClient(options: ClientOptions = {}): JetflowClient {
     startExecution: (req) => {
       const executionName = req.executionName ?? "";
       const inputJson = req.inputJson ?? (req.input === undefined ? "" : JSON.stringify(req.input));
-      return unary(
-        "startExecution",
-        {
-          workflowName: req.workflowName,
-          workflowVersion: req.workflowVersion ?? 0,
-          inputJson,
-          executionName,
-        },
-        // Without a name a retried start could create a second execution.
-        executionName !== "",
-      );
+      // Generated once per logical call, not per attempt: every retry carries the same key, so
+      // the gateway finds the execution an unanswered attempt created instead of making another.
+      const requestId = executionName === "" ? (req.requestId ?? randomUUID()) : undefined;
+      return unary("startExecution", {
+        workflowName: req.workflowName,
+        workflowVersion: req.workflowVersion ?? 0,
+        inputJson,
+        executionName,
+        ...(requestId === undefined ? {} : { requestId }),
+      });
     },
     describeExecution: (executionId) => unary("describeExecution", { executionId }),
     listExecutions: (req = {}) =>
@@ -213,12 +320,7 @@ export function createClient(options: ClientOptions = {}): JetflowClient {
         reverseOrder: req.reverseOrder ?? false,
       }),
     watchExecution: (req) => watch(req),
-    stopExecution: (req) =>
-      unary("stopExecution", {
-        executionId: req.executionId,
-        error: req.error ?? "",
-        cause: req.cause ?? "",
-      }),
+    stopExecution: (req) => stopExecution(req),
     sendTaskSuccess: async (taskToken, output) => {
       await unary("sendTaskSuccess", { taskToken, outputJson: JSON.stringify(output) ?? "null" });
     },

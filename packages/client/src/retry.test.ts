@@ -1,5 +1,5 @@
 import { Code, JetflowError } from "./errors";
-import { MAX_BACKOFF_MS, backoffMs, withRetries } from "./retry";
+import { MAX_BACKOFF_MS, MIN_ATTEMPT_MS, backoffMs, isRetryable, withRetries } from "./retry";
 
 /** A fake clock whose sleep advances time and records each wait. */
 function fakeTime() {
@@ -31,6 +31,15 @@ describe("backoffMs", () => {
   });
 });
 
+describe("isRetryable", () => {
+  it("retries UNAVAILABLE only: not a passed deadline, an internal error or a refusal", () => {
+    const retryable = [Code.UNAVAILABLE, Code.DEADLINE_EXCEEDED, Code.INTERNAL, Code.ALREADY_EXISTS]
+      .map((code) => new JetflowError(code, "x"))
+      .map(isRetryable);
+    expect(retryable).toEqual([true, false, false, false]);
+  });
+});
+
 describe("withRetries", () => {
   it("retries UNAVAILABLE with growing waits until an attempt succeeds", async () => {
     const time = fakeTime();
@@ -41,14 +50,14 @@ describe("withRetries", () => {
         if (attempts < 3) throw unavailable();
         return "ok";
       },
-      { retries: 3, deadlineMs: 30_000, idempotent: true, ...time, random: () => 0 },
+      { deadlineMs: 30_000, idempotent: true, ...time, random: () => 0 },
     );
     expect(result).toBe("ok");
     expect(attempts).toBe(3);
     expect(time.waits).toEqual([50, 100]);
   });
 
-  it("gives up after the configured number of retries with the last error", async () => {
+  it("gives up after the given number of retries with the last error", async () => {
     const time = fakeTime();
     let attempts = 0;
     const call = withRetries(
@@ -88,7 +97,7 @@ describe("withRetries", () => {
     expect(attempts).toBe(1);
   });
 
-  it("stops retrying when the next wait would pass the deadline, and gives every attempt the same deadline", async () => {
+  it("shortens the last wait so that a last attempt starts just before the deadline, then gives up", async () => {
     const time = fakeTime();
     const deadlines: number[] = [];
     const call = withRetries(
@@ -97,12 +106,55 @@ describe("withRetries", () => {
         time.advance(400);
         throw unavailable();
       },
-      { retries: 10, deadlineMs: 1_000, idempotent: true, ...time, random: () => 0 },
+      { deadlineMs: 1_000, idempotent: true, ...time, random: () => 0 },
     );
     await expect(call).rejects.toMatchObject({ code: Code.UNAVAILABLE });
-    // Attempts end at 400, 850 and 1 350 ms (after waits of 50 and 100): no time for a 4th.
+    // Attempts start at 0, 450 and 900 ms: the second wait is cut from 100 to 50 ms so that the
+    // third starts MIN_ATTEMPT_MS before the deadline; after it there is no room left.
     expect(deadlines).toEqual([1_001_000, 1_001_000, 1_001_000]);
-    expect(time.waits).toEqual([50, 100]);
+    expect(time.waits).toEqual([50, 50]);
+  });
+
+  it("retries until the deadline when no retry limit is given, numbering the attempts", async () => {
+    const time = fakeTime();
+    const started = time.now();
+    const attemptStarts: number[] = [];
+    const numbers: number[] = [];
+    const call = withRetries(
+      async (_deadline, attemptNumber) => {
+        numbers.push(attemptNumber);
+        attemptStarts.push(time.now() - started);
+        throw unavailable();
+      },
+      { deadlineMs: 5_000, idempotent: true, ...time, random: () => 0 },
+    );
+    await expect(call).rejects.toThrow("UNAVAILABLE: not connected to NATS; try again");
+    expect(time.waits).toEqual([50, 100, 200, 400, 800, 1_000, 1_000, 1_000, 350]);
+    expect(attemptStarts[attemptStarts.length - 1]).toBe(5_000 - MIN_ATTEMPT_MS);
+    expect(numbers).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  });
+
+  it("tells onRetry of each retry before waiting", async () => {
+    const events: { retry: number; waitMs: number; code: number }[] = [];
+    let attempts = 0;
+    await withRetries(
+      async () => {
+        attempts += 1;
+        if (attempts < 3) throw unavailable();
+        return "ok";
+      },
+      {
+        deadlineMs: 30_000,
+        idempotent: true,
+        ...fakeTime(),
+        random: () => 0,
+        onRetry: (e) => events.push({ retry: e.retry, waitMs: e.waitMs, code: e.error.code }),
+      },
+    );
+    expect(events).toEqual([
+      { retry: 1, waitMs: 50, code: Code.UNAVAILABLE },
+      { retry: 2, waitMs: 100, code: Code.UNAVAILABLE },
+    ]);
   });
 
   it("normalises a thrown gRPC error into a JetflowError", async () => {

@@ -3,6 +3,7 @@
  * only the first event of an execution (through the state-manager, with expected sequence 0, which
  * makes named starts race-free) and commands; the orchestrator does everything else.
  */
+import { createHash } from "node:crypto";
 import {
   Command,
   ExecutionStatus,
@@ -41,6 +42,8 @@ export interface ExecutionsOptions {
 }
 
 const MAX_NAME_LENGTH = 80;
+/** Longest request id (an idempotency key such as a UUID) of an unnamed start. */
+const MAX_REQUEST_ID_LENGTH = 128;
 /** Step Functions' limits on an error name and a cause. */
 export const MAX_ERROR_LENGTH = 256;
 export const MAX_CAUSE_LENGTH = 32_768;
@@ -52,14 +55,17 @@ export class Executions {
   }
 
   /**
-   * Starts an execution. A given execution name makes the call idempotent: the same name and
-   * input return the existing execution (`created: false`); another input is ALREADY_EXISTS.
+   * Starts an execution. A given execution name, or else a request id, makes the call
+   * idempotent: the same workflow, key and input return the existing execution
+   * (`created: false`); another input is ALREADY_EXISTS. A request id only derives the execution
+   * id: unlike a name it is not recorded as the execution's name, so listings do not show it.
    */
   async start(
     workflowName: string,
     version: number,
     inputJson: string,
     executionName: string,
+    requestId = "",
   ): Promise<{ executionId: string; startTime: Date; created: boolean }> {
     const problems = new RequestProblems();
     if (workflowName === "") problems.add("workflow_name", "is required");
@@ -68,9 +74,16 @@ export class Executions {
     if (executionName.length > MAX_NAME_LENGTH || hasControlCharacter(executionName)) {
       problems.add("execution_name", `must be at most ${MAX_NAME_LENGTH} printable characters`);
     }
+    if (requestId.length > MAX_REQUEST_ID_LENGTH || hasControlCharacter(requestId)) {
+      problems.add("request_id", `must be at most ${MAX_REQUEST_ID_LENGTH} printable characters`);
+    }
     problems.check();
     const workflow = await this.o.workflows.get(workflowName, version);
-    const executionId = executionName ? namedExecutionId(workflowName, executionName) : newExecutionId();
+    const executionId = executionName
+      ? namedExecutionId(workflowName, executionName)
+      : requestId
+        ? requestExecutionId(workflowName, requestId)
+        : newExecutionId();
     const startTime = this.now();
     const timeoutSeconds = workflow.machine.TimeoutSeconds ?? 0;
     const batch = {
@@ -112,8 +125,11 @@ export class Executions {
       existing.workflowName === workflowName &&
       canonicalJson(JSON.parse(existing.inputJson || "null")) === canonicalJson(input);
     if (!same) {
+      const key = executionName
+        ? `named "${executionName}"`
+        : `started with request id "${requestId.slice(0, MAX_REQUEST_ID_LENGTH)}"`;
       throw ApiError.exists(
-        `an execution named "${executionName}" of workflow "${workflowName}" already exists with another input`,
+        `an execution ${key} of workflow "${workflowName}" already exists with another input`,
       );
     }
     return { executionId, startTime: existing.startTime ?? startTime, created: false };
@@ -242,6 +258,16 @@ export class Executions {
       return undefined;
     }
   }
+}
+
+/**
+ * The execution id of an unnamed start carrying a request id: the same workflow and key always
+ * give the same id, which makes retries of the start idempotent. The `r-` prefix keeps these ids
+ * apart from named ones (`n-`) and random ones (UUIDs, which start with a hex digit).
+ */
+export function requestExecutionId(workflowName: string, requestId: string): string {
+  const digest = createHash("sha256").update(workflowName).update("\0").update(requestId).digest("hex");
+  return `r-${digest.slice(0, 40)}`;
 }
 
 /** The execution id inside a task token, or "" after recording why the token is malformed. */

@@ -117,7 +117,13 @@ export function workflowService(o: GrpcServerOptions): WorkflowServiceServer {
       };
     }),
     startExecution: unary("StartExecution", o, async (req) =>
-      o.executions.start(req.workflowName, req.workflowVersion, req.inputJson, req.executionName),
+      o.executions.start(
+        req.workflowName,
+        req.workflowVersion,
+        req.inputJson,
+        req.executionName,
+        req.requestId ?? "",
+      ),
     ),
     describeExecution: unary("DescribeExecution", o, async (req) => {
       const s = await o.executions.describe(req.executionId);

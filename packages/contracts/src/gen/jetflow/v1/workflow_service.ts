@@ -81,6 +81,15 @@ export interface StartExecutionRequest {
   inputJson: string;
   /** Optional execution name; the same name with the same input returns the same execution. */
   executionName: string;
+  /**
+   * Optional idempotency key of an unnamed start (at most 128 printable characters, e.g. a UUID
+   * the client generates once per logical call and sends again on every retry). The same
+   * workflow, request id and input return the same execution (created: false); the same workflow
+   * and request id with another input is ALREADY_EXISTS. Unlike a name it is not shown in
+   * listings. Ignored when execution_name is set; unset or empty means no key. (`optional` so
+   * that code built against the earlier message needs no change.)
+   */
+  requestId?: string | undefined;
 }
 
 export interface StartExecutionResponse {
@@ -88,7 +97,7 @@ export interface StartExecutionResponse {
   startTime:
     | Date
     | undefined;
-  /** False when an execution with this name and input already existed. */
+  /** False when an execution with this name (or request id) and input already existed. */
   created: boolean;
 }
 
@@ -866,7 +875,7 @@ export const ListWorkflowsResponse: MessageFns<ListWorkflowsResponse> = {
 };
 
 function createBaseStartExecutionRequest(): StartExecutionRequest {
-  return { workflowName: "", workflowVersion: 0, inputJson: "", executionName: "" };
+  return { workflowName: "", workflowVersion: 0, inputJson: "", executionName: "", requestId: undefined };
 }
 
 export const StartExecutionRequest: MessageFns<StartExecutionRequest> = {
@@ -882,6 +891,9 @@ export const StartExecutionRequest: MessageFns<StartExecutionRequest> = {
     }
     if (message.executionName !== "") {
       writer.uint32(34).string(message.executionName);
+    }
+    if (message.requestId !== undefined) {
+      writer.uint32(42).string(message.requestId);
     }
     return writer;
   },
@@ -931,6 +943,14 @@ export const StartExecutionRequest: MessageFns<StartExecutionRequest> = {
             message.executionName = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -965,6 +985,11 @@ export const StartExecutionRequest: MessageFns<StartExecutionRequest> = {
         : isSet(object.execution_name)
         ? globalThis.String(object.execution_name)
         : "",
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : undefined,
     };
   },
 
@@ -982,6 +1007,9 @@ export const StartExecutionRequest: MessageFns<StartExecutionRequest> = {
     if (message.executionName !== "") {
       obj.executionName = message.executionName;
     }
+    if (message.requestId !== undefined) {
+      obj.requestId = message.requestId;
+    }
     return obj;
   },
 
@@ -994,6 +1022,7 @@ export const StartExecutionRequest: MessageFns<StartExecutionRequest> = {
     message.workflowVersion = object.workflowVersion ?? 0;
     message.inputJson = object.inputJson ?? "";
     message.executionName = object.executionName ?? "";
+    message.requestId = object.requestId ?? undefined;
     return message;
   },
 };
@@ -2810,7 +2839,10 @@ export const WorkflowServiceService = {
       Buffer.from(ListWorkflowsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListWorkflowsResponse => ListWorkflowsResponse.decode(value),
   },
-  /** Starts an execution. A client-chosen execution name makes the call idempotent. */
+  /**
+   * Starts an execution. A client-chosen execution name, or else a request id, makes the call
+   * idempotent (safe to retry).
+   */
   startExecution: {
     path: "/jetflow.v1.WorkflowService/StartExecution" as const,
     requestStream: false as const,
@@ -2921,7 +2953,10 @@ export interface WorkflowServiceServer extends UntypedServiceImplementation {
   registerWorkflow: handleUnaryCall<RegisterWorkflowRequest, RegisterWorkflowResponse>;
   getWorkflow: handleUnaryCall<GetWorkflowRequest, GetWorkflowResponse>;
   listWorkflows: handleUnaryCall<ListWorkflowsRequest, ListWorkflowsResponse>;
-  /** Starts an execution. A client-chosen execution name makes the call idempotent. */
+  /**
+   * Starts an execution. A client-chosen execution name, or else a request id, makes the call
+   * idempotent (safe to retry).
+   */
   startExecution: handleUnaryCall<StartExecutionRequest, StartExecutionResponse>;
   describeExecution: handleUnaryCall<DescribeExecutionRequest, DescribeExecutionResponse>;
   listExecutions: handleUnaryCall<ListExecutionsRequest, ListExecutionsResponse>;
@@ -2985,7 +3020,10 @@ export interface WorkflowServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListWorkflowsResponse) => void,
   ): ClientUnaryCall;
-  /** Starts an execution. A client-chosen execution name makes the call idempotent. */
+  /**
+   * Starts an execution. A client-chosen execution name, or else a request id, makes the call
+   * idempotent (safe to retry).
+   */
   startExecution(
     request: StartExecutionRequest,
     callback: (error: ServiceError | null, response: StartExecutionResponse) => void,
