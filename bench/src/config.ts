@@ -48,6 +48,8 @@ export interface BenchConfig {
   sampleIntervalMs: number;
   /** Bound on one workload, in milliseconds. */
   workloadTimeoutMs: number;
+  /** TimeoutSeconds given to every Task of the chain workloads (0: none), to measure timers. */
+  taskTimeoutSeconds: number;
 }
 
 /** Thrown for bad flags or environment; `problems` has one line per bad value. */
@@ -72,6 +74,8 @@ export const USAGE = `usage: pnpm bench [options]
   --out <dir>               where results go (BENCH_OUT; default bench/results)
   --timeout <s>             bound on one workload; executions still running then count as failed
                             and the later workloads are skipped (BENCH_TIMEOUT_S; default 180)
+  --task-timeout <s>        give every Task of the chains this TimeoutSeconds, so each step also
+                            arms a timeout timer (BENCH_TASK_TIMEOUT_S; default 0: none)
   --help                    this text
 `;
 
@@ -128,6 +132,7 @@ export function loadBenchConfig(
         profile: { type: "boolean" },
         out: { type: "string" },
         timeout: { type: "string" },
+        "task-timeout": { type: "string" },
         help: { type: "boolean" },
       },
       strict: true,
@@ -179,6 +184,7 @@ export function loadBenchConfig(
     }
   }
   const timeoutS = number("timeout", "BENCH_TIMEOUT_S", 180, false, 1);
+  const taskTimeoutSeconds = number("task-timeout", "BENCH_TASK_TIMEOUT_S", 0, true, 0);
   const [, outRaw] = pick("out", "BENCH_OUT");
   if (problems.length > 0) throw new BenchConfigError(problems);
   return {
@@ -192,5 +198,6 @@ export function loadBenchConfig(
     outDir: resolve(cwd, outRaw ?? resolve(__dirname, "../results")),
     sampleIntervalMs: 250,
     workloadTimeoutMs: timeoutS * 1000,
+    taskTimeoutSeconds,
   };
 }

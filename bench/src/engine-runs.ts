@@ -24,6 +24,8 @@ export interface EngineRunsOptions {
   watcher: EventWatcher;
   /** Bound on one run, in milliseconds. */
   timeoutMs: number;
+  /** TimeoutSeconds of every Task of the chains (0: none). */
+  taskTimeoutSeconds: number;
 }
 
 function outputN(end: SeenEnd): number | undefined {
@@ -46,7 +48,8 @@ export class EngineRuns {
 
   /** Registers every workflow the runs use (idempotent: same content, same version). */
   async prepare(chainLengths: readonly number[]): Promise<void> {
-    for (const wf of [...new Set(chainLengths)].map(chainWorkflow).concat(fanOutWorkflow())) {
+    const chains = [...new Set(chainLengths)].map((steps) => chainWorkflow(steps, this.o.taskTimeoutSeconds));
+    for (const wf of chains.concat(fanOutWorkflow())) {
       await this.o.client.registerWorkflow({ name: wf.name, definition: wf.definition, description: "" });
     }
     this.kv = await new Kvm(jetstream(this.o.nc)).open(buckets.instances);
@@ -57,7 +60,7 @@ export class EngineRuns {
    * for all to end; each must succeed with `{n: steps}`.
    */
   chains(executions: number, steps: number, recordSteps = false): Promise<ExecutionTiming[]> {
-    const workflowName = chainWorkflow(steps).name;
+    const workflowName = chainWorkflow(steps, this.o.taskTimeoutSeconds).name;
     return this.startAndWait(
       "chains",
       executions,

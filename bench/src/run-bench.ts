@@ -254,6 +254,7 @@ export async function runBench(
       nc,
       watcher,
       timeoutMs: config.workloadTimeoutMs,
+      taskTimeoutSeconds: config.taskTimeoutSeconds,
     });
     const s = config.sizes;
     await engineRuns.prepare([s.w1Steps, s.w3Steps, s.w4Steps]);

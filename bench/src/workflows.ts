@@ -17,17 +17,24 @@ export interface BenchWorkflow {
   definition: string;
 }
 
-/** `steps` Task states in a row; from `{n: 0}` it ends with `{n: steps}`. */
-export function chainWorkflow(steps: number): BenchWorkflow {
+/**
+ * `steps` Task states in a row; from `{n: 0}` it ends with `{n: steps}`. With
+ * `taskTimeoutSeconds`, every Task has that TimeoutSeconds, so each step also arms a timeout timer
+ * (which goes stale when the task finishes in time).
+ */
+export function chainWorkflow(steps: number, taskTimeoutSeconds = 0): BenchWorkflow {
   const states: Record<string, unknown> = {};
   for (let i = 1; i <= steps; i++) {
     states[`Step${i}`] = {
       Type: "Task",
       Resource: NOOP_ACTIVITY,
+      ...(taskTimeoutSeconds > 0 ? { TimeoutSeconds: taskTimeoutSeconds } : {}),
       ...(i < steps ? { Next: `Step${i + 1}` } : { End: true }),
     };
   }
-  return { name: `bench-chain-${steps}`, definition: JSON.stringify({ StartAt: "Step1", States: states }) };
+  const name =
+    taskTimeoutSeconds > 0 ? `bench-chain-${steps}-t${taskTimeoutSeconds}` : `bench-chain-${steps}`;
+  return { name, definition: JSON.stringify({ StartAt: "Step1", States: states }) };
 }
 
 /**
