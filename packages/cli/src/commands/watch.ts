@@ -24,7 +24,10 @@ interface Source {
   executionId: string;
   scope: Scope;
   lastEventId: number;
+  /** The live stream is closed: its events are no longer shown as they come. */
   closed: boolean;
+  /** A branch whose end its parent reported, and whose remaining events were read from history. */
+  done?: boolean;
   iterator?: AsyncIterator<HistoryEvent>;
 }
 
@@ -131,7 +134,8 @@ export async function watchExecution(ctx: Ctx, id: string, opts: WatchOptions = 
       if (source !== root && source.closed) continue;
       if (item.kind === "error") {
         if (source === root) throw item.err;
-        close(source); // A branch we cannot follow is shown by its parent's events alone.
+        // A branch whose stream failed is read from its history when its parent reports its end.
+        close(source);
         continue;
       }
       if (item.kind === "end") {
@@ -159,7 +163,8 @@ export async function watchExecution(ctx: Ctx, id: string, opts: WatchOptions = 
       }
       if (d?.$case === "parallelBranchSucceeded" || d?.$case === "parallelBranchFailed") {
         const branch = branches.get(`${event.stateName}/${d.value.index}`);
-        if (branch !== undefined && !branch.closed) {
+        if (branch !== undefined && branch.done !== true) {
+          branch.done = true;
           close(branch);
           for (const e of await catchUp(ctx, branch)) view.onEvent(e, branch.scope);
         }
