@@ -6,7 +6,7 @@ import type { Ctx, Runner } from "../context";
 import { CommandFailed } from "../errors";
 import { eventToJson } from "../events";
 import { ExitCode } from "../exit-codes";
-import { nonNegativeInt } from "../options";
+import { executionIdArg, nonNegativeInt } from "../options";
 import { Screen } from "../screen";
 import type { Scope } from "../watch-view";
 import { ROOT_SCOPE, WatchView } from "../watch-view";
@@ -127,7 +127,7 @@ export async function watchExecution(ctx: Ctx, id: string, opts: WatchOptions = 
       const item = await inbox.next();
       if (item.kind === "interrupt") {
         view.close();
-        ctx.note(s.dim(`stopped watching; the execution goes on (jetflow watch ${id})`));
+        ctx.note(s.dim(`stopped watching; the execution goes on (${ctx.command} watch ${id})`));
         return ExitCode.Interrupted;
       }
       const { source } = item;
@@ -207,6 +207,8 @@ export function addWatchCommand(program: Command, run: Runner): void {
       "\nEnds when the execution ends: exit code 0 if it SUCCEEDED, 1 if it FAILED, TIMED_OUT or was ABORTED.\nWith --json, prints one event per line (NDJSON).",
     )
     .action((id: string, opts: WatchCommandOptions, cmd: Command) =>
-      run(cmd, (ctx) => watchExecution(ctx, id, { fromEventId: opts.from, branches: opts.branches })),
+      run(cmd, (ctx) =>
+        watchExecution(ctx, executionIdArg(id), { fromEventId: opts.from, branches: opts.branches }),
+      ),
     );
 }
