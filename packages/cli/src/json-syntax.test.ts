@@ -36,6 +36,11 @@ it("points at the first character that is not JSON, by line and column", () => {
     message: `expected ":" after the property name, found "1"`,
   });
   expect(findJsonSyntaxError('"bad \\x escape"')).toMatchObject({ line: 1, column: 6 });
+  expect(findJsonSyntaxError('["a\tb"]')).toEqual({
+    message: 'expected a valid string, found "\\t"',
+    line: 1,
+    column: 4,
+  });
   expect(findJsonSyntaxError('"open')).toMatchObject({ message: "expected a valid string, the text ends" });
   expect(findJsonSyntaxError("")).toMatchObject({ message: "expected a value, the text ends", column: 1 });
 });

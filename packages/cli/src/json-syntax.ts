@@ -21,7 +21,7 @@ class Stop extends Error {
 }
 
 const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
-const STRING = /"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;
+const ESCAPE = /^(?:["\\/bfnrt]|u[0-9a-fA-F]{4})/;
 const WORDS = ["true", "false", "null"];
 
 /**
@@ -44,6 +44,22 @@ export function findJsonSyntaxError(text: string): JsonSyntaxError | undefined {
     pos = pattern.lastIndex;
     return true;
   };
+  // A string from its opening quote at `pos`: no raw control characters, only JSON's escapes.
+  const string = (): void => {
+    for (let i = pos + 1; i < text.length; i++) {
+      const char = text[i] as string;
+      if (char === '"') {
+        pos = i + 1;
+        return;
+      }
+      if (char.charCodeAt(0) < 0x20) throw new Stop(i, "a valid string");
+      if (char === "\\") {
+        if (!ESCAPE.test(text.slice(i + 1, i + 6))) throw new Stop(i, "a valid string");
+        i += text[i + 1] === "u" ? 5 : 1;
+      }
+    }
+    throw new Stop(text.length, "a valid string");
+  };
   const value = (): void => {
     skip();
     const ch = text[pos];
@@ -56,7 +72,8 @@ export function findJsonSyntaxError(text: string): JsonSyntaxError | undefined {
       }
       for (;;) {
         skip();
-        if (!match(STRING)) throw new Stop(pos, "a property name in double quotes");
+        if (text[pos] !== '"') throw new Stop(pos, "a property name in double quotes");
+        string();
         expect(":", `":" after the property name`);
         value();
         skip();
@@ -78,10 +95,7 @@ export function findJsonSyntaxError(text: string): JsonSyntaxError | undefined {
         else return expect("]", `"," or "]"`);
       }
     }
-    if (ch === '"') {
-      if (!match(STRING)) throw new Stop(stringErrorOffset(text, pos), "a valid string");
-      return;
-    }
+    if (ch === '"') return string();
     if (match(NUMBER)) return;
     for (const word of WORDS) {
       if (text.startsWith(word, pos)) {
@@ -102,19 +116,6 @@ export function findJsonSyntaxError(text: string): JsonSyntaxError | undefined {
     const what = found === undefined ? "the text ends" : `found ${JSON.stringify(found)}`;
     return { message: `expected ${err.expected}, ${what}`, ...positionOf(text, err.offset) };
   }
-}
-
-/** The offset of what breaks the string opened at `start` (a control character, a bad escape, the end). */
-function stringErrorOffset(text: string, start: number): number {
-  for (let i = start + 1; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code < 0x20) return i;
-    if (text[i] === "\\") {
-      if (!/^(?:["\\/bfnrt]|u[0-9a-fA-F]{4})/.test(text.slice(i + 1, i + 6))) return i;
-      i++;
-    }
-  }
-  return text.length;
 }
 
 function positionOf(text: string, offset: number): { line: number; column: number } {
