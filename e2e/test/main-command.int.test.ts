@@ -137,6 +137,9 @@ it("runs the order fulfilment example to success, stops cleanly on Ctrl-C and ke
   );
   await waitForOutput(first, /==> jetflow is running\. Press Ctrl-C to stop\./, 10_000);
   expect(first.output()).toMatch(/→ ReserveAndCharge \(Parallel\) {2}2 branches/);
+  // Both branches' lines, whatever the timing of their creation against the watch.
+  expect(first.output()).toMatch(/ {2}\[0\] ✓ ReserveStock {2}\S+\n/);
+  expect(first.output()).toMatch(/ {2}\[1\] ✓ ChargePayment {2}\S+\n/);
   expect(first.output()).toMatch(/✔ SUCCEEDED in /);
   // The CLI of the clone finds the running engine by itself.
   expect(JSON.parse(jetflow("--json", "describe", executionId as string))).toMatchObject({
