@@ -116,9 +116,11 @@ export async function startDurableConsumer(options: DurableConsumerOptions): Pro
     if (notReady !== "starting") log.info({ ...where, was: notReady }, "consuming again");
     notReady = undefined;
   };
+  // The state changes before the log line, so whoever reads the line sees it.
   const setNotReady = (reason: string, warn: boolean): void => {
-    if (notReady === undefined && warn) log.warn(where, reason);
+    const was = notReady;
     notReady = reason;
+    if (was === undefined && warn) log.warn(where, reason);
   };
 
   const ensure = async (): Promise<void> => {
@@ -139,9 +141,9 @@ export async function startDurableConsumer(options: DurableConsumerOptions): Pro
         if (pullMode === "consume") void pull.close();
         return;
       case "recreate":
-        log.warn(where, `${action.reason}; recreating it`);
         notReady = action.reason;
         needsEnsure = true;
+        log.warn(where, `${action.reason}; recreating it`);
         void pull.close();
         return;
     }
