@@ -227,7 +227,12 @@ export async function startDurableConsumer(options: DurableConsumerOptions): Pro
         failures++;
         const action = decideOnFailure(err, target);
         if (action.kind === "recreate") needsEnsure = true;
-        const reason = "reason" in action ? action.reason : String(err);
+        const reason =
+          action.kind === "recreate"
+            ? `${action.reason}; recreating it`
+            : "reason" in action
+              ? action.reason
+              : String(err);
         setNotReady(reason, true);
         log.debug({ ...where, err, failures }, "pull failed");
         await delay(reopenDelayMs(failures), undefined, { signal: closeController.signal }).catch(() => {});
