@@ -93,7 +93,7 @@ describe("decideOnFailure", () => {
     const err = named(
       "JetStreamNotEnabled",
       "jetstream is not enabled",
-      named("NoRespondersError", "no responders"),
+      named("NoResponders", "no responders"),
     );
     expect(decideOnFailure(err, target)).toEqual({
       kind: "reopen",

@@ -31,7 +31,7 @@ function errorMessage(err: unknown): string {
 
 function isNoResponders(err: unknown): boolean {
   for (let e: unknown = err, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
-    if (e.name === "JetStreamNotEnabled" || e.name === "NoRespondersError") return true;
+    if (e.name === "JetStreamNotEnabled" || e.name === "NoResponders") return true;
     if (e instanceof JetStreamApiError && e.status === 503) return true;
   }
   return false;
