@@ -21,3 +21,4 @@ export {
 } from "./consume/jetstream-problems";
 export type { JetStreamProblem, JetStreamTarget } from "./consume/jetstream-problems";
 export { connectionOptions, watchConnection, PING_INTERVAL_MS, MAX_PINGS_OUT } from "./consume/connection";
+export { explainPublishError, streamForSubject } from "./consume/publish-errors";

@@ -76,6 +76,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       );
     },
     ready: () => loops.length === 2 && loops.every((loop) => loop.ready()),
+    // Where its effects go, besides what it consumes.
+    requiredStreams: [streams.events, streams.timers, streams.tasks, streams.commands],
     async stop() {
       await Promise.all(loops.map((loop) => loop.stop()));
     },

@@ -341,6 +341,8 @@ export function createOrchestrator(options: OrchestratorOptions) {
     start,
     stop,
     ready: () => commands?.ready() ?? false,
+    // Child outputs are read back from the events stream; transitions go through the state-manager.
+    requiredStreams: [streams.commands, streams.events],
     counters,
   };
   return component;

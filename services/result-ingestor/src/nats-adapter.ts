@@ -222,6 +222,7 @@ export function createResultIngestor({
     },
 
     ready: () => running && (results?.ready() ?? false),
+    requiredStreams: [streams.results, streams.commands],
 
     async stop() {
       running = false;

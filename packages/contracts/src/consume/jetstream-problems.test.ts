@@ -1,5 +1,6 @@
 import { JetStreamApiError } from "@nats-io/jetstream";
 import { StreamLeaderError, describeJetStreamProblem, explainJetStreamError } from "./jetstream-problems";
+import { explainPublishError, streamForSubject } from "./publish-errors";
 
 const noResponders = (): Error => {
   // What nats.js throws for a JetStream request nobody answered.
@@ -39,5 +40,17 @@ describe("describeJetStreamProblem", () => {
       kind: "other",
       description: 'stream "JETFLOW_RESULTS": boom',
     });
+  });
+});
+
+describe("explainPublishError", () => {
+  it("names the stream a subject belongs to", () => {
+    expect(streamForSubject("jetflow.tasks.send-email")).toBe("JETFLOW_TASKS");
+    expect(streamForSubject("jetflow.events.exec-1")).toBe("JETFLOW_EVENTS");
+    expect(streamForSubject("elsewhere.x")).toBeUndefined();
+    const err = explainPublishError(noResponders(), "jetflow.commands.exec-1");
+    expect((err as Error).message).toBe(
+      'stream "JETFLOW_COMMANDS" has no leader: no JetStream server answered (leader election or partition under way)',
+    );
   });
 });
