@@ -113,9 +113,9 @@ export const streamConfigs = {
  * Ack wait of the engine's own consumers. Short, because a message is redelivered only when its
  * holder died: a live holder keeps it with in-progress acks every third of the ack wait (the
  * durable consume loop does). So after a `kill -9` its messages go to the replacement or another
- * replica within 5 s instead of 30.
+ * replica within 3 s instead of 30.
  */
-export const DEFAULT_ACK_WAIT_MS = 5_000;
+export const DEFAULT_ACK_WAIT_MS = 3_000;
 
 /**
  * Ack wait of a task consumer: longer than the engine's, because user handlers may block their

@@ -18,7 +18,7 @@ export interface Config extends BaseConfig {
   timerMaxDelayMs: number;
   /**
    * DISPATCH_ACK_WAIT_MS: ack wait of the dispatcher's consumers, i.e. how long a message handed
-   * to a dispatcher that died stays invisible to the others. Default 5000 (held messages are kept alive with in-progress acks, so only a dead holder's wait out the ack wait).
+   * to a dispatcher that died stays invisible to the others. Default 3000 (held messages are kept alive with in-progress acks, so only a dead holder's wait out the ack wait).
    */
   ackWaitMs: number;
   /** DISPATCH_RETRY_DELAY_MS: delay before a message whose effects failed is tried again. Default 1000. */

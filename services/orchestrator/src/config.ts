@@ -16,7 +16,7 @@ export interface Config extends BaseConfig {
   maxConcurrentTransitions: number;
   /** ORCH_STATE_TIMEOUT_MS: how long to wait for the state-manager. Default 10000. */
   stateTimeoutMs: number;
-  /** ORCH_ACK_WAIT_MS: ack wait of the command consumer. Default 5000 (held messages are kept alive with in-progress acks, so only a dead holder's wait out the ack wait). */
+  /** ORCH_ACK_WAIT_MS: ack wait of the command consumer. Default 3000 (held messages are kept alive with in-progress acks, so only a dead holder's wait out the ack wait). */
   ackWaitMs: number;
 }
 

@@ -17,7 +17,7 @@ export interface Config extends BaseConfig {
   maxOutputBytes: number;
   /** RESULT_MAX_IN_FLIGHT: results processed concurrently (their command publishes pipelined). Default 256. */
   maxInFlight: number;
-  /** RESULT_ACK_WAIT_MS: ack wait of the results consumer, in milliseconds. Default 5000 (held messages are kept alive with in-progress acks, so only a dead holder's wait out the ack wait). */
+  /** RESULT_ACK_WAIT_MS: ack wait of the results consumer, in milliseconds. Default 3000 (held messages are kept alive with in-progress acks, so only a dead holder's wait out the ack wait). */
   ackWaitMs: number;
 }
 
