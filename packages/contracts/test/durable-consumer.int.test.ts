@@ -125,9 +125,12 @@ it("recreates a deleted consumer, says so at warn while not ready, and consumes 
       lines.some((l) => l.level === "warn" && l.msg === "consumer recreated from its configuration"),
     ).toBe(true);
     await waitFor(() => loop.ready(), { message: "ready again" });
+    process.stderr.write("started\n");
     expect((await jsm.consumers.info(stream, "loop")).config.ack_wait).toBe(config.ack_wait);
   } finally {
+    process.stderr.write("stopping\n");
     await loop.stop();
+    process.stderr.write("stopped\n");
   }
 });
 
@@ -318,5 +321,24 @@ it("finds a silently dead connection within 15 s, reconnects and consumes again"
     await loop?.stop();
     await proxied.close();
     await proxy.stop();
+  }
+});
+
+it("applies a changed ack wait to an existing durable consumer at start, and stops at once", async () => {
+  const { stream, config } = await newStream();
+  await jsm.consumers.add(stream, { ...config, ack_wait: 30_000 * 1_000_000 });
+  const loop = await startDurableConsumer({
+    nc,
+    stream,
+    config,
+    maxInFlight: 1,
+    log: recordingLogger().log,
+    handle: (msg) => msg.ack(),
+  });
+  try {
+    expect((await jsm.consumers.info(stream, "loop")).config.ack_wait).toBe(config.ack_wait);
+  } finally {
+    // Right after start, before any message: the pull may still be opening.
+    await loop.stop();
   }
 });

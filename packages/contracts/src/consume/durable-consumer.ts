@@ -213,7 +213,8 @@ export async function startDurableConsumer(options: DurableConsumerOptions): Pro
         const pull = await openPull();
         current = pull;
         if (closing) {
-          await pull.close();
+          // Not awaited: nats.js finishes a close inside the iteration, and nobody iterates this one.
+          void pull.close();
           break;
         }
         // The consumer answered (its info or our pull): it exists and has a leader.
