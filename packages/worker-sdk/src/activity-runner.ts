@@ -96,6 +96,8 @@ export class ActivityRunner {
       log: this.o.log,
       pull: "fetch",
       pullExpiresMs: this.o.pullExpiresMs,
+      // A task may run for hours: it is kept alive until its handler ends (its deadline bounds it).
+      maxHoldMs: Number.POSITIVE_INFINITY,
     });
   }
 
