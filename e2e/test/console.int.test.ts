@@ -19,7 +19,13 @@ beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--no-first-run",
+      "--disable-background-networking",
+    ],
   });
   page = await browser.newPage({ viewport: { width: 1500, height: 1000 } });
   page.setDefaultTimeout(STEP_TIMEOUT_MS);
@@ -124,7 +130,11 @@ describe("the web console", () => {
       executionName: "demo-ok",
       inputJson: JSON.stringify({ n: 1, items: [1, 2, 3] }),
     });
-    await post("/v1/executions", { workflowName: "console-demo", executionName: "demo-bad", inputJson: '{"n":0}' });
+    await post("/v1/executions", {
+      workflowName: "console-demo",
+      executionName: "demo-bad",
+      inputJson: '{"n":0}',
+    });
 
     await page.goto(fixture.engine.httpUrl);
     await page.getByRole("link", { name: "console-demo" }).waitFor();
@@ -138,7 +148,8 @@ describe("the web console", () => {
     await page.getByRole("link", { name: "demo-ok" }).click();
 
     await page.getByTestId("graph").waitFor();
-    for (const state of ["Check", "Fan out", "Each item", "Recover", "Done"]) await stateHasStatus(state, "succeeded");
+    for (const state of ["Check", "Fan out", "Each item", "Recover", "Done"])
+      await stateHasStatus(state, "succeeded");
     await stateHasStatus("Risky", "caught");
     await stateHasStatus("Not positive", "none");
     // States inside the Parallel's branches come from the branches' own histories.
@@ -146,7 +157,10 @@ describe("the web console", () => {
     await stateHasStatus("Fan out/1/Note", "succeeded");
     expect(await page.getByTestId("execution-status").first().textContent()).toBe("succeeded");
     await page.getByTestId("tab-children").click();
-    await page.locator('[data-testid="children"][data-state="Each item"]').getByText("3 items · 3 succeeded").waitFor();
+    await page
+      .locator('[data-testid="children"][data-state="Each item"]')
+      .getByText("3 items · 3 succeeded")
+      .waitFor();
     await shot("execution-succeeded");
 
     await page.locator('[data-state="Risky"]').click();
@@ -222,12 +236,24 @@ describe("the web console", () => {
     await page.goto(`${fixture.engine.httpUrl}/validate`);
     await page
       .getByTestId("definition-input")
-      .fill(["StartAt: Missing", "States:", "  A:", "    Type: Task", "    End: true", "  B:", "    Type: Wait"].join("\n"));
+      .fill(
+        [
+          "StartAt: Missing",
+          "States:",
+          "  A:",
+          "    Type: Task",
+          "    End: true",
+          "  B:",
+          "    Type: Wait",
+        ].join("\n"),
+      );
     await page.getByTestId("validate-button").click();
     await page.getByTestId("problems").waitFor();
-    const problems = await page.getByTestId("problem").evaluateAll((items) =>
-      items.map((item) => ({ line: item.getAttribute("data-line"), text: item.textContent })),
-    );
+    const problems = await page
+      .getByTestId("problem")
+      .evaluateAll((items) =>
+        items.map((item) => ({ line: item.getAttribute("data-line"), text: item.textContent })),
+      );
     expect(problems.length).toBeGreaterThanOrEqual(3);
     expect(problems[0]).toEqual({ line: "1", text: expect.stringContaining('there is no "Missing"') });
     expect(problems.some((p) => p.line === "3" && p.text?.includes('"Resource" is required'))).toBe(true);

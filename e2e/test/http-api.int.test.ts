@@ -35,9 +35,15 @@ async function readEvents(path: string, headers: Record<string, string> = {}) {
     .filter((block) => block.trim() !== "" && !block.startsWith(":"))
     .map((block) => {
       const fields = Object.fromEntries(
-        block.split("\n").map((line) => [line.slice(0, line.indexOf(":")), line.slice(line.indexOf(":") + 2)]),
+        block
+          .split("\n")
+          .map((line) => [line.slice(0, line.indexOf(":")), line.slice(line.indexOf(":") + 2)]),
       );
-      return { event: fields.event ?? "message", id: fields.id, data: JSON.parse(fields.data ?? "null") as unknown };
+      return {
+        event: fields.event ?? "message",
+        id: fields.id,
+        data: JSON.parse(fields.data ?? "null") as unknown,
+      };
     });
 }
 
@@ -49,7 +55,10 @@ const chain = JSON.stringify({
   },
 });
 // No worker serves "external": the task waits for a callback.
-const external = JSON.stringify({ StartAt: "T", States: { T: { Type: "Task", Resource: "external", End: true } } });
+const external = JSON.stringify({
+  StartAt: "T",
+  States: { T: { Type: "Task", Resource: "external", End: true } },
+});
 
 async function waitForStatus(executionId: string, status: string): Promise<Record<string, unknown>> {
   return waitFor(async () => {
@@ -68,7 +77,9 @@ async function activeToken(executionId: string): Promise<string> {
 
 describe("workflows over HTTP", () => {
   it("registers, validates, gets and lists workflows in the proto3 JSON mapping", async () => {
-    expect(await post("/v1/workflows", { name: "http-chain", definition: chain, description: "two steps" })).toEqual({
+    expect(
+      await post("/v1/workflows", { name: "http-chain", definition: chain, description: "two steps" }),
+    ).toEqual({
       status: 200,
       body: { name: "http-chain", version: 1, created: true },
     });
@@ -89,14 +100,22 @@ describe("workflows over HTTP", () => {
     const next = await get(`/v1/workflows?page_size=1&page_token=${String(page.body.nextPageToken)}`);
     expect(next.body.workflows).toHaveLength(1);
 
-    expect(await post("/v1/workflows:validate", { definition: chain })).toEqual({ status: 200, body: { valid: true } });
+    expect(await post("/v1/workflows:validate", { definition: chain })).toEqual({
+      status: 200,
+      body: { valid: true },
+    });
     const broken = await post("/v1/workflows:validate", {
       definition: "StartAt: Missing\nStates:\n  A:\n    Type: Task\n    End: true\n",
     });
     expect(broken.status).toBe(200);
     expect(broken.body.valid).toBeUndefined();
     expect(broken.body.problems).toEqual([
-      { path: "StartAt", message: '"StartAt" must name a state in "States", and there is no "Missing"', line: 1, column: 1 },
+      {
+        path: "StartAt",
+        message: '"StartAt" must name a state in "States", and there is no "Missing"',
+        line: 1,
+        column: 1,
+      },
       { path: "States.A.Resource", message: '"Resource" is required in a Task state', line: 3, column: 3 },
     ]);
   });
@@ -119,14 +138,18 @@ describe("executions over HTTP", () => {
     });
 
     const listed = await get("/v1/executions?workflowName=http-chain&status=EXECUTION_STATUS_SUCCEEDED");
-    expect((listed.body.executions as { executionId: string }[]).map((e) => e.executionId)).toEqual([executionId]);
+    expect((listed.body.executions as { executionId: string }[]).map((e) => e.executionId)).toEqual([
+      executionId,
+    ]);
     const startMs = Date.parse(String((done.execution as { startTime: string }).startTime));
     const byPrefix = await get(
       `/v1/executions?name_prefix=http-f&started_after=${new Date(startMs).toISOString()}&started_before=${new Date(startMs + 1).toISOString()}`,
     );
     expect((byPrefix.body.executions as unknown[]).length).toBe(1);
     expect((await get("/v1/executions?namePrefix=nobody")).body).toEqual({});
-    expect((await get(`/v1/executions?startedBefore=${new Date(startMs).toISOString()}&namePrefix=http`)).body).toEqual({});
+    expect(
+      (await get(`/v1/executions?startedBefore=${new Date(startMs).toISOString()}&namePrefix=http`)).body,
+    ).toEqual({});
 
     const history = await get(`/v1/executions/${executionId}/history?pageSize=3&reverseOrder=true`);
     const events = history.body.events as { eventId: number }[];
@@ -138,7 +161,9 @@ describe("executions over HTTP", () => {
     expect(last).toEqual({ event: "end", id: undefined, data: {} });
     const messages = watched.filter((e) => e.event === "message");
     expect(messages[0]).toMatchObject({ id: "1", data: { event: { eventId: 1, executionStarted: {} } } });
-    expect(messages[messages.length - 1]?.data).toMatchObject({ event: { executionSucceeded: { outputJson: '{"n":3}' } } });
+    expect(messages[messages.length - 1]?.data).toMatchObject({
+      event: { executionSucceeded: { outputJson: '{"n":3}' } },
+    });
     // An EventSource that reconnects resumes after the last event it saw.
     const resumed = await readEvents(`/v1/executions/${executionId}/watch`, { "last-event-id": "2" });
     expect(resumed[0]?.id).toBe("3");
@@ -173,19 +198,27 @@ describe("executions over HTTP", () => {
       status: 200,
       body: {},
     });
-    expect(await waitForStatus(first, "EXECUTION_STATUS_SUCCEEDED")).toMatchObject({ outputJson: '{"ok":true}' });
+    expect(await waitForStatus(first, "EXECUTION_STATUS_SUCCEEDED")).toMatchObject({
+      outputJson: '{"ok":true}',
+    });
     expect(await post("/v1/tasks:sendHeartbeat", { task_token: token })).toEqual({
       status: 200,
       body: { cancelRequested: true },
     });
 
-    const second = (await post("/v1/executions", { workflowName: "http-external" })).body.executionId as string;
+    const second = (await post("/v1/executions", { workflowName: "http-external" })).body
+      .executionId as string;
     const token2 = await activeToken(second);
-    expect(await post("/v1/tasks:sendFailure", { taskToken: token2, error: "Rejected", cause: "no" })).toEqual({
+    expect(
+      await post("/v1/tasks:sendFailure", { taskToken: token2, error: "Rejected", cause: "no" }),
+    ).toEqual({
       status: 200,
       body: {},
     });
-    expect(await waitForStatus(second, "EXECUTION_STATUS_FAILED")).toMatchObject({ error: "Rejected", cause: "no" });
+    expect(await waitForStatus(second, "EXECUTION_STATUS_FAILED")).toMatchObject({
+      error: "Rejected",
+      cause: "no",
+    });
   });
 });
 
@@ -200,7 +233,11 @@ describe("errors over HTTP", () => {
     ]);
     expect(await post("/v1/executions", { workflow: "x", inputJson: 5 })).toEqual({
       status: 400,
-      body: { code: 3, message: "invalid request:\nworkflow: unknown field\ninput_json: must be a string, got 5", details: [] },
+      body: {
+        code: 3,
+        message: "invalid request:\nworkflow: unknown field\ninput_json: must be a string, got 5",
+        details: [],
+      },
     });
     expect(await get("/v1/executions?pageSize=ten&color=red")).toEqual({
       status: 400,
@@ -216,7 +253,10 @@ describe("errors over HTTP", () => {
     });
     const definition = JSON.stringify({ StartAt: "Missing", States: { A: { Type: "Task", End: true } } });
     const invalid = await post("/v1/workflows", { name: "broken", definition });
-    expect(invalid).toMatchObject({ status: 400, body: { code: 3, message: expect.stringMatching(/^invalid workflow definition:\n/) } });
+    expect(invalid).toMatchObject({
+      status: 400,
+      body: { code: 3, message: expect.stringMatching(/^invalid workflow definition:\n/) },
+    });
   });
 
   it("maps NOT_FOUND to 404, ALREADY_EXISTS to 409 and RESOURCE_EXHAUSTED to 429", async () => {
@@ -232,17 +272,34 @@ describe("errors over HTTP", () => {
     }
     const watch = await fetch(url("/v1/executions/no-such-execution/watch"));
     expect(watch.status).toBe(404);
-    expect(await watch.json()).toEqual({ code: 5, message: 'execution "no-such-execution" does not exist', details: [] });
+    expect(await watch.json()).toEqual({
+      code: 5,
+      message: 'execution "no-such-execution" does not exist',
+      details: [],
+    });
 
-    await post("/v1/executions", { workflowName: "http-chain", inputJson: '{"n":1}', executionName: "http-twice" });
+    await post("/v1/executions", {
+      workflowName: "http-chain",
+      inputJson: '{"n":1}',
+      executionName: "http-twice",
+    });
     expect(
-      await post("/v1/executions", { workflowName: "http-chain", inputJson: '{"n":2}', executionName: "http-twice" }),
+      await post("/v1/executions", {
+        workflowName: "http-chain",
+        inputJson: '{"n":2}',
+        executionName: "http-twice",
+      }),
     ).toMatchObject({ status: 409, body: { code: 6 } });
 
     const big = "x".repeat(300 * 1024);
-    expect(await post("/v1/executions", { workflowName: "http-chain", inputJson: JSON.stringify({ big }) })).toMatchObject({
+    expect(
+      await post("/v1/executions", { workflowName: "http-chain", inputJson: JSON.stringify({ big }) }),
+    ).toMatchObject({
       status: 429,
-      body: { code: 8, message: expect.stringMatching(/^input_json is \d+ bytes, more than the limit of 262144$/) },
+      body: {
+        code: 8,
+        message: expect.stringMatching(/^input_json is \d+ bytes, more than the limit of 262144$/),
+      },
     });
   });
 
@@ -261,7 +318,9 @@ describe("errors over HTTP", () => {
     expect(status).toBe(200);
     expect(body.openapi).toBe("3.0.3");
     const paths = body.paths as Record<string, Record<string, { operationId: string }>>;
-    const operations = Object.values(paths).flatMap((byVerb) => Object.values(byVerb).map((op) => op.operationId));
+    const operations = Object.values(paths).flatMap((byVerb) =>
+      Object.values(byVerb).map((op) => op.operationId),
+    );
     expect(operations.sort()).toEqual(httpRoutes.map((r) => r.method).sort());
     expect(paths["/v1/executions/{execution_id}:stop"]?.post?.operationId).toBe("StopExecution");
   });

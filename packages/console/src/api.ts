@@ -92,7 +92,8 @@ async function call<T>(path: string, init?: { method: string; body: unknown }): 
 
 function query(params: Record<string, string | number | undefined>): string {
   const q = new URLSearchParams();
-  for (const [key, value] of Object.entries(params)) if (value !== undefined && value !== "") q.set(key, String(value));
+  for (const [key, value] of Object.entries(params))
+    if (value !== undefined && value !== "") q.set(key, String(value));
   const text = q.toString();
   return text === "" ? "" : `?${text}`;
 }
@@ -105,7 +106,9 @@ export const api = {
       `/v1/workflows${query({ pageSize: 100, pageToken })}`,
     ),
   getWorkflow: (name: string, version = 0) =>
-    call<{ workflow: WorkflowSummary; definition: string }>(`/v1/workflows/${enc(name)}${query({ version })}`),
+    call<{ workflow: WorkflowSummary; definition: string }>(
+      `/v1/workflows/${enc(name)}${query({ version })}`,
+    ),
   validateWorkflow: (definition: string) =>
     call<{ valid?: boolean; problems?: DefinitionProblem[] }>("/v1/workflows:validate", {
       method: "POST",

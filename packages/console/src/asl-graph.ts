@@ -38,7 +38,8 @@ export function parseDefinitionText(text: string): Json {
   return value as Json;
 }
 
-const COMPARISON = /^(String|Numeric|Boolean|Timestamp)(Equals|LessThan|GreaterThan|LessThanEquals|GreaterThanEquals|Matches)(Path)?$/;
+const COMPARISON =
+  /^(String|Numeric|Boolean|Timestamp)(Equals|LessThan|GreaterThan|LessThanEquals|GreaterThanEquals|Matches)(Path)?$/;
 const OPERATORS: Record<string, string> = {
   Equals: "==",
   LessThan: "<",
@@ -70,7 +71,9 @@ function short(text: string, max = 32): string {
 function statesOf(machine: unknown): [string, Json][] {
   const states = (machine as Json | undefined)?.States;
   if (typeof states !== "object" || states === null) return [];
-  return Object.entries(states as Json).filter((e): e is [string, Json] => typeof e[1] === "object" && e[1] !== null);
+  return Object.entries(states as Json).filter(
+    (e): e is [string, Json] => typeof e[1] === "object" && e[1] !== null,
+  );
 }
 
 /** The Map's iteration machine (ItemProcessor, or the older Iterator). */
@@ -79,20 +82,32 @@ export function mapProcessor(state: Json): unknown {
 }
 
 /** Builds the graph of `machine`; ids of nested states start with `prefix`. */
-function addMachine(machine: unknown, prefix: string, graph: WorkflowGraph, nodes: GraphNode[], top: boolean): void {
+function addMachine(
+  machine: unknown,
+  prefix: string,
+  graph: WorkflowGraph,
+  nodes: GraphNode[],
+  top: boolean,
+): void {
   const id = (name: string) => `${prefix}${name}`;
   const startAt = (machine as Json | undefined)?.StartAt;
   const startId = `${prefix}⟨start⟩`;
   const endId = `${prefix}⟨end⟩`;
   nodes.push({ id: startId, label: top ? "Start" : "", kind: "start", children: [] });
-  if (typeof startAt === "string") graph.edges.push({ id: `${startId}->`, from: startId, to: id(startAt), kind: "start" });
+  if (typeof startAt === "string")
+    graph.edges.push({ id: `${startId}->`, from: startId, to: id(startAt), kind: "start" });
   let ends = false;
   for (const [name, state] of statesOf(machine)) {
     const node: GraphNode = { id: id(name), label: name, kind: String(state.Type ?? "?"), children: [] };
     nodes.push(node);
     if (state.Type === "Parallel" && Array.isArray(state.Branches)) {
       state.Branches.forEach((branch, i) => {
-        const group: GraphNode = { id: `${id(name)}/${i}`, label: `Branch ${i + 1}`, kind: "branch", children: [] };
+        const group: GraphNode = {
+          id: `${id(name)}/${i}`,
+          label: `Branch ${i + 1}`,
+          kind: "branch",
+          children: [],
+        };
         node.children.push(group);
         addMachine(branch, `${id(name)}/${i}/`, graph, group.children, false);
       });
@@ -102,7 +117,13 @@ function addMachine(machine: unknown, prefix: string, graph: WorkflowGraph, node
     }
     const edge = (to: unknown, kind: GraphEdge["kind"], label?: string) => {
       if (typeof to !== "string") return;
-      graph.edges.push({ id: `${node.id}->${to}#${graph.edges.length}`, from: node.id, to: id(to), kind, label });
+      graph.edges.push({
+        id: `${node.id}->${to}#${graph.edges.length}`,
+        from: node.id,
+        to: id(to),
+        kind,
+        label,
+      });
     };
     edge(state.Next, "next");
     if (Array.isArray(state.Choices)) {
@@ -148,7 +169,8 @@ export function resolveMachinePath(definition: Json, machinePath: string): Json 
   let machine: Json = definition;
   for (const [name, branch] of JSON.parse(machinePath) as [string, number][]) {
     const state = (machine.States as Json | undefined)?.[name] as Json | undefined;
-    const next = branch === -1 ? mapProcessor(state ?? {}) : (state?.Branches as unknown[] | undefined)?.[branch];
+    const next =
+      branch === -1 ? mapProcessor(state ?? {}) : (state?.Branches as unknown[] | undefined)?.[branch];
     if (typeof next !== "object" || next === null) throw new Error(`no sub-machine at ${machinePath}`);
     machine = next as Json;
   }

@@ -41,7 +41,13 @@ export interface ExecutionView {
 }
 
 export function emptyView(): ExecutionView {
-  return { status: new Map(), children: new Map(), openTasks: new Map(), lastFailed: undefined, lastEventId: 0 };
+  return {
+    status: new Map(),
+    children: new Map(),
+    openTasks: new Map(),
+    lastFailed: undefined,
+    lastEventId: 0,
+  };
 }
 
 const str = (value: unknown): string => (typeof value === "string" ? value : "");

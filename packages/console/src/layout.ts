@@ -64,14 +64,12 @@ export async function layoutGraph(graph: WorkflowGraph): Promise<Layout> {
       "elk.json.edgeCoords": "ROOT",
     },
     children: graph.nodes.map(toElkNode),
-    edges: graph.edges.map(
-      (e): ElkExtendedEdge => ({
-        id: e.id,
-        sources: [e.from],
-        targets: [e.to],
-        labels: e.label ? [{ text: e.label, width: e.label.length * 6.2 + 8, height: LABEL_HEIGHT }] : [],
-      }),
-    ),
+    edges: graph.edges.map((e): ElkExtendedEdge => ({
+      id: e.id,
+      sources: [e.from],
+      targets: [e.to],
+      labels: e.label ? [{ text: e.label, width: e.label.length * 6.2 + 8, height: LABEL_HEIGHT }] : [],
+    })),
   };
   const placed = await elk.layout(root);
   const byId = new Map<string, GraphNode>();
@@ -107,7 +105,11 @@ export async function layoutGraph(graph: WorkflowGraph): Promise<Layout> {
     for (const edge of (node.edges ?? []) as ElkExtendedEdge[]) {
       const source = edgesById.get(edge.id);
       if (!source) continue;
-      const points = (edge.sections ?? []).flatMap((s) => [s.startPoint, ...(s.bendPoints ?? []), s.endPoint]);
+      const points = (edge.sections ?? []).flatMap((s) => [
+        s.startPoint,
+        ...(s.bendPoints ?? []),
+        s.endPoint,
+      ]);
       const label = edge.labels?.[0];
       edges.push({
         edge: source,

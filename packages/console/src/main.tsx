@@ -29,7 +29,8 @@ function Page() {
 
 function App() {
   const { path } = useLocation();
-  const here = (prefix: string) => (path === prefix || (prefix !== "/" && path.startsWith(prefix)) ? "active" : "");
+  const here = (prefix: string) =>
+    path === prefix || (prefix !== "/" && path.startsWith(prefix)) ? "active" : "";
   return (
     <>
       <header>

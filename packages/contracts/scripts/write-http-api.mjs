@@ -68,7 +68,10 @@ function kindOf(field) {
 }
 
 function schemaName(typeName) {
-  return typeName.replace(/^\.jetflow\.v1\./, "").replace(/^\./, "").replaceAll(".", "_");
+  return typeName
+    .replace(/^\.jetflow\.v1\./, "")
+    .replace(/^\./, "")
+    .replaceAll(".", "_");
 }
 
 function fieldSchema(field) {
@@ -132,10 +135,12 @@ service.s.method.forEach((method, m) => {
   const rule = method.options?.["[google.api.http]"];
   if (!rule) throw new Error(`write-http-api: ${method.name} has no (google.api.http) option`);
   const verb = VERBS.find((v) => typeof rule[v] === "string");
-  if (!verb) throw new Error(`write-http-api: ${method.name}: only get, put, post, delete and patch are supported`);
+  if (!verb)
+    throw new Error(`write-http-api: ${method.name}: only get, put, post, delete and patch are supported`);
   const path = rule[verb];
   const body = rule.body ?? "";
-  if (body !== "" && body !== "*") throw new Error(`write-http-api: ${method.name}: body must be "*" or empty`);
+  if (body !== "" && body !== "*")
+    throw new Error(`write-http-api: ${method.name}: body must be "*" or empty`);
   const request = messages.get(method.inputType);
   const pathParams = [...path.matchAll(/\{([a-z_][a-z0-9_]*)\}/g)].map((match) => match[1]);
   const fields = request.fields.map(({ field, description }) => ({
@@ -158,7 +163,7 @@ service.s.method.forEach((method, m) => {
     streaming,
     requestType: method.inputType.split(".").pop(),
     responseType: method.outputType.split(".").pop(),
-    fields: fields.map(({ description: _, ...f }) => f),
+    fields: fields.map((f) => ({ name: f.name, jsonName: f.jsonName, kind: f.kind, in: f.in })),
   });
 
   addSchema(method.inputType);
@@ -180,11 +185,15 @@ service.s.method.forEach((method, m) => {
   const ok = streaming
     ? {
         description: `Server-Sent Events: one "message" event per ${schemaName(method.outputType)} (JSON), an "error" event with a Status on failure, then the stream ends`,
-        content: { "text/event-stream": { schema: { $ref: `#/components/schemas/${schemaName(method.outputType)}` } } },
+        content: {
+          "text/event-stream": { schema: { $ref: `#/components/schemas/${schemaName(method.outputType)}` } },
+        },
       }
     : {
         description: "OK",
-        content: { "application/json": { schema: { $ref: `#/components/schemas/${schemaName(method.outputType)}` } } },
+        content: {
+          "application/json": { schema: { $ref: `#/components/schemas/${schemaName(method.outputType)}` } },
+        },
       };
   (paths[openApiPath] ??= {})[verb] = {
     operationId: method.name,
@@ -195,7 +204,11 @@ service.s.method.forEach((method, m) => {
       ? {
           requestBody: {
             required: true,
-            content: { "application/json": { schema: { $ref: `#/components/schemas/${schemaName(method.inputType)}` } } },
+            content: {
+              "application/json": {
+                schema: { $ref: `#/components/schemas/${schemaName(method.inputType)}` },
+              },
+            },
           },
         }
       : {}),
@@ -211,7 +224,8 @@ service.s.method.forEach((method, m) => {
 
 schemas.Status = {
   type: "object",
-  description: "An error, as google.rpc.Status: the gRPC status code (3 INVALID_ARGUMENT, 5 NOT_FOUND, ...) and message",
+  description:
+    "An error, as google.rpc.Status: the gRPC status code (3 INVALID_ARGUMENT, 5 NOT_FOUND, ...) and message",
   properties: {
     code: { type: "integer", format: "int32" },
     message: { type: "string" },
@@ -219,14 +233,19 @@ schemas.Status = {
   },
   required: ["code", "message", "details"],
 };
-const sortedSchemas = Object.fromEntries(Object.keys(schemas).sort().map((k) => [k, schemas[k]]));
+const sortedSchemas = Object.fromEntries(
+  Object.keys(schemas)
+    .sort()
+    .map((k) => [k, schemas[k]]),
+);
 
 const openApi = {
   openapi: "3.0.3",
   info: {
     title: "jetflow WorkflowService",
     version: "v1",
-    description: "The HTTP/JSON mapping of jetflow.v1.WorkflowService, generated from the (google.api.http) annotations of proto/.",
+    description:
+      "The HTTP/JSON mapping of jetflow.v1.WorkflowService, generated from the (google.api.http) annotations of proto/.",
   },
   paths,
   components: { schemas: sortedSchemas },
@@ -250,10 +269,10 @@ const lines = [
   "",
   "/** One WorkflowService method's HTTP route, from its (google.api.http) option. */",
   "export interface HttpRoute {",
-  "  /** The gRPC method name, e.g. \"StartExecution\". */",
+  '  /** The gRPC method name, e.g. "StartExecution". */',
   "  readonly method: string;",
   '  readonly verb: "GET" | "PUT" | "POST" | "DELETE" | "PATCH";',
-  "  /** The path template, e.g. \"/v1/executions/{execution_id}:stop\". */",
+  '  /** The path template, e.g. "/v1/executions/{execution_id}:stop". */',
   "  readonly path: string;",
   '  /** "*" when the body holds every field not bound by the path; "" for no body (the query holds them). */',
   "  readonly body: string;",

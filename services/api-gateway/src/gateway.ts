@@ -133,7 +133,10 @@ export function createGateway({ nc, log, config }: GatewayOptions) {
       const consoleDir = findConsoleDir(config.consoleDir);
       http = createHttpServer({ service: workflowService(serviceOptions), log, consoleDir });
       httpPort = await listenHttp(http, config.httpHost, config.httpPort);
-      log.info({ port: httpPort, host: config.httpHost, console: consoleDir !== undefined }, "http server listening");
+      log.info(
+        { port: httpPort, host: config.httpHost, console: consoleDir !== undefined },
+        "http server listening",
+      );
       return port;
     },
     get port() {

@@ -63,7 +63,10 @@ export class WorkflowStore {
       );
     }
     if (definition.trim() === "") {
-      return { valid: false, problems: [{ path: "", message: "the definition is empty", line: 0, column: 0 }] };
+      return {
+        valid: false,
+        problems: [{ path: "", message: "the definition is empty", line: 0, column: 0 }],
+      };
     }
     const loaded = loadDefinition(definition);
     if (loaded.ok) return { valid: true, problems: [] };

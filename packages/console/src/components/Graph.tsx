@@ -22,7 +22,13 @@ function path(points: { x: number; y: number }[]): string {
   return points.map((p, i) => `${i === 0 ? "M" : "L"}${p.x},${p.y}`).join(" ");
 }
 
-function NodeBox({ placed, status, note, selected, onSelect }: {
+function NodeBox({
+  placed,
+  status,
+  note,
+  selected,
+  onSelect,
+}: {
   placed: PlacedNode;
   status: StateStatus | undefined;
   note: string | undefined;
@@ -106,9 +112,9 @@ export function Graph({ graph, status, notes, selected, onSelect }: GraphProps) 
     import("../layout")
       .then(({ layoutGraph }) => layoutGraph(graph))
       .then(
-      (l) => current && setLayout(l),
-      (err: unknown) => current && setError(String(err)),
-    );
+        (l) => current && setLayout(l),
+        (err: unknown) => current && setError(String(err)),
+      );
     return () => {
       current = false;
     };
@@ -128,7 +134,15 @@ export function Graph({ graph, status, notes, selected, onSelect }: GraphProps) 
       viewBox={`-10 -10 ${layout.width + 20} ${layout.height + 20}`}
     >
       <defs>
-        <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto">
+        <marker
+          id="arrow"
+          viewBox="0 0 10 10"
+          refX="9"
+          refY="5"
+          markerWidth="7"
+          markerHeight="7"
+          orient="auto"
+        >
           <path d="M0,0 L10,5 L0,10 z" className="arrowhead" />
         </marker>
       </defs>

@@ -173,7 +173,11 @@ function Timeline({ events, stateName }: { events: HistoryEvent[]; stateName?: s
       </thead>
       <tbody>
         {shown.map((e) => (
-          <tr key={e.eventId} onClick={() => setOpen(open === e.eventId ? undefined : e.eventId)} className="clickable">
+          <tr
+            key={e.eventId}
+            onClick={() => setOpen(open === e.eventId ? undefined : e.eventId)}
+            className="clickable"
+          >
             <td>{e.eventId}</td>
             <td>
               <Time iso={e.timestamp} />
@@ -190,12 +194,22 @@ function Timeline({ events, stateName }: { events: HistoryEvent[]; stateName?: s
   );
 }
 
-function StateDetails({ name, events, status }: { name: string; events: HistoryEvent[]; status?: StateStatus }) {
+function StateDetails({
+  name,
+  events,
+  status,
+}: {
+  name: string;
+  events: HistoryEvent[];
+  status?: StateStatus;
+}) {
   const own = events.filter((e) => (e.stateName ?? "") === name);
   const last = (type: string) => [...own].reverse().find((e) => eventType(e) === type);
   const entered = last("stateEntered");
   const exited = last("stateExited");
-  const failed = [...own].reverse().find((e) => ["taskFailed", "taskTimedOut", "mapFailed", "parallelFailed"].includes(eventType(e)));
+  const failed = [...own]
+    .reverse()
+    .find((e) => ["taskFailed", "taskTimedOut", "mapFailed", "parallelFailed"].includes(eventType(e)));
   return (
     <div className="panel" data-testid="state-details">
       <h3>
@@ -248,7 +262,10 @@ export function ExecutionPage({ id }: { id: string }) {
       setEvents(history);
       setVersion((v) => v + 1);
       const started = history.find((e) => eventType(e) === "executionStarted");
-      const workflow = await api.getWorkflow(described.execution.workflowName, described.execution.workflowVersion);
+      const workflow = await api.getWorkflow(
+        described.execution.workflowName,
+        described.execution.workflowVersion,
+      );
       if (closed) return;
       const path = String((started && eventDetails(started).machinePath) ?? "");
       setDefinition(JSON.stringify({ text: workflow.definition, path }));
@@ -281,7 +298,9 @@ export function ExecutionPage({ id }: { id: string }) {
   // States inside Parallel branches: each branch is a child execution with its own history.
   const branchKey = [...view.children.entries()]
     .filter(([, c]) => c.kind === "parallel")
-    .map(([name, c]) => `${name}:${[...c.items.values()].map((i) => `${i.executionId}=${i.status}`).join(",")}`)
+    .map(
+      ([name, c]) => `${name}:${[...c.items.values()].map((i) => `${i.executionId}=${i.status}`).join(",")}`,
+    )
     .join(";");
   useEffect(() => {
     let cancelled = false;
@@ -297,7 +316,8 @@ export function ExecutionPage({ id }: { id: string }) {
       if (!cancelled) setBranchViews(views);
     };
     load().catch(() => undefined);
-    const timer = running && branchKey !== "" ? setInterval(() => void load().catch(() => undefined), 2000) : undefined;
+    const timer =
+      running && branchKey !== "" ? setInterval(() => void load().catch(() => undefined), 2000) : undefined;
     return () => {
       cancelled = true;
       if (timer) clearInterval(timer);
@@ -339,7 +359,9 @@ export function ExecutionPage({ id }: { id: string }) {
       <div className="toolbar">
         <span>
           workflow{" "}
-          <Link to={`/workflows/${encodeURIComponent(summary.workflowName)}?version=${summary.workflowVersion}`}>
+          <Link
+            to={`/workflows/${encodeURIComponent(summary.workflowName)}?version=${summary.workflowVersion}`}
+          >
             {summary.workflowName} v{summary.workflowVersion}
           </Link>
         </span>
@@ -348,7 +370,8 @@ export function ExecutionPage({ id }: { id: string }) {
         </span>
         {parent?.executionId ? (
           <span>
-            parent <Link to={`/executions/${encodeURIComponent(parent.executionId)}`}>{parent.executionId}</Link>
+            parent{" "}
+            <Link to={`/executions/${encodeURIComponent(parent.executionId)}`}>{parent.executionId}</Link>
           </span>
         ) : null}
         <span>
@@ -395,7 +418,12 @@ export function ExecutionPage({ id }: { id: string }) {
                 ["tasks", `open tasks (${view.openTasks.size})`],
               ] as [Tab, string][]
             ).map(([t, label]) => (
-              <button key={t} className={tab === t ? "active" : ""} onClick={() => setTab(t)} data-testid={`tab-${t}`}>
+              <button
+                key={t}
+                className={tab === t ? "active" : ""}
+                onClick={() => setTab(t)}
+                data-testid={`tab-${t}`}
+              >
                 {label}
               </button>
             ))}
@@ -436,7 +464,10 @@ export function ExecutionPage({ id }: { id: string }) {
               [...view.openTasks.values()].map((task) => (
                 <div className="panel" key={task.token} data-testid="open-task">
                   <h3>
-                    {task.stateName} <span className="muted">({task.activity}, attempt {task.attempt})</span>
+                    {task.stateName}{" "}
+                    <span className="muted">
+                      ({task.activity}, attempt {task.attempt})
+                    </span>
                   </h3>
                   <code className="token" data-testid="task-token">
                     {task.token}

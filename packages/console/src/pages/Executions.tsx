@@ -99,11 +99,21 @@ export function ExecutionList() {
         </label>
         <label>
           started after
-          <input type="datetime-local" value={form.after} onChange={set("after")} data-testid="filter-after" />
+          <input
+            type="datetime-local"
+            value={form.after}
+            onChange={set("after")}
+            data-testid="filter-after"
+          />
         </label>
         <label>
           started before
-          <input type="datetime-local" value={form.before} onChange={set("before")} data-testid="filter-before" />
+          <input
+            type="datetime-local"
+            value={form.before}
+            onChange={set("before")}
+            data-testid="filter-before"
+          />
         </label>
         <label>
           name starts with
@@ -137,7 +147,9 @@ export function ExecutionList() {
                     </Link>
                   </td>
                   <td>
-                    <Link to={`/workflows/${encodeURIComponent(e.workflowName)}?version=${e.workflowVersion}`}>
+                    <Link
+                      to={`/workflows/${encodeURIComponent(e.workflowName)}?version=${e.workflowVersion}`}
+                    >
                       {e.workflowName} v{e.workflowVersion}
                     </Link>
                   </td>

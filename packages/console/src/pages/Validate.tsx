@@ -62,7 +62,9 @@ export function ValidatePage() {
         </button>
         {checked ? (
           <span data-testid="validate-result" className={valid ? "ok" : "error"}>
-            {valid ? "valid" : `${checked.problems.length} problem${checked.problems.length === 1 ? "" : "s"}`}
+            {valid
+              ? "valid"
+              : `${checked.problems.length} problem${checked.problems.length === 1 ? "" : "s"}`}
           </span>
         ) : null}
       </div>
@@ -128,7 +130,9 @@ export function ValidatePage() {
                   Register
                 </button>
                 {registered ? (
-                  <Link to={`/workflows/${encodeURIComponent(registered.name)}?version=${registered.version}`}>
+                  <Link
+                    to={`/workflows/${encodeURIComponent(registered.name)}?version=${registered.version}`}
+                  >
                     {registered.name} version {registered.version}
                   </Link>
                 ) : null}

@@ -70,7 +70,12 @@ function StartForm({ name, version }: { name: string; version: number }) {
   const action = useAction();
   const start = () =>
     action.run(async () => {
-      const { executionId } = await api.startExecution(name, version, input.trim() === "" ? "{}" : input, executionName);
+      const { executionId } = await api.startExecution(
+        name,
+        version,
+        input.trim() === "" ? "{}" : input,
+        executionName,
+      );
       navigate(`/executions/${encodeURIComponent(executionId)}`);
     });
   return (
@@ -82,7 +87,11 @@ function StartForm({ name, version }: { name: string; version: number }) {
       </label>
       <label>
         execution name (optional; the same name and input start it only once)
-        <input value={executionName} onChange={(e) => setExecutionName(e.target.value)} data-testid="start-name" />
+        <input
+          value={executionName}
+          onChange={(e) => setExecutionName(e.target.value)}
+          data-testid="start-name"
+        />
       </label>
       <button onClick={start} disabled={action.busy} data-testid="start-button">
         Start version {version}
@@ -93,7 +102,12 @@ function StartForm({ name, version }: { name: string; version: number }) {
 }
 
 export function WorkflowPage({ name, version }: { name: string; version: number }) {
-  const [loaded, setLoaded] = useState<{ latest: number; shown: number; definition: string; description?: string }>();
+  const [loaded, setLoaded] = useState<{
+    latest: number;
+    shown: number;
+    definition: string;
+    description?: string;
+  }>();
   const [error, setError] = useState<unknown>();
   useEffect(() => {
     setError(undefined);
@@ -144,7 +158,9 @@ export function WorkflowPage({ name, version }: { name: string; version: number 
           </div>
           {loaded.description ? <p>{loaded.description}</p> : null}
           <div className="columns">
-            <div className="graph-box">{graph ? <Graph graph={graph} /> : <p className="error">cannot draw</p>}</div>
+            <div className="graph-box">
+              {graph ? <Graph graph={graph} /> : <p className="error">cannot draw</p>}
+            </div>
             <div className="side">
               <StartForm name={name} version={loaded.shown} />
               <details className="panel">

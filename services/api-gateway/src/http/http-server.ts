@@ -47,7 +47,12 @@ function sendJson(res: ServerResponse, httpStatus: number, body: unknown): void 
   res.end(text);
 }
 
-function sendStatus(res: ServerResponse, code: status, message: string, httpStatus = httpStatusOf(code)): void {
+function sendStatus(
+  res: ServerResponse,
+  code: status,
+  message: string,
+  httpStatus = httpStatusOf(code),
+): void {
   sendJson(res, httpStatus, statusBody(code, message));
 }
 
@@ -62,7 +67,8 @@ async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unk
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > maxBytes) throw new ApiError(status.RESOURCE_EXHAUSTED, `request body is larger than ${maxBytes} bytes`);
+    if (size > maxBytes)
+      throw new ApiError(status.RESOURCE_EXHAUSTED, `request body is larger than ${maxBytes} bytes`);
     chunks.push(chunk);
   }
   const text = Buffer.concat(chunks).toString("utf8");
@@ -89,7 +95,8 @@ async function callRoute(
   res: ServerResponse,
 ): Promise<void> {
   const { route } = compiled;
-  const body = route.body === "*" ? await readJsonBody(req, options.maxBodyBytes ?? 4 * 1024 * 1024) : undefined;
+  const body =
+    route.body === "*" ? await readJsonBody(req, options.maxBodyBytes ?? 4 * 1024 * 1024) : undefined;
   const object = requestObject(compiled, pathValues, url.searchParams, body);
   // An EventSource that reconnects says where it was; the watch resumes after that event.
   const lastEventId = req.headers["last-event-id"];
@@ -98,7 +105,8 @@ async function callRoute(
   }
   const request = route.request.fromJSON(object);
   const handler = (options.service as unknown as Record<string, unknown>)[compiled.handler];
-  if (typeof handler !== "function") throw new ApiError(status.UNIMPLEMENTED, `${route.method} is not implemented`);
+  if (typeof handler !== "function")
+    throw new ApiError(status.UNIMPLEMENTED, `${route.method} is not implemented`);
   if (route.streaming) {
     const call = new SseCall<unknown, unknown>({
       request,

@@ -107,7 +107,10 @@ function checkBodyValue(field: HttpField, value: unknown, problems: RequestProbl
       if (typeof value !== "string") wrong("a string");
       return;
     case "integer":
-      if (!(typeof value === "number" && Number.isInteger(value)) && !(typeof value === "string" && INTEGER.test(value)))
+      if (
+        !(typeof value === "number" && Number.isInteger(value)) &&
+        !(typeof value === "string" && INTEGER.test(value))
+      )
         wrong("an integer");
       return;
     case "boolean":
@@ -164,7 +167,10 @@ export function requestObject(
   for (const key of new Set(query.keys())) {
     const field = byName(key);
     if (field === undefined || field.in !== "query") {
-      problems.add(key, field === undefined ? "unknown query parameter" : "is not read from the query string");
+      problems.add(
+        key,
+        field === undefined ? "unknown query parameter" : "is not read from the query string",
+      );
       continue;
     }
     const values = query.getAll(key);
