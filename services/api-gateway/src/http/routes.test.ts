@@ -51,7 +51,12 @@ describe("HTTP routes from the .proto annotations", () => {
     ).toEqual({ pageSize: 5, namePrefix: "a", startedAfter: "2026-01-01T00:00:00Z" });
     const history = route("GET", "/v1/executions/a%20b/history");
     expect(
-      requestObject(history.compiled, history.pathValues, new URLSearchParams("reverseOrder=true"), undefined),
+      requestObject(
+        history.compiled,
+        history.pathValues,
+        new URLSearchParams("reverseOrder=true"),
+        undefined,
+      ),
     ).toEqual({ executionId: "a b", reverseOrder: true });
   });
 
