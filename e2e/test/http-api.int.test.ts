@@ -339,7 +339,7 @@ describe("over HTTP while NATS is unreachable", () => {
       );
       expect(reply.body).toEqual({ code: 14, message: "not connected to NATS; try again", details: [] });
     } finally {
-      await fixture.engine.nats.start();
+      await fixture.engine.nats.restart();
     }
     await waitFor(async () => (await get("/v1/workflows/http-chain")).status === 200, { timeoutMs: 60_000 });
   });
