@@ -121,6 +121,16 @@ export function Graph({ graph, status, notes, selected, onSelect }: GraphProps) 
   }, [graph]);
   if (error) return <p className="error">cannot lay out the graph: {error}</p>;
   if (!layout) return <p className="muted">laying out…</p>;
+  // A group's label and counts may run past its box: widen the drawing to show them whole.
+  const width = Math.max(
+    layout.width,
+    ...layout.nodes
+      .filter((n) => n.node.children.length > 0)
+      .map(
+        (n) =>
+          n.x + 16 + (n.node.label.length + n.node.kind.length + (notes?.get(n.node.id)?.length ?? 0)) * 7.4,
+      ),
+  );
   // Groups first (behind), deeper groups later, plain states last.
   const nodes = [...layout.nodes].sort(
     (a, b) => Number(b.node.children.length > 0) - Number(a.node.children.length > 0) || a.depth - b.depth,
@@ -129,9 +139,9 @@ export function Graph({ graph, status, notes, selected, onSelect }: GraphProps) 
     <svg
       className="graph"
       data-testid="graph"
-      width={layout.width + 20}
+      width={width + 20}
       height={layout.height + 20}
-      viewBox={`-10 -10 ${layout.width + 20} ${layout.height + 20}`}
+      viewBox={`-10 -10 ${width + 20} ${layout.height + 20}`}
     >
       <defs>
         <marker

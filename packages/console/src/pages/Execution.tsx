@@ -158,9 +158,37 @@ function ChildrenPanel({ name, children }: { name: string; children: Children })
   );
 }
 
+/** Rows rendered at first; a 10,000-item Map has some 30,000 events. */
+const TIMELINE_ROWS = 200;
+
 function Timeline({ events, stateName }: { events: HistoryEvent[]; stateName?: string }) {
   const [open, setOpen] = useState<number>();
-  const shown = stateName === undefined ? events : events.filter((e) => (e.stateName ?? "") === stateName);
+  const [limit, setLimit] = useState(TIMELINE_ROWS);
+  const all = stateName === undefined ? events : events.filter((e) => (e.stateName ?? "") === stateName);
+  // The latest events matter most while it runs: the earlier ones come on demand.
+  const hidden = Math.max(0, all.length - limit);
+  const shown = all.slice(hidden);
+  return (
+    <>
+      {hidden > 0 ? (
+        <button onClick={() => setLimit(limit + 1000)}>
+          show {Math.min(1000, hidden)} earlier of {hidden}
+        </button>
+      ) : null}
+      <TimelineRows events={shown} open={open} setOpen={setOpen} />
+    </>
+  );
+}
+
+function TimelineRows({
+  events: shown,
+  open,
+  setOpen,
+}: {
+  events: HistoryEvent[];
+  open: number | undefined;
+  setOpen: (id: number | undefined) => void;
+}) {
   return (
     <table className="timeline" data-testid="timeline">
       <thead>
@@ -272,12 +300,21 @@ export function ExecutionPage({ id }: { id: string }) {
       if (described.execution.status !== RUNNING) return;
       source = new EventSource(api.watchUrl(id, viewRef.current.lastEventId + 1));
       setLive(true);
+      // Events can arrive by the thousand (a large Map): fold each at once, render at most 5 times a second.
+      let pending: HistoryEvent[] = [];
+      let flush: ReturnType<typeof setTimeout> | undefined;
       source.onmessage = (message: MessageEvent<string>) => {
         const { event } = JSON.parse(message.data) as { event: HistoryEvent };
         if (event.eventId <= viewRef.current.lastEventId) return;
         applyEvent(viewRef.current, event);
-        setEvents((all) => [...all, event]);
-        setVersion((v) => v + 1);
+        pending.push(event);
+        flush ??= setTimeout(() => {
+          const arrived = pending;
+          pending = [];
+          flush = undefined;
+          setEvents((all) => all.concat(arrived));
+          setVersion((v) => v + 1);
+        }, 200);
       };
       source.addEventListener("end", () => {
         source?.close();
