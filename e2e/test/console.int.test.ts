@@ -111,6 +111,18 @@ const slow = JSON.stringify({
     Second: { Type: "Task", Resource: "sleep-inc", End: true },
   },
 });
+// Fails once, then succeeds after a retry three seconds later: long enough to see it retrying.
+const flaky = JSON.stringify({
+  StartAt: "Shaky",
+  States: {
+    Shaky: {
+      Type: "Task",
+      Resource: "flaky",
+      Retry: [{ ErrorEquals: ["Flaky"], IntervalSeconds: 3, MaxAttempts: 2 }],
+      End: true,
+    },
+  },
+});
 // No worker serves "external": the execution waits until stopped or called back.
 const waiting = JSON.stringify({
   StartAt: "Approve",
@@ -121,6 +133,7 @@ beforeAll(async () => {
   await post("/v1/workflows", { name: "console-demo", definition: demo, description: "every shape" });
   await post("/v1/workflows", { name: "console-slow", definition: slow });
   await post("/v1/workflows", { name: "console-waiting", definition: waiting });
+  await post("/v1/workflows", { name: "console-flaky", definition: flaky });
 });
 
 describe("the web console", () => {
@@ -190,6 +203,17 @@ describe("the web console", () => {
     await stateHasStatus("Second", "succeeded");
     await page.locator('[data-testid="execution-page"][data-live="no"]').waitFor();
     expect(await page.getByTestId("execution-status").first().textContent()).toBe("succeeded");
+  });
+
+  it("shows a state retrying after its task failed, then succeeded", async () => {
+    const { executionId } = await post("/v1/executions", {
+      workflowName: "console-flaky",
+      inputJson: JSON.stringify({ succeedOn: 2 }),
+    });
+    await page.goto(`${fixture.engine.httpUrl}/executions/${String(executionId)}`);
+    await stateHasStatus("Shaky", "retrying");
+    await shot("execution-retrying");
+    await stateHasStatus("Shaky", "succeeded");
   });
 
   it("stops a running execution from its page, and shows its open task token until then", async () => {

@@ -86,11 +86,13 @@ export function ValidatePage() {
                   <li key={i} className={problems ? "has-problem" : ""} data-line={i + 1}>
                     <span className="line-number">{i + 1}</span>
                     <code>{line || " "}</code>
-                    {problems?.map((p, j) => (
-                      <span className="problem-marker" key={j}>
-                        ⚠ {p.message}
+                    {problems ? (
+                      <span className="problem-markers">
+                        {problems.map((p, j) => (
+                          <span key={j}>⚠ {p.message}</span>
+                        ))}
                       </span>
-                    ))}
+                    ) : null}
                   </li>
                 );
               })}
