@@ -17,6 +17,8 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     files: ["**/*.ts"],
+    // The console is browser code with its own tsconfig (DOM, JSX): the block below.
+    ignores: ["packages/console/**"],
     languageOptions: {
       parserOptions: { project: ["./tsconfig.lint.json"], tsconfigRootDir: import.meta.dirname },
     },
@@ -43,6 +45,20 @@ export default tseslint.config(
           ],
         },
       ],
+    },
+  },
+  {
+    files: ["packages/console/src/**/*.ts", "packages/console/src/**/*.tsx"],
+    ignores: ["**/*.test.ts"],
+    languageOptions: {
+      parserOptions: { project: ["./packages/console/tsconfig.json"], tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      "@typescript-eslint/no-floating-promises": "error",
+      "@typescript-eslint/no-misused-promises": ["error", { checksVoidReturn: { attributes: false } }],
+      "@typescript-eslint/consistent-type-imports": "error",
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "no-console": "error",
     },
   },
   {

@@ -55,5 +55,19 @@ if ! command -v kubectl >/dev/null 2>&1; then
   fi
 fi
 
+# Debian's chromium runs the console's browser tests (playwright-core drives it; no browser
+# download).
+if [ -z "${CHROMIUM_BIN:-}" ] && [ ! -x /usr/bin/chromium ]; then
+  say "installing chromium (Debian package)"
+  if [ "$(id -u)" -eq 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "chromium is missing: the console's browser tests need it; install it (apt-get install chromium) or set CHROMIUM_BIN" >&2
+    exit 1
+  fi
+fi
+
 say "installing dependencies"
 pnpm install --frozen-lockfile --reporter=silent

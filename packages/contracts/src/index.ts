@@ -9,6 +9,8 @@
  * ```
  */
 export * from "./gen/index";
+export { httpRoutes, openApiDocument } from "./gen/http-api";
+export type { HttpRoute, HttpField } from "./gen/http-api";
 export {
   SUBJECT_ROOT,
   subjects,

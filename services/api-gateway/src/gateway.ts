@@ -17,11 +17,15 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Server } from "@grpc/grpc-js";
+import type { Server as HttpServer } from "node:http";
 import type { Config } from "./config";
 import { trackConnection } from "./connection";
 import { ExecutionList } from "./execution-list";
 import { Executions } from "./executions";
-import { bindServer, createGrpcServer } from "./grpc-server";
+import { bindServer, createGrpcServer, workflowService } from "./grpc-server";
+import type { GrpcServerOptions } from "./grpc-server";
+import { closeHttp, createHttpServer, listenHttp } from "./http/http-server";
+import { findConsoleDir } from "./http/static-files";
 import { KvView } from "./kv-view";
 import { addHealth, addReflection, findProtoDir } from "./reflection";
 import { WorkflowNames, WorkflowStore } from "./workflows";
@@ -31,17 +35,34 @@ export interface GatewayOptions {
   log: Logger;
   config: Pick<
     Config,
-    "grpcAddress" | "maxPayloadBytes" | "maxDefinitionBytes" | "stateTimeoutMs" | "replicas" | "protoDir"
+    | "grpcAddress"
+    | "maxPayloadBytes"
+    | "maxDefinitionBytes"
+    | "stateTimeoutMs"
+    | "replicas"
+    | "protoDir"
+    | "httpHost"
+    | "httpPort"
+    | "consoleDir"
   >;
 }
 
-/** Creates the gateway; `start()` resolves with the bound gRPC port. */
+/**
+ * Creates the gateway; `start()` resolves with the bound gRPC port, and `httpPort` is the port of
+ * the HTTP/JSON API and console.
+ */
 export function createGateway({ nc, log, config }: GatewayOptions) {
   let server: Server | undefined;
+  let http: HttpServer | undefined;
+  let httpPort = 0;
   let views: KvView[] = [];
   let ready = false;
   let port = 0;
-  const component: Component & { start(): Promise<number>; readonly port: number } = {
+  const component: Component & {
+    start(): Promise<number>;
+    readonly port: number;
+    readonly httpPort: number;
+  } = {
     async start() {
       const js = jetstream(nc);
       const jsm = await jetstreamManager(nc);
@@ -80,7 +101,7 @@ export function createGateway({ nc, log, config }: GatewayOptions) {
       await Promise.all(views.map((v) => v.start()));
 
       const connection = trackConnection(nc);
-      const grpc = createGrpcServer({
+      const serviceOptions: GrpcServerOptions = {
         address: config.grpcAddress,
         nc,
         workflows,
@@ -96,7 +117,8 @@ export function createGateway({ nc, log, config }: GatewayOptions) {
         executionList: { list: executionList, view: listView },
         log,
         connected: connection.connected,
-      });
+      };
+      const grpc = createGrpcServer(serviceOptions);
       const health = addHealth(grpc);
       try {
         addReflection(grpc, findProtoDir(config.protoDir));
@@ -109,10 +131,20 @@ export function createGateway({ nc, log, config }: GatewayOptions) {
       health.setServing(connection.connected());
       connection.onChange((connected) => health.setServing(ready && connected));
       log.info({ port }, "grpc server listening");
+      const consoleDir = findConsoleDir(config.consoleDir);
+      http = createHttpServer({ service: workflowService(serviceOptions), log, consoleDir });
+      httpPort = await listenHttp(http, config.httpHost, config.httpPort);
+      log.info(
+        { port: httpPort, host: config.httpHost, console: consoleDir !== undefined },
+        "http server listening",
+      );
       return port;
     },
     get port() {
       return port;
+    },
+    get httpPort() {
+      return httpPort;
     },
     ready: () => ready,
     // Histories are read from the events stream; definitions from their bucket.
@@ -120,6 +152,7 @@ export function createGateway({ nc, log, config }: GatewayOptions) {
     async stop() {
       ready = false;
       for (const view of views) view.stop();
+      if (http !== undefined) await closeHttp(http);
       const s = server;
       if (!s) return;
       await new Promise<void>((resolve) => s.tryShutdown(() => resolve()));

@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto";
 import { formatProblems, loadDefinition } from "@jetflow/asl";
 import type { StateMachine } from "@jetflow/asl";
+import type { DefinitionProblem } from "@jetflow/contracts";
 import { WorkflowDefinitionRecord, decode, encode } from "@jetflow/contracts";
 import { status } from "@grpc/grpc-js";
 import type { KV, KvEntry } from "@nats-io/kv";
@@ -48,6 +49,37 @@ export class WorkflowStore {
     private readonly maxDefinitionBytes: number,
     private readonly now: () => Date = () => new Date(),
   ) {}
+
+  /**
+   * Every problem of a definition, with line and column where the text has them, as
+   * RegisterWorkflow would find them; nothing is stored.
+   * @throws ApiError RESOURCE_EXHAUSTED when the text is over the size limit
+   */
+  validate(definition: string): { valid: boolean; problems: DefinitionProblem[] } {
+    const bytes = Buffer.byteLength(definition);
+    if (bytes > this.maxDefinitionBytes) {
+      throw ApiError.tooLarge(
+        `definition is ${bytes} bytes, more than the limit of ${this.maxDefinitionBytes}`,
+      );
+    }
+    if (definition.trim() === "") {
+      return {
+        valid: false,
+        problems: [{ path: "", message: "the definition is empty", line: 0, column: 0 }],
+      };
+    }
+    const loaded = loadDefinition(definition);
+    if (loaded.ok) return { valid: true, problems: [] };
+    return {
+      valid: false,
+      problems: loaded.problems.map((p) => ({
+        path: p.path,
+        message: p.message,
+        line: p.line ?? 0,
+        column: p.column ?? 0,
+      })),
+    };
+  }
 
   /**
    * Validates and stores a definition. Identical content (after parsing, so JSON and YAML of the

@@ -34,6 +34,9 @@ beforeAll(async () => {
       stateTimeoutMs: 5_000,
       replicas: 1,
       protoDir: undefined,
+      httpHost: "127.0.0.1",
+      httpPort: 0,
+      consoleDir: undefined,
     },
   });
   address = `127.0.0.1:${await gateway.start()}`;
