@@ -22,3 +22,5 @@ export {
 export type { JetStreamProblem, JetStreamTarget } from "./consume/jetstream-problems";
 export { connectionOptions, watchConnection, PING_INTERVAL_MS, MAX_PINGS_OUT } from "./consume/connection";
 export { explainPublishError, streamForSubject } from "./consume/publish-errors";
+export { deliveryCounts } from "./consume/delivery-counts";
+export type { DeliveryCount } from "./consume/delivery-counts";

@@ -1,9 +1,11 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
+import type { Registry } from "prom-client";
 import type { BaseConfig } from "./config";
 import { startHealthServer } from "./health";
 import type { HealthServer } from "./health";
 import { createLogger } from "./logger";
+import { createServiceMetrics, watchConnectionMetrics } from "./metrics";
 import { connectNats } from "./nats";
 import { watchStreamLeaders } from "./stream-leaders";
 
@@ -25,18 +27,22 @@ export interface ServiceContext<C extends BaseConfig> {
   config: C;
   log: Logger;
   nc: NatsConnection;
+  /** The process's metrics registry, served at `/metrics` on the health port: register yours here. */
+  metrics: Registry;
 }
 
 /** A started service, as returned to tests and to `main`. */
 export interface RunningService {
   readonly healthPort: number | undefined;
+  /** The process's metrics registry. */
+  readonly metrics: Registry;
   /** Graceful stop: components, then health endpoint, then NATS drain. Idempotent. */
   shutdown(): Promise<void>;
 }
 
 /**
  * The composition root every service's `main` calls: logger, NATS connection, the service's
- * components, health endpoints, and SIGTERM/SIGINT handling that stops everything in order and
+ * components, health endpoints and `/metrics`, and SIGTERM/SIGINT handling that stops everything in order and
  * exits 0 (or 1 when the stop took longer than `shutdownTimeoutMs`).
  */
 export async function runService<C extends BaseConfig>(
@@ -46,6 +52,8 @@ export async function runService<C extends BaseConfig>(
 ): Promise<RunningService> {
   const log = createLogger(name, config.logLevel);
   const nc = await connectNats(config, name, log);
+  const metrics = createServiceMetrics(name);
+  watchConnectionMetrics(nc, metrics);
   // Not ready while NATS is unreachable: a probe then takes the pod out of rotation.
   let connected = true;
   void (async () => {
@@ -54,7 +62,7 @@ export async function runService<C extends BaseConfig>(
       else if (status.type === "reconnect") connected = true;
     }
   })();
-  const component = await startWithRetries(() => start({ config, log, nc }), log);
+  const component = await startWithRetries(() => startRegistering(metrics, () => start({ config, log, nc, metrics })), log);
   const leaders = watchStreamLeaders(nc, component.requiredStreams ?? [], log);
   let health: HealthServer | undefined;
   if (config.healthPort > 0) {
@@ -62,6 +70,7 @@ export async function runService<C extends BaseConfig>(
       config.healthHost,
       config.healthPort,
       () => connected && !nc.isClosed() && leaders.ready() && component.ready(),
+      metrics,
     );
   }
   log.info({ healthPort: health?.port }, "service started");
@@ -96,7 +105,23 @@ export async function runService<C extends BaseConfig>(
   };
   process.once("SIGTERM", onSignal);
   process.once("SIGINT", onSignal);
-  return { healthPort: health?.port, shutdown };
+  return { healthPort: health?.port, metrics, shutdown };
+}
+
+/**
+ * Runs one start attempt; when it fails, unregisters the metrics it registered, so that the next
+ * attempt can register them again (prom-client refuses a name registered twice).
+ */
+async function startRegistering(metrics: Registry, start: () => Promise<Component>): Promise<Component> {
+  const before = new Set(metrics.getMetricsAsArray().map((metric) => metric.name));
+  try {
+    return await start();
+  } catch (err) {
+    for (const metric of metrics.getMetricsAsArray()) {
+      if (!before.has(metric.name)) metrics.removeSingleMetric(metric.name);
+    }
+    throw err;
+  }
 }
 
 /** Start-up attempts before giving up; the delays between them grow from 0.5 s to 5 s (~35 s). */

@@ -17,6 +17,8 @@ import type { JetStreamClient, JetStreamManager, JsMsg } from "@nats-io/jetstrea
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import { TaskAbortedError } from "./errors";
 import type { Logger } from "./logger";
+import { outcomeLabel } from "./metrics";
+import type { TaskObserver } from "./metrics";
 import { failureOutcome, parseInput, successOutcome, tooLargeOutcome } from "./outcome";
 import type { TaskOutcome } from "./outcome";
 import type { TaskContext, TaskHandler } from "./types";
@@ -34,6 +36,8 @@ export interface ActivityRunnerOptions {
   ackWaitMs: number;
   heartbeatTimeoutMs: number;
   pullExpiresMs: number;
+  /** Where task metrics go; none when the worker has no metrics. */
+  observer?: TaskObserver;
 }
 
 /** One task being handled: its message, its abort switch and whether it was handed back. */
@@ -190,10 +194,17 @@ export class ActivityRunner {
       );
     };
     armDeadline();
+    const observer = this.o.observer;
+    const startedAt = performance.now();
+    observer?.started(this.o.activity, task.scheduledTime);
     try {
       const outcome = await this.run(r, task);
-      if (r.abandoned) return;
-      await this.publishResult(r, outcome);
+      if (!r.abandoned) await this.publishResult(r, outcome);
+      observer?.ended(
+        this.o.activity,
+        r.abandoned ? "handed_back" : outcomeLabel(outcome),
+        (performance.now() - startedAt) / 1000,
+      );
       if (r.abandoned) return;
       // A plain ack: the result is durable, and if the ack is lost a redelivery reruns the handler
       // and its result is dropped as a duplicate. A confirmed ack cost a round trip per task.

@@ -2,7 +2,10 @@ import { readFile } from "node:fs/promises";
 import { connect, credsAuthenticator } from "@nats-io/transport-node";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { connectionOptions, watchConnection } from "@jetflow/contracts/internal";
+import { WorkerError } from "./errors";
 import { silentLogger } from "./logger";
+import { Registry, serveWorkerMetrics } from "./metrics";
+import type { MetricsServer } from "./metrics";
 import type { TaskHandlers, Worker, WorkerOptions } from "./types";
 import { createWorker } from "./worker";
 
@@ -21,6 +24,13 @@ export interface RunWorkerOptions extends Omit<WorkerOptions, "nc" | "handlers">
   credsFile?: string;
   /** Prefix of the reply inboxes, when the NATS user may only use its own. Default: `NATS_INBOX_PREFIX`. */
   inboxPrefix?: string;
+  /**
+   * Serve Prometheus metrics at `GET /metrics` on this port (0: any free port; see
+   * `RunningWorker.metricsPort`). Default: `JETFLOW_WORKER_METRICS_PORT`, else no metrics.
+   */
+  metricsPort?: number;
+  /** Interface of the metrics endpoint. Default: `JETFLOW_WORKER_METRICS_HOST`, else 0.0.0.0. */
+  metricsHost?: string;
   /** The environment the defaults above come from. Default `process.env`. */
   env?: Readonly<Record<string, string | undefined>>;
 }
@@ -38,6 +48,8 @@ export function workerConnectionOptions(): ReturnType<typeof connectionOptions> 
 export interface RunningWorker {
   readonly worker: Worker;
   readonly nc: NatsConnection;
+  /** The port serving `/metrics`, when metrics are on. */
+  readonly metricsPort: number | undefined;
   /** Stops the worker, then drains and closes the connection. Idempotent. */
   shutdown(): Promise<void>;
 }
@@ -47,10 +59,11 @@ export interface RunningWorker {
  * so that a silently dead connection is dropped and replaced in under 10 s), starts a worker
  * with `handlers` and, unless told otherwise, shuts down gracefully on SIGTERM or SIGINT.
  * Unset options come from the environment: `NATS_URL`, `NATS_USER`/`NATS_PASSWORD` or
- * `NATS_CREDS`, `NATS_INBOX_PREFIX`, and `JETFLOW_WORKER_ENSURE_STREAMS=false` for a worker whose
- * NATS user may not create streams.
+ * `NATS_CREDS`, `NATS_INBOX_PREFIX`, `JETFLOW_WORKER_ENSURE_STREAMS=false` for a worker whose
+ * NATS user may not create streams, and `JETFLOW_WORKER_METRICS_PORT` to serve metrics.
  *
- * @throws WorkerError when the worker cannot start (the connection is closed again)
+ * @throws WorkerError when the worker cannot start (the connection is closed again) or
+ * `JETFLOW_WORKER_METRICS_PORT` is not a port number
  */
 export async function runWorker(
   handlers: TaskHandlers,
@@ -64,6 +77,8 @@ export async function runWorker(
     pass,
     credsFile,
     inboxPrefix,
+    metricsPort = metricsPortFrom(options.env ?? process.env),
+    metricsHost,
     env = process.env,
     ...workerOptions
   } = options;
@@ -81,16 +96,26 @@ export async function runWorker(
   });
   watchConnection(nc, workerOptions.logger ?? silentLogger, connectionName ?? "jetflow-worker");
   const ensureStreams = workerOptions.ensureStreams ?? env["JETFLOW_WORKER_ENSURE_STREAMS"] !== "false";
-  const worker = createWorker({ ...workerOptions, ensureStreams, nc, handlers });
+  const metrics = metricsPort === undefined ? undefined : new Registry();
+  const worker = createWorker({ ...workerOptions, ensureStreams, nc, handlers, metrics: workerOptions.metrics ?? metrics });
+  let metricsServer: MetricsServer | undefined;
   try {
+    if (metrics && metricsPort !== undefined) {
+      const host = metricsHost ?? nonEmpty(env["JETFLOW_WORKER_METRICS_HOST"]) ?? "0.0.0.0";
+      metricsServer = await serveWorkerMetrics(metrics, nc, host, metricsPort);
+    }
     await worker.start();
   } catch (err) {
+    await metricsServer?.close();
     await nc.close();
     throw err;
   }
   let stopping: Promise<void> | undefined;
   const shutdown = (): Promise<void> => {
-    stopping ??= worker.stop().then(() => nc.drain());
+    stopping ??= worker
+      .stop()
+      .then(() => nc.drain())
+      .then(() => metricsServer?.close());
     return stopping;
   };
   if (handleSignals) {
@@ -103,7 +128,18 @@ export async function runWorker(
     process.once("SIGTERM", onSignal);
     process.once("SIGINT", onSignal);
   }
-  return { worker, nc, shutdown };
+  return { worker, nc, metricsPort: metricsServer?.port, shutdown };
+}
+
+/** `JETFLOW_WORKER_METRICS_PORT` as a port number, undefined when unset. */
+function metricsPortFrom(env: Readonly<Record<string, string | undefined>>): number | undefined {
+  const text = nonEmpty(env["JETFLOW_WORKER_METRICS_PORT"]);
+  if (text === undefined) return undefined;
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port > 65_535) {
+    throw new WorkerError(`JETFLOW_WORKER_METRICS_PORT must be a port number (0-65535), got "${text}"`);
+  }
+  return port;
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

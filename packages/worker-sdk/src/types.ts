@@ -1,5 +1,6 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "./logger";
+import type { Registry } from "prom-client";
 
 /** What a handler knows about the task it runs, and how it talks back while it runs. */
 export interface TaskContext {
@@ -83,6 +84,12 @@ export interface WorkerOptions {
   logger?: Logger;
   /** Identifies this worker in results, for diagnostics. Default `<hostname>-<pid>-<random>`. */
   workerId?: string;
+  /**
+   * A prom-client registry the worker registers its task metrics in (tasks started and ended,
+   * running, schedule-to-start and start-to-close latency, per activity; see docs/metrics.md).
+   * Default none: no metrics. `runWorker`'s `metricsPort` makes and serves one.
+   */
+  metrics?: Registry;
 }
 
 /** A worker made by {@link createWorker}. */

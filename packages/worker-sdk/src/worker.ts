@@ -11,6 +11,7 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { ActivityRunner } from "./activity-runner";
 import { WorkerError } from "./errors";
 import { silentLogger } from "./logger";
+import { createTaskObserver } from "./metrics";
 import type { Worker, WorkerOptions } from "./types";
 
 /**
@@ -41,6 +42,7 @@ export function createWorker(options: WorkerOptions): Worker {
   const log = options.logger ?? silentLogger;
   const workerId = options.workerId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
   const { nc } = options;
+  const observer = options.metrics ? createTaskObserver(options.metrics) : undefined;
 
   let runners: ActivityRunner[] | undefined;
   let starting: Promise<void> | undefined;
@@ -72,6 +74,7 @@ export function createWorker(options: WorkerOptions): Worker {
         ackWaitMs,
         heartbeatTimeoutMs,
         pullExpiresMs,
+        observer,
       });
       await runner.start();
       started.push(runner);

@@ -39,6 +39,8 @@ export interface ExecutionsOptions {
   /** How long to wait for the result-ingestor to answer a heartbeat, in ms. */
   requestTimeoutMs: number;
   now?: () => Date;
+  /** Told of each execution this gateway created (not of a repeated named start). Must not throw. */
+  onExecutionCreated?: (workflowName: string) => void;
 }
 
 const MAX_NAME_LENGTH = 80;
@@ -117,7 +119,10 @@ export class Executions {
       expectedLastEventSeq: 0,
       snapshot: evolve(undefined, batch, 0),
     });
-    if (result.kind === "ok" && !result.duplicate) return { executionId, startTime, created: true };
+    if (result.kind === "ok" && !result.duplicate) {
+      this.o.onExecutionCreated?.(workflowName);
+      return { executionId, startTime, created: true };
+    }
     // The id exists: a named start seen before (or a duplicate of this very call).
     const existing = await this.o.state.load(executionId);
     if (!existing) throw ApiError.unavailable(`execution "${executionId}" is being created; try again`);

@@ -45,13 +45,15 @@ export interface GatewayOptions {
     | "httpPort"
     | "consoleDir"
   >;
+  /** Told of each execution this gateway created (see `metrics.ts`). Must not throw. */
+  onExecutionCreated?: (workflowName: string) => void;
 }
 
 /**
  * Creates the gateway; `start()` resolves with the bound gRPC port, and `httpPort` is the port of
  * the HTTP/JSON API and console.
  */
-export function createGateway({ nc, log, config }: GatewayOptions) {
+export function createGateway({ nc, log, config, onExecutionCreated }: GatewayOptions) {
   let server: Server | undefined;
   let http: HttpServer | undefined;
   let httpPort = 0;
@@ -113,6 +115,7 @@ export function createGateway({ nc, log, config }: GatewayOptions) {
           workflows,
           maxPayloadBytes: config.maxPayloadBytes,
           requestTimeoutMs: config.stateTimeoutMs,
+          onExecutionCreated,
         }),
         executionList: { list: executionList, view: listView },
         log,

@@ -30,6 +30,11 @@ export interface Config extends BaseConfig {
    * Default 1000.
    */
   timeoutGraceMs: number;
+  /**
+   * BACKLOG_SAMPLE_INTERVAL_MS: how often the consumers' backlog is read from JetStream for
+   * `/metrics` (only when HEALTH_PORT serves it). Default 5000.
+   */
+  backlogSampleIntervalMs: number;
 }
 
 /**
@@ -46,6 +51,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     ackWaitMs: reader.integer("DISPATCH_ACK_WAIT_MS", DEFAULT_ACK_WAIT_MS, 1_000, 3_600_000),
     retryDelayMs: reader.integer("DISPATCH_RETRY_DELAY_MS", 1_000, 1, 600_000),
     timeoutGraceMs: reader.integer("TASK_TIMEOUT_GRACE_MS", 1_000, 0, 600_000),
+    backlogSampleIntervalMs: reader.integer("BACKLOG_SAMPLE_INTERVAL_MS", 5_000, 100, 3_600_000),
   };
   reader.done();
   return config;

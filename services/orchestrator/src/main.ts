@@ -1,12 +1,21 @@
 #!/usr/bin/env node
 import { runService } from "@jetflow/service-runtime";
 import { loadConfig } from "./config";
+import { instrumentOrchestrator } from "./metrics";
+import type { TransitionRecorder } from "./metrics";
 import { createOrchestrator } from "./orchestrator";
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
-  await runService("orchestrator", config, async ({ nc, log }) => {
-    const orchestrator = createOrchestrator({ nc, log: log.child({ component: "orchestrator" }), config });
+  await runService("orchestrator", config, async ({ nc, log, metrics }) => {
+    let record: TransitionRecorder | undefined;
+    const orchestrator = createOrchestrator({
+      nc,
+      log: log.child({ component: "orchestrator" }),
+      config,
+      onCommitted: (before, batch, after) => record?.(before, batch, after),
+    });
+    record = instrumentOrchestrator(metrics, () => orchestrator.counters);
     await orchestrator.start();
     return orchestrator;
   });

@@ -21,7 +21,7 @@ import {
   buckets,
   bucketConfigs,
 } from "@jetflow/contracts";
-import type { ExecutionSnapshot } from "@jetflow/contracts";
+import type { EventBatch, ExecutionSnapshot } from "@jetflow/contracts";
 import { startDurableConsumer } from "@jetflow/contracts/internal";
 import type { DurableConsumer } from "@jetflow/contracts/internal";
 import type { Component, Logger } from "@jetflow/service-runtime";
@@ -63,6 +63,11 @@ export interface OrchestratorOptions {
   >;
   /** The clock; default `() => new Date()`. */
   now?: () => Date;
+  /**
+   * Told of each transition the state-manager appended (not of duplicates or conflicts), with the
+   * snapshot it was decided on: what metrics count (see `metrics.ts`). Must not throw.
+   */
+  onCommitted?: (before: ExecutionSnapshot | undefined, batch: EventBatch, after: ExecutionSnapshot) => void;
 }
 
 interface Queued {
@@ -351,6 +356,7 @@ export function createOrchestrator(options: OrchestratorOptions) {
         snapshots.delete(executionId);
       } else {
         snapshots.set(executionId, { ...next, lastEventSeq: result.eventSeq });
+        options.onCommitted?.(snapshot, batch, next);
       }
       return { kind: "done", behind, malformed };
     }

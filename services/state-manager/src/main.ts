@@ -1,12 +1,20 @@
 #!/usr/bin/env node
 import { runService } from "@jetflow/service-runtime";
 import { loadConfig } from "./config";
+import { instrumentStateManager } from "./metrics";
 import { SERVICE_NAME, createStateManager } from "./nats-adapter";
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
-  await runService(SERVICE_NAME, config, async ({ nc, log }) => {
-    const stateManager = createStateManager({ nc, log: log.child({ component: "state-manager" }), config });
+  await runService(SERVICE_NAME, config, async ({ nc, log, metrics }) => {
+    let observe: ReturnType<typeof instrumentStateManager> | undefined;
+    const stateManager = createStateManager({
+      nc,
+      log: log.child({ component: "state-manager" }),
+      config,
+      onCommitAnswered: (reply, seconds) => observe?.(reply, seconds),
+    });
+    observe = instrumentStateManager(metrics, () => stateManager.stats());
     await stateManager.start();
     return stateManager;
   });

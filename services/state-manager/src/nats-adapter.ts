@@ -52,6 +52,8 @@ export interface StateManagerOptions {
   nc: NatsConnection;
   log: Logger;
   config: Pick<Config, "replicas" | "maxSnapshotBytes" | "cacheEntries">;
+  /** Told of each commit answered, with how long it took from arrival to answer. Must not throw. */
+  onCommitAnswered?: (reply: CommitReply, seconds: number) => void;
 }
 
 /** A state-manager instance: `start()` once, then `stop()` once. */
@@ -63,7 +65,7 @@ export interface StateManager extends Component {
 }
 
 /** Creates a state-manager over `nc`; nothing happens until `start()`. */
-export function createStateManager({ nc, log, config }: StateManagerOptions): StateManager {
+export function createStateManager({ nc, log, config, onCommitAnswered }: StateManagerOptions): StateManager {
   const stats = emptyStats();
   const commitQueue = new KeyedQueue();
   const inFlight = new Set<Promise<void>>();
@@ -127,10 +129,14 @@ export function createStateManager({ nc, log, config }: StateManagerOptions): St
     }
     const run = commit as Committer;
     const valid = parsed.commit;
+    const arrived = performance.now();
     track(
       commitQueue
         .run(valid.executionId, () => run(valid))
-        .then((reply) => respond(msg, encode(CommitReply, reply))),
+        .then((reply) => {
+          respond(msg, encode(CommitReply, reply));
+          onCommitAnswered?.(reply, (performance.now() - arrived) / 1000);
+        }),
     );
   }
 

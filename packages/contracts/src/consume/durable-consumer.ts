@@ -14,6 +14,7 @@ import { ensureConsumer } from "../resources";
 import { decideOnFailure, decideOnNotification, reopenDelayMs } from "./consume-decisions";
 import type { LoopAction } from "./consume-decisions";
 import { HeldMessages } from "./held-messages";
+import { countDelivery } from "./delivery-counts";
 
 /** The logger the loop writes to (pino fits; so does the worker SDK's `Logger`). */
 export interface LoopLogger {
@@ -163,6 +164,7 @@ export async function startDurableConsumer(options: DurableConsumerOptions): Pro
       msg.nak();
       return;
     }
+    countDelivery(stream, name, msg.redelivered);
     const tracked = held.hold(msg, now());
     let result: void | Promise<void>;
     try {
