@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what jetflow needs on a fresh machine with Node.js 20+: the pinned pnpm, nats-server
-# and kubectl (Debian packages) when they are missing, and the dependencies from the lockfile.
+# Installs what jetflow needs on a fresh machine with Node.js 20+: the pinned pnpm, nats-server,
+# kubectl, chromium and prometheus (Debian packages) when they are missing, and the dependencies from the lockfile.
 # Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -65,6 +65,23 @@ if [ -z "${CHROMIUM_BIN:-}" ] && [ ! -x /usr/bin/chromium ]; then
     sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
   else
     echo "chromium is missing: the console's browser tests need it; install it (apt-get install chromium) or set CHROMIUM_BIN" >&2
+    exit 1
+  fi
+fi
+
+# Debian's prometheus: the end-to-end test scrapes the services with it, and promtool checks the
+# alert rules. The package starts its own prometheus service on :9090 where an init system
+# runs; nothing of ours uses that one, so it is stopped and disabled.
+if [ -z "${PROMETHEUS_BIN:-}" ] && ! command -v promtool >/dev/null 2>&1; then
+  say "installing prometheus (Debian package)"
+  if [ "$(id -u)" -eq 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+    (systemctl disable --now prometheus || service prometheus stop) >/dev/null 2>&1 || true
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+    (sudo systemctl disable --now prometheus || sudo service prometheus stop) >/dev/null 2>&1 || true
+  else
+    echo "prometheus is missing: the metrics tests need it; install it (apt-get install prometheus) or set PROMETHEUS_BIN" >&2
     exit 1
   fi
 fi

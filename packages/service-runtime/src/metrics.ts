@@ -91,7 +91,11 @@ export interface StatCounter<S> {
  * Exposes counters a service already keeps (its `stats()` or `counters`) as Prometheus counters,
  * read at each scrape: the service's own code needs no change to be measured.
  */
-export function exposeStats<S>(registry: Registry, stats: () => S, counters: readonly StatCounter<S>[]): void {
+export function exposeStats<S>(
+  registry: Registry,
+  stats: () => S,
+  counters: readonly StatCounter<S>[],
+): void {
   for (const counter of counters) {
     new Counter({
       name: counter.name,

@@ -62,7 +62,10 @@ export async function runService<C extends BaseConfig>(
       else if (status.type === "reconnect") connected = true;
     }
   })();
-  const component = await startWithRetries(() => startRegistering(metrics, () => start({ config, log, nc, metrics })), log);
+  const component = await startWithRetries(
+    () => startRegistering(metrics, () => start({ config, log, nc, metrics })),
+    log,
+  );
   const leaders = watchStreamLeaders(nc, component.requiredStreams ?? [], log);
   let health: HealthServer | undefined;
   if (config.healthPort > 0) {

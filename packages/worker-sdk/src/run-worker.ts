@@ -97,7 +97,13 @@ export async function runWorker(
   watchConnection(nc, workerOptions.logger ?? silentLogger, connectionName ?? "jetflow-worker");
   const ensureStreams = workerOptions.ensureStreams ?? env["JETFLOW_WORKER_ENSURE_STREAMS"] !== "false";
   const metrics = metricsPort === undefined ? undefined : new Registry();
-  const worker = createWorker({ ...workerOptions, ensureStreams, nc, handlers, metrics: workerOptions.metrics ?? metrics });
+  const worker = createWorker({
+    ...workerOptions,
+    ensureStreams,
+    nc,
+    handlers,
+    metrics: workerOptions.metrics ?? metrics,
+  });
   let metricsServer: MetricsServer | undefined;
   try {
     if (metrics && metricsPort !== undefined) {

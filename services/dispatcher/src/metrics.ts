@@ -20,7 +20,11 @@ const COUNTERS: readonly StatCounter<DispatcherStats>[] = [
     help: "Publishes the server dropped as duplicates (a redelivered batch or timer)",
     read: (s) => s.duplicates,
   },
-  { name: "jetflow_timers_fired_total", help: "Timers that became a TimerFired command", read: (s) => s.timersFired },
+  {
+    name: "jetflow_timers_fired_total",
+    help: "Timers that became a TimerFired command",
+    read: (s) => s.timersFired,
+  },
   {
     name: "jetflow_timers_stale_total",
     help: "Due timers dropped because their state had ended",

@@ -49,7 +49,10 @@ export type TransitionRecorder = (
  * nothing is counted twice. Executions are counted when top-level (a Map iteration or a Parallel
  * branch is not); their starts are counted by the api-gateway, which appends `ExecutionStarted`.
  */
-export function instrumentOrchestrator(registry: Registry, counters: () => OrchestratorCounters): TransitionRecorder {
+export function instrumentOrchestrator(
+  registry: Registry,
+  counters: () => OrchestratorCounters,
+): TransitionRecorder {
   exposeStats(registry, counters, [
     {
       name: "jetflow_orchestrator_commands_total",

@@ -15,7 +15,11 @@ export function instrumentResultIngestor(registry: Registry, stats: () => Readon
       help: "Forwarded outcomes the server dropped as duplicates (the same result twice)",
       read: (s) => s.duplicates,
     },
-    { name: "jetflow_heartbeats_recorded_total", help: "Task heartbeats recorded", read: (s) => s.heartbeats },
+    {
+      name: "jetflow_heartbeats_recorded_total",
+      help: "Task heartbeats recorded",
+      read: (s) => s.heartbeats,
+    },
     {
       name: "jetflow_results_retries_total",
       help: "Results that could not be forwarded and were handed back for a retry",

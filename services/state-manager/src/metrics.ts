@@ -15,7 +15,11 @@ export function instrumentStateManager(
   stats: () => Readonly<StateManagerStats>,
 ): (reply: CommitReply, seconds: number) => void {
   exposeStats(registry, stats, [
-    { name: "jetflow_state_commits_total", help: "Commits answered ok, duplicates included", read: (s) => s.commits },
+    {
+      name: "jetflow_state_commits_total",
+      help: "Commits answered ok, duplicates included",
+      read: (s) => s.commits,
+    },
     {
       name: "jetflow_state_commit_duplicates_total",
       help: "Commits answered ok as a duplicate of a batch already appended (a retried commit)",
@@ -37,7 +41,11 @@ export function instrumentStateManager(
       help: "Loads that folded batches missing from the stored snapshot",
       read: (s) => s.repairs,
     },
-    { name: "jetflow_state_malformed_requests_total", help: "Requests refused as malformed", read: (s) => s.malformed },
+    {
+      name: "jetflow_state_malformed_requests_total",
+      help: "Requests refused as malformed",
+      read: (s) => s.malformed,
+    },
     {
       name: "jetflow_state_request_failures_total",
       help: "Requests answered with an error (NATS trouble, a corrupt history)",
