@@ -43,6 +43,16 @@ export function childExecutionId(parentId: string, entryEventId: number, index: 
   return `${childIdPrefix(parentId, entryEventId)}${index}`;
 }
 
+/**
+ * The top-level execution a (possibly child) execution belongs to. Top-level ids never contain
+ * `_` (a UUID or `n-<hex>`), and a child id is its parent's id followed by `_<event>_<index>`, so
+ * the top-level id is what precedes the first `_`.
+ */
+export function rootExecutionIdOf(executionId: string): string {
+  const underscore = executionId.indexOf("_");
+  return underscore < 0 ? executionId : executionId.slice(0, underscore);
+}
+
 /** The common prefix of the children of one entry of a Parallel/Map state. */
 export function childIdPrefix(parentId: string, entryEventId: number): string {
   return `${parentId}_${entryEventId}_`;
