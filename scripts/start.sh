@@ -201,7 +201,7 @@ fi
 
 say "jetflow is running. Press Ctrl-C to stop."
 info "gRPC API     $address"
-info "NATS         $NATS_URL"
+info "NATS         $NATS_URL   (workers: export NATS_URL=$NATS_URL, see docs/workers.md)"
 info "logs         ${logs#"$root"/}/<name>.log ${d}(nats-server, ${services[*]}, examples-worker)${n}"
 info "try          ./scripts/jetflow list"
 info "             ./scripts/jetflow start monthly-invoicing --input @examples/inputs/monthly-invoicing.json --watch"
