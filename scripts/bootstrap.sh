@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what jetflow needs on a fresh machine with Node.js 20+: the pinned pnpm, nats-server
-# and kubectl (Debian packages) when they are missing, and the dependencies from the lockfile.
+# Installs what jetflow needs on a fresh machine with Node.js 20+: the pinned pnpm, nats-server,
+# kubectl, and Go with its libraries for sdk/go (Debian packages) when they are missing, and the
+# dependencies from the lockfile.
 # Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,6 +52,24 @@ if ! command -v kubectl >/dev/null 2>&1; then
     sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kubernetes-client >/dev/null
   else
     echo "kubectl is missing: the manifest tests (deploy/) need it; install it (apt-get install kubernetes-client)" >&2
+    exit 1
+  fi
+fi
+
+# The Go SDK (sdk/go) builds offline from Debian's Go toolchain and libraries (docs/workers.md).
+go_packages=()
+command -v go >/dev/null 2>&1 || go_packages+=(golang-go)
+[ -d /usr/share/gocode/src/github.com/nats-io/nats.go ] || go_packages+=(golang-github-nats-io-go-nats-dev)
+[ -d /usr/share/gocode/src/google.golang.org/protobuf ] || go_packages+=(golang-google-protobuf-dev)
+command -v protoc >/dev/null 2>&1 || go_packages+=(protobuf-compiler)
+if [ "${#go_packages[@]}" -gt 0 ]; then
+  say "installing ${go_packages[*]} (Debian packages, for sdk/go)"
+  if [ "$(id -u)" -eq 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${go_packages[@]}" >/dev/null
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${go_packages[@]}" >/dev/null
+  else
+    echo "the Go SDK needs: apt-get install ${go_packages[*]}" >&2
     exit 1
   fi
 fi

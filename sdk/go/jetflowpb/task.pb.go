@@ -48,7 +48,7 @@ type Task struct {
 	// States.Timeout, and a worker must stop the handler and report the failure States.Timeout
 	// itself rather than a late output. Unset means no deadline.
 	StartToCloseDeadline *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=start_to_close_deadline,json=startToCloseDeadline,proto3" json:"start_to_close_deadline,omitempty"`
-	// The state's HeartbeatSeconds: when non-zero, the attempt times out with States.Timeout
+	// The state's HeartbeatSeconds: when non-zero, the attempt times out with States.HeartbeatTimeout
 	// unless a heartbeat arrives at least this often (counted from scheduled_time). 0 means no
 	// heartbeat is needed.
 	HeartbeatIntervalSeconds uint32 `protobuf:"varint,9,opt,name=heartbeat_interval_seconds,json=heartbeatIntervalSeconds,proto3" json:"heartbeat_interval_seconds,omitempty"`

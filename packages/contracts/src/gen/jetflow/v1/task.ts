@@ -48,7 +48,7 @@ export interface Task {
     | Date
     | undefined;
   /**
-   * The state's HeartbeatSeconds: when non-zero, the attempt times out with States.Timeout
+   * The state's HeartbeatSeconds: when non-zero, the attempt times out with States.HeartbeatTimeout
    * unless a heartbeat arrives at least this often (counted from scheduled_time). 0 means no
    * heartbeat is needed.
    */
