@@ -32,7 +32,10 @@ export function activitiesOf(machine: StateMachine): Set<string> {
  * Creates the task consumer of each activity that has none, with the default configuration
  * (`consumerConfigs.task`). Idempotent and safe against a worker creating the same consumer.
  */
-export async function ensureTaskConsumers(jsm: JetStreamManager, activities: Iterable<string>): Promise<void> {
+export async function ensureTaskConsumers(
+  jsm: JetStreamManager,
+  activities: Iterable<string>,
+): Promise<void> {
   await Promise.all([...activities].map((activity) => ensureTaskConsumer(jsm, activity)));
 }
 
