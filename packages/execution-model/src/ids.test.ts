@@ -15,4 +15,9 @@ describe("rootExecutionIdOf", () => {
     expect(rootExecutionIdOf(child)).toBe(root);
     expect(rootExecutionIdOf(grandchild)).toBe(root);
   });
+
+  it("keeps underscores that are not a child suffix", () => {
+    expect(rootExecutionIdOf("exec_0alijwwy7w")).toBe("exec_0alijwwy7w");
+    expect(rootExecutionIdOf(childExecutionId("exec_a1", 3, 0))).toBe("exec_a1");
+  });
 });

@@ -44,13 +44,18 @@ export function childExecutionId(parentId: string, entryEventId: number, index: 
 }
 
 /**
- * The top-level execution a (possibly child) execution belongs to. Top-level ids never contain
- * `_` (a UUID or `n-<hex>`), and a child id is its parent's id followed by `_<event>_<index>`, so
- * the top-level id is what precedes the first `_`.
+ * The top-level execution a (possibly child) execution belongs to. A child id is its parent's id
+ * followed by `_<entryEventId>_<index>` (see {@link childExecutionId}), so stripping those
+ * suffixes, at any depth, leaves the top-level id (a UUID or `n-<hex>`, which never end so).
  */
 export function rootExecutionIdOf(executionId: string): string {
-  const underscore = executionId.indexOf("_");
-  return underscore < 0 ? executionId : executionId.slice(0, underscore);
+  let id = executionId;
+  for (let parent = stripChildSuffix(id); parent !== id; parent = stripChildSuffix(id)) id = parent;
+  return id;
+}
+
+function stripChildSuffix(id: string): string {
+  return id.replace(/_[1-9]\d*_\d+$/, "");
 }
 
 /** The common prefix of the children of one entry of a Parallel/Map state. */
