@@ -54,7 +54,9 @@ func startNats(t *testing.T) string {
 	for time.Now().Before(deadline) {
 		files, _ := filepath.Glob(filepath.Join(dir, "*.ports"))
 		if len(files) == 1 {
-			var ports struct{ Nats []string `json:"nats"` }
+			var ports struct {
+				Nats []string `json:"nats"`
+			}
 			if data, err := os.ReadFile(files[0]); err == nil && json.Unmarshal(data, &ports) == nil && len(ports.Nats) > 0 {
 				return ports.Nats[0]
 			}
@@ -217,4 +219,3 @@ func waitForStream(t *testing.T, js nats.JetStreamContext) {
 	}
 	t.Fatal("the worker did not create " + TaskStream)
 }
-
