@@ -5,6 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export GOFLAGS=-mod=vendor GOPROXY=off
+unformatted=$(gofmt -l sdk/go examples/go-worker | grep -v /vendor/ || true)
+if [ -n "$unformatted" ]; then
+  echo "not gofmt-formatted (run gofmt -w): $unformatted" >&2
+  exit 1
+fi
 for module in sdk/go examples/go-worker; do
   bash sdk/go/scripts/vendor-debian.sh "$module"
   (cd "$module" && go vet ./... && go test ./...)
