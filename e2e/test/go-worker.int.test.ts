@@ -27,7 +27,8 @@ let worker: ChildProcess | undefined;
 let printed = "";
 
 async function buildGoWorker(): Promise<void> {
-  const env = { ...process.env, GOFLAGS: "-mod=vendor", GOPROXY: "off", GOCACHE: join(buildDir, "cache") };
+  // Offline: dependencies come from vendor/, made from Debian's Go packages; GOPROXY=off forbids a fetch.
+  const env = { ...process.env, GOFLAGS: "-mod=vendor", GOPROXY: "off" };
   await execFileAsync("bash", [join(ROOT, "sdk/go/scripts/vendor-debian.sh"), EXAMPLE], { env });
   await execFileAsync("go", ["build", "-o", binary, "."], { cwd: EXAMPLE, env, timeout: 120_000 });
 }
