@@ -56,6 +56,7 @@ type activityRunner struct {
 	handler  Handler
 
 	sub       *nats.Subscription
+	ackWait   atomic.Int64 // the task consumer's ack wait (a time.Duration); rebinding may change it
 	cancelSub *nats.Subscription
 	stopPull  context.CancelFunc
 	loopDone  chan struct{}
@@ -84,8 +85,9 @@ func (r *activityRunner) start() error {
 // when missing, and subscribes to it.
 func (r *activityRunner) bind() error {
 	name := ConsumerName(r.activity)
-	if _, err := r.js.ConsumerInfo(TaskStream, name); errors.Is(err, nats.ErrConsumerNotFound) {
-		_, err = r.js.AddConsumer(TaskStream, &nats.ConsumerConfig{
+	info, err := r.js.ConsumerInfo(TaskStream, name)
+	if errors.Is(err, nats.ErrConsumerNotFound) {
+		info, err = r.js.AddConsumer(TaskStream, &nats.ConsumerConfig{
 			Durable:       name,
 			FilterSubject: TaskSubject(r.activity),
 			AckPolicy:     nats.AckExplicitPolicy,
@@ -96,13 +98,20 @@ func (r *activityRunner) bind() error {
 		})
 		// Another worker may have created it meanwhile, with its own ack wait: use that one.
 		if err != nil {
-			if _, infoErr := r.js.ConsumerInfo(TaskStream, name); infoErr != nil {
+			var infoErr error
+			if info, infoErr = r.js.ConsumerInfo(TaskStream, name); infoErr != nil {
 				return fmt.Errorf("jetflow: cannot create consumer %s of %q: %w", name, r.activity, err)
 			}
 		}
 	} else if err != nil {
 		return fmt.Errorf("jetflow: consumer %s of %q: %w", name, r.activity, err)
 	}
+	// In-progress acks follow the consumer's own ack wait, whoever created it.
+	ackWait := r.w.opts.AckWait
+	if info != nil && info.Config.AckWait > 0 {
+		ackWait = info.Config.AckWait
+	}
+	r.ackWait.Store(int64(ackWait))
 	if r.sub != nil {
 		_ = r.sub.Unsubscribe()
 	}
@@ -229,7 +238,7 @@ func (r *activityRunner) handle(msg *nats.Msg) {
 	stopKeepAlive := make(chan struct{})
 	defer close(stopKeepAlive)
 	go func() {
-		ticker := time.NewTicker(r.w.opts.AckWait / 3)
+		ticker := time.NewTicker(time.Duration(r.ackWait.Load()) / 3)
 		defer ticker.Stop()
 		for {
 			select {
