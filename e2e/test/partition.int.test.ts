@@ -18,7 +18,6 @@ import { ExecutionStatus, streams } from "@jetflow/contracts";
 import { readEventBatches } from "@jetflow/execution-model";
 import { connectTo, startNetnsCluster, waitFor } from "@jetflow/testing";
 import type { NetnsCluster } from "@jetflow/testing";
-import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { ManagedProcess, checkStoredExecution, startEngine, statusOf } from "../src";
 import type { Engine } from "../src";
@@ -49,6 +48,7 @@ let engine: Engine | undefined;
 let worker: ManagedProcess | undefined;
 let reader: NatsConnection | undefined;
 let passed = false;
+let workload: ReturnType<typeof startWorkload> | undefined;
 
 beforeAll(async () => {
   cluster = await startNetnsCluster({ nodes: 3 });
@@ -81,6 +81,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  workload?.halt();
   // Heal first: a fault left by a failed assertion would hold every stop below for its timeout.
   await cluster?.network.heal().catch(() => undefined);
   await worker?.stop();
@@ -144,6 +145,8 @@ function startWorkload(engine: Engine, runId: string) {
   }, START_EVERY_MS);
   return {
     started,
+    /** Stops starting new executions, without waiting: for the clean-up of a failed run. */
+    halt: () => clearInterval(timer),
     /** Stops starting new executions and waits for the starts in flight; throws if one never landed. */
     async stop(): Promise<void> {
       clearInterval(timer);
@@ -152,16 +155,31 @@ function startWorkload(engine: Engine, runId: string) {
   };
 }
 
-/** The index of the node leading `stream`, asked until some node answers (mid-election it may not). */
-async function leaderOf(cluster: NetnsCluster, reader: NatsConnection, stream: string): Promise<number> {
-  const jsm = await jetstreamManager(reader, { timeout: 2_000 });
-  return waitFor(
+/**
+ * The index of the node leading `stream`, as a majority of the nodes see it on their monitoring port
+ * (`/jsz`): a client request can hang for long while the cluster settles after a heal.
+ */
+async function leaderOf(cluster: NetnsCluster, stream: string): Promise<number> {
+  const seenBy = async (monitorUrl: string): Promise<string | undefined> => {
+    const response = await fetch(`${monitorUrl}/jsz?streams=true`, { signal: AbortSignal.timeout(2_000) });
+    const jsz = (await response.json()) as {
+      account_details?: { stream_detail?: { name: string; cluster?: { leader?: string } }[] }[];
+    };
+    const details = (jsz.account_details ?? []).flatMap((account) => account.stream_detail ?? []);
+    return details.find((detail) => detail.name === stream)?.cluster?.leader;
+  };
+  // An object, not the bare index: waitFor takes node 0 for "not yet".
+  const { index } = await waitFor(
     async () => {
-      const index = cluster.indexOf((await jsm.streams.info(stream)).cluster?.leader ?? "");
-      return index >= 0 ? index : undefined;
+      const views = await Promise.all(cluster.servers.map((s) => seenBy(s.monitorUrl).catch(() => undefined)));
+      const agreed = views.find((view) => view !== undefined && views.filter((v) => v === view).length >= 2);
+      const index = cluster.indexOf(agreed ?? "");
+      if (index < 0) throw new Error(`no leader of "${stream}" agreed on: ${JSON.stringify(views)}`);
+      return { index };
     },
-    { timeoutMs: 30_000, message: `stream "${stream}" to have a leader` },
+    { timeoutMs: 30_000, intervalMs: 250, message: `stream "${stream}" to have a leader` },
   );
+  return index;
 }
 
 /** Engine connections (services and the worker, not this test) per node, from each node's /connz. */
@@ -213,10 +231,11 @@ async function outcomeOf(reader: NatsConnection, executionId: string) {
 it("loses, duplicates and strands nothing while nodes and links fail, and resumes quickly", async () => {
   const { cluster, engine, reader } = ready();
   const { network } = cluster;
-  const workload = startWorkload(engine, `p${Date.now().toString(36)}`);
+  const load = startWorkload(engine, `p${Date.now().toString(36)}`);
+  workload = load;
   const warmUpFrom = Date.now();
   // Steady state first: completions flowing before the first fault.
-  await waitFor(() => workload.started.filter((s) => s.executionId !== undefined).length >= 20, {
+  await waitFor(() => load.started.filter((s) => s.executionId !== undefined).length >= 20, {
     timeoutMs: 60_000,
     message: "the workload to get going",
   });
@@ -224,7 +243,7 @@ it("loses, duplicates and strands nothing while nodes and links fail, and resume
   await new Promise((wake) => setTimeout(wake, 3_000));
 
   const followerOfEvents = async (): Promise<number> => {
-    const leader = await leaderOf(cluster, reader, streams.events);
+    const leader = await leaderOf(cluster, streams.events);
     return [0, 1, 2].find((i) => i !== leader) as number;
   };
   const faults: Fault[] = [
@@ -239,7 +258,7 @@ it("loses, duplicates and strands nothing while nodes and links fail, and resume
     {
       name: "events leader isolated",
       async apply() {
-        const node = await leaderOf(cluster, reader, streams.events);
+        const node = await leaderOf(cluster, streams.events);
         await network.isolate(node);
         return `n${node}`;
       },
@@ -247,7 +266,7 @@ it("loses, duplicates and strands nothing while nodes and links fail, and resume
     {
       name: "partial partition",
       async apply() {
-        const leader = await leaderOf(cluster, reader, streams.events);
+        const leader = await leaderOf(cluster, streams.events);
         const follower = await followerOfEvents();
         await network.cutLink(leader, follower);
         return `n${leader} x n${follower}`;
@@ -273,8 +292,8 @@ it("loses, duplicates and strands nothing while nodes and links fail, and resume
     const end = await watchAfterHeal(cluster, healed);
     windows.push({ fault: fault.name, target, at, healed, end });
   }
-  await workload.stop();
-  const { started } = workload;
+  await load.stop();
+  const { started } = load;
 
   // Every execution ends; then what it did is read from its stored history.
   const ids = started.map((s) => s.executionId as string);
