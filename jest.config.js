@@ -12,7 +12,10 @@ const transform = {
 };
 
 // Tests import packages by name and get their sources: no build needed before `pnpm test`.
-const moduleNameMapper = { "^@jetflow/([a-z-]+)$": "<rootDir>/packages/$1/src" };
+const moduleNameMapper = {
+  "^@jetflow/([a-z-]+)/internal$": "<rootDir>/packages/$1/src/internal",
+  "^@jetflow/([a-z-]+)$": "<rootDir>/packages/$1/src",
+};
 
 const common = {
   rootDir: __dirname,

@@ -31,6 +31,8 @@ export {
   isApiError,
   STREAM_NAME_IN_USE,
   DUPLICATE_WINDOW_NS,
+  DEFAULT_ACK_WAIT_MS,
+  DEFAULT_TASK_ACK_WAIT_MS,
 } from "./resources";
 export type { ResourceOptions } from "./resources";
 export { encode, decode, DecodeError } from "./codec";

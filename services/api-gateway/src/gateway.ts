@@ -9,6 +9,7 @@ import {
   decode,
   ensureStream,
   streamConfigs,
+  streams,
 } from "@jetflow/contracts";
 import { StateClient } from "@jetflow/execution-model";
 import type { Component, Logger } from "@jetflow/service-runtime";
@@ -114,6 +115,8 @@ export function createGateway({ nc, log, config }: GatewayOptions) {
       return port;
     },
     ready: () => ready,
+    // Histories are read from the events stream; definitions from their bucket.
+    requiredStreams: [streams.events, `KV_${buckets.definitions}`],
     async stop() {
       ready = false;
       for (const view of views) view.stop();

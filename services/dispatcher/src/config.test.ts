@@ -8,7 +8,7 @@ describe("loadConfig", () => {
       dispatchConcurrency: 64,
       timerConcurrency: 256,
       timerMaxDelayMs: 3_600_000,
-      ackWaitMs: 30_000,
+      ackWaitMs: 3_000,
       retryDelayMs: 1_000,
     });
   });
@@ -26,7 +26,7 @@ describe("loadConfig", () => {
       dispatchConcurrency: 8,
       timerConcurrency: 16,
       timerMaxDelayMs: 60_000,
-      ackWaitMs: 5_000,
+      ackWaitMs: 3_000,
       retryDelayMs: 50,
     });
   });

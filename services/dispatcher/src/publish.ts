@@ -1,6 +1,7 @@
 import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { DeadLetter, encode, subjects } from "@jetflow/contracts";
+import { explainPublishError } from "@jetflow/contracts/internal";
 import type { Effect } from "./effects";
 
 /** The service name on dead letters and in the dead-letter subject. */
@@ -23,8 +24,12 @@ export async function performEffects(
         nc.publish(effect.subject, effect.bytes);
         return false;
       }
-      const ack = await js.publish(effect.subject, effect.bytes, { msgID: effect.msgId });
-      return ack.duplicate;
+      try {
+        const ack = await js.publish(effect.subject, effect.bytes, { msgID: effect.msgId });
+        return ack.duplicate;
+      } catch (err) {
+        throw explainPublishError(err, effect.subject);
+      }
     }),
   );
   return acks.filter(Boolean).length;

@@ -18,6 +18,7 @@ import {
   ensureStream,
   queueGroups,
   streamConfigs,
+  streams,
   subjects,
 } from "@jetflow/contracts";
 import type { Component } from "@jetflow/service-runtime";
@@ -208,6 +209,8 @@ export function createStateManager({ nc, log, config }: StateManagerOptions): St
     },
 
     ready: () => running,
+    // Every commit appends to the events and writes a snapshot into the instances bucket.
+    requiredStreams: [streams.events, `KV_${buckets.instances}`],
 
     async stop() {
       running = false;
