@@ -27,9 +27,12 @@ import type { FaultPauses } from "../src/pauses";
 const ROOT = resolve(__dirname, "../..");
 /** How long each fault holds, as in the issue's measurements. */
 const FAULT_HOLD_MS = 15_000;
-/** The least time watched after a heal; longer while a node is not yet healthy (up to AFTER_HEAL_MAX_MS). */
+/**
+ * The least time watched after a heal; longer until every node is healthy again and an execution
+ * started after the heal has succeeded (up to AFTER_HEAL_MAX_MS), so that faults do not chain.
+ */
 const AFTER_HEAL_MIN_MS = 10_000;
-const AFTER_HEAL_MAX_MS = 45_000;
+const AFTER_HEAL_MAX_MS = 60_000;
 /** One execution started every START_EVERY_MS. */
 const START_EVERY_MS = 250;
 const STEPS = 2;
@@ -119,6 +122,8 @@ interface Started {
   index: number;
   name: string;
   executionId?: string;
+  /** When the first attempt was made, in ms since the epoch. */
+  requestedAtMs: number;
   /** Attempts the start took: each failed call (a timeout, an unavailable gateway) is retried by name. */
   attempts: number;
 }
@@ -148,7 +153,12 @@ function startWorkload(engine: Engine, runId: string) {
     }
   };
   const timer = setInterval(() => {
-    const entry: Started = { index: started.length, name: `${runId}-${started.length}`, attempts: 0 };
+    const entry: Started = {
+      index: started.length,
+      name: `${runId}-${started.length}`,
+      requestedAtMs: Date.now(),
+      attempts: 0,
+    };
     started.push(entry);
     const start = startOne(entry).finally(() => pending.delete(start));
     pending.add(start);
@@ -207,8 +217,16 @@ async function engineConnectionsPerNode(cluster: NetnsCluster): Promise<number[]
   );
 }
 
-/** Waits until every node answers /healthz, or AFTER_HEAL_MAX_MS since the heal; never less than AFTER_HEAL_MIN_MS. */
-async function watchAfterHeal(cluster: NetnsCluster, healedAt: number): Promise<number> {
+/**
+ * Waits at least AFTER_HEAL_MIN_MS after the heal, until every node answers /healthz and an execution
+ * started after the heal has succeeded, at most AFTER_HEAL_MAX_MS. Returns when it stopped watching.
+ */
+async function watchAfterHeal(
+  cluster: NetnsCluster,
+  engine: Engine,
+  started: readonly Started[],
+  healedAt: number,
+): Promise<number> {
   const healthy = async (): Promise<boolean> => {
     const answers = await Promise.all(
       cluster.servers.map((server) =>
@@ -217,9 +235,19 @@ async function watchAfterHeal(cluster: NetnsCluster, healedAt: number): Promise<
           .catch(() => false),
       ),
     );
-    return answers.every(Boolean) && Date.now() - healedAt >= AFTER_HEAL_MIN_MS;
+    return answers.every(Boolean);
   };
-  await waitFor(healthy, { timeoutMs: AFTER_HEAL_MAX_MS, intervalMs: 500 }).catch(() => undefined);
+  const progressing = async (): Promise<boolean> => {
+    const since = started.filter((s) => s.requestedAtMs >= healedAt && s.executionId !== undefined);
+    const probe = since[Math.max(0, since.length - 5)];
+    if (probe?.executionId === undefined) return false;
+    const described = await engine.client.describeExecution({ executionId: probe.executionId });
+    return statusOf(described.execution?.status) === "SUCCEEDED";
+  };
+  await waitFor(
+    async () => Date.now() - healedAt >= AFTER_HEAL_MIN_MS && (await healthy()) && (await progressing()),
+    { timeoutMs: AFTER_HEAL_MAX_MS, intervalMs: 500 },
+  ).catch(() => undefined);
   return Date.now();
 }
 
@@ -306,7 +334,7 @@ it("loses, duplicates and strands nothing while nodes and links fail, and resume
     await new Promise((wake) => setTimeout(wake, FAULT_HOLD_MS - (Date.now() - at)));
     await network.heal();
     const healed = Date.now();
-    const end = await watchAfterHeal(cluster, healed);
+    const end = await watchAfterHeal(cluster, engine, load.started, healed);
     windows.push({ fault: fault.name, target, at, healed, end });
   }
   await load.stop();
