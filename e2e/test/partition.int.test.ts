@@ -397,19 +397,26 @@ it("loses, duplicates and strands nothing while nodes and links fail, and resume
   expect(wrong).toEqual([]);
   // No duplicate: the workflow has exactly as many executions as were started, each id once.
   expect(new Set(ids).size).toBe(started.length);
-  let listed = 0;
-  let pageToken = "";
-  do {
-    const page = await engine.client.listExecutions({
-      workflowName: "partition-chain",
-      status: ExecutionStatus.EXECUTION_STATUS_UNSPECIFIED,
-      pageSize: 500,
-      pageToken,
-    });
-    listed += page.executions.length;
-    pageToken = page.nextPageToken;
-  } while (pageToken !== "");
-  expect(listed).toBe(started.length);
+  // The gateway's list answers UNAVAILABLE while it rebuilds after the faults: asked again until it answers.
+  const listed = await waitFor(
+    async () => {
+      let count = 0;
+      let pageToken = "";
+      do {
+        const page = await engine.client.listExecutions({
+          workflowName: "partition-chain",
+          status: ExecutionStatus.EXECUTION_STATUS_UNSPECIFIED,
+          pageSize: 500,
+          pageToken,
+        });
+        count += page.executions.length;
+        pageToken = page.nextPageToken;
+      } while (pageToken !== "");
+      return { count };
+    },
+    { timeoutMs: 60_000, intervalMs: 1_000, message: "the execution list" },
+  );
+  expect(listed.count).toBe(started.length);
   for (const executionId of ids) await checkStoredExecution(reader, executionId);
 
   for (const row of pauses) {
