@@ -9,7 +9,6 @@ import {
   subjects,
 } from "@jetflow/contracts";
 import type { ExecutionSnapshot } from "@jetflow/contracts";
-import { setTimeout as delay } from "node:timers/promises";
 import type { Msg, NatsConnection } from "@nats-io/transport-node";
 
 /** Thrown when the state-manager answers with an error or does not answer. */
@@ -23,10 +22,11 @@ export class StateManagerError extends Error {
 export type CommitResult = { kind: "ok"; eventSeq: number; duplicate: boolean } | { kind: "conflict" };
 
 /**
- * How long one request to the state-manager may take before it is sent again, in milliseconds.
- * A state-manager answers in milliseconds; a request that went to one that was just killed gets
- * no answer at all, and waiting out the whole budget (10 s) for it was the recovery tail after a
- * crash. Sending again reaches a live replica or the replacement.
+ * How long a request to the state-manager goes unanswered before a second one is sent alongside
+ * it, in milliseconds. A state-manager answers in milliseconds; a request that went to one that
+ * was just killed gets no answer at all, and waiting out the whole budget (10 s) for it was the
+ * recovery tail after a crash. The second reaches a live replica or the replacement; the first
+ * still counts if it answers (a large load may take seconds).
  */
 export const DEFAULT_STATE_ATTEMPT_TIMEOUT_MS = 2_000;
 
@@ -40,16 +40,18 @@ export function stateRetryDelayMs(attempt: number): number {
 }
 
 /**
- * The client of the state-manager's request/reply API. Every call is safe to send again (a commit
- * is de-duplicated by its batch's message id, a load only reads), so a call that gets no answer is
- * resent after `attemptTimeoutMs` until `timeoutMs` has passed in all.
+ * The client of the state-manager's request/reply API. Every call is safe to send twice (a commit
+ * is de-duplicated by its batch's message id, a load only reads), so a call without an answer after
+ * `attemptTimeoutMs` is sent once more alongside, and one that finds no state-manager is sent
+ * again after a short pause, until `timeoutMs` has passed in all.
  */
 export class StateClient {
   private readonly attemptTimeoutMs: number;
 
   /**
    * @param timeoutMs the most one call may take, resends included
-   * @param attemptTimeoutMs the most one request may take; default {@link DEFAULT_STATE_ATTEMPT_TIMEOUT_MS}
+   * @param attemptTimeoutMs how long a request waits alone before a second is sent; default
+   *   {@link DEFAULT_STATE_ATTEMPT_TIMEOUT_MS}
    */
   constructor(
     private readonly nc: NatsConnection,
@@ -91,28 +93,85 @@ export class StateClient {
     return reply.snapshot;
   }
 
-  private async request(subject: string, data: Uint8Array): Promise<Msg> {
-    const deadline = Date.now() + this.timeoutMs;
-    for (let attempt = 1; ; attempt++) {
-      const leftMs = deadline - Date.now();
-      try {
-        return await this.nc.request(subject, data, {
-          timeout: Math.max(1, Math.min(this.attemptTimeoutMs, leftMs)),
-        });
-      } catch (err) {
-        // A timeout (the state-manager died holding the request), no responders (none is
-        // subscribed right now) or a disconnect: all worth sending again.
-        const retryable =
-          err instanceof Error && (err.name === "TimeoutError" || err.name === "RequestError");
-        const pauseMs = stateRetryDelayMs(attempt);
-        if (!retryable || this.nc.isClosed() || Date.now() + pauseMs >= deadline) {
-          throw new StateManagerError(
-            `state-manager request on "${subject}" failed after ${attempt} attempt(s)`,
-            { cause: err },
-          );
-        }
-        await delay(pauseMs);
-      }
-    }
+  private request(subject: string, data: Uint8Array): Promise<Msg> {
+    return hedgedRequest(this.nc, subject, data, this.timeoutMs, this.attemptTimeoutMs).catch(
+      (err: unknown) => {
+        const attempts = err instanceof HedgeFailure ? err.attempts : 1;
+        throw new StateManagerError(
+          `state-manager request on "${subject}" failed after ${attempts} attempt(s)`,
+          {
+            cause: err instanceof HedgeFailure ? err.cause : err,
+          },
+        );
+      },
+    );
   }
+}
+
+/** The last error of a hedged request, with the number of requests sent. */
+class HedgeFailure extends Error {
+  override readonly name = "HedgeFailure";
+  constructor(
+    readonly attempts: number,
+    cause: unknown,
+  ) {
+    super(`failed after ${attempts} attempt(s)`, { cause });
+  }
+}
+
+/**
+ * Sends a request and, when it gets no answer within `hedgeAfterMs`, sends it once more while
+ * still waiting for the first: whichever answers first wins, until `timeoutMs` in all. A slow
+ * answer is not thrown away (a large load may take seconds), and a request held by a process
+ * that died is covered by the second. A request that finds no responders (or a disconnect) is
+ * sent again after a short pause.
+ */
+function hedgedRequest(
+  nc: NatsConnection,
+  subject: string,
+  data: Uint8Array,
+  timeoutMs: number,
+  hedgeAfterMs: number,
+): Promise<Msg> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise<Msg>((resolve, reject) => {
+    let settled = false;
+    let attempts = 0;
+    let outstanding = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const finish = (outcome: () => void): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      outcome();
+    };
+    const later = (ms: number): void => {
+      clearTimeout(timer);
+      timer = setTimeout(send, ms);
+    };
+    function send(): void {
+      const leftMs = deadline - Date.now();
+      if (settled || leftMs <= 0) return;
+      attempts++;
+      outstanding++;
+      // At most one extra request in flight: never more than twice the work for a slow answer.
+      if (outstanding < 2 && leftMs > hedgeAfterMs) later(hedgeAfterMs);
+      nc.request(subject, data, { timeout: leftMs }).then(
+        (msg) => finish(() => resolve(msg)),
+        (err: unknown) => {
+          outstanding--;
+          if (settled) return;
+          // No responders (none subscribed right now) or a disconnect: worth sending again soon.
+          const retryable = err instanceof Error && err.name === "RequestError" && !nc.isClosed();
+          const pauseMs = stateRetryDelayMs(attempts);
+          if (retryable && Date.now() + pauseMs < deadline) {
+            if (outstanding === 0) later(pauseMs);
+          } else if (outstanding === 0) {
+            finish(() => reject(new HedgeFailure(attempts, err)));
+          }
+        },
+      );
+    }
+    send();
+  });
 }

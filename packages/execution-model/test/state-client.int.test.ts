@@ -88,3 +88,20 @@ it("gives up with a StateManagerError once the whole timeout has passed", async 
   );
   expect(Date.now() - started).toBeGreaterThanOrEqual(900);
 });
+
+it("takes a slow answer instead of throwing it away, sending at most one extra request", async () => {
+  let received = 0;
+  subscription = responder.subscribe(subjects.stateLoad, {
+    callback: (_err, msg) => {
+      received++;
+      // Slower than the attempt timeout, as a large load is.
+      setTimeout(() => msg.respond(encode(LoadReply, { snapshot: undefined, error: "" })), 1_000);
+    },
+  });
+  await responder.flush();
+  const client = new StateClient(nc, 10_000, 300);
+  const started = Date.now();
+  await expect(client.load("exec-4")).resolves.toBeUndefined();
+  expect(Date.now() - started).toBeLessThan(2_000);
+  expect(received).toBe(2);
+});

@@ -22,8 +22,9 @@ export interface StreamLeaderWatch {
 
 /**
  * Probes `streams` every `intervalMs` (default {@link STREAM_PROBE_INTERVAL_MS}) with a stream
- * info request, which only the stream's leader answers; warns naming a stream that stops
- * answering and says when it answers again. A stream that does not exist yet counts as reachable:
+ * info request, which only the stream's leader answers; a stream is leaderless after no
+ * responders, or two probes in a row without an answer (one may be a busy server). Warns naming a
+ * stream that stops answering and says when it answers again. A stream that does not exist yet counts as reachable:
  * its owner creates it.
  */
 export function watchStreamLeaders(
@@ -33,6 +34,7 @@ export function watchStreamLeaders(
   intervalMs = STREAM_PROBE_INTERVAL_MS,
 ): StreamLeaderWatch {
   const failing = new Map<string, string>();
+  const timeouts = new Map<string, number>();
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
 
@@ -40,6 +42,7 @@ export function watchStreamLeaders(
     try {
       const jsm = await jetstreamManager(nc, { timeout: intervalMs });
       await jsm.streams.info(stream);
+      timeouts.delete(stream);
       if (failing.delete(stream)) log.info({ stream }, "stream has a leader again");
     } catch (err) {
       const problem = describeJetStreamProblem(err, { stream });
@@ -47,6 +50,10 @@ export function watchStreamLeaders(
         failing.delete(stream);
         return;
       }
+      // A busy server may miss one probe's timeout; no responders is a definite "no leader".
+      const misses = (timeouts.get(stream) ?? 0) + 1;
+      timeouts.set(stream, misses);
+      if (problem.kind !== "no-leader" && misses < 2) return;
       if (!failing.has(stream)) log.warn({ stream, err }, problem.description);
       failing.set(stream, problem.description);
     }

@@ -25,6 +25,15 @@ export interface RunWorkerOptions extends Omit<WorkerOptions, "nc" | "handlers">
   env?: Readonly<Record<string, string | undefined>>;
 }
 
+/**
+ * The connection settings `runWorker` uses, for a connection of your own: a ping every 3 s and
+ * two missed pongs drop a silently dead connection in under 10 s (the client default takes 4
+ * minutes), then reconnect forever. Spread them into `connect({ servers, ...workerConnectionOptions() })`.
+ */
+export function workerConnectionOptions(): ReturnType<typeof connectionOptions> {
+  return connectionOptions();
+}
+
 /** A worker started by {@link runWorker}, with the connection it owns. */
 export interface RunningWorker {
   readonly worker: Worker;

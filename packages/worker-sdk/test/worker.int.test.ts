@@ -443,21 +443,22 @@ test("runWorker connects, works and shuts down with its own connection", async (
 test("recreates its task consumer when someone deletes it, says so at warn while not ready, and works on", async () => {
   const activity = uniqueName("deleted");
   const log = recordingLogger();
-  let worker: Worker | undefined;
+  const started: { worker?: Worker } = {};
   // What worker.ready() said at each warning.
   const warnings: { msg: string; obj: Record<string, unknown>; ready: boolean | undefined }[] = [];
   const warn = log.warn;
   log.warn = (obj, msg) => {
-    warnings.push({ msg, obj, ready: worker?.ready() });
+    warnings.push({ msg, obj, ready: started.worker?.ready() });
     warn(obj, msg);
   };
-  worker = await startWorker({
+  const worker = await startWorker({
     logger: log,
     handlers: { [activity]: (input: { n: number }) => input.n + 1 },
   });
   await publishTask(activity, { n: 1 });
   await waitFor(async () => (await taskConsumerInfo(activity)).delivered.stream_seq > 0);
   await waitFor(async () => (await taskConsumerInfo(activity)).num_ack_pending === 0);
+  started.worker = worker;
   expect(worker.ready()).toBe(true);
 
   await waitFor(() => jsm.consumers.delete(streams.tasks, consumers.task(activity)).catch(() => false));
@@ -469,5 +470,5 @@ test("recreates its task consumer when someone deletes it, says so at warn while
     obj: { stream: streams.tasks, consumer: consumers.task(activity) },
     ready: false,
   });
-  await waitFor(() => worker?.ready() === true);
+  await waitFor(() => worker.ready());
 });

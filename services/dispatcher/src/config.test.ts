@@ -26,7 +26,7 @@ describe("loadConfig", () => {
       dispatchConcurrency: 8,
       timerConcurrency: 16,
       timerMaxDelayMs: 60_000,
-      ackWaitMs: 3_000,
+      ackWaitMs: 5_000,
       retryDelayMs: 50,
     });
   });
