@@ -132,6 +132,7 @@ interface Started {
 function startWorkload(engine: Engine, runId: string) {
   const started: Started[] = [];
   const pending = new Set<Promise<void>>();
+  let halted = false;
   const startOne = async (entry: Started): Promise<void> => {
     const deadline = Date.now() + 240_000;
     for (;;) {
@@ -147,7 +148,7 @@ function startWorkload(engine: Engine, runId: string) {
         entry.executionId = executionId;
         return;
       } catch (err) {
-        if (Date.now() > deadline) throw err;
+        if (halted || Date.now() > deadline) throw err;
         await new Promise((wake) => setTimeout(wake, 500));
       }
     }
@@ -161,12 +162,17 @@ function startWorkload(engine: Engine, runId: string) {
     };
     started.push(entry);
     const start = startOne(entry).finally(() => pending.delete(start));
+    // Handled here so that a start given up after halt() is no unhandled rejection; stop() still sees it.
+    start.catch(() => undefined);
     pending.add(start);
   }, START_EVERY_MS);
   return {
     started,
     /** Stops starting new executions, without waiting: for the clean-up of a failed run. */
-    halt: () => clearInterval(timer),
+    halt: () => {
+      halted = true;
+      clearInterval(timer);
+    },
     /** Stops starting new executions and waits for the starts in flight; throws if one never landed. */
     async stop(): Promise<void> {
       clearInterval(timer);
