@@ -69,5 +69,18 @@ if [ "${#apt_packages[@]}" -gt 0 ]; then
   fi
 fi
 
+# iproute2's `ip` makes the network namespaces of the partition test (e2e/test/partition.int.test.ts).
+if ! command -v ip >/dev/null 2>&1; then
+  say "installing ip (Debian package iproute2)"
+  if [ "$(id -u)" -eq 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null
+  else
+    echo "ip is missing: the partition test needs it, and root; install it (apt-get install iproute2)" >&2
+    exit 1
+  fi
+fi
+
 say "installing dependencies"
 pnpm install --frozen-lockfile --reporter=silent
