@@ -55,6 +55,8 @@ if [ "$for_tests" = true ]; then
   [ -d /usr/share/gocode/src/github.com/nats-io/nats.go ] || need golang-github-nats-io-go-nats-dev
   [ -d /usr/share/gocode/src/google.golang.org/protobuf ] || need golang-google-protobuf-dev
   command -v protoc >/dev/null 2>&1 || need protobuf-compiler
+  # iproute2's `ip` makes the network namespaces of the partition test (it also needs root).
+  command -v ip >/dev/null 2>&1 || need iproute2
 fi
 
 if [ "${#apt_packages[@]}" -gt 0 ]; then
@@ -65,19 +67,6 @@ if [ "${#apt_packages[@]}" -gt 0 ]; then
     sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_packages[@]}" >/dev/null
   else
     echo "missing Debian packages: install them with apt-get install ${apt_packages[*]}" >&2
-    exit 1
-  fi
-fi
-
-# iproute2's `ip` makes the network namespaces of the partition test (e2e/test/partition.int.test.ts).
-if ! command -v ip >/dev/null 2>&1; then
-  say "installing ip (Debian package iproute2)"
-  if [ "$(id -u)" -eq 0 ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null
-  elif command -v sudo >/dev/null 2>&1; then
-    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null
-  else
-    echo "ip is missing: the partition test needs it, and root; install it (apt-get install iproute2)" >&2
     exit 1
   fi
 fi
