@@ -11,3 +11,5 @@ export { checkPolicy, EXTERNAL_SECRETS } from "./policy";
 export type { Profile } from "./policy";
 export { validateOverlay } from "./validate";
 export type { OverlayResult } from "./validate";
+export { checkDashboard, dashboardExpressions, jetflowMetricNames } from "./dashboard";
+export type { DashboardProblem } from "./dashboard";
