@@ -8,7 +8,7 @@ import type { ChildProcess } from "node:child_process";
 import { createWriteStream, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { freePort, freePorts, startNatsServer, waitFor } from "@jetflow/testing";
+import { freePorts, startNatsServer, waitFor } from "@jetflow/testing";
 import type { NatsCluster, NatsServer } from "@jetflow/testing";
 import { createTestClient } from "./client";
 import type { TestClient } from "./client";
@@ -174,9 +174,14 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
   const gateways = options.replicas?.["api-gateway"] ?? 1;
   // Several gateways cannot share a port: each gets its own, and the client a target listing them
   // all (grpc-js fails over between them, as a Kubernetes Service would).
-  const grpcPorts = gateways > 1 ? await freePorts(gateways) : [await freePort()];
   // Each gateway serves the HTTP API and console on a port of its own; `httpUrl` is the first.
-  const httpPorts = await freePorts(gateways);
+  // Every port is picked in one call (health ports too) so that no two processes get the same one.
+  const counts = SERVICE_NAMES.map((name) => options.replicas?.[name] ?? 1);
+  const healthCount = options.healthPorts === true ? counts.reduce((a, b) => a + b, 0) : 0;
+  const ports = await freePorts(2 * gateways + healthCount);
+  const grpcPorts = ports.splice(0, gateways);
+  const httpPorts = ports.splice(0, gateways);
+  const healthPorts = ports;
   const grpcAddress =
     gateways > 1
       ? `ipv4:${grpcPorts.map((port) => `127.0.0.1:${port}`).join(",")}`
@@ -190,9 +195,6 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
     ...options.env,
   };
   const services = {} as Record<ServiceName, ManagedProcess[]>;
-  const counts = SERVICE_NAMES.map((name) => options.replicas?.[name] ?? 1);
-  // Picked all at once so that no two processes get the same port.
-  const healthPorts = options.healthPorts === true ? await freePorts(counts.reduce((a, b) => a + b, 0)) : [];
   for (const name of SERVICE_NAMES) {
     const count = options.replicas?.[name] ?? 1;
     const env = { ...baseEnv, ...options.serviceEnv?.[name] };

@@ -2,6 +2,8 @@
  * A real Prometheus scrapes every service's `/metrics` and a worker's metrics port while a known
  * workload runs; PromQL over its HTTP API then gives the counts the workload implies.
  */
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { jetstream } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { subjects } from "@jetflow/contracts";
@@ -119,4 +121,38 @@ it("counts a known workload in Prometheus: executions, tasks, latencies, backlog
   await expectQuery('sum(jetflow_consumer_deliveries_total{consumer="orchestrator"}) > bool 0', 1);
   await expectQuery('max(process_resident_memory_bytes{service="orchestrator"}) > bool 0', 1);
   await expectQuery("sum(jetflow_nats_connected)", SERVICE_NAMES.length);
+});
+
+/** The jetflow metric names a text mentions, a histogram's suffixes taken off. */
+function jetflowMetricNames(text: string): Set<string> {
+  return new Set(
+    [...text.matchAll(/\bjetflow_[a-z0-9_]+/g)].map(([name]) => name.replace(/_(bucket|count|sum)$/, "")),
+  );
+}
+
+it("answers every dashboard query, has every metric the dashboard and alerts use, and all are documented", async () => {
+  const root = resolve(__dirname, "..", "..");
+  const dashboard = JSON.parse(
+    readFileSync(resolve(root, "deploy/observability/grafana-dashboard.json"), "utf8"),
+  ) as {
+    panels: { targets?: { expr: string }[] }[];
+  };
+  const expressions = dashboard.panels.flatMap((panel) => (panel.targets ?? []).map((t) => t.expr));
+  // Throws on any expression Prometheus cannot parse or evaluate.
+  for (const expr of expressions) await prometheus.query(expr);
+
+  const used = jetflowMetricNames(
+    `${expressions.join("\n")}\n${readFileSync(resolve(root, "deploy/observability/alerts.yaml"), "utf8")}`,
+  );
+  const present = async () =>
+    jetflowMetricNames(
+      (await prometheus.query('count by (__name__) ({__name__=~"jetflow_.+"})'))
+        .map((s) => s.metric["__name__"] ?? "")
+        .join("\n"),
+    );
+  // The first test's workload has run and been scraped: everything used is there.
+  const names = await present();
+  expect([...used].filter((name) => !names.has(name))).toEqual([]);
+  const documented = jetflowMetricNames(readFileSync(resolve(root, "docs/metrics.md"), "utf8"));
+  expect([...names].filter((name) => !documented.has(name))).toEqual([]);
 });
