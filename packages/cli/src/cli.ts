@@ -9,6 +9,7 @@ import { JetflowError } from "@jetflow/client";
 import type { JetflowClient } from "@jetflow/client";
 import { Command, CommanderError, Option } from "commander";
 import { addExecutionCommands } from "./commands/executions";
+import { addStatsCommand } from "./commands/stats";
 import { addTaskCommands } from "./commands/tasks";
 import { addWatchCommand } from "./commands/watch";
 import { addWorkflowCommands } from "./commands/workflows";
@@ -118,6 +119,7 @@ Docs: docs/cli.md`,
   addExecutionCommands(program, runner);
   addWatchCommand(program, runner);
   addTaskCommands(program, runner);
+  addStatsCommand(program, runner);
 
   try {
     await program.parseAsync([...argv], { from: "user" });

@@ -9,6 +9,7 @@ import type { ClientReadableStream, ServiceError } from "@grpc/grpc-js";
 import { ExecutionStatus, WorkflowServiceClient } from "@jetflow/contracts";
 import type {
   DescribeExecutionResponse,
+  GetEngineStatsResponse,
   GetExecutionHistoryResponse,
   GetWorkflowResponse,
   HistoryEvent,
@@ -121,6 +122,11 @@ export interface JetflowClient {
    * Retried (a heartbeat recorded twice is one heartbeat).
    */
   sendTaskHeartbeat(taskToken: string): Promise<{ cancelRequested: boolean }>;
+  /**
+   * Each activity's task backlog and idle worker pulls, and each workflow's executions running and
+   * ended in the last `windowSeconds` (default 300) with their failure rate. Retried.
+   */
+  getEngineStats(windowSeconds?: number): Promise<GetEngineStatsResponse>;
   /**
    * Resolves with the description once the execution is no longer RUNNING.
    * @throws JetflowError DEADLINE_EXCEEDED when still running after `timeoutMs` (default: no limit)
@@ -340,6 +346,7 @@ export function createClient(options: ClientOptions = {}): JetflowClient {
       const response = await unary<{ cancelRequested: boolean }>("sendTaskHeartbeat", { taskToken });
       return { cancelRequested: response.cancelRequested };
     },
+    getEngineStats: (windowSeconds = 0) => unary<GetEngineStatsResponse>("getEngineStats", { windowSeconds }),
     waitForExecution: (executionId, waitOptions = {}) =>
       waitForExecution(client, watch, executionId, waitOptions.timeoutMs),
     close: () => raw.close(),

@@ -18,8 +18,10 @@ export type { ClientLogger, ClientOptions, JetflowClient } from "./client";
 export { JetflowError, Code, codeName } from "./errors";
 export { ExecutionStatus } from "@jetflow/contracts";
 export type {
+  ActivityStats,
   DescribeExecutionResponse,
   ExecutionSummary,
+  GetEngineStatsResponse,
   GetExecutionHistoryResponse,
   GetWorkflowResponse,
   HistoryEvent,
@@ -28,5 +30,6 @@ export type {
   RegisterWorkflowResponse,
   StartExecutionResponse,
   StopExecutionResponse,
+  WorkflowStats,
   WorkflowSummary,
 } from "@jetflow/contracts";

@@ -97,6 +97,11 @@ export class ExecutionList {
     insertSorted(ofWorkflow, entry);
   }
 
+  /** Every listed execution's summary, in no particular order. */
+  *summaries(): IterableIterator<ExecutionSummary> {
+    for (const entry of this.byId.values()) yield entry.summary;
+  }
+
   /** Forgets an execution (its index entry was deleted). */
   remove(executionId: string): void {
     const entry = this.byId.get(executionId);

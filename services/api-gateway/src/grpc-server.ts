@@ -11,6 +11,7 @@ import { toExecutionSummary } from "@jetflow/execution-model";
 import type { Logger } from "@jetflow/service-runtime";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { activeStateNames } from "./active-states";
+import { readEngineStats, statsWindowSeconds } from "./engine-stats";
 import { ApiError, RequestProblems, isUnavailable } from "./errors";
 import type { ExecutionList } from "./execution-list";
 import { decodeListCursor, encodeListCursor } from "./execution-list";
@@ -212,6 +213,11 @@ export function workflowService(o: GrpcServerOptions): WorkflowServiceServer {
     sendTaskHeartbeat: unary("SendTaskHeartbeat", o, async (req) => ({
       cancelRequested: await o.executions.heartbeat(req.taskToken),
     })),
+    getEngineStats: unary("GetEngineStats", o, async (req) => {
+      const windowSeconds = statsWindowSeconds(req.windowSeconds);
+      await o.executionList.view.sync();
+      return readEngineStats({ nc: o.nc, executions: o.executionList.list.summaries(), windowSeconds });
+    }),
   };
 }
 

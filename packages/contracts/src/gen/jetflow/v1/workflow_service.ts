@@ -225,6 +225,52 @@ export interface SendTaskHeartbeatResponse {
   cancelRequested: boolean;
 }
 
+export interface GetEngineStatsRequest {
+  /** Length of the window the failure rates cover, in seconds: 1 to 86400, 0 for 300. */
+  windowSeconds: number;
+}
+
+export interface GetEngineStatsResponse {
+  /** One entry per activity that has a task consumer, by activity name. */
+  activities: ActivityStats[];
+  /** One entry per workflow with executions running or ended in the window, by name. */
+  workflows: WorkflowStats[];
+  /** The window the workflow counts cover, in seconds. */
+  windowSeconds: number;
+  /** When the numbers were read. */
+  readTime: Date | undefined;
+}
+
+/** An activity's task queue, as JetStream reports its consumer. */
+export interface ActivityStats {
+  activity: string;
+  /** Tasks waiting for a worker. */
+  pending: number;
+  /** Tasks delivered to a worker and not finished (acknowledged) yet. */
+  running: number;
+  /**
+   * Pull requests waiting on the consumer: workers with a free slot asking for tasks. 0 with
+   * tasks pending means no worker is asking.
+   */
+  waitingPulls: number;
+  /** Tasks delivered more than once and still unfinished. */
+  redelivered: number;
+  /** When a worker last received a task or asked for one (unset when never). */
+  lastActiveTime: Date | undefined;
+}
+
+/** A workflow's top-level executions as the gateway's view of the execution index shows them. */
+export interface WorkflowStats {
+  workflowName: string;
+  /** Executions running now. */
+  running: number;
+  /** Executions that ended in the window: succeeded, and failed, timed out or aborted. */
+  succeeded: number;
+  failed: number;
+  /** failed / (succeeded + failed) in the window; 0 when none ended. */
+  failureRate: number;
+}
+
 function createBaseWorkflowSummary(): WorkflowSummary {
   return { name: "", version: 0, description: "", createdTime: undefined };
 }
@@ -3168,6 +3214,506 @@ export const SendTaskHeartbeatResponse: MessageFns<SendTaskHeartbeatResponse> = 
   },
 };
 
+function createBaseGetEngineStatsRequest(): GetEngineStatsRequest {
+  return { windowSeconds: 0 };
+}
+
+export const GetEngineStatsRequest: MessageFns<GetEngineStatsRequest> = {
+  encode(message: GetEngineStatsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.windowSeconds !== 0) {
+      writer.uint32(8).uint32(message.windowSeconds);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetEngineStatsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetEngineStatsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.windowSeconds = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetEngineStatsRequest {
+    return {
+      windowSeconds: isSet(object.windowSeconds)
+        ? globalThis.Number(object.windowSeconds)
+        : isSet(object.window_seconds)
+        ? globalThis.Number(object.window_seconds)
+        : 0,
+    };
+  },
+
+  toJSON(message: GetEngineStatsRequest): unknown {
+    const obj: any = {};
+    if (message.windowSeconds !== 0) {
+      obj.windowSeconds = Math.round(message.windowSeconds);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetEngineStatsRequest>, I>>(base?: I): GetEngineStatsRequest {
+    return GetEngineStatsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetEngineStatsRequest>, I>>(object: I): GetEngineStatsRequest {
+    const message = createBaseGetEngineStatsRequest();
+    message.windowSeconds = object.windowSeconds ?? 0;
+    return message;
+  },
+};
+
+function createBaseGetEngineStatsResponse(): GetEngineStatsResponse {
+  return { activities: [], workflows: [], windowSeconds: 0, readTime: undefined };
+}
+
+export const GetEngineStatsResponse: MessageFns<GetEngineStatsResponse> = {
+  encode(message: GetEngineStatsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.activities) {
+      ActivityStats.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.workflows) {
+      WorkflowStats.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.windowSeconds !== 0) {
+      writer.uint32(24).uint32(message.windowSeconds);
+    }
+    if (message.readTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.readTime), writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetEngineStatsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetEngineStatsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.activities.push(ActivityStats.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.workflows.push(WorkflowStats.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.windowSeconds = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.readTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetEngineStatsResponse {
+    return {
+      activities: globalThis.Array.isArray(object?.activities)
+        ? object.activities.map((e: any) => ActivityStats.fromJSON(e))
+        : [],
+      workflows: globalThis.Array.isArray(object?.workflows)
+        ? object.workflows.map((e: any) => WorkflowStats.fromJSON(e))
+        : [],
+      windowSeconds: isSet(object.windowSeconds)
+        ? globalThis.Number(object.windowSeconds)
+        : isSet(object.window_seconds)
+        ? globalThis.Number(object.window_seconds)
+        : 0,
+      readTime: isSet(object.readTime)
+        ? fromJsonTimestamp(object.readTime)
+        : isSet(object.read_time)
+        ? fromJsonTimestamp(object.read_time)
+        : undefined,
+    };
+  },
+
+  toJSON(message: GetEngineStatsResponse): unknown {
+    const obj: any = {};
+    if (message.activities?.length) {
+      obj.activities = message.activities.map((e) => ActivityStats.toJSON(e));
+    }
+    if (message.workflows?.length) {
+      obj.workflows = message.workflows.map((e) => WorkflowStats.toJSON(e));
+    }
+    if (message.windowSeconds !== 0) {
+      obj.windowSeconds = Math.round(message.windowSeconds);
+    }
+    if (message.readTime !== undefined) {
+      obj.readTime = message.readTime.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetEngineStatsResponse>, I>>(base?: I): GetEngineStatsResponse {
+    return GetEngineStatsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetEngineStatsResponse>, I>>(object: I): GetEngineStatsResponse {
+    const message = createBaseGetEngineStatsResponse();
+    message.activities = object.activities?.map((e) => ActivityStats.fromPartial(e)) || [];
+    message.workflows = object.workflows?.map((e) => WorkflowStats.fromPartial(e)) || [];
+    message.windowSeconds = object.windowSeconds ?? 0;
+    message.readTime = object.readTime ?? undefined;
+    return message;
+  },
+};
+
+function createBaseActivityStats(): ActivityStats {
+  return { activity: "", pending: 0, running: 0, waitingPulls: 0, redelivered: 0, lastActiveTime: undefined };
+}
+
+export const ActivityStats: MessageFns<ActivityStats> = {
+  encode(message: ActivityStats, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.activity !== "") {
+      writer.uint32(10).string(message.activity);
+    }
+    if (message.pending !== 0) {
+      writer.uint32(16).uint64(message.pending);
+    }
+    if (message.running !== 0) {
+      writer.uint32(24).uint64(message.running);
+    }
+    if (message.waitingPulls !== 0) {
+      writer.uint32(32).uint32(message.waitingPulls);
+    }
+    if (message.redelivered !== 0) {
+      writer.uint32(40).uint64(message.redelivered);
+    }
+    if (message.lastActiveTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.lastActiveTime), writer.uint32(50).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ActivityStats {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseActivityStats();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.activity = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.pending = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.running = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.waitingPulls = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.redelivered = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.lastActiveTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ActivityStats {
+    return {
+      activity: isSet(object.activity) ? globalThis.String(object.activity) : "",
+      pending: isSet(object.pending) ? globalThis.Number(object.pending) : 0,
+      running: isSet(object.running) ? globalThis.Number(object.running) : 0,
+      waitingPulls: isSet(object.waitingPulls)
+        ? globalThis.Number(object.waitingPulls)
+        : isSet(object.waiting_pulls)
+        ? globalThis.Number(object.waiting_pulls)
+        : 0,
+      redelivered: isSet(object.redelivered) ? globalThis.Number(object.redelivered) : 0,
+      lastActiveTime: isSet(object.lastActiveTime)
+        ? fromJsonTimestamp(object.lastActiveTime)
+        : isSet(object.last_active_time)
+        ? fromJsonTimestamp(object.last_active_time)
+        : undefined,
+    };
+  },
+
+  toJSON(message: ActivityStats): unknown {
+    const obj: any = {};
+    if (message.activity !== "") {
+      obj.activity = message.activity;
+    }
+    if (message.pending !== 0) {
+      obj.pending = Math.round(message.pending);
+    }
+    if (message.running !== 0) {
+      obj.running = Math.round(message.running);
+    }
+    if (message.waitingPulls !== 0) {
+      obj.waitingPulls = Math.round(message.waitingPulls);
+    }
+    if (message.redelivered !== 0) {
+      obj.redelivered = Math.round(message.redelivered);
+    }
+    if (message.lastActiveTime !== undefined) {
+      obj.lastActiveTime = message.lastActiveTime.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ActivityStats>, I>>(base?: I): ActivityStats {
+    return ActivityStats.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ActivityStats>, I>>(object: I): ActivityStats {
+    const message = createBaseActivityStats();
+    message.activity = object.activity ?? "";
+    message.pending = object.pending ?? 0;
+    message.running = object.running ?? 0;
+    message.waitingPulls = object.waitingPulls ?? 0;
+    message.redelivered = object.redelivered ?? 0;
+    message.lastActiveTime = object.lastActiveTime ?? undefined;
+    return message;
+  },
+};
+
+function createBaseWorkflowStats(): WorkflowStats {
+  return { workflowName: "", running: 0, succeeded: 0, failed: 0, failureRate: 0 };
+}
+
+export const WorkflowStats: MessageFns<WorkflowStats> = {
+  encode(message: WorkflowStats, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.workflowName !== "") {
+      writer.uint32(10).string(message.workflowName);
+    }
+    if (message.running !== 0) {
+      writer.uint32(16).uint32(message.running);
+    }
+    if (message.succeeded !== 0) {
+      writer.uint32(24).uint32(message.succeeded);
+    }
+    if (message.failed !== 0) {
+      writer.uint32(32).uint32(message.failed);
+    }
+    if (message.failureRate !== 0) {
+      writer.uint32(41).double(message.failureRate);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WorkflowStats {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWorkflowStats();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.workflowName = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.running = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.succeeded = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.failed = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.failureRate = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WorkflowStats {
+    return {
+      workflowName: isSet(object.workflowName)
+        ? globalThis.String(object.workflowName)
+        : isSet(object.workflow_name)
+        ? globalThis.String(object.workflow_name)
+        : "",
+      running: isSet(object.running) ? globalThis.Number(object.running) : 0,
+      succeeded: isSet(object.succeeded) ? globalThis.Number(object.succeeded) : 0,
+      failed: isSet(object.failed) ? globalThis.Number(object.failed) : 0,
+      failureRate: isSet(object.failureRate)
+        ? globalThis.Number(object.failureRate)
+        : isSet(object.failure_rate)
+        ? globalThis.Number(object.failure_rate)
+        : 0,
+    };
+  },
+
+  toJSON(message: WorkflowStats): unknown {
+    const obj: any = {};
+    if (message.workflowName !== "") {
+      obj.workflowName = message.workflowName;
+    }
+    if (message.running !== 0) {
+      obj.running = Math.round(message.running);
+    }
+    if (message.succeeded !== 0) {
+      obj.succeeded = Math.round(message.succeeded);
+    }
+    if (message.failed !== 0) {
+      obj.failed = Math.round(message.failed);
+    }
+    if (message.failureRate !== 0) {
+      obj.failureRate = floatToJson(message.failureRate);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WorkflowStats>, I>>(base?: I): WorkflowStats {
+    return WorkflowStats.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WorkflowStats>, I>>(object: I): WorkflowStats {
+    const message = createBaseWorkflowStats();
+    message.workflowName = object.workflowName ?? "";
+    message.running = object.running ?? 0;
+    message.succeeded = object.succeeded ?? 0;
+    message.failed = object.failed ?? 0;
+    message.failureRate = object.failureRate ?? 0;
+    return message;
+  },
+};
+
 /**
  * The public API of jetflow, served by the api-gateway. Shaped after the AWS Step Functions
  * API; JSON payloads travel as strings.
@@ -3324,6 +3870,22 @@ export const WorkflowServiceService = {
       Buffer.from(SendTaskHeartbeatResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): SendTaskHeartbeatResponse => SendTaskHeartbeatResponse.decode(value),
   },
+  /**
+   * What the engine is doing now: each activity's task backlog and idle worker pulls, read from
+   * JetStream's consumer info, and each workflow's executions that ended in the last
+   * window_seconds with their failure rate. `jetflow stats` shows it.
+   */
+  getEngineStats: {
+    path: "/jetflow.v1.WorkflowService/GetEngineStats" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetEngineStatsRequest): Buffer =>
+      Buffer.from(GetEngineStatsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetEngineStatsRequest => GetEngineStatsRequest.decode(value),
+    responseSerialize: (value: GetEngineStatsResponse): Buffer =>
+      Buffer.from(GetEngineStatsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetEngineStatsResponse => GetEngineStatsResponse.decode(value),
+  },
 } as const;
 
 export interface WorkflowServiceServer extends UntypedServiceImplementation {
@@ -3351,6 +3913,12 @@ export interface WorkflowServiceServer extends UntypedServiceImplementation {
   sendTaskSuccess: handleUnaryCall<SendTaskSuccessRequest, SendTaskSuccessResponse>;
   sendTaskFailure: handleUnaryCall<SendTaskFailureRequest, SendTaskFailureResponse>;
   sendTaskHeartbeat: handleUnaryCall<SendTaskHeartbeatRequest, SendTaskHeartbeatResponse>;
+  /**
+   * What the engine is doing now: each activity's task backlog and idle worker pulls, read from
+   * JetStream's consumer info, and each workflow's executions that ended in the last
+   * window_seconds with their failure rate. `jetflow stats` shows it.
+   */
+  getEngineStats: handleUnaryCall<GetEngineStatsRequest, GetEngineStatsResponse>;
 }
 
 export interface WorkflowServiceClient extends Client {
@@ -3554,6 +4122,26 @@ export interface WorkflowServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: SendTaskHeartbeatResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * What the engine is doing now: each activity's task backlog and idle worker pulls, read from
+   * JetStream's consumer info, and each workflow's executions that ended in the last
+   * window_seconds with their failure rate. `jetflow stats` shows it.
+   */
+  getEngineStats(
+    request: GetEngineStatsRequest,
+    callback: (error: ServiceError | null, response: GetEngineStatsResponse) => void,
+  ): ClientUnaryCall;
+  getEngineStats(
+    request: GetEngineStatsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetEngineStatsResponse) => void,
+  ): ClientUnaryCall;
+  getEngineStats(
+    request: GetEngineStatsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetEngineStatsResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const WorkflowServiceClient = makeGenericClientConstructor(
@@ -3564,6 +4152,10 @@ export const WorkflowServiceClient = makeGenericClientConstructor(
   service: typeof WorkflowServiceService;
   serviceName: string;
 };
+
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
+}
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 

@@ -1,0 +1,151 @@
+/**
+ * GetEngineStats: each activity's task queue from JetStream's consumer info, and each workflow's
+ * recent executions from the gateway's view of the execution index. No new state: the numbers
+ * are the server's and the index's, read per call.
+ */
+import { jetstreamManager } from "@nats-io/jetstream";
+import type { ConsumerInfo, JetStreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { ExecutionStatus, activityFromSubject, streams, subjects } from "@jetflow/contracts";
+import type {
+  ActivityStats,
+  ExecutionSummary,
+  GetEngineStatsResponse,
+  WorkflowStats,
+} from "@jetflow/contracts";
+import { RequestProblems } from "./errors";
+
+/** The window of the failure rates when the request leaves it at 0, in seconds. */
+export const DEFAULT_STATS_WINDOW_S = 300;
+const MAX_STATS_WINDOW_S = 86_400;
+
+/** The request's window in seconds. @throws ApiError INVALID_ARGUMENT when it is out of range */
+export function statsWindowSeconds(requested: number): number {
+  if (requested === 0) return DEFAULT_STATS_WINDOW_S;
+  if (requested > MAX_STATS_WINDOW_S) {
+    new RequestProblems()
+      .add("window_seconds", `must be at most ${MAX_STATS_WINDOW_S}, got ${requested}`)
+      .check();
+  }
+  return requested;
+}
+
+/**
+ * Counts, per workflow, the executions running now and those that ended in the `windowMs` before
+ * `nowMs` (succeeded; failed, timed out or aborted), sorted by workflow name.
+ */
+export function summarizeWorkflows(
+  executions: Iterable<ExecutionSummary>,
+  windowMs: number,
+  nowMs: number,
+): WorkflowStats[] {
+  const byName = new Map<string, WorkflowStats>();
+  const of = (name: string): WorkflowStats => {
+    let stats = byName.get(name);
+    if (!stats)
+      byName.set(name, (stats = { workflowName: name, running: 0, succeeded: 0, failed: 0, failureRate: 0 }));
+    return stats;
+  };
+  for (const summary of executions) {
+    if (summary.status === ExecutionStatus.EXECUTION_STATUS_RUNNING) {
+      of(summary.workflowName).running += 1;
+      continue;
+    }
+    const stopMs = summary.stopTime?.getTime();
+    if (stopMs === undefined || stopMs > nowMs || nowMs - stopMs > windowMs) continue;
+    if (summary.status === ExecutionStatus.EXECUTION_STATUS_SUCCEEDED)
+      of(summary.workflowName).succeeded += 1;
+    else of(summary.workflowName).failed += 1;
+  }
+  const all = [...byName.values()].sort((a, b) => (a.workflowName < b.workflowName ? -1 : 1));
+  for (const stats of all) {
+    const ended = stats.succeeded + stats.failed;
+    stats.failureRate = ended === 0 ? 0 : stats.failed / ended;
+  }
+  return all;
+}
+
+/** One activity's queue from its task consumer's info. */
+export function activityStatsOf(info: ConsumerInfo): ActivityStats | undefined {
+  const activity = activityFromSubject(info.config.filter_subject ?? "");
+  if (activity === undefined) return undefined;
+  const last = [info.delivered.last_active, info.ack_floor.last_active]
+    .map(toEpochMs)
+    .filter((ms): ms is number => ms !== undefined);
+  return {
+    activity,
+    pending: info.num_pending,
+    running: info.num_ack_pending,
+    waitingPulls: info.num_waiting,
+    redelivered: info.num_redelivered,
+    lastActiveTime: last.length > 0 ? new Date(Math.max(...last)) : undefined,
+  };
+}
+
+/** How many tasks the task stream holds per activity (unacknowledged ones included). */
+async function storedTasksByActivity(jsm: JetStreamManager): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  try {
+    const info = await jsm.streams.info(streams.tasks, { subjects_filter: subjects.allTasks });
+    for (const [subject, count] of Object.entries(info.state.subjects ?? {})) {
+      const activity = activityFromSubject(subject);
+      if (activity !== undefined) counts.set(activity, count);
+    }
+  } catch (err) {
+    if (!(err instanceof Error && /stream not found/i.test(err.message))) throw err;
+  }
+  return counts;
+}
+
+/**
+ * A consumer's `last_active`: the server sends an RFC 3339 time (nats.js types it as nanoseconds),
+ * absent or the zero time when never active.
+ */
+function toEpochMs(value: unknown): number | undefined {
+  const ms =
+    typeof value === "string" ? Date.parse(value) : typeof value === "number" ? value / 1e6 : Number.NaN;
+  return Number.isFinite(ms) && ms > 0 ? ms : undefined;
+}
+
+/** Reads the engine's stats: every task consumer's info, and the workflows' recent executions. */
+export async function readEngineStats(options: {
+  nc: NatsConnection;
+  executions: Iterable<ExecutionSummary>;
+  windowSeconds: number;
+  now?: () => Date;
+}): Promise<GetEngineStatsResponse> {
+  const now = (options.now ?? (() => new Date()))();
+  const jsm = await jetstreamManager(options.nc, { checkAPI: false });
+  const activities: ActivityStats[] = [];
+  try {
+    for await (const info of jsm.consumers.list(streams.tasks)) {
+      const stats = activityStatsOf(info);
+      if (stats) activities.push(stats);
+    }
+  } catch (err) {
+    // No task stream yet (the dispatcher has not started): no activities to show.
+    if (!(err instanceof Error && /stream not found/i.test(err.message))) throw err;
+  }
+  // Tasks of an activity no worker ever pulled have no consumer: the stream's per-subject counts
+  // (a work queue keeps a task until it is acknowledged) show them too.
+  const stored = await storedTasksByActivity(jsm);
+  for (const [activity, count] of stored) {
+    if (!activities.some((a) => a.activity === activity)) {
+      activities.push({
+        activity,
+        pending: count,
+        running: 0,
+        waitingPulls: 0,
+        redelivered: 0,
+        lastActiveTime: undefined,
+      });
+    }
+  }
+  activities.sort((a, b) => (a.activity < b.activity ? -1 : 1));
+  return {
+    activities,
+    workflows: summarizeWorkflows(options.executions, options.windowSeconds * 1000, now.getTime()),
+    windowSeconds: options.windowSeconds,
+    readTime: now,
+  };
+}
