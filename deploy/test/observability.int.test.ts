@@ -23,9 +23,14 @@ async function promtoolRun(...args: string[]): Promise<string> {
   } catch (err) {
     const e = err as { code?: unknown; stdout?: string; stderr?: string };
     if (e.code === "ENOENT") {
-      throw new Error('promtool not found: install it with "apt-get install prometheus" or set PROMTOOL_BIN');
+      throw new Error(
+        'promtool not found: install it with "apt-get install prometheus" or set PROMTOOL_BIN',
+        {
+          cause: err,
+        },
+      );
     }
-    throw new Error(`promtool ${args.join(" ")} failed:\n${e.stdout ?? ""}${e.stderr ?? ""}`);
+    throw new Error(`promtool ${args.join(" ")} failed:\n${e.stdout ?? ""}${e.stderr ?? ""}`, { cause: err });
   }
 }
 

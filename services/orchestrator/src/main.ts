@@ -2,20 +2,19 @@
 import { runService } from "@jetflow/service-runtime";
 import { loadConfig } from "./config";
 import { instrumentOrchestrator } from "./metrics";
-import type { TransitionRecorder } from "./metrics";
 import { createOrchestrator } from "./orchestrator";
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   await runService("orchestrator", config, async ({ nc, log, metrics }) => {
-    let record: TransitionRecorder | undefined;
+    // Read at each scrape, once the orchestrator exists.
+    const record = instrumentOrchestrator(metrics, () => orchestrator.counters);
     const orchestrator = createOrchestrator({
       nc,
       log: log.child({ component: "orchestrator" }),
       config,
-      onCommitted: (before, batch, after) => record?.(before, batch, after),
+      onCommitted: record,
     });
-    record = instrumentOrchestrator(metrics, () => orchestrator.counters);
     await orchestrator.start();
     return orchestrator;
   });

@@ -1,4 +1,4 @@
-import { EventBatch, ExecutionSnapshot } from "@jetflow/contracts";
+import { EventBatch, ExecutionSnapshot, TaskScheduled } from "@jetflow/contracts";
 import type { HistoryEvent } from "@jetflow/contracts";
 import { Registry } from "@jetflow/service-runtime";
 import { instrumentOrchestrator } from "./metrics";
@@ -56,7 +56,10 @@ describe("instrumentOrchestrator", () => {
         },
         {
           timestamp: at(1500),
-          details: { $case: "taskScheduled", value: { taskToken: "e1.8", activity: "ship", attempt: 1 } },
+          details: {
+            $case: "taskScheduled",
+            value: TaskScheduled.fromPartial({ taskToken: "e1.8", activity: "ship", attempt: 1 }),
+          },
         },
       ]),
       ExecutionSnapshot.fromPartial({ executionId: "e1", workflowName: "orders" }),

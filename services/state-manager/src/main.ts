@@ -7,14 +7,14 @@ import { SERVICE_NAME, createStateManager } from "./nats-adapter";
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   await runService(SERVICE_NAME, config, async ({ nc, log, metrics }) => {
-    let observe: ReturnType<typeof instrumentStateManager> | undefined;
+    // Read at each scrape, once the state-manager exists.
+    const observe = instrumentStateManager(metrics, () => stateManager.stats());
     const stateManager = createStateManager({
       nc,
       log: log.child({ component: "state-manager" }),
       config,
-      onCommitAnswered: (reply, seconds) => observe?.(reply, seconds),
+      onCommitAnswered: observe,
     });
-    observe = instrumentStateManager(metrics, () => stateManager.stats());
     await stateManager.start();
     return stateManager;
   });
