@@ -276,6 +276,10 @@ export function createOrchestrator(options: OrchestratorOptions) {
   ): Promise<Decided> {
     const cached = snapshots.get(executionId);
     const snapshot = cached ?? (assumeNew ? undefined : await state.load(executionId));
+    // Every later line about this execution names its workflow and the state it was in.
+    if (snapshot && elog.bindings()["workflow"] === undefined) {
+      elog.setBindings({ workflow: snapshot.workflowName, state: snapshot.active?.name ?? "" });
+    }
     const completed = await Promise.all(group.map((q) => completeChildBegin(q.command, snapshot)));
     const commands = completed.map((c) => c.command);
     const behind = new Set<number>();

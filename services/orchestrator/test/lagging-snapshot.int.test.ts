@@ -43,6 +43,8 @@ let nc: NatsConnection | undefined;
 let orchestrator: ReturnType<typeof createOrchestrator> | undefined;
 let orchestratorNc: NatsConnection | undefined;
 let stateManager: Subscription[] = [];
+/** What the orchestrator logged, as parsed JSON lines. */
+const logLines: Record<string, unknown>[] = [];
 
 /** What the stand-in state-manager answers and what it was asked. */
 const fake = {
@@ -89,7 +91,10 @@ beforeAll(async () => {
   orchestratorNc = await connectTo(server.url, { name: "orchestrator-under-test" });
   orchestrator = createOrchestrator({
     nc: orchestratorNc,
-    log: pino({ level: process.env["TEST_LOG_LEVEL"] ?? "silent" }),
+    log: pino(
+      { level: process.env["TEST_LOG_LEVEL"] ?? "warn" },
+      { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) },
+    ),
     // Caching off: every delivery loads, as a replica that did not make the last transition does.
     config: loadConfig({ NATS_URL: server.url, ORCH_CACHE_ENTRIES: "0", ORCH_BEHIND_MAX_DELIVERIES: "4" }),
   });
@@ -149,6 +154,13 @@ describe("a result judged on a snapshot behind the stream", () => {
     await waitFor(() => (fake.loads.get(executionId) ?? 0) >= 3, { message: "three loads" });
     expect(fake.commits.filter((b) => b.executionId === executionId)).toEqual([]);
     expect(await commandsLeft()).toBe(1);
+    // Each retry says which execution, workflow and state it is about.
+    expect(logLines.find((l) => l["executionId"] === executionId && l["level"] === 40)).toMatchObject({
+      msg: "command judged on a snapshot behind the stream; retrying it",
+      workflow: "wf",
+      state: "",
+      kind: "taskOutcome",
+    });
     // The stream leader is back: the next load is current and the result is applied.
     fake.snapshots.set(executionId, current);
     const applied = await waitFor(() => fake.commits.find((b) => b.executionId === executionId), {
