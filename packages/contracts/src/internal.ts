@@ -24,3 +24,14 @@ export { connectionOptions, watchConnection, PING_INTERVAL_MS, MAX_PINGS_OUT } f
 export { explainPublishError, streamForSubject } from "./consume/publish-errors";
 export { deliveryCounts } from "./consume/delivery-counts";
 export type { DeliveryCount } from "./consume/delivery-counts";
+export {
+  TRACEPARENT,
+  contextFromTraceParent,
+  formatTraceParent,
+  parseTraceParent,
+  startTraceSpan,
+  traceHeaders,
+  traceParentHeader,
+  withTraceSpan,
+} from "./consume/trace-context";
+export type { TraceSpan } from "./consume/trace-context";

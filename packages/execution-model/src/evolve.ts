@@ -100,6 +100,7 @@ function applyEvent(
       active: undefined,
       timeoutSeconds: started.timeoutSeconds,
       timeoutTimerId: started.timeoutTimerId,
+      traceParent: started.traceParent,
     };
   }
   if (!snapshot) throw new EventSequenceError(executionId, `history must begin with ExecutionStarted`);

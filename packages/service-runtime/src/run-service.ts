@@ -8,6 +8,7 @@ import { createLogger } from "./logger";
 import { createServiceMetrics, watchConnectionMetrics } from "./metrics";
 import { connectNats } from "./nats";
 import { watchStreamLeaders } from "./stream-leaders";
+import { startTracing } from "./tracing";
 
 /** A long-running part of a service: started once, stopped once on shutdown. */
 export interface Component {
@@ -51,6 +52,8 @@ export async function runService<C extends BaseConfig>(
   start: (ctx: ServiceContext<C>) => Promise<Component>,
 ): Promise<RunningService> {
   const log = createLogger(name, config.logLevel);
+  // Before anything starts spans: off (nothing registered) unless OTEL_EXPORTER_OTLP_ENDPOINT is set.
+  const tracing = startTracing(name, process.env);
   const nc = await connectNats(config, name, log);
   const metrics = createServiceMetrics(name);
   watchConnectionMetrics(nc, metrics);
@@ -76,7 +79,7 @@ export async function runService<C extends BaseConfig>(
       metrics,
     );
   }
-  log.info({ healthPort: health?.port }, "service started");
+  log.info({ healthPort: health?.port, tracing: tracing.enabled }, "service started");
 
   let stopping: Promise<void> | undefined;
   const shutdown = (): Promise<void> => {
@@ -86,6 +89,7 @@ export async function runService<C extends BaseConfig>(
       await component.stop();
       await health?.close();
       await nc.drain();
+      await tracing.shutdown().catch((err: unknown) => log.warn({ err }, "cannot export the last spans"));
       log.info("service stopped");
     })();
     return stopping;

@@ -11,8 +11,15 @@ import {
   streams,
   subjects,
 } from "@jetflow/contracts";
-import { explainJetStreamError, startDurableConsumer } from "@jetflow/contracts/internal";
-import type { DurableConsumer } from "@jetflow/contracts/internal";
+import {
+  explainJetStreamError,
+  startDurableConsumer,
+  startTraceSpan,
+  traceHeaders,
+  traceParentHeader,
+  withTraceSpan,
+} from "@jetflow/contracts/internal";
+import type { DurableConsumer, TraceSpan } from "@jetflow/contracts/internal";
 import type { JetStreamClient, JetStreamManager, JsMsg } from "@nats-io/jetstream";
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import { TaskAbortedError } from "./errors";
@@ -48,6 +55,8 @@ interface Running {
   /** Set once the task was NAKed by `stop()`: the result of the handler must not be published. */
   abandoned: boolean;
   done?: Promise<void>;
+  /** The attempt's span, child of the execution's trace when the task carries one. */
+  span?: TraceSpan;
 }
 
 const DEAD_LETTER_SERVICE = "worker";
@@ -197,8 +206,21 @@ export class ActivityRunner {
     const observer = this.o.observer;
     const startedAt = performance.now();
     observer?.started(this.o.activity, task.scheduledTime);
+    r.span = startTraceSpan(`task ${this.o.activity}`, {
+      parent: traceParentHeader(msg.headers),
+      kind: "consumer",
+      attributes: {
+        "jetflow.activity": this.o.activity,
+        "jetflow.attempt": task.attempt,
+        "jetflow.execution_id": task.executionId,
+        "jetflow.workflow": task.workflowName,
+        "jetflow.state": task.stateName,
+      },
+    });
+    let failure: string | undefined;
     try {
       const outcome = await this.run(r, task);
+      if (outcome.$case === "failure") failure = outcome.value.error;
       if (!r.abandoned) await this.publishResult(r, outcome);
       observer?.ended(
         this.o.activity,
@@ -211,6 +233,7 @@ export class ActivityRunner {
       msg.ack();
     } finally {
       clearTimeout(deadlineTimer);
+      r.span.end(r.abandoned ? "handed back" : failure);
     }
   }
 
@@ -233,7 +256,11 @@ export class ActivityRunner {
     });
     let outcome: TaskOutcome;
     try {
-      const value: unknown = await this.o.handler(input.value as never, ctx);
+      // The attempt's span is the active context of the handler: spans it starts are children.
+      const handler = this.o.handler;
+      const value: unknown = await (r.span
+        ? withTraceSpan(r.span, () => handler(input.value as never, ctx))
+        : handler(input.value as never, ctx));
       outcome = successOutcome(value);
     } catch (err) {
       outcome = failureOutcome(err);
@@ -258,7 +285,10 @@ export class ActivityRunner {
     for (let attempt = 1; ; attempt++) {
       try {
         // msgID = token: if a redelivered task is run twice, the server keeps one result.
-        const ack = await this.o.js.publish(subjects.result(this.o.activity), bytes, { msgID: token });
+        const ack = await this.o.js.publish(subjects.result(this.o.activity), bytes, {
+          msgID: token,
+          headers: traceHeaders(r.span?.traceParent),
+        });
         this.o.log.debug(
           { activity: this.o.activity, taskToken: token, seq: ack.seq, duplicate: ack.duplicate },
           "task result published",

@@ -5,6 +5,7 @@ import { connectionOptions, watchConnection } from "@jetflow/contracts/internal"
 import { WorkerError } from "./errors";
 import { silentLogger } from "./logger";
 import { Registry, serveWorkerMetrics } from "./metrics";
+import { startTracing } from "./tracing";
 import type { MetricsServer } from "./metrics";
 import type { TaskHandlers, Worker, WorkerOptions } from "./types";
 import { createWorker } from "./worker";
@@ -85,6 +86,8 @@ export async function runWorker(
     env = process.env,
     ...workerOptions
   } = options;
+  // Off (nothing registered, spans are no-ops) unless OTEL_EXPORTER_OTLP_ENDPOINT is set.
+  const tracing = startTracing(connectionName ?? "jetflow-worker", env);
   const creds = credsFile ?? nonEmpty(env["NATS_CREDS"]);
   const nc = await connect({
     servers: servers ?? (env["NATS_URL"] ?? "nats://127.0.0.1:4222").split(",").map((s) => s.trim()),
@@ -124,7 +127,8 @@ export async function runWorker(
     stopping ??= worker
       .stop()
       .then(() => nc.drain())
-      .then(() => metricsServer?.close());
+      .then(() => metricsServer?.close())
+      .then(() => tracing.shutdown());
     return stopping;
   };
   if (handleSignals) {

@@ -24,6 +24,7 @@ import {
   parseTaskToken,
   timerIds,
 } from "@jetflow/execution-model";
+import { startTraceSpan } from "@jetflow/contracts/internal";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { ApiError, RequestProblems } from "./errors";
@@ -68,6 +69,7 @@ export class Executions {
     inputJson: string,
     executionName: string,
     requestId = "",
+    callerTraceParent?: string,
   ): Promise<{ executionId: string; startTime: Date; created: boolean }> {
     const problems = new RequestProblems();
     if (workflowName === "") problems.add("workflow_name", "is required");
@@ -88,9 +90,47 @@ export class Executions {
         : newExecutionId();
     const startTime = this.now();
     const timeoutSeconds = workflow.machine.TimeoutSeconds ?? 0;
+    // The execution's trace: every later span of it is a child of this one (see trace-context).
+    const span = startTraceSpan(`StartExecution ${workflowName}`, {
+      parent: callerTraceParent,
+      kind: "server",
+      attributes: { "jetflow.workflow": workflowName, "jetflow.execution_id": executionId },
+    });
+    try {
+      const started = await this.create(
+        workflowName,
+        workflow,
+        input,
+        executionName,
+        requestId,
+        executionId,
+        startTime,
+        timeoutSeconds,
+        span.traceParent,
+      );
+      span.end();
+      return started;
+    } catch (err) {
+      span.end(err instanceof Error ? err.name : "Error");
+      throw err;
+    }
+  }
+
+  private async create(
+    workflowName: string,
+    workflow: Awaited<ReturnType<WorkflowStore["get"]>>,
+    input: unknown,
+    executionName: string,
+    requestId: string,
+    executionId: string,
+    startTime: Date,
+    timeoutSeconds: number,
+    traceParent: string | undefined,
+  ): Promise<{ executionId: string; startTime: Date; created: boolean }> {
     const batch = {
       executionId,
       parent: undefined,
+      traceParent,
       events: [
         {
           eventId: 1,
@@ -109,6 +149,7 @@ export class Executions {
               rootExecutionId: executionId,
               timeoutSeconds,
               timeoutTimerId: timeoutSeconds > 0 ? timerIds.executionTimeout(executionId) : "",
+              traceParent,
             },
           },
         },

@@ -7,6 +7,7 @@ import { Server, ServerCredentials, status } from "@grpc/grpc-js";
 import type { ServerUnaryCall, ServiceError, sendUnaryData, handleUnaryCall } from "@grpc/grpc-js";
 import { ExecutionStatus, WorkflowServiceService } from "@jetflow/contracts";
 import type { WorkflowServiceServer } from "@jetflow/contracts";
+import { TRACEPARENT } from "@jetflow/contracts/internal";
 import { toExecutionSummary } from "@jetflow/execution-model";
 import type { Logger } from "@jetflow/service-runtime";
 import type { NatsConnection } from "@nats-io/transport-node";
@@ -56,14 +57,14 @@ function toServiceError(err: unknown, log: Logger, method: string): Partial<Serv
 function unary<Req, Res>(
   method: string,
   options: GrpcServerOptions,
-  handler: (request: Req) => Promise<Res>,
+  handler: (request: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res>,
 ): handleUnaryCall<Req, Res> {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
     if (!options.connected()) {
       callback({ code: status.UNAVAILABLE, details: NOT_CONNECTED }, null);
       return;
     }
-    handler(call.request).then(
+    handler(call.request, call).then(
       (response) => callback(null, response),
       (err: unknown) => callback(toServiceError(err, options.log, method), null),
     );
@@ -80,6 +81,14 @@ function decodeNameToken(token: string): string {
   if (!isWorkflowName(name))
     throw ApiError.invalid(`invalid request:\npage_token: invalid page token "${token.slice(0, 100)}"`);
   return name;
+}
+
+/** The caller's W3C `traceparent` (gRPC metadata); the HTTP routes pass no metadata. */
+function callerTraceParent(call: {
+  metadata?: ServerUnaryCall<unknown, unknown>["metadata"];
+}): string | undefined {
+  const value = call.metadata?.get(TRACEPARENT)[0];
+  return typeof value === "string" && value !== "" ? value : undefined;
 }
 
 /** Builds the service implementation. */
@@ -118,13 +127,14 @@ export function workflowService(o: GrpcServerOptions): WorkflowServiceServer {
       };
     }),
     validateWorkflow: unary("ValidateWorkflow", o, async (req) => o.workflows.validate(req.definition)),
-    startExecution: unary("StartExecution", o, async (req) =>
+    startExecution: unary("StartExecution", o, async (req, call) =>
       o.executions.start(
         req.workflowName,
         req.workflowVersion,
         req.inputJson,
         req.executionName,
         req.requestId ?? "",
+        callerTraceParent(call),
       ),
     ),
     describeExecution: unary("DescribeExecution", o, async (req) => {

@@ -35,15 +35,17 @@ export interface HandlerContext {
 export function createBatchHandler(ctx: HandlerContext): (msg: JsMsg) => Promise<void> {
   return async (msg) => {
     let effects: Effect[];
+    let batch: EventBatch;
     try {
-      effects = planEffects(decode(EventBatch, "EventBatch", msg.data, msg.subject), msg.subject, msg.seq);
+      batch = decode(EventBatch, "EventBatch", msg.data, msg.subject);
+      effects = planEffects(batch, msg.subject, msg.seq);
     } catch (err) {
       if (!(err instanceof DecodeError || err instanceof InvalidBatchError)) throw err;
       await deadLetter(ctx, msg, err);
       return;
     }
     try {
-      const duplicates = await performEffects(ctx.js, ctx.nc, effects);
+      const duplicates = await performEffects(ctx.js, ctx.nc, effects, batch.traceParent);
       ctx.stats.effects += effects.length;
       ctx.stats.duplicates += duplicates;
     } catch (err) {
@@ -52,7 +54,10 @@ export function createBatchHandler(ctx: HandlerContext): (msg: JsMsg) => Promise
     }
     await ack(ctx, msg);
     ctx.stats.batches += 1;
-    ctx.log.debug({ subject: msg.subject, seq: msg.seq, effects: effects.length }, "batch dispatched");
+    ctx.log.debug(
+      { executionId: batch.executionId, seq: msg.seq, effects: effects.length },
+      "batch dispatched",
+    );
   };
 }
 

@@ -1,7 +1,7 @@
 import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { DeadLetter, encode, subjects } from "@jetflow/contracts";
-import { explainPublishError } from "@jetflow/contracts/internal";
+import { explainPublishError, traceHeaders } from "@jetflow/contracts/internal";
 import type { Effect } from "./effects";
 
 /** The service name on dead letters and in the dead-letter subject. */
@@ -10,14 +10,17 @@ export const SERVICE = "dispatcher";
 /**
  * Performs effects concurrently (publishes are pipelined, not one at a time) and resolves once
  * JetStream has acknowledged every JetStream publish; core publishes are fire and forget.
- * Resolves to the number of publishes the server dropped as duplicates.
+ * Resolves to the number of publishes the server dropped as duplicates. `traceParent` (the
+ * execution's, when it is traced) goes along as the `traceparent` header of each JetStream publish.
  * @throws the first publish error (the caller NAKs the message and everything is re-sent)
  */
 export async function performEffects(
   js: JetStreamClient,
   nc: NatsConnection,
   effects: readonly Effect[],
+  traceParent?: string,
 ): Promise<number> {
+  const headers = traceHeaders(traceParent);
   const acks = await Promise.all(
     effects.map(async (effect) => {
       if (effect.kind === "core") {
@@ -25,7 +28,7 @@ export async function performEffects(
         return false;
       }
       try {
-        const ack = await js.publish(effect.subject, effect.bytes, { msgID: effect.msgId });
+        const ack = await js.publish(effect.subject, effect.bytes, { msgID: effect.msgId, headers });
         return ack.duplicate;
       } catch (err) {
         throw explainPublishError(err, effect.subject);

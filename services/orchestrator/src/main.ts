@@ -3,6 +3,7 @@ import { runService } from "@jetflow/service-runtime";
 import { loadConfig } from "./config";
 import { instrumentOrchestrator } from "./metrics";
 import { createOrchestrator } from "./orchestrator";
+import { traceTransition } from "./tracing";
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
@@ -13,7 +14,10 @@ async function main(): Promise<void> {
       nc,
       log: log.child({ component: "orchestrator" }),
       config,
-      onCommitted: record,
+      onCommitted: (before, batch, after) => {
+        record(before, batch, after);
+        traceTransition(before, batch, after);
+      },
     });
     await orchestrator.start();
     return orchestrator;

@@ -342,6 +342,8 @@ export function createOrchestrator(options: OrchestratorOptions) {
       }
       const next = t.snapshot;
       const batch = t.toBatch(next?.parent);
+      // The effects of the batch (tasks) continue the execution's trace (see trace-context).
+      if (batch && next?.traceParent !== undefined) batch.traceParent = next.traceParent;
       if (!batch || !next) {
         // Nothing to do, judged on a cached snapshot that another replica may have moved past
         // (a result for the task it scheduled looks stale here): judge again on a fresh load.

@@ -18,7 +18,13 @@ import {
   streams,
   subjects,
 } from "@jetflow/contracts";
-import { explainJetStreamError, startDurableConsumer } from "@jetflow/contracts/internal";
+import {
+  explainJetStreamError,
+  startDurableConsumer,
+  startTraceSpan,
+  traceHeaders,
+  traceParentHeader,
+} from "@jetflow/contracts/internal";
 import type { DurableConsumer } from "@jetflow/contracts/internal";
 import type { Component, Logger } from "@jetflow/service-runtime";
 import { JetStreamApiCodes, jetstream, jetstreamManager } from "@nats-io/jetstream";
@@ -123,13 +129,19 @@ export function createResultIngestor({
     // The stream's own timestamp: the same on every redelivery, so the deadline check is too.
     const storedMs = Math.floor(msg.info.timestampNanos / 1_000_000);
     const ingested = ingestBytes(msg.data, msg.subject, limits, new Date(storedMs > 0 ? storedMs : now()));
+    // A result from a traced task attempt continues its trace (the worker's span is the parent).
+    const parent = traceParentHeader(msg.headers);
+    const span =
+      parent === undefined
+        ? undefined
+        : startTraceSpan(`result ${activityFromSubject(msg.subject) ?? ""}`, { parent, kind: "consumer" });
     try {
       switch (ingested.kind) {
         case "outcome": {
           const ack = await (js as JetStreamClient).publish(
             subjects.command(ingested.executionId),
             encode(Command, ingested.command),
-            { msgID: ingested.msgId },
+            { msgID: ingested.msgId, headers: traceHeaders(span?.traceParent) },
           );
           stats.commands += 1;
           if (ack.duplicate) stats.duplicates += 1;
@@ -153,8 +165,10 @@ export function createResultIngestor({
         "result not forwarded, retrying later",
       );
       msg.nak(RETRY_DELAY_MS);
+      span?.end("not forwarded");
       return;
     }
+    span?.end(ingested.kind === "rejected" ? "parked" : undefined);
     // Only now: the command (or dead letter, or heartbeat record) is durable.
     msg.ack();
   }

@@ -919,6 +919,10 @@ export const openApiDocument: Readonly<Record<string, unknown>> = {
           },
           "timeoutTimerId": {
             "type": "string"
+          },
+          "traceParent": {
+            "type": "string",
+            "description": "W3C traceparent of the span that started the execution (the api-gateway's StartExecution), the parent of every span of the execution; absent when tracing is off."
           }
         }
       },

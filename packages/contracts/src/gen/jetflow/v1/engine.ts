@@ -83,7 +83,14 @@ export interface EventBatch {
    * Set for child executions, so that effects of the batch (child finished) reach the parent
    * without a read.
    */
-  parent: ParentRef | undefined;
+  parent:
+    | ParentRef
+    | undefined;
+  /**
+   * The execution's trace parent (ExecutionSnapshot.trace_parent), so that the effects of the
+   * batch (tasks) continue its trace without a read; absent when tracing is off.
+   */
+  traceParent?: string | undefined;
 }
 
 /**
@@ -177,6 +184,8 @@ export interface ExecutionSnapshot {
   timeoutSeconds: number;
   /** Timer id of the execution timeout, when armed. */
   timeoutTimerId: string;
+  /** ExecutionStarted.trace_parent: the parent of the execution's spans. */
+  traceParent?: string | undefined;
 }
 
 /**
@@ -323,7 +332,7 @@ export interface LoadReply {
 }
 
 function createBaseEventBatch(): EventBatch {
-  return { executionId: "", events: [], parent: undefined };
+  return { executionId: "", events: [], parent: undefined, traceParent: undefined };
 }
 
 export const EventBatch: MessageFns<EventBatch> = {
@@ -336,6 +345,9 @@ export const EventBatch: MessageFns<EventBatch> = {
     }
     if (message.parent !== undefined) {
       ParentRef.encode(message.parent, writer.uint32(26).fork()).join();
+    }
+    if (message.traceParent !== undefined) {
+      writer.uint32(34).string(message.traceParent);
     }
     return writer;
   },
@@ -377,6 +389,14 @@ export const EventBatch: MessageFns<EventBatch> = {
             message.parent = ParentRef.decode(reader, reader.uint32());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.traceParent = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -398,6 +418,11 @@ export const EventBatch: MessageFns<EventBatch> = {
         : "",
       events: globalThis.Array.isArray(object?.events) ? object.events.map((e: any) => HistoryEvent.fromJSON(e)) : [],
       parent: isSet(object.parent) ? ParentRef.fromJSON(object.parent) : undefined,
+      traceParent: isSet(object.traceParent)
+        ? globalThis.String(object.traceParent)
+        : isSet(object.trace_parent)
+        ? globalThis.String(object.trace_parent)
+        : undefined,
     };
   },
 
@@ -412,6 +437,9 @@ export const EventBatch: MessageFns<EventBatch> = {
     if (message.parent !== undefined) {
       obj.parent = ParentRef.toJSON(message.parent);
     }
+    if (message.traceParent !== undefined) {
+      obj.traceParent = message.traceParent;
+    }
     return obj;
   },
 
@@ -425,6 +453,7 @@ export const EventBatch: MessageFns<EventBatch> = {
     message.parent = (object.parent !== undefined && object.parent !== null)
       ? ParentRef.fromPartial(object.parent)
       : undefined;
+    message.traceParent = object.traceParent ?? undefined;
     return message;
   },
 };
@@ -1173,6 +1202,7 @@ function createBaseExecutionSnapshot(): ExecutionSnapshot {
     active: undefined,
     timeoutSeconds: 0,
     timeoutTimerId: "",
+    traceParent: undefined,
   };
 }
 
@@ -1234,6 +1264,9 @@ export const ExecutionSnapshot: MessageFns<ExecutionSnapshot> = {
     }
     if (message.timeoutTimerId !== "") {
       writer.uint32(154).string(message.timeoutTimerId);
+    }
+    if (message.traceParent !== undefined) {
+      writer.uint32(162).string(message.traceParent);
     }
     return writer;
   },
@@ -1403,6 +1436,14 @@ export const ExecutionSnapshot: MessageFns<ExecutionSnapshot> = {
             message.timeoutTimerId = reader.string();
             continue;
           }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.traceParent = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1492,6 +1533,11 @@ export const ExecutionSnapshot: MessageFns<ExecutionSnapshot> = {
         : isSet(object.timeout_timer_id)
         ? globalThis.String(object.timeout_timer_id)
         : "",
+      traceParent: isSet(object.traceParent)
+        ? globalThis.String(object.traceParent)
+        : isSet(object.trace_parent)
+        ? globalThis.String(object.trace_parent)
+        : undefined,
     };
   },
 
@@ -1554,6 +1600,9 @@ export const ExecutionSnapshot: MessageFns<ExecutionSnapshot> = {
     if (message.timeoutTimerId !== "") {
       obj.timeoutTimerId = message.timeoutTimerId;
     }
+    if (message.traceParent !== undefined) {
+      obj.traceParent = message.traceParent;
+    }
     return obj;
   },
 
@@ -1585,6 +1634,7 @@ export const ExecutionSnapshot: MessageFns<ExecutionSnapshot> = {
       : undefined;
     message.timeoutSeconds = object.timeoutSeconds ?? 0;
     message.timeoutTimerId = object.timeoutTimerId ?? "";
+    message.traceParent = object.traceParent ?? undefined;
     return message;
   },
 };

@@ -75,6 +75,11 @@ export interface ExecutionStarted {
   /** Execution-level TimeoutSeconds (0: none) and the id of its timer. */
   timeoutSeconds: number;
   timeoutTimerId: string;
+  /**
+   * W3C traceparent of the span that started the execution (the api-gateway's StartExecution),
+   * the parent of every span of the execution; absent when tracing is off.
+   */
+  traceParent?: string | undefined;
 }
 
 export interface ExecutionSucceeded {
@@ -1169,6 +1174,7 @@ function createBaseExecutionStarted(): ExecutionStarted {
     rootExecutionId: "",
     timeoutSeconds: 0,
     timeoutTimerId: "",
+    traceParent: undefined,
   };
 }
 
@@ -1200,6 +1206,9 @@ export const ExecutionStarted: MessageFns<ExecutionStarted> = {
     }
     if (message.timeoutTimerId !== "") {
       writer.uint32(74).string(message.timeoutTimerId);
+    }
+    if (message.traceParent !== undefined) {
+      writer.uint32(82).string(message.traceParent);
     }
     return writer;
   },
@@ -1289,6 +1298,14 @@ export const ExecutionStarted: MessageFns<ExecutionStarted> = {
             message.timeoutTimerId = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.traceParent = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1344,6 +1361,11 @@ export const ExecutionStarted: MessageFns<ExecutionStarted> = {
         : isSet(object.timeout_timer_id)
         ? globalThis.String(object.timeout_timer_id)
         : "",
+      traceParent: isSet(object.traceParent)
+        ? globalThis.String(object.traceParent)
+        : isSet(object.trace_parent)
+        ? globalThis.String(object.trace_parent)
+        : undefined,
     };
   },
 
@@ -1376,6 +1398,9 @@ export const ExecutionStarted: MessageFns<ExecutionStarted> = {
     if (message.timeoutTimerId !== "") {
       obj.timeoutTimerId = message.timeoutTimerId;
     }
+    if (message.traceParent !== undefined) {
+      obj.traceParent = message.traceParent;
+    }
     return obj;
   },
 
@@ -1395,6 +1420,7 @@ export const ExecutionStarted: MessageFns<ExecutionStarted> = {
     message.rootExecutionId = object.rootExecutionId ?? "";
     message.timeoutSeconds = object.timeoutSeconds ?? 0;
     message.timeoutTimerId = object.timeoutTimerId ?? "";
+    message.traceParent = object.traceParent ?? undefined;
     return message;
   },
 };
