@@ -2,6 +2,7 @@
  * The activities the end-to-end tests run, shared by in-process workers and the worker process
  * (`test-worker.ts`). Each mirrors a situation a real worker meets.
  */
+import { trace } from "@opentelemetry/api";
 import type { TaskContext, TaskHandlers } from "@jetflow/worker-sdk";
 
 function named(name: string, message: string): Error {
@@ -49,4 +50,12 @@ export const testActivities: TaskHandlers = {
   },
   /** Echoes its input. */
   echo: (input: unknown) => input,
+  /**
+   * Fails with `Flaky` until attempt `succeedOn`, then returns the id of the span active in the
+   * handler (the worker's task span when tracing is on, "" otherwise).
+   */
+  "traced-flaky": (input: { succeedOn: number }, ctx: TaskContext) => {
+    if (ctx.attempt < input.succeedOn) throw named("Flaky", `attempt ${ctx.attempt} failed`);
+    return { activeSpanId: trace.getActiveSpan()?.spanContext().spanId ?? "" };
+  },
 };

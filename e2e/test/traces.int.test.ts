@@ -1,0 +1,119 @@
+/**
+ * With OTEL_EXPORTER_OTLP_ENDPOINT set, every service and the worker export spans over OTLP to a
+ * receiver in the test, which decodes the protobuf: one execution is one connected trace, from
+ * the api-gateway's StartExecution through the orchestrator's transitions, each task attempt in
+ * the worker (the handler's active span) and each result back through the result-ingestor.
+ */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { waitFor } from "@jetflow/testing";
+import { ManagedProcess, startEngine, statusOf, waitForEnd } from "../src";
+import type { Engine } from "../src";
+import { startOtlpReceiver } from "./otlp-receiver";
+import type { OtlpReceiver, ReceivedSpan } from "./otlp-receiver";
+
+let receiver: OtlpReceiver;
+let engine: Engine;
+let worker: ManagedProcess;
+
+beforeAll(async () => {
+  receiver = await startOtlpReceiver();
+  engine = await startEngine({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url } });
+  worker = new ManagedProcess(
+    "worker",
+    resolve(__dirname, "../dist/test-worker.js"),
+    {
+      PATH: process.env.PATH,
+      NATS_URL: engine.natsUrl,
+      ACTIVITIES: "traced-flaky",
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    },
+    join(mkdtempSync(join(tmpdir(), "jetflow-traces-")), "worker.log"),
+  );
+  worker.start();
+  await worker.waitForLog("worker started");
+});
+
+afterAll(async () => {
+  await worker?.stop();
+  await engine?.stop();
+  await receiver?.close();
+});
+
+it("makes one connected trace of an execution across every service and the worker, retried task included", async () => {
+  const definition = JSON.stringify({
+    StartAt: "Flaky",
+    States: {
+      Flaky: {
+        Type: "Task",
+        Resource: "traced-flaky",
+        Retry: [{ ErrorEquals: ["Flaky"], IntervalSeconds: 1, MaxAttempts: 2, BackoffRate: 1 }],
+        End: true,
+      },
+    },
+  });
+  await engine.client.registerWorkflow({ name: "traced", definition, description: "" });
+  const { executionId } = await engine.client.startExecution({
+    workflowName: "traced",
+    workflowVersion: 0,
+    inputJson: '{"succeedOn":2}',
+    executionName: "",
+  });
+  const ended = await waitForEnd(engine.client, executionId);
+  expect(statusOf(ended.execution?.status)).toBe("SUCCEEDED");
+  const { activeSpanId } = JSON.parse(ended.outputJson) as { activeSpanId: string };
+
+  const root = await waitFor(() =>
+    receiver.spans.find(
+      (s) => s.name === "StartExecution traced" && s.attributes["jetflow.execution_id"] === executionId,
+    ),
+  );
+  const inTrace = () => receiver.spans.filter((s) => s.traceId === root.traceId);
+  const of = (service: string, prefix: string) =>
+    inTrace().filter((s) => s.service === service && s.name.startsWith(prefix));
+  // Spans are exported in batches every second by each process.
+  await waitFor(
+    () => of("jetflow-worker", "task ").length === 2 && of("result-ingestor", "result ").length === 2,
+    {
+      message: "two task attempts and their results in the trace",
+    },
+  );
+  // The execution's end is the last transition: Begin, the failed attempt, the retry's timer, the success.
+  await waitFor(
+    () =>
+      of("orchestrator", "transition ").some((s) =>
+        (s.attributes["jetflow.events"] as string[] | undefined)?.includes("executionSucceeded"),
+      ),
+    { message: "the final transition in the trace" },
+  );
+
+  expect(root).toMatchObject({ service: "api-gateway", parentSpanId: "" });
+  // Connected: every span's parent is in the trace, up to the root.
+  const ids = new Set(inTrace().map((s) => s.spanId));
+  const orphans = inTrace().filter((s) => s !== root && !ids.has(s.parentSpanId));
+  expect(orphans.map((s: ReceivedSpan) => `${s.service} ${s.name}`)).toEqual([]);
+
+  const transitions = of("orchestrator", "transition ");
+  expect(transitions.length).toBeGreaterThanOrEqual(4);
+  for (const transition of transitions) expect(transition.parentSpanId).toBe(root.spanId);
+
+  const attempts = of("jetflow-worker", "task ").sort(
+    (a, b) => Number(a.attributes["jetflow.attempt"]) - Number(b.attributes["jetflow.attempt"]),
+  );
+  expect(
+    attempts.map((s) => [s.name, s.attributes["jetflow.attempt"], s.parentSpanId, s.statusCode]),
+  ).toEqual([
+    ["task traced-flaky", 1, root.spanId, 2],
+    ["task traced-flaky", 2, root.spanId, 0],
+  ]);
+  expect(attempts.map((s) => s.attributes["jetflow.execution_id"])).toEqual([executionId, executionId]);
+  // The handler ran with its attempt's span active.
+  expect(activeSpanId).toBe(attempts[1]?.spanId);
+  // Each result is recorded under the attempt that produced it.
+  expect(
+    of("result-ingestor", "result ")
+      .map((s) => s.parentSpanId)
+      .sort(),
+  ).toEqual(attempts.map((s) => s.spanId).sort());
+});
