@@ -91,17 +91,15 @@ export function startTraceSpan(
   options: { parent?: string; kind?: keyof typeof KINDS; attributes?: Attributes; startTime?: Date } = {},
 ): TraceSpan {
   const parent = contextFromTraceParent(options.parent);
-  const span = trace
-    .getTracer("jetflow")
-    .startSpan(
-      name,
-      {
-        kind: KINDS[options.kind ?? "internal"],
-        attributes: options.attributes,
-        startTime: options.startTime,
-      },
-      parent,
-    );
+  const span = trace.getTracer("jetflow").startSpan(
+    name,
+    {
+      kind: KINDS[options.kind ?? "internal"],
+      attributes: options.attributes,
+      startTime: options.startTime,
+    },
+    parent,
+  );
   return {
     traceParent: formatTraceParent(span),
     context: trace.setSpan(parent, span),
