@@ -1,6 +1,7 @@
 import { createServer } from "node:http";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { NatsConnection } from "@nats-io/transport-node";
+import { deliveryCounts } from "@jetflow/contracts/internal";
 import type { TaskOutcome } from "./outcome";
 
 /** Buckets of task latencies, in seconds: from a few milliseconds to an hour. */
@@ -105,6 +106,27 @@ export async function serveWorkerMetrics(
   void (async () => {
     for await (const status of nc.status()) if (status.type === "reconnect") reconnects.inc();
   })();
+  // The consume loop's counts of this process's task consumers, as the services report theirs.
+  new Counter({
+    name: "jetflow_consumer_deliveries_total",
+    help: "Tasks the activity's consumer delivered to this worker, redeliveries included",
+    labelNames: ["stream", "consumer"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const c of deliveryCounts()) this.inc({ stream: c.stream, consumer: c.consumer }, c.delivered);
+    },
+  });
+  new Counter({
+    name: "jetflow_consumer_redeliveries_total",
+    help: "Tasks delivered to this worker again (a lost ack, a NAK, a dead worker before it)",
+    labelNames: ["stream", "consumer"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const c of deliveryCounts()) this.inc({ stream: c.stream, consumer: c.consumer }, c.redelivered);
+    },
+  });
   const server = createServer((req, res) => {
     if ((req.url ?? "").split("?")[0] !== "/metrics") {
       res.writeHead(404).end();
