@@ -1,25 +1,9 @@
 /**
- * @jetflow/execution-model: what an execution is, independent of any service.
- * `evolve`/`replay` fold EventBatches into an ExecutionSnapshot; `ids` defines the engine's token
- * and id formats.
+ * @jetflow/execution-model: the NATS clients that read an execution's model (the pure model
+ * itself, evolve and ids, is in @jetflow/engine): the state-manager's request/reply client and
+ * the history reader.
  */
-export { evolve, replay, applyEventsInPlace, EventSequenceError } from "./evolve";
-export {
-  MalformedIdError,
-  isExecutionId,
-  newExecutionId,
-  namedExecutionId,
-  childExecutionId,
-  childIdPrefix,
-  taskToken,
-  parseTaskToken,
-  timerIds,
-  commandMsgIds,
-  eventBatchMsgId,
-} from "./ids";
-export { emptyBitmap, hasBit, withBit } from "./bitmap";
 export { readEventBatches, readEventBatchesWith, lastBatchSeq, HistoryReadError } from "./history";
 export type { StoredBatch, ReadBatchesOptions } from "./history";
 export { StateClient, StateManagerError } from "./state-client";
 export type { CommitResult } from "./state-client";
-export { toExecutionSummary } from "./summary";

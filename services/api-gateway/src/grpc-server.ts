@@ -7,7 +7,7 @@ import { Server, ServerCredentials, status } from "@grpc/grpc-js";
 import type { ServerUnaryCall, ServiceError, sendUnaryData, handleUnaryCall } from "@grpc/grpc-js";
 import { ExecutionStatus, WorkflowServiceService } from "@jetflow/contracts";
 import type { WorkflowServiceServer } from "@jetflow/contracts";
-import { toExecutionSummary } from "@jetflow/execution-model";
+import { toExecutionSummary } from "@jetflow/engine";
 import type { Logger } from "@jetflow/service-runtime";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { activeStateNames } from "./active-states";

@@ -31,19 +31,21 @@ import { Kvm } from "@nats-io/kv";
 import type { KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Config } from "./config";
-import { ChildOutputsNeeded, applyCommand } from "./decide";
-import type { DecideEnv, Ignored } from "./decide";
-import { rootExecutionOf } from "./context";
-import type { RootExecution } from "./context";
-import { isJudgedOnStaleSnapshot, provenEventId } from "./evidence";
+import {
+  ChildOutputsNeeded,
+  Transition,
+  applyCommand,
+  completeChildStart,
+  isJudgedOnStaleSnapshot,
+  provenEventId,
+  rootExecutionOf,
+} from "@jetflow/engine";
+import type { DecideEnv, Ignored, RootExecution } from "@jetflow/engine";
 import { DefinitionCache } from "./definitions";
 import { readChildOutputs } from "./history-reader";
 import { LruCache } from "./lru";
 import { Semaphore } from "./semaphore";
 import { StateClient } from "@jetflow/execution-model";
-import { completeChildStart } from "./machine";
-
-import { Transition } from "./transition";
 
 /** What the orchestrator needs from its surroundings. */
 export interface OrchestratorOptions {

@@ -5,7 +5,7 @@
  */
 import { streams, subjects } from "@jetflow/contracts";
 import type { CommitReply, ExecutionSnapshot } from "@jetflow/contracts";
-import { eventBatchMsgId } from "@jetflow/execution-model";
+import { eventBatchMsgId } from "@jetflow/engine";
 import type { JetStreamClient, JetStreamManager, PubAck } from "@nats-io/jetstream";
 import type { Logger } from "pino";
 import type { ValidCommit } from "./commit-validation";

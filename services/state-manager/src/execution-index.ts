@@ -15,7 +15,7 @@
  * one `create` that finds the entry there.
  */
 import { ExecutionStatus, encode, ExecutionSummary } from "@jetflow/contracts";
-import { toExecutionSummary } from "@jetflow/execution-model";
+import { toExecutionSummary } from "@jetflow/engine";
 import type { ExecutionSnapshot } from "@jetflow/contracts";
 import type { KV } from "@nats-io/kv";
 import type { Logger } from "pino";

@@ -3,7 +3,8 @@
  * every service shares) into a snapshot: the load's repair and the replay tool.
  */
 import type { ExecutionSnapshot } from "@jetflow/contracts";
-import { evolve, readEventBatchesWith, replay } from "@jetflow/execution-model";
+import { evolve, replay } from "@jetflow/engine";
+import { readEventBatchesWith } from "@jetflow/execution-model";
 import type { StoredBatch } from "@jetflow/execution-model";
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { JetStreamManager } from "@nats-io/jetstream";

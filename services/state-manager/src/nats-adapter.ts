@@ -21,7 +21,7 @@ import {
   subjects,
 } from "@jetflow/contracts";
 import type { Component } from "@jetflow/service-runtime";
-import { isExecutionId } from "@jetflow/execution-model";
+import { isExecutionId } from "@jetflow/engine";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";

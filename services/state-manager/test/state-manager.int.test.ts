@@ -10,7 +10,7 @@ import {
   streams,
   subjects,
 } from "@jetflow/contracts";
-import { eventBatchMsgId, evolve, namedExecutionId } from "@jetflow/execution-model";
+import { eventBatchMsgId, evolve, namedExecutionId } from "@jetflow/engine";
 import { connectTo, startNatsServer, uniqueName, waitFor } from "@jetflow/testing";
 import type { NatsServer } from "@jetflow/testing";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";

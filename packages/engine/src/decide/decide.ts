@@ -36,14 +36,7 @@ import type {
   TaskPhase,
   Timer,
 } from "@jetflow/contracts";
-import {
-  childExecutionId,
-  childIdPrefix,
-  hasBit,
-  parseTaskToken,
-  taskToken,
-  timerIds,
-} from "@jetflow/execution-model";
+import { childExecutionId, childIdPrefix, hasBit, parseTaskToken, taskToken, timerIds } from "../model";
 import { evaluationEnv, isChildExecution, rootExecutionOf } from "./context";
 import type { Entropy, RootExecution } from "./context";
 import { resolveMachine } from "./machine";

@@ -3,7 +3,7 @@
  * snapshot's last event id, and the snapshot they fold into (kept current after each event, so
  * the next decision step sees its predecessors' effect).
  */
-import { applyEventsInPlace } from "@jetflow/execution-model";
+import { applyEventsInPlace } from "../model";
 import type { EventBatch, ExecutionSnapshot, HistoryEvent, ParentRef } from "@jetflow/contracts";
 
 /** The `details` of a HistoryEvent: which event and its fields. */

@@ -1,6 +1,6 @@
 import { ExecutionSnapshot, TimerKind } from "@jetflow/contracts";
 import type { Command, Timer } from "@jetflow/contracts";
-import { MalformedIdError, taskToken, timerIds } from "@jetflow/execution-model";
+import { MalformedIdError, taskToken, timerIds } from "../model";
 import { isJudgedOnStaleSnapshot, provenEventId } from "./evidence";
 
 const EXEC = "exec-1";

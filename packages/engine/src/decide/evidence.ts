@@ -8,7 +8,7 @@
  */
 import { TimerKind } from "@jetflow/contracts";
 import type { Command, ExecutionSnapshot, Timer } from "@jetflow/contracts";
-import { MalformedIdError, parseTaskToken } from "@jetflow/execution-model";
+import { MalformedIdError, parseTaskToken } from "../model";
 import type { Ignored } from "./decide";
 
 /**

@@ -2,10 +2,10 @@ import { assertValidDefinition } from "@jetflow/asl";
 import type { Json, StateMachine } from "@jetflow/asl";
 import { ExecutionSnapshot } from "@jetflow/contracts";
 import type { HistoryEvent } from "@jetflow/contracts";
-import { replay } from "@jetflow/execution-model";
+import { replay } from "../model";
 import { lateness } from "./decide";
-import { Simulator, statusName } from "./simulator";
-import type { SimulatedHandler } from "./simulator";
+import { Simulator, statusName } from "../test-support/simulator";
+import type { SimulatedHandler } from "../test-support/simulator";
 
 function machine(definition: object): StateMachine {
   return assertValidDefinition(JSON.stringify(definition));

@@ -6,13 +6,13 @@
 import type { Json, StateMachine } from "@jetflow/asl";
 import { ExecutionStatus, TimerKind } from "@jetflow/contracts";
 import type { Command, ExecutionSnapshot, HistoryEvent, Timer } from "@jetflow/contracts";
-import { evolve, timerIds } from "@jetflow/execution-model";
-import { applyCommand } from "./decide";
-import type { DecideEnv } from "./decide";
-import { rootExecutionOf } from "./context";
-import type { RootExecution } from "./context";
-import { completeChildStart } from "./machine";
-import { Transition } from "./transition";
+import { evolve, timerIds } from "../model";
+import { applyCommand } from "../decide/decide";
+import type { DecideEnv } from "../decide/decide";
+import { rootExecutionOf } from "../decide/context";
+import type { RootExecution } from "../decide/context";
+import { completeChildStart } from "../decide/machine";
+import { Transition } from "../decide/transition";
 
 /** What a simulated task handler may do. */
 export type SimulatedOutcome =
