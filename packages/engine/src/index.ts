@@ -4,8 +4,8 @@
  *
  * ```ts
  * const snapshot = evolve(previous, batch, seq);             // the fold of events
- * const t = new Transition(executionId, snapshot, now);
- * const ignored = applyCommand(t, command, env);             // the ASL semantics
+ * const decision = decideTransition(executionId, snapshot, commands, env);  // the ASL semantics
+ * // decision.kind: "decided" (a Transition to commit), "needs" (read it, decide again), "failed"
  * ```
  */
 export {
@@ -29,8 +29,10 @@ export {
   withBit,
   toExecutionSummary,
 } from "./model";
-export { applyCommand, ChildOutputsNeeded, lateness } from "./decide/decide";
-export type { DecideEnv, Ignored } from "./decide/decide";
+export { applyCommand, decideTransition, isDecisionNeed } from "./decide/decide";
+export type { TransitionDecision } from "./decide/decide";
+export type { DecideEnv, DecisionNeed, Ignored } from "./decide/env";
+export { lateness } from "./decide/task";
 export { Transition } from "./decide/transition";
 export type { EventDetails } from "./decide/transition";
 export { MachinePathError, resolveMachine, childMachinePath, completeChildStart } from "./decide/machine";

@@ -32,10 +32,8 @@ import type { KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Config } from "./config";
 import {
-  ChildOutputsNeeded,
-  Transition,
-  applyCommand,
   completeChildStart,
+  decideTransition,
   isJudgedOnStaleSnapshot,
   provenEventId,
   rootExecutionOf,
@@ -291,7 +289,6 @@ export function createOrchestrator(options: OrchestratorOptions) {
     let outputs: Map<number, Map<number, string>> | undefined;
     for (;;) {
       const definition = await definitionFor(snapshot, commands);
-      const t = new Transition(executionId, snapshot, now());
       if (!definition) {
         for (const [index, command] of commands.entries()) {
           if (!behind.has(index)) judge(index, command, "unknown-execution", snapshot);
@@ -314,26 +311,24 @@ export function createOrchestrator(options: OrchestratorOptions) {
         maxStatesPerTransition: config.maxStatesPerTransition,
         childOutputs: (startedEventId) => outputs?.get(startedEventId),
       };
-      try {
-        for (const [index, command] of commands.entries()) {
-          let ignored: Ignored;
-          try {
-            ignored = applyCommand(t, command, env);
-          } catch (err) {
-            if (err instanceof ChildOutputsNeeded) throw err;
-            throw new DecisionError(index, err);
-          }
-          if (ignored && !behind.has(index)) {
-            counters.ignored++;
-            judge(index, command, ignored, snapshot);
-            elog.debug({ ignored, kind: command.kind?.$case }, "command changed nothing");
-          }
-        }
-      } catch (err) {
-        if (!(err instanceof ChildOutputsNeeded)) throw err;
+      const decision = decideTransition(executionId, snapshot, commands, env);
+      if (decision.kind === "failed") throw new DecisionError(decision.commandIndex, decision.error);
+      if (decision.kind === "needs") {
+        // The last child of a round completed: its result needs the children's outputs, which
+        // travel in the history. Read them, then decide the whole group again.
+        const { startedEventId } = decision.need;
         outputs ??= new Map();
-        outputs.set(err.startedEventId, await readChildOutputs(nc, executionId, err.startedEventId));
+        outputs.set(startedEventId, await readChildOutputs(nc, executionId, startedEventId));
         continue;
+      }
+      const t = decision.transition;
+      for (const [index, ignored] of decision.ignored.entries()) {
+        const command = commands[index];
+        if (ignored && command && !behind.has(index)) {
+          counters.ignored++;
+          judge(index, command, ignored, snapshot);
+          elog.debug({ ignored, kind: command.kind?.$case }, "command changed nothing");
+        }
       }
       const next = t.snapshot;
       const batch = t.toBatch(next?.parent);

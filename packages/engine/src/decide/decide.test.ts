@@ -3,7 +3,7 @@ import type { Json, StateMachine } from "@jetflow/asl";
 import { ExecutionSnapshot } from "@jetflow/contracts";
 import type { HistoryEvent } from "@jetflow/contracts";
 import { replay } from "../model";
-import { lateness } from "./decide";
+import { lateness } from "./task";
 import { Simulator, statusName } from "../test-support/simulator";
 import type { SimulatedHandler } from "../test-support/simulator";
 

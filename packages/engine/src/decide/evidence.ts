@@ -9,7 +9,7 @@
 import { TimerKind } from "@jetflow/contracts";
 import type { Command, ExecutionSnapshot, Timer } from "@jetflow/contracts";
 import { MalformedIdError, parseTaskToken } from "../model";
-import type { Ignored } from "./decide";
+import type { Ignored } from "./env";
 
 /**
  * The id of an event that must exist in the history of `command.executionId` for the command to

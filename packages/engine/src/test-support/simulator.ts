@@ -7,8 +7,8 @@ import type { Json, StateMachine } from "@jetflow/asl";
 import { ExecutionStatus, TimerKind } from "@jetflow/contracts";
 import type { Command, ExecutionSnapshot, HistoryEvent, Timer } from "@jetflow/contracts";
 import { evolve, timerIds } from "../model";
-import { applyCommand } from "../decide/decide";
-import type { DecideEnv } from "../decide/decide";
+import { decideTransition } from "../decide/decide";
+import type { DecideEnv } from "../decide/env";
 import { rootExecutionOf } from "../decide/context";
 import type { RootExecution } from "../decide/context";
 import { completeChildStart } from "../decide/machine";
@@ -56,22 +56,22 @@ export class Simulator {
 
   /** Starts an execution (as the api-gateway does) and runs until nothing is left to do. */
   run(input: Json, executionId = "exec-1", timeoutSeconds = 0): Stored {
-    this.commit(executionId, (t) => {
-      t.emit({
-        $case: "executionStarted",
-        value: {
-          workflowName: "wf",
-          workflowVersion: 1,
-          inputJson: JSON.stringify(input),
-          executionName: "",
-          machinePath: "",
-          parent: undefined,
-          rootExecutionId: executionId,
-          timeoutSeconds,
-          timeoutTimerId: timeoutSeconds > 0 ? timerIds.executionTimeout(executionId) : "",
-        },
-      });
+    const t = new Transition(executionId, undefined, new Date(this.clockMs));
+    t.emit({
+      $case: "executionStarted",
+      value: {
+        workflowName: "wf",
+        workflowVersion: 1,
+        inputJson: JSON.stringify(input),
+        executionName: "",
+        machinePath: "",
+        parent: undefined,
+        rootExecutionId: executionId,
+        timeoutSeconds,
+        timeoutTimerId: timeoutSeconds > 0 ? timerIds.executionTimeout(executionId) : "",
+      },
     });
+    this.store(executionId, t);
     this.settle();
     return this.get(executionId);
   }
@@ -119,15 +119,13 @@ export class Simulator {
       random: this.options.random ?? (() => 0.5),
       uuid: () => `00000000-0000-4000-8000-${String(++this.uuidCounter).padStart(12, "0")}`,
       maxChildrenPerTransition: this.options.maxChildrenPerTransition,
-      childOutputs: (startedEventId) => this.outputsOf(startedEventId),
     };
   }
 
-  private currentParent = "";
-
-  private outputsOf(startedEventId: number): Map<number, string> {
+  /** What the orchestrator's history reader answers: a round's outputs from the stored events. */
+  private outputsOf(executionId: string, startedEventId: number): Map<number, string> {
     const outputs = new Map<number, string>();
-    for (const event of this.executions.get(this.currentParent)?.events ?? []) {
+    for (const event of this.executions.get(executionId)?.events ?? []) {
       if (event.eventId <= startedEventId) continue;
       const d = event.details;
       if (d?.$case === "mapIterationSucceeded" || d?.$case === "parallelBranchSucceeded") {
@@ -144,8 +142,7 @@ export class Simulator {
       const child = completeChildStart(kind.value.child, parent, this.definition);
       command = { executionId: command.executionId, kind: { $case: "begin", value: { child } } };
     }
-    this.currentParent = command.executionId;
-    this.commit(command.executionId, (t) => applyCommand(t, command, this.env(command.executionId)));
+    this.commit(command);
   }
 
   /** `$$.Execution`'s source for a decision of `executionId`, as the orchestrator provides it. */
@@ -164,10 +161,31 @@ export class Simulator {
     return undefined;
   }
 
-  private commit(executionId: string, decide: (t: Transition) => void): void {
+  /** Decides as the orchestrator does (a need is read and the decision taken again), then commits. */
+  private commit(command: Command): void {
+    const executionId = command.executionId;
     const stored = this.executions.get(executionId);
-    const t = new Transition(executionId, stored?.snapshot, new Date(this.clockMs));
-    decide(t);
+    const outputs = new Map<number, Map<number, string>>();
+    const env: DecideEnv = {
+      ...this.env(executionId),
+      childOutputs: (startedEventId) => outputs.get(startedEventId),
+    };
+    for (;;) {
+      const decision = decideTransition(executionId, stored?.snapshot, [command], env);
+      if (decision.kind === "failed") throw decision.error;
+      if (decision.kind === "needs") {
+        const { startedEventId } = decision.need;
+        if (outputs.has(startedEventId)) throw new Error(`need of round ${startedEventId} asked twice`);
+        outputs.set(startedEventId, this.outputsOf(executionId, startedEventId));
+        continue;
+      }
+      this.store(executionId, decision.transition);
+      return;
+    }
+  }
+
+  private store(executionId: string, t: Transition): void {
+    const stored = this.executions.get(executionId);
     const batch = t.toBatch(t.snapshot?.parent);
     if (!batch) return;
     // Fold the batch as the state-manager would, from the stored snapshot.
