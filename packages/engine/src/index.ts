@@ -39,3 +39,34 @@ export { MachinePathError, resolveMachine, childMachinePath, completeChildStart 
 export { evaluationEnv, isChildExecution, rootExecutionOf } from "./decide/context";
 export type { Entropy, RootExecution } from "./decide/context";
 export { provenEventId, isJudgedOnStaleSnapshot } from "./decide/evidence";
+export {
+  planEffects,
+  parseChildEntryEventId,
+  InvalidBatchError,
+  CHILD_STOP_ERROR,
+  CHILD_STOP_CAUSE,
+  TASK_CANCEL_REASON,
+} from "./effects/effects";
+export type { Effect, PublishEffect, CoreEffect, EffectLabel } from "./effects/effects";
+export {
+  validateTimer,
+  decideTimer,
+  canGoStale,
+  isStale,
+  parseHeartbeatMs,
+  timerFiredEffect,
+  InvalidTimerError,
+} from "./effects/timers";
+export type { TimerDecision, TimerClock } from "./effects/timers";
+export {
+  ingestBytes,
+  ingestResult,
+  normaliseFailure,
+  STATES_RUNTIME,
+  STATES_DATA_LIMIT_EXCEEDED,
+} from "./intake/ingest";
+export type { IngestLimits, Ingested } from "./intake/ingest";
+export { parseHeartbeat, isCancelRequested } from "./intake/heartbeat";
+export type { ParsedHeartbeat } from "./intake/heartbeat";
+export { parseCommitRequest } from "./commit/commit-validation";
+export type { ValidCommit, CommitParseResult, CommitLimits } from "./commit/commit-validation";

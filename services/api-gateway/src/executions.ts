@@ -15,7 +15,15 @@ import {
 } from "@jetflow/contracts";
 import type { ExecutionSnapshot } from "@jetflow/contracts";
 import type { StateClient } from "@jetflow/execution-model";
-import { commandMsgIds, evolve, isExecutionId, namedExecutionId, newExecutionId, parseTaskToken, timerIds } from "@jetflow/engine";
+import {
+  commandMsgIds,
+  evolve,
+  isExecutionId,
+  namedExecutionId,
+  newExecutionId,
+  parseTaskToken,
+  timerIds,
+} from "@jetflow/engine";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { ApiError, RequestProblems } from "./errors";

@@ -1,7 +1,7 @@
 import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { DeadLetter, encode, subjects } from "@jetflow/contracts";
-import type { Effect } from "./effects";
+import type { Effect } from "@jetflow/engine";
 
 /** The service name on dead letters and in the dead-letter subject. */
 export const SERVICE = "dispatcher";

@@ -8,7 +8,7 @@ import type { CommitReply, ExecutionSnapshot } from "@jetflow/contracts";
 import { eventBatchMsgId } from "@jetflow/engine";
 import type { JetStreamClient, JetStreamManager, PubAck } from "@nats-io/jetstream";
 import type { Logger } from "pino";
-import type { ValidCommit } from "./commit-validation";
+import type { ValidCommit } from "@jetflow/engine";
 import { errorMessage, isWrongLastSequence } from "./errors";
 import type { SnapshotStore } from "./kv-store";
 import type { StateManagerStats } from "./stats";

@@ -21,7 +21,7 @@ import {
   subjects,
 } from "@jetflow/contracts";
 import type { Component } from "@jetflow/service-runtime";
-import { isExecutionId } from "@jetflow/engine";
+import { isExecutionId, parseCommitRequest } from "@jetflow/engine";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
@@ -30,7 +30,6 @@ import type { Logger } from "pino";
 import { createCommitter } from "./commit";
 import { createExecutionIndex, withExecutionIndex } from "./execution-index";
 import type { Committer } from "./commit";
-import { parseCommitRequest } from "./commit-validation";
 import type { Config } from "./config";
 import { errorMessage } from "./errors";
 import { KeyedQueue } from "./keyed-queue";

@@ -1,6 +1,6 @@
 import { Command, TimerKind, subjects } from "@jetflow/contracts";
 import type { Timer } from "@jetflow/contracts";
-import { commandMsgIds, timerIds } from "@jetflow/engine";
+import { commandMsgIds, timerIds } from "../model";
 import { InvalidTimerError, decideTimer, parseHeartbeatMs, timerFiredEffect, validateTimer } from "./timers";
 
 const EXEC = "exec-1";

@@ -10,7 +10,7 @@ import {
   subjects,
 } from "@jetflow/contracts";
 import type { HistoryEvent, ParentRef } from "@jetflow/contracts";
-import { childExecutionId, commandMsgIds, taskToken, timerIds } from "@jetflow/engine";
+import { childExecutionId, commandMsgIds, taskToken, timerIds } from "../model";
 import {
   CHILD_STOP_CAUSE,
   CHILD_STOP_ERROR,

@@ -5,7 +5,7 @@
  */
 import type { Timer } from "@jetflow/contracts";
 import { Command, TimerKind, encode, parseHeartbeatRecord, subjects } from "@jetflow/contracts";
-import { commandMsgIds, isExecutionId, parseTaskToken } from "@jetflow/engine";
+import { commandMsgIds, isExecutionId, parseTaskToken } from "../model";
 import type { PublishEffect } from "./effects";
 
 /** Thrown when a timer message is not one the dispatcher could have armed; it is dead-lettered. */

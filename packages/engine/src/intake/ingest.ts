@@ -4,7 +4,7 @@
  */
 import { MAX_CAUSE_LENGTH, MAX_ERROR_NAME_LENGTH, TASK_FAILED, TaskResult, decode } from "@jetflow/contracts";
 import type { Command, TaskFailure } from "@jetflow/contracts";
-import { MalformedIdError, commandMsgIds, parseTaskToken } from "@jetflow/engine";
+import { MalformedIdError, commandMsgIds, parseTaskToken } from "../model";
 
 /** The ASL error of an output that is not JSON. */
 export const STATES_RUNTIME = "States.Runtime";

@@ -4,7 +4,7 @@
  */
 import { ExecutionStatus, TaskResult, decode } from "@jetflow/contracts";
 import type { ExecutionSnapshot } from "@jetflow/contracts";
-import { MalformedIdError, parseTaskToken } from "@jetflow/engine";
+import { MalformedIdError, parseTaskToken } from "../model";
 
 /** A heartbeat request, understood; or why it cannot be. */
 export type ParsedHeartbeat =

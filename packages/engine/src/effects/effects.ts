@@ -15,7 +15,7 @@ import {
   subjects,
 } from "@jetflow/contracts";
 import type { EventBatch, HistoryEvent, ParentRef } from "@jetflow/contracts";
-import { commandMsgIds, isExecutionId, timerIds } from "@jetflow/engine";
+import { commandMsgIds, isExecutionId, timerIds } from "../model";
 
 /** A JetStream publish, de-duplicated by the server through `msgId`; its ack is awaited. */
 export interface PublishEffect {

@@ -1,5 +1,5 @@
 import { CommitRequest, EventBatch, encode, subjects } from "@jetflow/contracts";
-import { commitRequest, makeBatch } from "../test/history-builders";
+import { commitRequest, makeBatch } from "../test-support/history-builders";
 import { parseCommitRequest } from "./commit-validation";
 
 const subject = subjects.stateCommit;

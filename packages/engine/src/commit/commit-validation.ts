@@ -10,7 +10,7 @@ import {
   decode,
   encode,
 } from "@jetflow/contracts";
-import { isExecutionId } from "@jetflow/engine";
+import { isExecutionId } from "../model";
 
 /** A commit request that passed every check, with the bytes to append. */
 export interface ValidCommit {

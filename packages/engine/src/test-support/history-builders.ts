@@ -3,7 +3,7 @@
  * accepts whatever the batch boundaries, and the commit requests an orchestrator would send.
  */
 import type { CommitRequest, EventBatch, ExecutionSnapshot, HistoryEvent } from "@jetflow/contracts";
-import { evolve } from "@jetflow/engine";
+import { evolve } from "../model";
 
 const epoch = Date.UTC(2025, 0, 1);
 
