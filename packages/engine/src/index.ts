@@ -70,3 +70,5 @@ export { parseHeartbeat, isCancelRequested } from "./intake/heartbeat";
 export type { ParsedHeartbeat } from "./intake/heartbeat";
 export { parseCommitRequest } from "./commit/commit-validation";
 export type { ValidCommit, CommitParseResult, CommitLimits } from "./commit/commit-validation";
+export { startBatch } from "./start/start-batch";
+export type { ExecutionStart } from "./start/start-batch";

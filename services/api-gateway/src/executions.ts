@@ -17,12 +17,11 @@ import type { ExecutionSnapshot } from "@jetflow/contracts";
 import type { StateClient } from "@jetflow/execution-model";
 import {
   commandMsgIds,
-  evolve,
   isExecutionId,
   namedExecutionId,
   newExecutionId,
   parseTaskToken,
-  timerIds,
+  startBatch,
 } from "@jetflow/engine";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
@@ -86,36 +85,19 @@ export class Executions {
         : newExecutionId();
     const startTime = this.now();
     const timeoutSeconds = workflow.machine.TimeoutSeconds ?? 0;
-    const batch = {
+    const { batch, snapshot } = startBatch({
       executionId,
-      parent: undefined,
-      events: [
-        {
-          eventId: 1,
-          executionId,
-          timestamp: startTime,
-          stateName: "",
-          details: {
-            $case: "executionStarted" as const,
-            value: {
-              workflowName,
-              workflowVersion: workflow.record.version,
-              inputJson: JSON.stringify(input),
-              executionName,
-              machinePath: "",
-              parent: undefined,
-              rootExecutionId: executionId,
-              timeoutSeconds,
-              timeoutTimerId: timeoutSeconds > 0 ? timerIds.executionTimeout(executionId) : "",
-            },
-          },
-        },
-      ],
-    };
+      workflowName,
+      workflowVersion: workflow.record.version,
+      inputJson: JSON.stringify(input),
+      executionName,
+      timeoutSeconds,
+      startTime,
+    });
     const result = await this.o.state.commit({
       batch,
       expectedLastEventSeq: 0,
-      snapshot: evolve(undefined, batch, 0),
+      snapshot,
     });
     if (result.kind === "ok" && !result.duplicate) return { executionId, startTime, created: true };
     // The id exists: a named start seen before (or a duplicate of this very call).

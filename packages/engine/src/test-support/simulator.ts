@@ -1,12 +1,19 @@
 /**
- * An in-memory engine for tests of the workflow semantics: it plays the dispatcher, the workers
- * and the clock around the real `applyCommand`, with no NATS. Every transition is folded with the
- * real `evolve`, so the histories it produces are the ones the services would write.
+ * An in-memory engine for tests of the workflow semantics, with no NATS: the real cores composed
+ * in one process. The gateway's start is `startBatch`; the orchestrator's decision is
+ * `decideTransition` (its needs read from the stored history); the state-manager's fold is
+ * `evolve`; the dispatcher's effects are `planEffects` and its timers `timerFiredEffect`, with
+ * stale timers dropped as it drops them. Only the workers (handlers answering at once) and the
+ * clock (advanced to the next timer) are simulated.
  */
 import type { Json, StateMachine } from "@jetflow/asl";
-import { ExecutionStatus, TimerKind } from "@jetflow/contracts";
-import type { Command, ExecutionSnapshot, HistoryEvent, Timer } from "@jetflow/contracts";
-import { evolve, timerIds } from "../model";
+import { Command, ExecutionStatus, Task, TaskCancellation, Timer, subjects } from "@jetflow/contracts";
+import type { EventBatch, ExecutionSnapshot, HistoryEvent } from "@jetflow/contracts";
+import { evolve } from "../model";
+import { planEffects } from "../effects/effects";
+import type { Effect } from "../effects/effects";
+import { canGoStale, isStale, timerFiredEffect } from "../effects/timers";
+import { startBatch } from "../start/start-batch";
 import { decideTransition } from "../decide/decide";
 import type { DecideEnv } from "../decide/env";
 import { rootExecutionOf } from "../decide/context";
@@ -42,6 +49,8 @@ export class Simulator {
   /** Tasks dispatched, in order, for assertions. */
   readonly dispatched: { activity: string; input: Json; attempt: number; token: string }[] = [];
   readonly cancelledTasks: string[] = [];
+  /** Msg ids published so far: JetStream drops a second publish with the same id. */
+  private readonly published = new Set<string>();
 
   constructor(
     private readonly definition: StateMachine,
@@ -56,22 +65,17 @@ export class Simulator {
 
   /** Starts an execution (as the api-gateway does) and runs until nothing is left to do. */
   run(input: Json, executionId = "exec-1", timeoutSeconds = 0): Stored {
-    const t = new Transition(executionId, undefined, new Date(this.clockMs));
-    t.emit({
-      $case: "executionStarted",
-      value: {
-        workflowName: "wf",
-        workflowVersion: 1,
-        inputJson: JSON.stringify(input),
-        executionName: "",
-        machinePath: "",
-        parent: undefined,
-        rootExecutionId: executionId,
-        timeoutSeconds,
-        timeoutTimerId: timeoutSeconds > 0 ? timerIds.executionTimeout(executionId) : "",
-      },
+    // The api-gateway's start, through the same core function.
+    const { batch } = startBatch({
+      executionId,
+      workflowName: "wf",
+      workflowVersion: 1,
+      inputJson: JSON.stringify(input),
+      executionName: "",
+      timeoutSeconds,
+      startTime: new Date(this.clockMs),
     });
-    this.store(executionId, t);
+    this.storeBatch(executionId, batch);
     this.settle();
     return this.get(executionId);
   }
@@ -106,7 +110,10 @@ export class Simulator {
       const timer = this.timers.shift();
       if (!timer) return;
       this.clockMs = Math.max(this.clockMs, timer.fireTime?.getTime() ?? 0);
-      this.commands.push({ executionId: timer.executionId, kind: { $case: "timerFired", value: { timer } } });
+      // The dispatcher drops a timer of a state its execution has left (a later batch exists).
+      const lastSeq = this.executions.get(timer.executionId)?.snapshot.lastEventSeq ?? 0;
+      if (canGoStale(timer) && isStale(timer, lastSeq > timer.armedBatchSeq)) continue;
+      this.perform(timerFiredEffect(timer));
     }
     throw new Error("simulation did not settle");
   }
@@ -185,168 +192,74 @@ export class Simulator {
   }
 
   private store(executionId: string, t: Transition): void {
-    const stored = this.executions.get(executionId);
     const batch = t.toBatch(t.snapshot?.parent);
-    if (!batch) return;
-    // Fold the batch as the state-manager would, from the stored snapshot.
-    const snapshot = evolve(stored?.snapshot, batch, (stored?.snapshot.lastEventSeq ?? 0) + 1);
-    const events = [...(stored?.events ?? []), ...batch.events];
-    this.executions.set(executionId, { snapshot, events });
-    for (const event of batch.events) this.effects(snapshot, event);
+    if (batch) this.storeBatch(executionId, batch);
   }
 
-  /** The dispatcher's and the workers' part. */
-  private effects(snapshot: ExecutionSnapshot, event: HistoryEvent): void {
-    const id = snapshot.executionId;
-    const d = event.details;
-    const at = event.timestamp?.getTime() ?? this.clockMs;
-    switch (d?.$case) {
-      case "executionStarted":
-        if (!d.value.parent)
-          this.commands.push({ executionId: id, kind: { $case: "begin", value: { child: undefined } } });
-        if (d.value.timeoutSeconds > 0) {
-          this.timers.push(
-            timer(
-              id,
-              d.value.timeoutTimerId,
-              at + d.value.timeoutSeconds * 1000,
-              TimerKind.TIMER_KIND_EXECUTION_TIMEOUT,
-            ),
-          );
-        }
-        break;
-      case "taskScheduled": {
-        const task = d.value;
-        const input = JSON.parse(task.inputJson) as Json;
-        this.dispatched.push({
-          activity: task.activity,
-          input,
-          attempt: task.attempt,
-          token: task.taskToken,
-        });
-        if (task.timeoutSeconds > 0) {
-          this.timers.push({
-            ...timer(
-              id,
-              timerIds.taskTimeout(task.taskToken),
-              at + task.timeoutSeconds * 1000,
-              TimerKind.TIMER_KIND_TASK_TIMEOUT,
-            ),
-            taskToken: task.taskToken,
-          });
-        }
-        const handler = this.handlers[task.activity];
-        const outcome: SimulatedOutcome = handler
-          ? handler(input, { attempt: task.attempt, token: task.taskToken, state: task.stateName })
-          : { error: "NoHandler", cause: task.activity };
-        if ("hang" in outcome) break;
-        this.commands.push({
-          executionId: id,
-          kind: {
-            $case: "taskOutcome",
-            value: {
-              taskToken: task.taskToken,
-              outcome:
-                "output" in outcome
-                  ? { $case: "outputJson", value: JSON.stringify(outcome.output) }
-                  : { $case: "failure", value: { error: outcome.error, cause: outcome.cause ?? "" } },
-              workerId: "sim",
-              completedTime: new Date(this.clockMs),
-              receivedTime: new Date(this.clockMs),
-            },
-          },
-        });
-        break;
+  /** Appends a batch as the state-manager would, then performs its effects as the dispatcher would. */
+  private storeBatch(executionId: string, batch: EventBatch): void {
+    const stored = this.executions.get(executionId);
+    const batchSeq = (stored?.snapshot.lastEventSeq ?? 0) + 1;
+    const snapshot = evolve(stored?.snapshot, batch, batchSeq);
+    const events = [...(stored?.events ?? []), ...batch.events];
+    this.executions.set(executionId, { snapshot, events });
+    for (const effect of planEffects(batch, subjects.events(executionId), batchSeq)) this.perform(effect);
+  }
+
+  /**
+   * Delivers one of the dispatcher's effects: a Task to its simulated worker, a Timer to the
+   * clock, a Command to the queue. JetStream's de-duplication by msg id is kept.
+   */
+  private perform(effect: Effect): void {
+    if (effect.kind === "core") {
+      if (effect.label === "task-cancellation") {
+        this.cancelledTasks.push(...TaskCancellation.decode(effect.bytes).taskTokens);
       }
-      case "waitStarted":
-        this.timers.push(
-          timer(id, d.value.timerId, d.value.fireTime?.getTime() ?? at, TimerKind.TIMER_KIND_WAIT),
-        );
+      return;
+    }
+    if (this.published.has(effect.msgId)) return;
+    this.published.add(effect.msgId);
+    switch (effect.label) {
+      case "command":
+        this.commands.push(Command.decode(effect.bytes));
         break;
-      case "taskRetryScheduled":
-        this.timers.push(
-          timer(id, d.value.timerId, d.value.fireTime?.getTime() ?? at, TimerKind.TIMER_KIND_RETRY),
-        );
+      case "timer":
+        this.timers.push(Timer.decode(effect.bytes));
         break;
-      case "mapIterationStarted":
-      case "parallelBranchStarted":
-        this.commands.push({
-          executionId: d.value.childExecutionId,
-          kind: {
-            $case: "begin",
-            value: {
-              child: {
-                parent: {
-                  executionId: id,
-                  stateName: event.stateName,
-                  index: d.value.index,
-                  entryEventId: Number(d.value.childExecutionId.split("_").at(-2)),
-                },
-                workflowName: "",
-                workflowVersion: 0,
-                machinePath: "",
-                inputJson: d.value.inputJson,
-                rootExecutionId: "",
-              },
-            },
-          },
-        });
+      case "task":
+        this.work(Task.decode(effect.bytes));
         break;
-      case "childLaunchPending":
-        this.commands.push({
-          executionId: id,
-          kind: { $case: "continueChildren", value: { entryEventId: d.value.entryEventId } },
-        });
-        break;
-      case "childrenCancelled":
-        for (const index of d.value.indices) {
-          this.commands.push({
-            executionId: `${d.value.idPrefix}${index}`,
-            kind: { $case: "stop", value: { error: "States.Aborted", cause: "parent state ended" } },
-          });
-        }
-        break;
-      case "taskCancelled":
-        this.cancelledTasks.push(d.value.taskToken);
-        break;
-      case "executionSucceeded":
-      case "executionFailed":
-      case "executionTimedOut":
-      case "executionAborted": {
-        const parent = snapshot.parent;
-        if (!parent) break;
-        this.commands.push({
-          executionId: parent.executionId,
-          kind: {
-            $case: "childCompleted",
-            value: {
-              parent,
-              childExecutionId: id,
-              status: snapshot.status,
-              outputJson: d.$case === "executionSucceeded" ? d.value.outputJson : "",
-              error: d.$case === "executionSucceeded" ? "" : d.value.error,
-              cause: d.$case === "executionSucceeded" ? "" : d.value.cause,
-            },
-          },
-        });
-        break;
-      }
-      default:
+      case "task-cancellation":
         break;
     }
   }
-}
 
-function timer(executionId: string, timerId: string, fireMs: number, kind: TimerKind): Timer {
-  return {
-    timerId,
-    executionId,
-    fireTime: new Date(fireMs),
-    kind,
-    taskToken: "",
-    heartbeatSeconds: 0,
-    armedBatchSeq: 0,
-  };
+  /** The worker's part: runs the handler at once and sends its outcome as the result-ingestor would. */
+  private work(task: Task): void {
+    const input = JSON.parse(task.inputJson) as Json;
+    this.dispatched.push({ activity: task.activity, input, attempt: task.attempt, token: task.taskToken });
+    const handler = this.handlers[task.activity];
+    const outcome: SimulatedOutcome = handler
+      ? handler(input, { attempt: task.attempt, token: task.taskToken, state: task.stateName })
+      : { error: "NoHandler", cause: task.activity };
+    if ("hang" in outcome) return;
+    this.commands.push({
+      executionId: task.executionId,
+      kind: {
+        $case: "taskOutcome",
+        value: {
+          taskToken: task.taskToken,
+          outcome:
+            "output" in outcome
+              ? { $case: "outputJson", value: JSON.stringify(outcome.output) }
+              : { $case: "failure", value: { error: outcome.error, cause: outcome.cause ?? "" } },
+          workerId: "sim",
+          completedTime: new Date(this.clockMs),
+          receivedTime: new Date(this.clockMs),
+        },
+      },
+    });
+  }
 }
 
 /** Status names for readable assertions. */
