@@ -19,7 +19,7 @@ import type { DecideEnv } from "../decide/env";
 import { rootExecutionOf } from "../decide/context";
 import type { RootExecution } from "../decide/context";
 import { completeChildStart } from "../decide/machine";
-import { Transition } from "../decide/transition";
+import type { Transition } from "../decide/transition";
 
 /** What a simulated task handler may do. */
 export type SimulatedOutcome =
