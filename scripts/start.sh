@@ -2,7 +2,12 @@
 # The main command: installs what is needed, builds, starts a local nats-server with JetStream
 # (data kept in .jetflow/nats), the five services and the example workers, registers the example
 # workflows, runs one and shows it live, then keeps running until Ctrl-C and stops everything
-# cleanly (workers first, NATS last). Logs: .jetflow/logs/<name>.log.
+# cleanly (workers first, NATS last). Closing the terminal (SIGHUP) or SIGTERM stops everything
+# the same way. Logs: .jetflow/logs/<name>.log (this script's own: start.log).
+#
+# One jetflow per folder: two nats-servers must never share the JetStream store .jetflow/nats. A
+# second start.sh refuses to start while the first runs, or while any process still uses the
+# store (a server left by a killed start.sh), and names it (pid, port).
 #
 # Environment (all optional):
 #   JETFLOW_ADDR       host:port of the gRPC API (default 127.0.0.1:50051; a free port when busy)
@@ -27,9 +32,27 @@ logs="$state/logs"
 run="$state/run"
 mkdir -p "$logs" "$run" "$state/nats"
 
+# The nats-server processes that use the store: "<pid> <port>" lines. Matched on the store option
+# of the command line this script gives them (any NATS_SERVER_BIN); awk itself, whose arguments
+# hold the same text, is left out.
+servers_on_store() {
+  ps -A -o pid= -o args= 2>/dev/null | awk -v sd="-sd $state/nats" '
+    $2 !~ /awk$/ && (index($0, sd " ") || substr($0, length($0) - length(sd) + 1) == sd) {
+      port = "?"
+      for (i = 2; i < NF; i++) if ($i == "-p") port = $(i + 1)
+      print $1, port
+    }'
+}
+
 # One instance per folder: two nats-servers must never share a store directory.
 if [ -f "$run/start.pid" ] && kill -0 "$(cat "$run/start.pid")" 2>/dev/null; then
-  fail "jetflow is already running from this folder (pid $(cat "$run/start.pid")); stop it with Ctrl-C first"
+  running=$(servers_on_store | head -n 1)
+  fail "jetflow is already running from this folder (start.sh pid $(cat "$run/start.pid")${running:+, nats-server pid ${running% *} on port ${running#* }}); stop it with Ctrl-C in its terminal first"
+  exit 1
+fi
+leftover=$(servers_on_store | head -n 1)
+if [ -n "$leftover" ]; then
+  fail "a nats-server (pid ${leftover% *}, port ${leftover#* }) still uses the JetStream store .jetflow/nats; two servers must not share a store. It is left from an earlier start that did not stop cleanly: stop it with kill -INT ${leftover% *} (and the services listed in .jetflow/run/pids), then start again"
   exit 1
 fi
 echo $$ >"$run/start.pid"
@@ -74,7 +97,9 @@ stop_one() {
 stop_all() {
   local status=$1 clean=0 i
   trap - EXIT TERM
-  trap '' INT # a second Ctrl-C must not interrupt the orderly stop
+  trap '' INT HUP # a second Ctrl-C or hang-up must not interrupt the orderly stop
+  # The orderly stop goes on whatever fails on the way (a write to a closed terminal included).
+  set +e
   stopping=1
   if [ "${#pids[@]}" -gt 0 ]; then
     say "stopping"
@@ -113,7 +138,15 @@ stop_all() {
   fi
   exit "$status"
 }
+# The terminal was closed: nobody reads this script's output any more, and a write to the
+# hung-up terminal would fail; report into start.log instead and stop everything as on Ctrl-C.
+on_hangup() {
+  exec >>"$logs/start.log" 2>&1 </dev/null
+  printf '%s: the terminal was closed (SIGHUP)\n' "$(date -u +%FT%TZ)"
+  stop_all 129
+}
 trap 'stop_all 0' INT TERM
+trap on_hangup HUP
 trap 'stop_all $?' EXIT
 
 bash scripts/bootstrap.sh
@@ -183,7 +216,12 @@ say "starting the example workers"
 launch examples-worker node "$root/examples/dist/worker.js"
 wait_ready examples-worker '"msg":"worker started"'
 
-jetflow() { node "$root/packages/cli/dist/main.js" "$@"; }
+# How the user runs the CLI from where they ran this script, for the hints it and the CLI print.
+case $0 in
+  */start.sh) cli_command="${0%start.sh}jetflow" ;;
+  *) cli_command=./jetflow ;;
+esac
+jetflow() { JETFLOW_COMMAND="$cli_command" node "$root/packages/cli/dist/main.js" "$@"; }
 
 say "registering the example workflows"
 jetflow register examples/workflows/*.asl.yaml
@@ -195,7 +233,7 @@ if [ "$example" != none ]; then
   if jetflow watch "$execution"; then
     say "${g}the $example execution $execution succeeded${n}"
   elif [ "$stopping" -eq 0 ]; then
-    fail "the $example execution $execution did not succeed: ./scripts/jetflow describe $execution"
+    fail "the $example execution $execution did not succeed: $cli_command describe $execution"
   fi
 fi
 
@@ -203,8 +241,8 @@ say "jetflow is running. Press Ctrl-C to stop."
 info "gRPC API     $address"
 info "NATS         $NATS_URL"
 info "logs         ${logs#"$root"/}/<name>.log ${d}(nats-server, ${services[*]}, examples-worker)${n}"
-info "try          ./scripts/jetflow list"
-info "             ./scripts/jetflow start monthly-invoicing --input @examples/inputs/monthly-invoicing.json --watch"
+info "try          $cli_command list"
+info "             $cli_command start monthly-invoicing --input @examples/inputs/monthly-invoicing.json --watch"
 info "             more in docs/cli.md and docs/examples.md"
 
 # Returns when any process exits on its own: that is a failure, reported before stopping the rest.

@@ -82,6 +82,26 @@ async function interrupt(run: NonNullable<typeof running>): Promise<number | nul
   return code;
 }
 
+/** Runs another start.sh in the clone to its end (it is expected to refuse at once). */
+function startToEnd(extraEnv: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn("bash", ["scripts/start.sh"], { cwd: clone, env: { ...env, ...extraEnv } });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.once("error", reject);
+    child.once("close", (code) => resolveRun({ code, output }));
+  });
+}
+
+/** The pid start.sh recorded for `name` (.jetflow/run/pids). */
+function recordedPid(name: string): number {
+  const text = readFileSync(join(clone, ".jetflow/run/pids"), "utf8");
+  const line = text.split("\n").find((l) => l.endsWith(` ${name}`));
+  if (line === undefined) throw new Error(`no ${name} in .jetflow/run/pids:\n${text}`);
+  return Number(line.split(" ")[0]);
+}
+
 function jetflow(...args: string[]): string {
   return execFileSync(join(clone, "scripts/jetflow"), args, { env, encoding: "utf8" });
 }
@@ -117,6 +137,9 @@ it("runs the order fulfilment example to success, stops cleanly on Ctrl-C and ke
   );
   await waitForOutput(first, /==> jetflow is running\. Press Ctrl-C to stop\./, 10_000);
   expect(first.output()).toMatch(/→ ReserveAndCharge \(Parallel\) {2}2 branches/);
+  // Both branches' lines, whatever the timing of their creation against the watch.
+  expect(first.output()).toMatch(/ {2}\[0\] ✓ ReserveStock {2}\S+\n/);
+  expect(first.output()).toMatch(/ {2}\[1\] ✓ ChargePayment {2}\S+\n/);
   expect(first.output()).toMatch(/✔ SUCCEEDED in /);
   // The CLI of the clone finds the running engine by itself.
   expect(JSON.parse(jetflow("--json", "describe", executionId as string))).toMatchObject({
@@ -139,3 +162,46 @@ it("runs the order fulfilment example to success, stops cleanly on Ctrl-C and ke
   expect(await interrupt(second)).toBe(0);
   expect([...seenPids].filter(alive)).toEqual([]);
 }, 300_000);
+
+it("stops everything when its terminal is closed, and never runs two nats-servers on one store", async () => {
+  const natsPort = env["JETFLOW_NATS_PORT"] as string;
+  const first = start({ JETFLOW_EXAMPLE: "none" });
+  await waitForOutput(first, /==> jetflow is running\. Press Ctrl-C to stop\./, 120_000);
+  const scriptPid = first.child.pid as number;
+  const natsPid = recordedPid("nats-server");
+
+  // A second start.sh in the same folder refuses at once and names the running one.
+  const refused = await startToEnd({ JETFLOW_EXAMPLE: "none" });
+  expect(refused.code).toBe(1);
+  expect(refused.output).toBe(
+    `error: jetflow is already running from this folder (start.sh pid ${scriptPid}, nats-server pid ${natsPid} on port ${natsPort}); stop it with Ctrl-C in its terminal first\n`,
+  );
+  expect(alive(natsPid)).toBe(true);
+
+  // Closing the terminal: nobody reads the output any more, and its process group gets SIGHUP.
+  first.child.stdout?.destroy();
+  first.child.stderr?.destroy();
+  process.kill(-scriptPid, "SIGHUP");
+  expect(await first.exit).toBe(129);
+  running = undefined;
+  expect([...seenPids].filter(alive)).toEqual([]);
+  expect(readFileSync(join(clone, ".jetflow/logs/start.log"), "utf8")).toMatch(
+    /the terminal was closed \(SIGHUP\)\n==> stopping\n==> stopped cleanly/,
+  );
+
+  // A start.sh killed outright leaves its processes behind: the next one will not share the store.
+  const killed = start({ JETFLOW_EXAMPLE: "none" });
+  await waitForOutput(killed, /==> jetflow is running\. Press Ctrl-C to stop\./, 120_000);
+  const leftNats = recordedPid("nats-server");
+  process.kill(killed.child.pid as number, "SIGKILL");
+  await killed.exit;
+  running = undefined;
+  expect(alive(leftNats)).toBe(true);
+  const again = await startToEnd({ JETFLOW_EXAMPLE: "none" });
+  expect(again.code).toBe(1);
+  expect(again.output).toBe(
+    `error: a nats-server (pid ${leftNats}, port ${natsPort}) still uses the JetStream store .jetflow/nats; two servers must not share a store. It is left from an earlier start that did not stop cleanly: stop it with kill -INT ${leftNats} (and the services listed in .jetflow/run/pids), then start again\n`,
+  );
+  for (const pid of seenPids) if (alive(pid)) process.kill(pid, "SIGKILL");
+  await waitFor(() => [...seenPids].every((pid) => !alive(pid)), { message: "the leftovers to exit" });
+}, 400_000);

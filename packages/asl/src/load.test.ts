@@ -52,9 +52,10 @@ describe("loadDefinition", () => {
       problems: [
         {
           path: "",
-          message: "flow sequence in block collection must be sufficiently indented and end with a ]",
+          message:
+            '"[" is not closed: flow sequence in block collection must be sufficiently indented and end with a ]',
           line: 1,
-          column: 11,
+          column: 10,
         },
       ],
     });

@@ -79,9 +79,10 @@ describe("parseDefinition", () => {
     expect(problems("StartAt: A\nStates: [1, 2\n")).toEqual([
       {
         path: "",
-        message: "flow sequence in block collection must be sufficiently indented and end with a ]",
-        line: 3,
-        column: 1,
+        message:
+          '"[" is not closed: flow sequence in block collection must be sufficiently indented and end with a ]',
+        line: 2,
+        column: 9,
       },
     ]);
     expect(problems("a: 1\n---\nb: 2\n")).toEqual([
@@ -90,6 +91,34 @@ describe("parseDefinition", () => {
         message: "source contains multiple documents; please use YAML.parseAllDocuments()",
         line: 2,
         column: 1,
+      },
+    ]);
+  });
+
+  it("places an unclosed bracket or quote where it opens, not where the parser noticed it", () => {
+    const state = (line: string) => `StartAt: P\nStates:\n  P:\n    Type: Pass\n${line}\n\n    End: true\n`;
+    expect(problems(state("    Parameters: { a: [1, 2"))).toEqual([
+      {
+        path: "",
+        message:
+          '"[" is not closed: flow sequence in block collection must be sufficiently indented and end with a ]',
+        line: 5,
+        column: 22,
+      },
+      {
+        path: "",
+        message:
+          '"{" is not closed: flow map in block collection must be sufficiently indented and end with a }',
+        line: 5,
+        column: 17,
+      },
+    ]);
+    expect(problems(state('    Parameters: "abc'))).toEqual([
+      {
+        path: "",
+        message: 'the string that starts here is not closed: missing closing "quote',
+        line: 5,
+        column: 17,
       },
     ]);
   });

@@ -1,5 +1,5 @@
 import type { Document, Node } from "yaml";
-import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument } from "yaml";
+import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, visit } from "yaml";
 import type { Json, JsonObject } from "./json";
 import { exceededBound, hasOwn, setOwn } from "./json";
 import type { LoadOptions, Limits } from "./limits";
@@ -46,6 +46,36 @@ function jsonSyntaxProblem(text: string, error: unknown): AslProblem {
       ? "invalid JSON: unexpected end of input"
       : `invalid JSON: unexpected character ${JSON.stringify(ch)}`;
   return { path: "", message, ...positionAt(text, offset) };
+}
+
+type OpenerKind = "seq" | "map" | "quote";
+
+/** What an error message of the YAML parser says was left open, if anything. */
+function unclosedKind(message: string): OpenerKind | undefined {
+  if (/^flow sequence\b.*end with a \]/i.test(message)) return "seq";
+  if (/^flow map\b.*end with a \}/i.test(message)) return "map";
+  if (/^missing closing .quote/i.test(message)) return "quote";
+  return undefined;
+}
+
+/** Flow collections and quoted scalars with where they open and end, to place unclosed-bracket errors. */
+function unclosedOpeners(
+  doc: Document,
+): Array<{ kind: OpenerKind; char: string; start: number; end: number }> {
+  const found: Array<{ kind: OpenerKind; char: string; start: number; end: number }> = [];
+  visit(doc, {
+    Node(_key, node) {
+      const range = node.range;
+      if (range === null || range === undefined) return;
+      const [start, end] = range;
+      if ((isMap(node) || isSeq(node)) && node.flow === true) {
+        found.push({ kind: isSeq(node) ? "seq" : "map", char: isSeq(node) ? "[" : "{", start, end });
+      } else if (isScalar(node) && (node.type === "QUOTE_DOUBLE" || node.type === "QUOTE_SINGLE")) {
+        found.push({ kind: "quote", char: node.type === "QUOTE_DOUBLE" ? '"' : "'", start, end });
+      }
+    },
+  });
+  return found;
 }
 
 function lowerFirst(text: string): string {
@@ -216,13 +246,21 @@ export function parseDefinition(text: string, options?: LoadOptions): ParseResul
   }
   const issues = [...doc.errors, ...doc.warnings];
   if (issues.length > 0) {
+    const openers = unclosedOpeners(doc);
     return {
       ok: false,
       problems: issues.map((issue) => {
-        const pos = lines.linePos(issue.pos[0]);
-        const message = /call stack/i.test(issue.message)
+        let message = /call stack/i.test(issue.message)
           ? "the definition nests too deeply to parse"
           : lowerFirst(issue.message.replace(/ at line \d+, column \d+:?[\s\S]*$/, ""));
+        // The parser notices an unclosed bracket or quote where the text moves on, often lines
+        // later; the place to fix is where it was opened.
+        const opener = openers.find((o) => o.end === issue.pos[0] && o.kind === unclosedKind(issue.message));
+        if (opener !== undefined) {
+          const what = opener.kind === "quote" ? "the string that starts here" : JSON.stringify(opener.char);
+          message = `${what} is not closed: ${message}`;
+        }
+        const pos = lines.linePos(opener?.start ?? issue.pos[0]);
         return { path: "", message, line: pos.line, column: pos.col };
       }),
     };

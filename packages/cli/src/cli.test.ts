@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { JetflowClient } from "@jetflow/client";
 import { run } from "./cli";
 import type { CliIo } from "./context";
 import { ExitCode, exitCodeForStatus } from "./exit-codes";
@@ -12,16 +13,25 @@ const bad = join(dir, "bad.yaml");
 writeFileSync(good, JSON.stringify({ StartAt: "P", States: { P: { Type: "Pass", End: true } } }));
 writeFileSync(bad, "StartAt: Missing\nStates:\n  P:\n    Type: Pass\n    Next: Nowhere\n");
 
-async function jetflow(...argv: string[]) {
+function jetflow(...argv: string[]) {
+  return jetflowWith({}, ...argv);
+}
+
+/** Runs the CLI with `env`; `client`, when given, answers its calls instead of a server. */
+async function jetflowWith(
+  options: { env?: Record<string, string>; client?: Partial<JetflowClient> },
+  ...argv: string[]
+) {
   let stdout = "";
   let stderr = "";
   const io: CliIo = {
     stdout: { write: (text) => void (stdout += text) },
     stderr: { write: (text) => void (stderr += text) },
-    env: {},
+    env: options.env ?? {},
     readFile: (path) => readFile(path, "utf8"),
     connect: () => {
-      throw new Error("these tests run without a server");
+      if (options.client === undefined) throw new Error("these tests run without a server");
+      return { close: () => undefined, ...options.client } as JetflowClient;
     },
     onInterrupt: () => () => undefined,
   };
@@ -81,7 +91,37 @@ describe("usage", () => {
   it("checks --input before calling the server", async () => {
     const { code, stderr } = await jetflow("start", "hello", "--input", "{nope");
     expect(code).toBe(ExitCode.Usage);
-    expect(stderr).toMatch(/^error: --input is not valid JSON/);
+    expect(stderr).toBe(
+      'error: --input is not valid JSON at line 1, column 2: expected a property name in double quotes, found "n"\n',
+    );
+  });
+
+  it("refuses an execution id that cannot be one on one line, exit 2, before calling the server", async () => {
+    for (const command of ["describe", "history", "watch", "stop"]) {
+      const { code, stdout, stderr } = await jetflow(command, "not an id");
+      expect({ command, code, stdout, stderr }).toEqual({
+        command,
+        code: ExitCode.Usage,
+        stdout: "",
+        stderr: 'error: "not an id" is not an execution id: ids are 1 to 128 letters, digits, "-" and "_"\n',
+      });
+    }
+  });
+
+  it("names the command as the user runs it ($JETFLOW_COMMAND) in hints and help", async () => {
+    const env = { JETFLOW_COMMAND: "./scripts/jetflow" };
+    const startExecution = () =>
+      Promise.resolve({ executionId: "e-1", startTime: new Date(), created: true });
+    const started = await jetflowWith({ env, client: { startExecution } }, "start", "hello");
+    expect(started).toEqual({
+      code: ExitCode.Ok,
+      stdout: "✓ started hello execution e-1\n  follow it: ./scripts/jetflow watch e-1\n",
+      stderr: "",
+    });
+    const plain = await jetflowWith({ client: { startExecution } }, "start", "hello");
+    expect(plain.stdout).toContain("  follow it: jetflow watch e-1\n");
+    const help = await jetflowWith({ env }, "watch", "--help");
+    expect(help.stdout).toContain("Usage: ./scripts/jetflow watch [options] <execution-id>");
   });
 
   it("refuses --name with several files", async () => {

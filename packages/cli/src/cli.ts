@@ -51,6 +51,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   let exitCode: number = ExitCode.Ok;
   let client: JetflowClient | undefined;
   let address = io.env["JETFLOW_ADDR"] || DEFAULT_ADDRESS;
+  const commandName = io.env["JETFLOW_COMMAND"] || "jetflow";
 
   const runner: Runner = async (command, action) => {
     const opts = command.optsWithGlobals<GlobalOptions>();
@@ -62,6 +63,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       json,
       style,
       address,
+      command: commandName,
       client: () => (client ??= io.connect({ address, deadlineMs: opts.timeout })),
       print: (text) => io.stdout.write(`${text}\n`),
       printJson: (value, compact) =>
@@ -71,7 +73,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     exitCode = (await action(ctx)) ?? ExitCode.Ok;
   };
 
-  const program = new Command("jetflow")
+  const program = new Command(commandName)
     .description(
       "Validate, register and run Amazon States Language workflows on jetflow, and watch them run.",
     )
@@ -106,6 +108,7 @@ Exit codes:
 
 Environment:
   JETFLOW_ADDR   API address (host:port), overridden by --address
+  JETFLOW_COMMAND  how you run this command, for the commands hints print (default: jetflow)
   NO_COLOR       turn colours off
 
 Docs: docs/cli.md`,

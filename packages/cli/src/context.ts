@@ -38,6 +38,11 @@ export interface Ctx {
   readonly style: Style;
   /** host:port of the jetflow API. */
   readonly address: string;
+  /**
+   * How the user runs this CLI, for the commands that hints print: `$JETFLOW_COMMAND` (which
+   * scripts/jetflow sets to the path it was run as, e.g. `./scripts/jetflow`), else `jetflow`.
+   */
+  readonly command: string;
   /** The client, created on first use and closed when the command ends. */
   client(): JetflowClient;
   /** Writes `text` and a newline to standard output. */

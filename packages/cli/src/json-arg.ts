@@ -1,4 +1,5 @@
 import { UsageError } from "./errors";
+import { findJsonSyntaxError } from "./json-syntax";
 
 /**
  * Reads a JSON argument such as `--input`: the JSON text itself, `@path` for a file's content, or
@@ -25,7 +26,11 @@ export async function readJsonArg(
   try {
     JSON.parse(text);
   } catch (err) {
-    throw new UsageError(`${source} is not valid JSON: ${reason(err)}`);
+    const syntax = findJsonSyntaxError(text);
+    if (syntax === undefined) throw new UsageError(`${source} is not valid JSON: ${reason(err)}`);
+    throw new UsageError(
+      `${source} is not valid JSON at line ${syntax.line}, column ${syntax.column}: ${syntax.message}`,
+    );
   }
   return text.trim();
 }

@@ -1,7 +1,25 @@
 /** Parsers of option values, for commander's `argParser`. */
 import { InvalidArgumentError } from "commander";
 import type { ExecutionStatus } from "@jetflow/contracts";
+import { UsageError } from "./errors";
 import { STATUS_NAMES, parseStatus } from "./format";
+
+/** The engine's execution id format: one NATS subject token of at most 128 characters. */
+const EXECUTION_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+/**
+ * Checks an `<execution-id>` argument before any call, so a mistyped id is a one-line usage error.
+ * @throws UsageError when `value` cannot be an execution id
+ */
+export function executionIdArg(value: string): string {
+  if (!EXECUTION_ID.test(value)) {
+    const shown = value.length > 60 ? `${value.slice(0, 60)}…` : value;
+    throw new UsageError(
+      `${JSON.stringify(shown)} is not an execution id: ids are 1 to 128 letters, digits, "-" and "_"`,
+    );
+  }
+  return value;
+}
 
 /** A positive integer (`--limit 20`). */
 export function positiveInt(value: string): number {

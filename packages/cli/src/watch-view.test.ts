@@ -180,3 +180,52 @@ it("cuts status lines to the terminal's width so they redraw in place", async ()
   expect(text).toBe("01234567890123456789\n");
   screen.close();
 });
+
+it("shows a failure a Catch handled, and where it went, instead of a ✓ for the failed state", () => {
+  const { view, emit, output } = setup({ followBranches: 8 });
+  const branch: Scope = { depth: 1, label: "[1]" };
+  const entered = (ms: number, name: string, type: string, scope?: Scope) =>
+    emit(
+      ms,
+      name,
+      { $case: "stateEntered", value: { stateName: name, stateType: type, inputJson: "{}" } },
+      scope,
+    );
+  const exited = (ms: number, name: string, scope?: Scope) =>
+    emit(ms, name, { $case: "stateExited", value: { stateName: name, outputJson: "{}" } }, scope);
+  entered(0, "Charge", "Task", branch);
+  emit(
+    0,
+    "Charge",
+    { $case: "taskFailed", value: { taskToken: "t", error: "Declined", cause: "no funds" } },
+    branch,
+  );
+  exited(10, "Charge", branch);
+  entered(10, "Refund", "Pass", branch);
+  exited(12, "Refund", branch);
+  entered(20, "Ship", "Task");
+  emit(30, "Ship", { $case: "taskTimedOut", value: { taskToken: "t2", error: "States.Timeout", cause: "" } });
+  exited(30, "Ship");
+  entered(30, "Apologise", "Pass");
+  exited(31, "Apologise");
+  entered(40, "Last", "Task");
+  emit(50, "Last", { $case: "taskFailed", value: { taskToken: "t3", error: "Late", cause: "" } });
+  exited(50, "Last");
+  view.close();
+  expect(output()).toBe(
+    [
+      "   0.00s    [1] → Charge (Task)",
+      "   0.00s    [1] ✗ Charge  Declined: no funds",
+      "   0.01s    [1] ↪ Charge  caught Declined → Refund",
+      "   0.01s    [1] ✓ Refund (Pass)  2ms",
+      "   0.02s  → Ship (Task)",
+      "   0.03s  ⏱ Ship  States.Timeout",
+      "   0.03s  ↪ Ship  caught States.Timeout → Apologise",
+      "   0.03s  ✓ Apologise (Pass)  1ms",
+      "   0.04s  → Last (Task)",
+      "   0.05s  ✗ Last  Late",
+      "   0.05s  ↪ Last  caught Late",
+      "",
+    ].join("\n"),
+  );
+});

@@ -58,6 +58,10 @@ interface ScopeState {
   entered: Map<string, number>;
   /** A state entered whose line waits for the event that completes it (TaskScheduled, MapStarted...). */
   pending: { event: HistoryEvent; type: string; scope: Scope } | undefined;
+  /** The last error a state raised; a StateExited of that state right after means a Catch took it. */
+  failure: { state: string; error: string } | undefined;
+  /** A failure a Catch handled; printed with where it went when the next state is entered. */
+  caught: { event: HistoryEvent; state: string; error: string; scope: Scope } | undefined;
 }
 
 const BAR_WIDTH = 20;
@@ -122,23 +126,34 @@ export class WatchView {
         }
         return;
       case "stateEntered":
+        this.flushCaught(state, name);
         state.entered.set(name, at);
         state.pending = { event, type: d.value.stateType, scope };
         return;
       case "stateExited": {
         const since = state.entered.get(name);
         state.entered.delete(name);
+        if (state.failure?.state === name) {
+          // Left after an error without a retry: a Catch handled it. Not a ✓, which would read as
+          // if the failure were undone; the line waits for the state the catcher goes to.
+          state.caught = { event, state: name, error: state.failure.error, scope };
+          state.failure = undefined;
+          return;
+        }
         const took = since === undefined ? "" : `  ${s.dim(formatDuration(at - since))}`;
         this.line(event, scope, `${s.green("✓")} ${name}${took}`);
         return;
       }
       case "taskFailed":
+        state.failure = { state: name, error: d.value.error };
         this.line(event, scope, `${s.red("✗")} ${name}  ${this.errorText(d.value.error, d.value.cause)}`);
         return;
       case "taskTimedOut":
+        state.failure = { state: name, error: d.value.error };
         this.line(event, scope, `${s.yellow("⏱")} ${name}  ${this.errorText(d.value.error, d.value.cause)}`);
         return;
       case "taskRetryScheduled":
+        state.failure = undefined;
         this.line(
           event,
           scope,
@@ -186,6 +201,7 @@ export class WatchView {
       case "parallelFailed":
         this.endProgress(event, scope, name);
         if (d.$case === "mapFailed" || d.$case === "parallelFailed") {
+          state.failure = { state: name, error: d.value.error };
           this.line(event, scope, `${s.red("✗")} ${name}  ${this.errorText(d.value.error, d.value.cause)}`);
         }
         return;
@@ -226,6 +242,7 @@ export class WatchView {
   close(): void {
     this.options.screen.close();
     for (const state of this.scopes.values()) {
+      this.flushCaught(state, undefined);
       const pending = state.pending;
       state.pending = undefined;
       if (pending === undefined) continue;
@@ -237,6 +254,20 @@ export class WatchView {
         `${s.cyan("→")} ${s.bold(pending.event.stateName)} ${s.dim(`(${pending.type})`)}`,
       );
     }
+  }
+
+  /** Prints the caught failure of `state`, if any: `↪ Charge  caught PaymentDeclined → Refund`. */
+  private flushCaught(state: ScopeState, next: string | undefined): void {
+    const caught = state.caught;
+    if (caught === undefined) return;
+    state.caught = undefined;
+    const s = this.style;
+    const to = next === undefined ? "" : ` → ${s.bold(next)}`;
+    this.line(
+      caught.event,
+      caught.scope,
+      `${s.yellow("↪")} ${caught.state}  caught ${s.bold(caught.error)}${to}`,
+    );
   }
 
   /** The text a state's entered line gets from the event that follows it, or "" when none. */
@@ -361,7 +392,7 @@ export class WatchView {
   private scopeState(scope: Scope): ScopeState {
     let state = this.scopes.get(scope.label);
     if (state === undefined) {
-      state = { entered: new Map(), pending: undefined };
+      state = { entered: new Map(), pending: undefined, failure: undefined, caught: undefined };
       this.scopes.set(scope.label, state);
     }
     return state;

@@ -17,7 +17,7 @@ import { decodeListCursor, encodeListCursor } from "./execution-list";
 import type { Executions } from "./executions";
 import { readHistoryPage } from "./history";
 import type { KvView } from "./kv-view";
-import { watchEvents } from "./watch";
+import { resolveWatchTarget, watchEvents } from "./watch";
 import type { WorkflowNames, WorkflowStore } from "./workflows";
 import { WORKFLOW_NAME_RULE, isWorkflowName } from "./workflows";
 
@@ -178,9 +178,13 @@ export function workflowService(o: GrpcServerOptions): WorkflowServiceServer {
         fail(ApiError.unavailable(NOT_CONNECTED));
         return;
       }
-      o.executions
-        .describe(call.request.executionId)
-        .then((snapshot) => watchEvents(o.nc, snapshot, call.request.fromEventId, call))
+      resolveWatchTarget(
+        call.request.executionId,
+        (id) => o.executions.describe(id),
+        (id) => o.executions.load(id),
+        (err) => err instanceof ApiError && err.code === status.NOT_FOUND,
+      )
+        .then((target) => watchEvents(o.nc, target, call.request.fromEventId, call))
         .catch(fail);
     },
     stopExecution: unary("StopExecution", o, async (req) => ({

@@ -98,7 +98,10 @@ describe("dispatcher effects", () => {
       workflowName: "billing",
     });
 
-    // Timers not yet due stay in the work-queue stream, NAKed with a delay.
+    // Timers not yet due stay in the work-queue stream, NAKed with a delay. Each records the
+    // stream sequence of the batch that armed it (the first copy of the batch).
+    const [armedBy] = await messagesOn(jsm, streams.events, subjects.events(exec));
+    const batchSeq = armedBy?.seq;
     const timers = (await messagesOn(jsm, streams.timers, subjects.timer(exec))).map((m) =>
       Timer.decode(m.data),
     );
@@ -110,6 +113,7 @@ describe("dispatcher effects", () => {
         kind: TimerKind.TIMER_KIND_TASK_TIMEOUT,
         taskToken: token,
         heartbeatSeconds: 0,
+        armedBatchSeq: batchSeq,
       },
       {
         timerId: timerIds.heartbeatTimeout(token),
@@ -118,6 +122,7 @@ describe("dispatcher effects", () => {
         kind: TimerKind.TIMER_KIND_HEARTBEAT_TIMEOUT,
         taskToken: token,
         heartbeatSeconds: 600,
+        armedBatchSeq: batchSeq,
       },
     ]);
   });

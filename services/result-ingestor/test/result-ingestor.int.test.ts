@@ -133,6 +133,7 @@ test("forwards a result to its execution as a TaskOutcome command, de-duplicated
   expect(ingestor?.ready()).toBe(true);
   const { executionId, token } = newToken();
   const completedTime = new Date("2025-06-01T12:00:00.000Z");
+  const publishedAfterMs = Date.now();
   await js.publish(
     subjects.result("charge"),
     encode(TaskResult, {
@@ -154,9 +155,15 @@ test("forwards a result to its execution as a TaskOutcome command, de-duplicated
         outcome: { $case: "outputJson", value: '{"charged":42}' },
         workerId: "w-7",
         completedTime,
+        // When the results stream stored it (the server's clock, on this same machine).
+        receivedTime: expect.any(Date),
       },
     },
   });
+  const kind = read?.command.kind;
+  const receivedMs = kind?.$case === "taskOutcome" ? (kind.value.receivedTime?.getTime() ?? 0) : 0;
+  expect(receivedMs).toBeGreaterThanOrEqual(publishedAfterMs - 1000);
+  expect(receivedMs).toBeLessThanOrEqual(Date.now());
   await waitFor(resultsDrained);
 });
 

@@ -22,7 +22,7 @@ import {
   truncate,
 } from "../format";
 import { readJsonArg } from "../json-arg";
-import { nonNegativeInt, positiveInt, statusOption } from "../options";
+import { executionIdArg, nonNegativeInt, positiveInt, statusOption } from "../options";
 import { formatElapsed } from "../watch-view";
 import { watchExecution } from "./watch";
 
@@ -115,7 +115,7 @@ async function start(ctx: Ctx, workflow: string, opts: StartOptions): Promise<Ex
         ? `${s.green("✓")} started ${s.bold(workflow)} execution ${s.bold(id)}`
         : `${s.yellow("=")} execution ${s.bold(id)} of ${s.bold(workflow)} already exists (same name and input)`,
     );
-    if (!opts.watch && !opts.wait) ctx.print(s.dim(`  follow it: jetflow watch ${id}`));
+    if (!opts.watch && !opts.wait) ctx.print(s.dim(`  follow it: ${ctx.command} watch ${id}`));
   }
   if (opts.watch) return watchExecution(ctx, id, { quiet: opts.quiet === true });
   if (opts.wait) {
@@ -276,7 +276,9 @@ export function addExecutionCommands(program: Command, run: Runner): void {
     .command("describe")
     .description("show an execution: status, input, output, error")
     .argument("<execution-id>")
-    .action((id: string, _opts: unknown, cmd: Command) => run(cmd, (ctx) => describe(ctx, id)));
+    .action((id: string, _opts: unknown, cmd: Command) =>
+      run(cmd, (ctx) => describe(ctx, executionIdArg(id))),
+    );
 
   program
     .command("list")
@@ -298,7 +300,9 @@ export function addExecutionCommands(program: Command, run: Runner): void {
     .argument("<execution-id>")
     .option("--reverse", "newest event first")
     .addOption(new Option("--limit <n>", "show at most n events").argParser(positiveInt))
-    .action((id: string, opts: HistoryOptions, cmd: Command) => run(cmd, (ctx) => history(ctx, id, opts)));
+    .action((id: string, opts: HistoryOptions, cmd: Command) =>
+      run(cmd, (ctx) => history(ctx, executionIdArg(id), opts)),
+    );
 
   program
     .command("stop")
@@ -307,5 +311,7 @@ export function addExecutionCommands(program: Command, run: Runner): void {
     .option("--error <name>", "error name recorded with the stop")
     .option("--cause <text>", "why it was stopped")
     .option("--wait", "wait until the execution has ended")
-    .action((id: string, opts: StopOptions, cmd: Command) => run(cmd, (ctx) => stop(ctx, id, opts)));
+    .action((id: string, opts: StopOptions, cmd: Command) =>
+      run(cmd, (ctx) => stop(ctx, executionIdArg(id), opts)),
+    );
 }

@@ -6,7 +6,7 @@ import type { Ctx, Runner } from "../context";
 import { CommandFailed } from "../errors";
 import { eventToJson } from "../events";
 import { ExitCode } from "../exit-codes";
-import { nonNegativeInt } from "../options";
+import { executionIdArg, nonNegativeInt } from "../options";
 import { Screen } from "../screen";
 import type { Scope } from "../watch-view";
 import { ROOT_SCOPE, WatchView } from "../watch-view";
@@ -24,7 +24,10 @@ interface Source {
   executionId: string;
   scope: Scope;
   lastEventId: number;
+  /** The live stream is closed: its events are no longer shown as they come. */
   closed: boolean;
+  /** A branch whose end its parent reported, and whose remaining events were read from history. */
+  done?: boolean;
   iterator?: AsyncIterator<HistoryEvent>;
 }
 
@@ -124,14 +127,15 @@ export async function watchExecution(ctx: Ctx, id: string, opts: WatchOptions = 
       const item = await inbox.next();
       if (item.kind === "interrupt") {
         view.close();
-        ctx.note(s.dim(`stopped watching; the execution goes on (jetflow watch ${id})`));
+        ctx.note(s.dim(`stopped watching; the execution goes on (${ctx.command} watch ${id})`));
         return ExitCode.Interrupted;
       }
       const { source } = item;
       if (source !== root && source.closed) continue;
       if (item.kind === "error") {
         if (source === root) throw item.err;
-        close(source); // A branch we cannot follow is shown by its parent's events alone.
+        // A branch whose stream failed is read from its history when its parent reports its end.
+        close(source);
         continue;
       }
       if (item.kind === "end") {
@@ -159,7 +163,8 @@ export async function watchExecution(ctx: Ctx, id: string, opts: WatchOptions = 
       }
       if (d?.$case === "parallelBranchSucceeded" || d?.$case === "parallelBranchFailed") {
         const branch = branches.get(`${event.stateName}/${d.value.index}`);
-        if (branch !== undefined && !branch.closed) {
+        if (branch !== undefined && branch.done !== true) {
+          branch.done = true;
           close(branch);
           for (const e of await catchUp(ctx, branch)) view.onEvent(e, branch.scope);
         }
@@ -202,6 +207,8 @@ export function addWatchCommand(program: Command, run: Runner): void {
       "\nEnds when the execution ends: exit code 0 if it SUCCEEDED, 1 if it FAILED, TIMED_OUT or was ABORTED.\nWith --json, prints one event per line (NDJSON).",
     )
     .action((id: string, opts: WatchCommandOptions, cmd: Command) =>
-      run(cmd, (ctx) => watchExecution(ctx, id, { fromEventId: opts.from, branches: opts.branches })),
+      run(cmd, (ctx) =>
+        watchExecution(ctx, executionIdArg(id), { fromEventId: opts.from, branches: opts.branches }),
+      ),
     );
 }
