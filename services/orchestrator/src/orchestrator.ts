@@ -9,11 +9,9 @@ import { randomUUID } from "node:crypto";
 import type { StateMachine } from "@jetflow/asl";
 import {
   Command,
-  DeadLetter,
   consumerConfigs,
   consumers,
   decode,
-  encode,
   ensureConsumer,
   parseHeartbeatRecord,
   ensureStream,
@@ -24,6 +22,7 @@ import {
   bucketConfigs,
 } from "@jetflow/contracts";
 import type { ExecutionSnapshot } from "@jetflow/contracts";
+import { LruCache, Semaphore, publishDeadLetter } from "@jetflow/service-runtime";
 import type { Component, Logger } from "@jetflow/service-runtime";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { ConsumerMessages, JsMsg } from "@nats-io/jetstream";
@@ -41,8 +40,6 @@ import {
 import type { DecideEnv, Ignored, RootExecution } from "@jetflow/engine";
 import { DefinitionCache } from "./definitions";
 import { readChildOutputs } from "./history-reader";
-import { LruCache } from "./lru";
-import { Semaphore } from "./semaphore";
 import { StateClient } from "@jetflow/execution-model";
 
 /** What the orchestrator needs from its surroundings. */
@@ -465,14 +462,13 @@ export function createOrchestrator(options: OrchestratorOptions) {
     const reason = err instanceof Error ? err.message : String(err);
     log.warn({ subject: msg.subject, reason }, "command parked");
     try {
-      const letter: DeadLetter = {
+      await publishDeadLetter(js, {
         service: "orchestrator",
         subject: msg.subject,
-        data: Buffer.from(msg.data),
+        data: msg.data,
         reason,
         parkedTime: now(),
-      };
-      await js.publish(subjects.deadLetter("orchestrator"), encode(DeadLetter, letter));
+      });
       msg.ack();
     } catch (parkErr) {
       log.error({ err: parkErr }, "cannot park a malformed command; it will be redelivered");

@@ -6,7 +6,6 @@
 import { setTimeout as delay } from "node:timers/promises";
 import {
   Command,
-  DeadLetter,
   ExecutionSnapshot,
   activityFromSubject,
   TaskHeartbeatReply,
@@ -21,12 +20,13 @@ import {
   streams,
   subjects,
 } from "@jetflow/contracts";
+import { createRequestServer, publishDeadLetter } from "@jetflow/service-runtime";
 import type { Component, Logger } from "@jetflow/service-runtime";
 import { JetStreamApiCodes, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { ConsumerMessages, JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import type { KV } from "@nats-io/kv";
-import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
+import type { Msg, NatsConnection } from "@nats-io/transport-node";
 import type { Config } from "./config";
 import { ingestBytes, isCancelRequested, parseHeartbeat } from "@jetflow/engine";
 import { ensureResources, isApiError } from "./resources";
@@ -71,7 +71,8 @@ export function createResultIngestor({
   let kvm: Kvm | undefined;
   let heartbeatsKv: KV | undefined;
   let instances: KV | undefined;
-  let heartbeatSub: Subscription | undefined;
+  // Heartbeats are core request/reply, shared by the replicas through the queue group.
+  const heartbeats = createRequestServer({ nc, log, queue: queueGroups.resultIngestor });
   let messages: ConsumerMessages | undefined;
   let loop: Promise<void> | undefined;
   let running = false;
@@ -89,14 +90,13 @@ export function createResultIngestor({
 
   async function park(subject: string, data: Uint8Array, reason: string): Promise<void> {
     log.error({ subject, activity: activityFromSubject(subject), reason }, "message parked");
-    const letter: DeadLetter = {
+    await publishDeadLetter(js as JetStreamClient, {
       service: SERVICE_NAME,
       subject,
-      data: Buffer.from(data.buffer, data.byteOffset, data.byteLength),
+      data,
       reason,
       parkedTime: new Date(now()),
-    };
-    await (js as JetStreamClient).publish(subjects.deadLetter(SERVICE_NAME), encode(DeadLetter, letter));
+    });
     stats.deadLettered += 1;
   }
 
@@ -270,18 +270,9 @@ export function createResultIngestor({
       });
       messages = await openResults();
       loop = consumeResults(messages);
-      heartbeatSub = nc.subscribe(subjects.allHeartbeats, {
-        queue: queueGroups.resultIngestor,
-        callback: (err, msg) => {
-          if (err) {
-            log.error({ err }, "heartbeat subscription failed");
-            return;
-          }
-          void track(onHeartbeat(msg));
-        },
-      });
+      heartbeats.serve(subjects.allHeartbeats, onHeartbeat);
       // A round trip to the server makes sure it has registered the subscription.
-      await nc.flush();
+      await heartbeats.registered();
       running = true;
       log.info(
         { maxInFlight: config.maxInFlight, maxOutputBytes: config.maxOutputBytes },
@@ -295,7 +286,7 @@ export function createResultIngestor({
       running = false;
       stopping = true;
       stopController.abort();
-      await heartbeatSub?.drain().catch(() => {});
+      await heartbeats.stop();
       await messages?.close();
       await loop;
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);

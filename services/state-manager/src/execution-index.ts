@@ -21,7 +21,7 @@ import type { KV } from "@nats-io/kv";
 import type { Logger } from "pino";
 import { isWrongLastSequence } from "./errors";
 import type { SnapshotStore } from "./kv-store";
-import type { LruCache } from "./lru-cache";
+import type { LruCache } from "@jetflow/service-runtime";
 
 /** What to write to the index for a snapshot, if anything. */
 export type IndexWrite = { op: "create" | "put"; summary: ExecutionSummary };
