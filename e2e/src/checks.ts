@@ -2,7 +2,7 @@
 import { ExecutionSnapshot, ExecutionStatus, buckets, decode } from "@jetflow/contracts";
 import type { HistoryEvent } from "@jetflow/contracts";
 import { replay } from "@jetflow/engine";
-import { readEventBatches } from "@jetflow/execution-model";
+import { readEventBatches } from "@jetflow/service-runtime";
 import { waitFor } from "@jetflow/testing";
 import { jetstream } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";

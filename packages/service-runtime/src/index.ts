@@ -1,5 +1,6 @@
 /**
- * @jetflow/service-runtime: the shell around every jetflow service.
+ * @jetflow/service-runtime: the shell around every jetflow service, and the NATS clients of the
+ * execution model (the state-manager's request/reply client, the history reader).
  *
  * ```ts
  * const config = loadConfig(process.env);          // EnvReader + readBaseConfig, throws ConfigError
@@ -20,4 +21,8 @@ export { Semaphore } from "./semaphore";
 export { publishDeadLetter, deadLetterMsgId } from "./dead-letter";
 export type { DeadLetterInput } from "./dead-letter";
 export { createRequestServer, reply } from "./request-server";
+export { StateClient, StateManagerError } from "./state-client";
+export type { CommitResult } from "./state-client";
+export { readEventBatches, readEventBatchesWith, lastBatchSeq, HistoryReadError } from "./history";
+export type { StoredBatch, ReadBatchesOptions } from "./history";
 export type { RequestServer, RequestServerOptions, RequestHandler } from "./request-server";

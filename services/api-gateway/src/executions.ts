@@ -14,7 +14,7 @@ import {
   subjects,
 } from "@jetflow/contracts";
 import type { ExecutionSnapshot } from "@jetflow/contracts";
-import type { StateClient } from "@jetflow/execution-model";
+import type { StateClient } from "@jetflow/service-runtime";
 import {
   commandMsgIds,
   isExecutionId,

@@ -10,7 +10,7 @@ import {
   ensureStream,
   streamConfigs,
 } from "@jetflow/contracts";
-import { StateClient } from "@jetflow/execution-model";
+import { StateClient } from "@jetflow/service-runtime";
 import type { Component, Logger } from "@jetflow/service-runtime";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";

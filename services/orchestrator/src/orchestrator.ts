@@ -22,7 +22,7 @@ import {
   bucketConfigs,
 } from "@jetflow/contracts";
 import type { ExecutionSnapshot } from "@jetflow/contracts";
-import { LruCache, Semaphore, publishDeadLetter } from "@jetflow/service-runtime";
+import { LruCache, Semaphore, StateClient, publishDeadLetter } from "@jetflow/service-runtime";
 import type { Component, Logger } from "@jetflow/service-runtime";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { ConsumerMessages, JsMsg } from "@nats-io/jetstream";
@@ -40,7 +40,6 @@ import {
 import type { DecideEnv, Ignored, RootExecution } from "@jetflow/engine";
 import { DefinitionCache } from "./definitions";
 import { readChildOutputs } from "./history-reader";
-import { StateClient } from "@jetflow/execution-model";
 
 /** What the orchestrator needs from its surroundings. */
 export interface OrchestratorOptions {
