@@ -17,6 +17,8 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     files: ["**/*.ts"],
+    // The console is browser code with its own tsconfig (DOM, JSX): the block below.
+    ignores: ["packages/console/**"],
     languageOptions: {
       parserOptions: { project: ["./tsconfig.lint.json"], tsconfigRootDir: import.meta.dirname },
     },
@@ -46,6 +48,20 @@ export default tseslint.config(
     },
   },
   {
+    files: ["packages/console/src/**/*.ts", "packages/console/src/**/*.tsx"],
+    ignores: ["**/*.test.ts"],
+    languageOptions: {
+      parserOptions: { project: ["./packages/console/tsconfig.json"], tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      "@typescript-eslint/no-floating-promises": "error",
+      "@typescript-eslint/no-misused-promises": ["error", { checksVoidReturn: { attributes: false } }],
+      "@typescript-eslint/consistent-type-imports": "error",
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "no-console": "error",
+    },
+  },
+  {
     // Libraries never write to the console: they take an injected logger.
     files: ["packages/**/src/**/*.ts"],
     ignores: ["packages/cli/**", "**/*.test.ts"],
@@ -63,5 +79,23 @@ export default tseslint.config(
         URL: "readonly",
       },
     },
+  },
+  {
+    // The contract worker is plain CommonJS JavaScript on purpose (a worker written from the
+    // protocol alone): require() is its only import, and it uses Node's timers and Buffer.
+    files: ["e2e/contract-worker/**/*.js"],
+    languageOptions: {
+      sourceType: "commonjs",
+      globals: {
+        exports: "writable",
+        Buffer: "readonly",
+        AbortController: "readonly",
+        setTimeout: "readonly",
+        clearTimeout: "readonly",
+        setInterval: "readonly",
+        clearInterval: "readonly",
+      },
+    },
+    rules: { "@typescript-eslint/no-require-imports": "off" },
   },
 );

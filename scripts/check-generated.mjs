@@ -32,6 +32,9 @@ try {
   execFileSync("node", [join(root, "packages/contracts/scripts/write-barrel.mjs"), fresh], {
     stdio: "inherit",
   });
+  execFileSync("node", [join(root, "packages/contracts/scripts/write-http-api.mjs"), fresh], {
+    stdio: "inherit",
+  });
   const a = filesUnder(committed);
   const b = filesUnder(fresh);
   const stale = [

@@ -11,6 +11,7 @@
 #
 # Environment (all optional):
 #   JETFLOW_ADDR       host:port of the gRPC API (default 127.0.0.1:50051; a free port when busy)
+#   JETFLOW_HTTP_PORT  port of the web console and HTTP/JSON API (default 8090; a free port when busy)
 #   JETFLOW_NATS_PORT  port of the local nats-server (default 4250; a free port when busy)
 #   JETFLOW_EXAMPLE    example to run at start (default order-fulfilment; "none" runs none)
 #   LOG_LEVEL          level of the services' and worker's logs (default info)
@@ -155,6 +156,7 @@ export PATH="$root/.jetflow/tools/bin:$PATH"
 say "building"
 pnpm exec tsc -b services/state-manager services/orchestrator services/dispatcher services/result-ingestor \
   services/api-gateway examples packages/cli
+pnpm --filter @jetflow/console build >"$logs/console-build.log" 2>&1 || { fail "the console did not build; see ${logs#"$root"/}/console-build.log"; exit 1; }
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 free_port() {
@@ -178,6 +180,12 @@ if port_busy "${address##*:}"; then
   fi
   address="127.0.0.1:$(free_port)"
   info "port 50051 is in use; the API takes $address"
+fi
+http_port=${JETFLOW_HTTP_PORT:-8090}
+if port_busy "$http_port"; then
+  [ -n "${JETFLOW_HTTP_PORT:-}" ] && { fail "port $http_port (JETFLOW_HTTP_PORT) is in use"; exit 1; }
+  http_port=$(free_port)
+  info "port 8090 is in use; the web console and HTTP API take port $http_port"
 fi
 export JETFLOW_ADDR=$address
 export NATS_URL="nats://127.0.0.1:$nats_port"
@@ -208,7 +216,7 @@ wait_ready nats-server "Server is ready"
 services=(state-manager orchestrator dispatcher result-ingestor api-gateway)
 say "starting the engine: ${services[*]}"
 for service in "${services[@]}"; do
-  launch "$service" env GRPC_ADDR="$address" node "$root/services/$service/dist/main.js"
+  launch "$service" env GRPC_ADDR="$address" HTTP_PORT="$http_port" node "$root/services/$service/dist/main.js"
 done
 for service in "${services[@]}"; do wait_ready "$service" '"msg":"service started"'; done
 
@@ -238,8 +246,9 @@ if [ "$example" != none ]; then
 fi
 
 say "jetflow is running. Press Ctrl-C to stop."
+info "web console  http://${address%:*}:$http_port/ ${d}(HTTP/JSON API under /v1, docs/api.md)${n}"
 info "gRPC API     $address"
-info "NATS         $NATS_URL"
+info "NATS         $NATS_URL   (workers: export NATS_URL=$NATS_URL, see docs/workers.md)"
 info "logs         ${logs#"$root"/}/<name>.log ${d}(nats-server, ${services[*]}, examples-worker)${n}"
 info "try          $cli_command list"
 info "             $cli_command start monthly-invoicing --input @examples/inputs/monthly-invoicing.json --watch"

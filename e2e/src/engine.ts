@@ -151,6 +151,8 @@ export interface Engine {
   nats: NatsServer;
   natsUrl: string;
   grpcAddress: string;
+  /** The first api-gateway's HTTP/JSON API and console, e.g. "http://127.0.0.1:43121". */
+  httpUrl: string;
   client: TestClient;
   logDir: string;
   services: Record<ServiceName, ManagedProcess[]>;
@@ -173,6 +175,8 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
   // Several gateways cannot share a port: each gets its own, and the client a target listing them
   // all (grpc-js fails over between them, as a Kubernetes Service would).
   const grpcPorts = gateways > 1 ? await freePorts(gateways) : [await freePort()];
+  // Each gateway serves the HTTP API and console on a port of its own; `httpUrl` is the first.
+  const httpPorts = await freePorts(gateways);
   const grpcAddress =
     gateways > 1
       ? `ipv4:${grpcPorts.map((port) => `127.0.0.1:${port}`).join(",")}`
@@ -197,6 +201,7 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
       ...env,
       ...(ports[i] === undefined ? {} : { HEALTH_PORT: String(ports[i]), HEALTH_HOST: "127.0.0.1" }),
       ...(name === "api-gateway" && gateways > 1 ? { GRPC_ADDR: `127.0.0.1:${grpcPorts[i] ?? 0}` } : {}),
+      ...(name === "api-gateway" ? { HTTP_PORT: String(httpPorts[i] ?? 0), HTTP_HOST: "127.0.0.1" } : {}),
     });
     services[name] = Array.from(
       { length: count },
@@ -229,6 +234,7 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
     nats,
     natsUrl,
     grpcAddress,
+    httpUrl: `http://127.0.0.1:${httpPorts[0] ?? 0}`,
     client,
     logDir,
     services,

@@ -9,9 +9,18 @@ const handlers: TaskHandlers = Object.fromEntries(
   Object.entries(testActivities).filter(([name]) => wanted.includes(name)),
 );
 
+/** JSON lines on stdout, pino's shape, so that tests can wait for what the worker says. */
+const line =
+  (level: number) =>
+  (obj: Record<string, unknown>, msg: string): void => {
+    const err = obj["err"] instanceof Error ? { message: obj["err"].message } : obj["err"];
+    process.stdout.write(`${JSON.stringify({ level, time: Date.now(), ...obj, err, msg })}\n`);
+  };
+
 runWorker(handlers, {
   concurrency: Number(process.env.CONCURRENCY ?? 20),
-  ackWaitMs: Number(process.env.ACK_WAIT_MS ?? 30_000),
+  ackWaitMs: process.env.ACK_WAIT_MS ? Number(process.env.ACK_WAIT_MS) : undefined,
+  logger: { debug: () => {}, info: line(30), warn: line(40), error: line(50) },
 })
   .then(() => process.stdout.write(`${JSON.stringify({ msg: "worker started" })}\n`))
   .catch((err: unknown) => {

@@ -101,12 +101,55 @@ async function expectAllFinished(ids: string[]): Promise<void> {
   }
 }
 
+/**
+ * For each execution still running when the replacement became ready (`readyAtMs`), the time from
+ * then to the next event appended to its history: how long the crash held it up.
+ */
+async function resumeDelaysMs(ids: string[], readyAtMs: number): Promise<number[]> {
+  const delays: number[] = [];
+  for (const executionId of ids) {
+    const next = await waitFor(
+      async () => {
+        const { events } = await engine.client.getExecutionHistory({
+          executionId,
+          pageSize: 0,
+          pageToken: "",
+          reverseOrder: false,
+        });
+        const after = events.find((e) => (e.timestamp?.getTime() ?? 0) >= readyAtMs);
+        if (after) return after;
+        const last = events.at(-1)?.details?.$case;
+        // Finished before the replacement was ready: nothing of it was held up.
+        return last === "executionSucceeded" || last === "executionFailed" ? "finished" : undefined;
+      },
+      { timeoutMs: 120_000, message: `an event of "${executionId}" after the restart` },
+    );
+    if (next !== "finished") delays.push((next.timestamp?.getTime() ?? readyAtMs) - readyAtMs);
+  }
+  return delays;
+}
+
+/** Worst resume delay per killed service, printed at the end (issue 10 item 6 asks for it). */
+const worstResumeMs = new Map<string, number>();
+
+afterAll(() => {
+  const figures = [...worstResumeMs].map(([service, ms]) => `${service} ${ms} ms`).join(", ");
+  process.stdout.write(`worst resume delay after kill -9 (replacement ready -> next event): ${figures}\n`);
+});
+
 describe.each(SERVICE_NAMES.map((name) => [name]))("kill -9 of the %s", (service) => {
-  it("leaves every running execution to finish with the right output", async () => {
+  it("leaves every running execution to finish with the right output, resuming within seconds", async () => {
     const ids = await startChains(8);
     // Crash once the executions are under way: some steps done, most to come.
     await waitFor(async () => (await taskEvents(ids[0] as string)) >= 2, { timeoutMs: 60_000 });
     await engine.crashAndRestart(service as ServiceName);
+    const readyAtMs = Date.now();
+    const delays = await resumeDelaysMs(ids, readyAtMs);
+    const worst = Math.max(0, ...delays);
+    worstResumeMs.set(service, worst);
+    // The target is 5 s; the bound is generous because this machine is shared and noisy. Held
+    // messages used to wait out a 30 s ack wait and a dead state-manager's 10 s timeout.
+    expect(worst).toBeLessThan(15_000);
     await expectAllFinished(ids);
   });
 });

@@ -81,6 +81,12 @@ export interface JetflowClient {
   listExecutions(req?: {
     workflowName?: string;
     status?: ExecutionStatus;
+    /** Only executions whose name starts with this. */
+    namePrefix?: string;
+    /** Only executions started at or after this time. */
+    startedAfter?: Date;
+    /** Only executions started before this time. */
+    startedBefore?: Date;
     pageSize?: number;
     pageToken?: string;
   }): Promise<ListExecutionsResponse>;
@@ -311,6 +317,9 @@ export function createClient(options: ClientOptions = {}): JetflowClient {
         status: req.status ?? ExecutionStatus.EXECUTION_STATUS_UNSPECIFIED,
         pageSize: req.pageSize ?? 0,
         pageToken: req.pageToken ?? "",
+        namePrefix: req.namePrefix ?? "",
+        startedAfter: req.startedAfter,
+        startedBefore: req.startedBefore,
       }),
     getExecutionHistory: (req) =>
       unary("getExecutionHistory", {

@@ -9,6 +9,8 @@
  * ```
  */
 export * from "./gen/index";
+export { httpRoutes, openApiDocument } from "./gen/http-api";
+export type { HttpRoute, HttpField } from "./gen/http-api";
 export {
   SUBJECT_ROOT,
   subjects,
@@ -44,6 +46,8 @@ export {
   isApiError,
   STREAM_NAME_IN_USE,
   DUPLICATE_WINDOW_NS,
+  DEFAULT_ACK_WAIT_MS,
+  DEFAULT_TASK_ACK_WAIT_MS,
 } from "./resources";
 export type { ResourceOptions } from "./resources";
 export { encode, decode, DecodeError } from "./codec";

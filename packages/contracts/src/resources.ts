@@ -113,6 +113,20 @@ export const streamConfigs = {
   }),
 } as const;
 
+/**
+ * Ack wait of the engine's own consumers. Short, because a message is redelivered only when its
+ * holder died: a live holder keeps it with in-progress acks every third of the ack wait (the
+ * durable consume loop does). So after a `kill -9` its messages go to the replacement or another
+ * replica within 3 s instead of 30.
+ */
+export const DEFAULT_ACK_WAIT_MS = 3_000;
+
+/**
+ * Ack wait of a task consumer: longer than the engine's, because user handlers may block their
+ * worker's event loop for a while (and so its in-progress acks).
+ */
+export const DEFAULT_TASK_ACK_WAIT_MS = 10_000;
+
 function durablePull(name: string, filter: string, ackWaitMs: number): Partial<ConsumerConfig> {
   return {
     durable_name: name,
@@ -128,23 +142,23 @@ function durablePull(name: string, filter: string, ackWaitMs: number): Partial<C
 
 /** Consumer configurations. */
 export const consumerConfigs = {
-  /** Created by the worker SDK (and the dispatcher) for each activity. */
-  task: (activity: string, ackWaitMs = 30_000): Partial<ConsumerConfig> =>
+  /** Created by the api-gateway when a workflow using the activity is registered, and by workers when missing. */
+  task: (activity: string, ackWaitMs = DEFAULT_TASK_ACK_WAIT_MS): Partial<ConsumerConfig> =>
     durablePull(consumers.task(activity), subjects.task(activity), ackWaitMs),
-  results: (ackWaitMs = 30_000): Partial<ConsumerConfig> =>
+  results: (ackWaitMs = DEFAULT_ACK_WAIT_MS): Partial<ConsumerConfig> =>
     durablePull(consumers.results, subjects.allResults, ackWaitMs),
   /**
    * `maxAckPending` bounds the commands the orchestrators hold unacknowledged (and so their
    * memory): the client's own pull limit does not, because it keeps pulling as it acks.
    */
-  commands: (ackWaitMs = 30_000, maxAckPending = 20_000): Partial<ConsumerConfig> => ({
+  commands: (ackWaitMs = DEFAULT_ACK_WAIT_MS, maxAckPending = 20_000): Partial<ConsumerConfig> => ({
     ...durablePull(consumers.commands, subjects.allCommands, ackWaitMs),
     max_ack_pending: maxAckPending,
   }),
-  eventEffects: (ackWaitMs = 30_000): Partial<ConsumerConfig> =>
+  eventEffects: (ackWaitMs = DEFAULT_ACK_WAIT_MS): Partial<ConsumerConfig> =>
     durablePull(consumers.eventEffects, subjects.allEvents, ackWaitMs),
   /** Timers are NAKed with a delay until due, so many are pending at once. */
-  timers: (ackWaitMs = 30_000): Partial<ConsumerConfig> => ({
+  timers: (ackWaitMs = DEFAULT_ACK_WAIT_MS): Partial<ConsumerConfig> => ({
     ...durablePull(consumers.timers, subjects.allTimers, ackWaitMs),
     max_ack_pending: 1_000_000,
   }),

@@ -18,6 +18,7 @@ export {
   newExecutionId,
   namedExecutionId,
   childExecutionId,
+  rootExecutionIdOf,
   childIdPrefix,
   taskToken,
   parseTaskToken,

@@ -15,6 +15,8 @@ export { connectNats } from "./nats";
 export { startHealthServer } from "./health";
 export type { HealthServer, ReadinessCheck } from "./health";
 export { runService } from "./run-service";
+export { watchStreamLeaders, STREAM_PROBE_INTERVAL_MS } from "./stream-leaders";
+export type { StreamLeaderWatch } from "./stream-leaders";
 export type { Component, ServiceContext, RunningService } from "./run-service";
 export { LruCache } from "./lru-cache";
 export { Semaphore } from "./semaphore";

@@ -5,6 +5,7 @@ import { startHealthServer } from "./health";
 import type { HealthServer } from "./health";
 import { createLogger } from "./logger";
 import { connectNats } from "./nats";
+import { watchStreamLeaders } from "./stream-leaders";
 
 /** A long-running part of a service: started once, stopped once on shutdown. */
 export interface Component {
@@ -12,6 +13,11 @@ export interface Component {
   ready(): boolean;
   /** Stop taking new work, finish or release in-flight work. Must not close the connection. */
   stop(): Promise<void>;
+  /**
+   * The JetStream streams the component cannot work without: the service is not ready while one
+   * of them has no leader (see `watchStreamLeaders`). Default none.
+   */
+  readonly requiredStreams?: readonly string[];
 }
 
 /** What `runService` hands to the service's own start function. */
@@ -49,12 +55,13 @@ export async function runService<C extends BaseConfig>(
     }
   })();
   const component = await startWithRetries(() => start({ config, log, nc }), log);
+  const leaders = watchStreamLeaders(nc, component.requiredStreams ?? [], log);
   let health: HealthServer | undefined;
   if (config.healthPort > 0) {
     health = await startHealthServer(
       config.healthHost,
       config.healthPort,
-      () => connected && !nc.isClosed() && component.ready(),
+      () => connected && !nc.isClosed() && leaders.ready() && component.ready(),
     );
   }
   log.info({ healthPort: health?.port }, "service started");
@@ -63,6 +70,7 @@ export async function runService<C extends BaseConfig>(
   const shutdown = (): Promise<void> => {
     stopping ??= (async () => {
       log.info("service stopping");
+      leaders.stop();
       await component.stop();
       await health?.close();
       await nc.drain();

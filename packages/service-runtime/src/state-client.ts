@@ -9,7 +9,7 @@ import {
   subjects,
 } from "@jetflow/contracts";
 import type { ExecutionSnapshot } from "@jetflow/contracts";
-import type { NatsConnection } from "@nats-io/transport-node";
+import type { Msg, NatsConnection } from "@nats-io/transport-node";
 
 /** Thrown when the state-manager answers with an error or does not answer. */
 export class StateManagerError extends Error {
@@ -21,11 +21,45 @@ export class StateManagerError extends Error {
 
 export type CommitResult = { kind: "ok"; eventSeq: number; duplicate: boolean } | { kind: "conflict" };
 
+/**
+ * How long a request to the state-manager goes unanswered before a second one is sent alongside
+ * it, in milliseconds. A state-manager answers in milliseconds; a request that went to one that
+ * was just killed gets no answer at all, and waiting out the whole budget (10 s) for it was the
+ * recovery tail after a crash. The second reaches a live replica or the replacement; the first
+ * still counts if it answers (a large load may take seconds).
+ */
+export const DEFAULT_STATE_ATTEMPT_TIMEOUT_MS = 2_000;
+
+/**
+ * The pause before the `attempt`-th resend (1-based), in milliseconds: 50 ms doubling to 500 ms.
+ * No responders (no state-manager subscribed, e.g. between a crash and the restart) fails at once,
+ * so the pauses keep the retries from spinning.
+ */
+export function stateRetryDelayMs(attempt: number): number {
+  return Math.min(500, 50 * 2 ** Math.max(0, attempt - 1));
+}
+
+/**
+ * The client of the state-manager's request/reply API. Every call is safe to send twice (a commit
+ * is de-duplicated by its batch's message id, a load only reads), so a call without an answer after
+ * `attemptTimeoutMs` is sent once more alongside, and one that finds no state-manager is sent
+ * again after a short pause, until `timeoutMs` has passed in all.
+ */
 export class StateClient {
+  private readonly attemptTimeoutMs: number;
+
+  /**
+   * @param timeoutMs the most one call may take, resends included
+   * @param attemptTimeoutMs how long a request waits alone before a second is sent; default
+   *   {@link DEFAULT_STATE_ATTEMPT_TIMEOUT_MS}
+   */
   constructor(
     private readonly nc: NatsConnection,
     private readonly timeoutMs: number,
-  ) {}
+    attemptTimeoutMs = DEFAULT_STATE_ATTEMPT_TIMEOUT_MS,
+  ) {
+    this.attemptTimeoutMs = Math.min(attemptTimeoutMs, timeoutMs);
+  }
 
   /** Appends a batch and stores its snapshot; "conflict" when another writer got there first. */
   async commit(request: CommitRequest): Promise<CommitResult> {
@@ -59,11 +93,85 @@ export class StateClient {
     return reply.snapshot;
   }
 
-  private async request(subject: string, data: Uint8Array) {
-    try {
-      return await this.nc.request(subject, data, { timeout: this.timeoutMs });
-    } catch (err) {
-      throw new StateManagerError(`state-manager request on "${subject}" failed`, { cause: err });
-    }
+  private request(subject: string, data: Uint8Array): Promise<Msg> {
+    return hedgedRequest(this.nc, subject, data, this.timeoutMs, this.attemptTimeoutMs).catch(
+      (err: unknown) => {
+        const attempts = err instanceof HedgeFailure ? err.attempts : 1;
+        throw new StateManagerError(
+          `state-manager request on "${subject}" failed after ${attempts} attempt(s)`,
+          {
+            cause: err instanceof HedgeFailure ? err.cause : err,
+          },
+        );
+      },
+    );
   }
+}
+
+/** The last error of a hedged request, with the number of requests sent. */
+class HedgeFailure extends Error {
+  override readonly name = "HedgeFailure";
+  constructor(
+    readonly attempts: number,
+    cause: unknown,
+  ) {
+    super(`failed after ${attempts} attempt(s)`, { cause });
+  }
+}
+
+/**
+ * Sends a request and, when it gets no answer within `hedgeAfterMs`, sends it once more while
+ * still waiting for the first: whichever answers first wins, until `timeoutMs` in all. A slow
+ * answer is not thrown away (a large load may take seconds), and a request held by a process
+ * that died is covered by the second. A request that finds no responders (or a disconnect) is
+ * sent again after a short pause.
+ */
+function hedgedRequest(
+  nc: NatsConnection,
+  subject: string,
+  data: Uint8Array,
+  timeoutMs: number,
+  hedgeAfterMs: number,
+): Promise<Msg> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise<Msg>((resolve, reject) => {
+    let settled = false;
+    let attempts = 0;
+    let outstanding = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const finish = (outcome: () => void): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      outcome();
+    };
+    const later = (ms: number): void => {
+      clearTimeout(timer);
+      timer = setTimeout(send, ms);
+    };
+    function send(): void {
+      const leftMs = deadline - Date.now();
+      if (settled || leftMs <= 0) return;
+      attempts++;
+      outstanding++;
+      // At most one extra request in flight: never more than twice the work for a slow answer.
+      if (outstanding < 2 && leftMs > hedgeAfterMs) later(hedgeAfterMs);
+      nc.request(subject, data, { timeout: leftMs }).then(
+        (msg) => finish(() => resolve(msg)),
+        (err: unknown) => {
+          outstanding--;
+          if (settled) return;
+          // No responders (none subscribed right now) or a disconnect: worth sending again soon.
+          const retryable = err instanceof Error && err.name === "RequestError" && !nc.isClosed();
+          const pauseMs = stateRetryDelayMs(attempts);
+          if (retryable && Date.now() + pauseMs < deadline) {
+            if (outstanding === 0) later(pauseMs);
+          } else if (outstanding === 0) {
+            finish(() => reject(new HedgeFailure(attempts, err)));
+          }
+        },
+      );
+    }
+    send();
+  });
 }

@@ -6,20 +6,14 @@ import {
   TaskHeartbeatReply,
   TaskResult,
   consumerConfigs,
-  consumers,
   decode,
   encode,
-  ensureConsumer,
   streams,
   subjects,
 } from "@jetflow/contracts";
-import type {
-  Consumer,
-  ConsumerMessages,
-  JetStreamClient,
-  JetStreamManager,
-  JsMsg,
-} from "@nats-io/jetstream";
+import { explainJetStreamError, startDurableConsumer } from "@jetflow/contracts/internal";
+import type { DurableConsumer } from "@jetflow/contracts/internal";
+import type { JetStreamClient, JetStreamManager, JsMsg } from "@nats-io/jetstream";
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import { TaskAbortedError } from "./errors";
 import type { Logger } from "./logger";
@@ -61,18 +55,17 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Pulls the tasks of one activity and runs its handler on them, never more than `concurrency` at
- * once: it only ever asks the server for as many tasks as it has free slots, so no task waits in a
- * client-side buffer while its ack wait runs out.
+ * once, with the shared durable consume loop in `fetch` mode: it only ever asks the server for as
+ * many tasks as it has free slots, so no task waits in a client-side buffer while its ack wait
+ * runs out; it keeps running tasks alive with in-progress acks, recreates a deleted consumer and
+ * pulls again within seconds after a lost pull.
  */
 export class ActivityRunner {
   private readonly running = new Set<Running>();
   private readonly byToken = new Map<string, Running>();
   private readonly stopController = new AbortController();
-  private consumer?: Consumer;
-  private batch?: ConsumerMessages;
+  private tasks?: DurableConsumer;
   private cancelSub?: Subscription;
-  private loopDone?: Promise<void>;
-  private changed = signal();
   private stopping = false;
 
   constructor(private readonly o: ActivityRunnerOptions) {}
@@ -82,15 +75,30 @@ export class ActivityRunner {
     return this.running.size;
   }
 
-  /** Binds the durable consumer, listens for cancellations, starts pulling. */
+  /** True while the task consumer is being pulled. */
+  ready(): boolean {
+    return this.tasks?.ready() ?? false;
+  }
+
+  /** Ensures the durable consumer, listens for cancellations, starts pulling. */
   async start(): Promise<void> {
-    await this.bind();
     this.cancelSub = this.o.nc.subscribe(subjects.taskCancel(this.o.activity), {
       callback: (err, msg) => {
         if (!err) this.onCancellation(msg.data, msg.subject);
       },
     });
-    this.loopDone = this.pullLoop();
+    this.tasks = await startDurableConsumer({
+      nc: this.o.nc,
+      stream: streams.tasks,
+      config: consumerConfigs.task(this.o.activity, this.o.ackWaitMs),
+      maxInFlight: this.o.concurrency,
+      handle: (msg) => this.accept(msg),
+      log: this.o.log,
+      pull: "fetch",
+      pullExpiresMs: this.o.pullExpiresMs,
+      // A task may run for hours: it is kept alive until its handler ends (its deadline bounds it).
+      maxHoldMs: Number.POSITIVE_INFINITY,
+    });
   }
 
   /**
@@ -100,9 +108,7 @@ export class ActivityRunner {
   async stop(deadline: number): Promise<void> {
     this.stopping = true;
     this.stopController.abort();
-    this.notify();
-    await this.batch?.close();
-    await this.loopDone;
+    await this.tasks?.close();
     const pending = [...this.running].map((r) => r.done);
     const remainingMs = Math.max(0, deadline - Date.now());
     const timeout = new AbortController();
@@ -128,41 +134,6 @@ export class ActivityRunner {
     if (!this.o.nc.isClosed()) await this.o.nc.flush().catch(() => {});
   }
 
-  private async bind(): Promise<void> {
-    await ensureConsumer(this.o.jsm, streams.tasks, consumerConfigs.task(this.o.activity, this.o.ackWaitMs));
-    this.consumer = await this.o.js.consumers.get(streams.tasks, consumers.task(this.o.activity));
-  }
-
-  private async pullLoop(): Promise<void> {
-    let failures = 0;
-    while (!this.stopping) {
-      const free = this.o.concurrency - this.running.size;
-      if (free <= 0) {
-        await this.changed.promise;
-        continue;
-      }
-      try {
-        if (failures >= 3) await this.bind();
-        const consumer = this.consumer;
-        if (!consumer) throw new Error("task consumer is not bound");
-        const batch = await consumer.fetch({ max_messages: free, expires: this.o.pullExpiresMs });
-        this.batch = batch;
-        // stop() may have run while fetch() was starting: it could not close this batch yet.
-        if (this.stopping) await batch.close();
-        for await (const msg of batch) this.accept(msg);
-        failures = 0;
-      } catch (err) {
-        if (this.stopping || this.o.nc.isClosed()) break;
-        failures++;
-        const backoffMs = Math.min(MAX_BACKOFF_MS, 100 * 2 ** failures);
-        this.o.log.warn({ err, activity: this.o.activity, failures, backoffMs }, "task pull failed");
-        await delay(backoffMs, undefined, { signal: this.stopController.signal }).catch(() => {});
-      } finally {
-        this.batch = undefined;
-      }
-    }
-  }
-
   private accept(msg: JsMsg): void {
     if (this.stopping) {
       // Delivered after stop() closed the pull: give it straight back.
@@ -180,7 +151,6 @@ export class ActivityRunner {
       .finally(() => {
         this.running.delete(r);
         if (r.token !== undefined && this.byToken.get(r.token) === r) this.byToken.delete(r.token);
-        this.notify();
       });
   }
 
@@ -200,13 +170,7 @@ export class ActivityRunner {
     const log = this.o.log;
     log.debug({ activity: this.o.activity, taskToken: token, redelivered: msg.redelivered }, "task received");
 
-    // Keeps the task's ack wait from running out while the handler and the publish take their time.
-    const keepAlive = setInterval(
-      () => {
-        if (!r.abandoned) msg.working();
-      },
-      Math.max(1, Math.floor(this.o.ackWaitMs / 3)),
-    );
+    // The consume loop keeps the task alive with in-progress acks until it is acked or NAKed.
     let deadlineTimer: NodeJS.Timeout | undefined;
     const deadline = task.startToCloseDeadline;
     const armDeadline = (): void => {
@@ -235,7 +199,6 @@ export class ActivityRunner {
       // and its result is dropped as a duplicate. A confirmed ack cost a round trip per task.
       msg.ack();
     } finally {
-      clearInterval(keepAlive);
       clearTimeout(deadlineTimer);
     }
   }
@@ -247,6 +210,8 @@ export class ActivityRunner {
       taskToken: task.taskToken,
       attempt: task.attempt,
       executionId: task.executionId,
+      // An engine older than the field sends none: the execution is then taken as top-level.
+      rootExecutionId: task.rootExecutionId || task.executionId,
       stateName: task.stateName,
       activity: this.o.activity,
       workflowName: task.workflowName,
@@ -292,7 +257,12 @@ export class ActivityRunner {
         if (r.abandoned || this.o.nc.isClosed()) return;
         const backoffMs = Math.min(MAX_BACKOFF_MS, 100 * 2 ** attempt);
         this.o.log.warn(
-          { err, activity: this.o.activity, taskToken: token, attempt },
+          {
+            err: explainJetStreamError(err, streams.results),
+            activity: this.o.activity,
+            taskToken: token,
+            attempt,
+          },
           "result publish failed",
         );
         await delay(backoffMs);
@@ -387,18 +357,4 @@ export class ActivityRunner {
       log.warn({ err, activity: this.o.activity, seq: msg.seq }, "ack of parked task failed");
     });
   }
-
-  private notify(): void {
-    this.changed.resolve();
-    this.changed = signal();
-  }
-}
-
-/** A promise and the function that resolves it (Promise.withResolvers needs Node 22). */
-function signal(): { promise: Promise<void>; resolve: () => void } {
-  let resolve = (): void => {};
-  const promise = new Promise<void>((r) => {
-    resolve = r;
-  });
-  return { promise, resolve };
 }

@@ -22,7 +22,7 @@
  * ```
  */
 export { createWorker } from "./worker";
-export { runWorker } from "./run-worker";
+export { runWorker, workerConnectionOptions } from "./run-worker";
 export type { RunWorkerOptions, RunningWorker } from "./run-worker";
 export { TaskAbortedError, WorkerError } from "./errors";
 export type { TaskAbortKind } from "./errors";

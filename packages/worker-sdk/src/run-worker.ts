@@ -1,12 +1,17 @@
 import { readFile } from "node:fs/promises";
 import { connect, credsAuthenticator } from "@nats-io/transport-node";
 import type { NatsConnection } from "@nats-io/transport-node";
+import { connectionOptions, watchConnection } from "@jetflow/contracts/internal";
+import { silentLogger } from "./logger";
 import type { TaskHandlers, Worker, WorkerOptions } from "./types";
 import { createWorker } from "./worker";
 
 /** Options of {@link runWorker}: the worker's, minus the connection, plus how to connect. */
 export interface RunWorkerOptions extends Omit<WorkerOptions, "nc" | "handlers"> {
-  /** NATS server URLs. Default: `NATS_URL` (comma-separated), else `nats://127.0.0.1:4222`. */
+  /**
+   * NATS server URLs. Default: `NATS_URL` (comma-separated), else `nats://127.0.0.1:4222`, NATS's
+   * default port (the local engine of `./scripts/start.sh` listens on `nats://127.0.0.1:4250`).
+   */
   servers?: string | string[];
   /** The connection's name, as servers show it. Default "jetflow-worker". */
   connectionName?: string;
@@ -23,6 +28,15 @@ export interface RunWorkerOptions extends Omit<WorkerOptions, "nc" | "handlers">
   env?: Readonly<Record<string, string | undefined>>;
 }
 
+/**
+ * The connection settings `runWorker` uses, for a connection of your own: a ping every 3 s and
+ * two missed pongs drop a silently dead connection in under 10 s (the client default takes 4
+ * minutes), then reconnect forever. Spread them into `connect({ servers, ...workerConnectionOptions() })`.
+ */
+export function workerConnectionOptions(): ReturnType<typeof connectionOptions> {
+  return connectionOptions();
+}
+
 /** A worker started by {@link runWorker}, with the connection it owns. */
 export interface RunningWorker {
   readonly worker: Worker;
@@ -32,7 +46,8 @@ export interface RunningWorker {
 }
 
 /**
- * The whole `main` of a worker process: connects to NATS (reconnecting forever), starts a worker
+ * The whole `main` of a worker process: connects to NATS (reconnecting forever, pinging every 3 s
+ * so that a silently dead connection is dropped and replaced in under 10 s), starts a worker
  * with `handlers` and, unless told otherwise, shuts down gracefully on SIGTERM or SIGINT.
  * Unset options come from the environment: `NATS_URL`, `NATS_USER`/`NATS_PASSWORD` or
  * `NATS_CREDS`, `NATS_INBOX_PREFIX`, and `JETFLOW_WORKER_ENSURE_STREAMS=false` for a worker whose
@@ -59,7 +74,7 @@ export async function runWorker(
   const nc = await connect({
     servers: servers ?? (env["NATS_URL"] ?? "nats://127.0.0.1:4222").split(",").map((s) => s.trim()),
     name: connectionName ?? "jetflow-worker",
-    maxReconnectAttempts: -1,
+    ...connectionOptions(),
     // No stack captured per publish/request (a large share of a busy worker's CPU).
     noAsyncTraces: true,
     user: user ?? nonEmpty(env["NATS_USER"]),
@@ -67,6 +82,7 @@ export async function runWorker(
     authenticator: creds ? credsAuthenticator(await readFile(creds)) : undefined,
     inboxPrefix: inboxPrefix ?? nonEmpty(env["NATS_INBOX_PREFIX"]),
   });
+  watchConnection(nc, workerOptions.logger ?? silentLogger, connectionName ?? "jetflow-worker");
   const ensureStreams = workerOptions.ensureStreams ?? env["JETFLOW_WORKER_ENSURE_STREAMS"] !== "false";
   const worker = createWorker({ ...workerOptions, ensureStreams, nc, handlers });
   try {

@@ -7,7 +7,13 @@ export interface TaskContext {
   readonly taskToken: string;
   /** 1 for the first attempt, incremented by each ASL retry. */
   readonly attempt: number;
+  /** The execution running the state: top-level, or a child (a Parallel branch, a Map iteration). */
   readonly executionId: string;
+  /**
+   * The top-level execution the task belongs to (`executionId` itself when it is top-level): the
+   * key for idempotency per execution.
+   */
+  readonly rootExecutionId: string;
   /** The ASL state that scheduled the task. */
   readonly stateName: string;
   /** The activity (the Task state's Resource) this handler is registered for. */
@@ -55,14 +61,19 @@ export interface WorkerOptions {
   concurrency?: number;
   /**
    * Ack wait of the activity's task consumer, in milliseconds: a task whose worker goes silent this
-   * long goes to another worker. Running handlers are kept alive every third of it. Default 30_000.
+   * long goes to another worker. Running handlers are kept alive every third of it. Default 10_000:
+   * short, so that the tasks of a worker killed mid-task run elsewhere within seconds; a handler
+   * that blocks the event loop for longer gets its task run twice (its second result is dropped).
    */
   ackWaitMs?: number;
   /** How long `stop()` waits for running handlers before handing their tasks back, in ms. Default 20_000. */
   stopTimeoutMs?: number;
   /** How long `ctx.heartbeat()` waits for its reply, in milliseconds. Default 5_000. */
   heartbeatTimeoutMs?: number;
-  /** How long one pull for tasks stays open on the server, in ms (at least 1_000). Default 30_000. */
+  /**
+   * How long one pull for tasks stays open on the server, in ms (at least 1_000). Default 5_000:
+   * a pull lost to a leader change or a dead connection is replaced within seconds.
+   */
   pullExpiresMs?: number;
   /**
    * Replicas of the task and dead-letter streams when this worker is the first to create them.
@@ -96,4 +107,10 @@ export interface Worker {
   stop(): Promise<void>;
   /** The number of handlers running now, over all activities. */
   inFlight(): number;
+  /**
+   * True while every activity's task consumer is being pulled: false before `start()`, after
+   * `stop()`, and while a consumer is missing, without a leader or unreachable (the worker
+   * recovers by itself; use this for a readiness probe).
+   */
+  ready(): boolean;
 }

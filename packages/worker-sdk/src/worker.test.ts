@@ -1,5 +1,6 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import { WorkerError } from "./errors";
+import { workerConnectionOptions } from "./run-worker";
 import { createWorker } from "./worker";
 
 // createWorker only validates; the connection is first used by start().
@@ -53,5 +54,13 @@ describe("createWorker", () => {
   it("names itself after the host and process unless told otherwise", () => {
     expect(createWorker({ nc, handlers: { work: () => null } }).workerId).toMatch(/-\d+-[0-9a-f]{6}$/);
     expect(createWorker({ nc, handlers: { work: () => null }, workerId: "w-1" }).workerId).toBe("w-1");
+  });
+});
+
+describe("workerConnectionOptions", () => {
+  it("finds a silently dead connection within 10 s and reconnects forever", () => {
+    const options = workerConnectionOptions();
+    expect(options).toMatchObject({ pingInterval: 3_000, maxPingOut: 2, maxReconnectAttempts: -1 });
+    expect((options.pingInterval ?? 0) * ((options.maxPingOut ?? 0) + 1)).toBeLessThanOrEqual(10_000);
   });
 });

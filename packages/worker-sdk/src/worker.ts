@@ -1,6 +1,12 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import { activityNameProblem, ensureStreamExists, streamConfigs } from "@jetflow/contracts";
+import {
+  DEFAULT_TASK_ACK_WAIT_MS,
+  activityNameProblem,
+  ensureStreamExists,
+  streamConfigs,
+} from "@jetflow/contracts";
+import { DEFAULT_PULL_EXPIRES_MS } from "@jetflow/contracts/internal";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { ActivityRunner } from "./activity-runner";
 import { WorkerError } from "./errors";
@@ -23,10 +29,14 @@ export function createWorker(options: WorkerOptions): Worker {
       throw new WorkerError(`invalid activity ${JSON.stringify(activity)}: ${problem}`);
   }
   const concurrency = boundedInteger("concurrency", options.concurrency ?? 10);
-  const ackWaitMs = boundedInteger("ackWaitMs", options.ackWaitMs ?? 30_000);
+  const ackWaitMs = boundedInteger("ackWaitMs", options.ackWaitMs ?? DEFAULT_TASK_ACK_WAIT_MS);
   const stopTimeoutMs = boundedInteger("stopTimeoutMs", options.stopTimeoutMs ?? 20_000, 0);
   const heartbeatTimeoutMs = boundedInteger("heartbeatTimeoutMs", options.heartbeatTimeoutMs ?? 5_000);
-  const pullExpiresMs = boundedInteger("pullExpiresMs", options.pullExpiresMs ?? 30_000, 1_000);
+  const pullExpiresMs = boundedInteger(
+    "pullExpiresMs",
+    options.pullExpiresMs ?? DEFAULT_PULL_EXPIRES_MS,
+    1_000,
+  );
   const replicas = boundedInteger("replicas", options.replicas ?? 1);
   const log = options.logger ?? silentLogger;
   const workerId = options.workerId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
@@ -91,6 +101,14 @@ export function createWorker(options: WorkerOptions): Worker {
     },
     inFlight() {
       return (runners ?? []).reduce((sum, runner) => sum + runner.inFlight, 0);
+    },
+    ready() {
+      return (
+        stopping === undefined &&
+        runners !== undefined &&
+        runners.length > 0 &&
+        runners.every((r) => r.ready())
+      );
     },
   };
 

@@ -84,6 +84,7 @@ async function publishTask(activity: string, input: unknown, overrides: Partial<
     startToCloseDeadline: undefined,
     heartbeatIntervalSeconds: 0,
     workflowName: "wf",
+    rootExecutionId: executionId,
     ...overrides,
   };
   await js.publish(subjects.task(activity), encode(Task, task), { msgID: task.taskToken });
@@ -153,6 +154,7 @@ test("publishes the handler's output with the task's token, then acks the task",
         doubled: input.n * 2,
         attempt: ctx.attempt,
         executionId: ctx.executionId,
+        rootExecutionId: ctx.rootExecutionId,
         stateName: ctx.stateName,
         workflowName: ctx.workflowName,
         activity: ctx.activity,
@@ -161,7 +163,11 @@ test("publishes the handler's output with the task's token, then acks the task",
     },
   });
   const deadline = new Date(Date.now() + 60_000);
-  const task = await publishTask(activity, { n: 21 }, { attempt: 2, startToCloseDeadline: deadline });
+  const task = await publishTask(
+    activity,
+    { n: 21 },
+    { attempt: 2, startToCloseDeadline: deadline, rootExecutionId: "root-1" },
+  );
 
   const [result] = await readResults(activity, 1);
   expect(result?.taskToken).toBe(task.taskToken);
@@ -171,6 +177,7 @@ test("publishes the handler's output with the task's token, then acks the task",
     doubled: 42,
     attempt: 2,
     executionId: task.executionId,
+    rootExecutionId: "root-1",
     stateName: "Work",
     workflowName: "wf",
     activity,
@@ -438,4 +445,37 @@ test("runWorker connects, works and shuts down with its own connection", async (
     await running.shutdown();
   }
   expect(running.nc.isClosed()).toBe(true);
+});
+
+test("recreates its task consumer when someone deletes it, says so at warn while not ready, and works on", async () => {
+  const activity = uniqueName("deleted");
+  const log = recordingLogger();
+  const started: { worker?: Worker } = {};
+  // What worker.ready() said at each warning.
+  const warnings: { msg: string; obj: Record<string, unknown>; ready: boolean | undefined }[] = [];
+  const warn = log.warn;
+  log.warn = (obj, msg) => {
+    warnings.push({ msg, obj, ready: started.worker?.ready() });
+    warn(obj, msg);
+  };
+  const worker = await startWorker({
+    logger: log,
+    handlers: { [activity]: (input: { n: number }) => input.n + 1 },
+  });
+  await publishTask(activity, { n: 1 });
+  await waitFor(async () => (await taskConsumerInfo(activity)).delivered.stream_seq > 0);
+  await waitFor(async () => (await taskConsumerInfo(activity)).num_ack_pending === 0);
+  started.worker = worker;
+  expect(worker.ready()).toBe(true);
+
+  await waitFor(() => jsm.consumers.delete(streams.tasks, consumers.task(activity)).catch(() => false));
+  await publishTask(activity, { n: 2 });
+  const results = await readResults(activity, 2);
+  expect(results.map(output).sort()).toEqual([2, 3]);
+
+  expect(warnings.find((w) => /recreating it$/.test(w.msg))).toMatchObject({
+    obj: { stream: streams.tasks, consumer: consumers.task(activity) },
+    ready: false,
+  });
+  await waitFor(() => worker.ready());
 });

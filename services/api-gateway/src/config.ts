@@ -19,6 +19,21 @@ export interface Config extends BaseConfig {
    * reflection. Default: `proto/` of the @jetflow/contracts package, else the repository's `proto/`.
    */
   protoDir: string | undefined;
+  /** HTTP_PORT: port of the HTTP/JSON API and the web console; 0 picks a free port. Default 8090. */
+  httpPort: number;
+  /** HTTP_HOST: interface the HTTP server binds. Default: the host of GRPC_ADDR. */
+  httpHost: string;
+  /**
+   * CONSOLE_DIR: the built web console (index.html and assets). Default: `dist/` of the
+   * @jetflow/console package; without it the API is served and the console pages are not.
+   */
+  consoleDir: string | undefined;
+}
+
+/** The host part of a host:port address, without the brackets of an IPv6 address. */
+function hostOf(address: string): string {
+  const host = address.slice(0, address.lastIndexOf(":"));
+  return host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
 }
 
 /**
@@ -39,6 +54,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     stateTimeoutMs: reader.integer("GATEWAY_STATE_TIMEOUT_MS", 10_000, 100, 600_000),
     maxDefinitionBytes: reader.integer("MAX_DEFINITION_BYTES", 512 * 1024, 1024, 900 * 1024),
     protoDir: reader.optionalString("GATEWAY_PROTO_DIR"),
+    httpPort: reader.integer("HTTP_PORT", 8090, 0, 65535),
+    httpHost: reader.string("HTTP_HOST", hostOf(grpcAddress)),
+    consoleDir: reader.optionalString("CONSOLE_DIR"),
   };
   reader.done();
   return config;

@@ -36,6 +36,25 @@ describe("ExecutionList", () => {
     expect(ids(list.page("", UNSPECIFIED, 10).executions)).toEqual(["c", "b", "a", "d"]);
   });
 
+  it("filters by name prefix and start-time range, and pages within the filter", () => {
+    const list = new ExecutionList();
+    for (let t = 1; t <= 10; t++)
+      list.upsert({ ...summary(`e${t}`, t * 1000), executionName: t % 2 ? `odd-${t}` : `even-${t}` });
+    const range = { startedAfterMs: 3000, startedBeforeMs: 8000 };
+    expect(ids(list.page("", UNSPECIFIED, 10, undefined, range).executions)).toEqual([
+      "e7",
+      "e6",
+      "e5",
+      "e4",
+      "e3",
+    ]);
+    const first = list.page("", UNSPECIFIED, 2, undefined, { ...range, namePrefix: "odd-" });
+    expect(ids(first.executions)).toEqual(["e7", "e5"]);
+    const second = list.page("", UNSPECIFIED, 2, first.next, { ...range, namePrefix: "odd-" });
+    expect(ids(second.executions)).toEqual(["e3"]);
+    expect(second.next).toBeUndefined();
+  });
+
   it("pages with a cursor until the last page, which has no next cursor", () => {
     const list = new ExecutionList();
     for (let i = 0; i < 5; i++) list.upsert(summary(`e${i}`, i));

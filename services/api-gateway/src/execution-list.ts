@@ -15,6 +15,16 @@ export interface ListCursor {
   executionId: string;
 }
 
+/** Optional filters of a page; each absent field matches every execution. */
+export interface ListFilter {
+  /** Only executions whose name starts with this. */
+  namePrefix?: string;
+  /** Only executions started at or after this time (ms since the epoch). */
+  startedAfterMs?: number;
+  /** Only executions started before this time (ms since the epoch). */
+  startedBeforeMs?: number;
+}
+
 /** A page of executions and the cursor of the next one, if any. */
 export interface ExecutionPage {
   executions: ExecutionSummary[];
@@ -102,19 +112,33 @@ export class ExecutionList {
 
   /**
    * Up to `size` executions older than `cursor` (from the newest when absent), newest first,
-   * optionally only of `workflowName` ("" for all) and in `status` (UNSPECIFIED for all).
+   * optionally only of `workflowName` ("" for all), in `status` (UNSPECIFIED for all) and
+   * matching `filter`. The start-time bounds cut the walk short (the list is ordered by start).
    */
-  page(workflowName: string, status: ExecutionStatus, size: number, cursor?: ListCursor): ExecutionPage {
+  page(
+    workflowName: string,
+    status: ExecutionStatus,
+    size: number,
+    cursor?: ListCursor,
+    filter: ListFilter = {},
+  ): ExecutionPage {
     const list = workflowName === "" ? this.all : (this.byWorkflow.get(workflowName) ?? []);
     let i = cursor
       ? lowerBound(list, { startMs: cursor.startMs, id: cursor.executionId }) - 1
       : list.length - 1;
+    if (filter.startedBeforeMs !== undefined) {
+      i = Math.min(i, lowerBound(list, { startMs: filter.startedBeforeMs, id: "" }) - 1);
+    }
+    const after = filter.startedAfterMs ?? -Infinity;
+    const prefix = filter.namePrefix ?? "";
     const any = status === ExecutionStatus.EXECUTION_STATUS_UNSPECIFIED;
     const executions: ExecutionSummary[] = [];
     let last: Entry | undefined;
     for (; i >= 0; i--) {
       const entry = list[i] as Entry;
+      if (entry.startMs < after) break;
       if (!any && entry.summary.status !== status) continue;
+      if (prefix !== "" && !entry.summary.executionName.startsWith(prefix)) continue;
       // One more match than the page holds tells that a next page exists.
       if (executions.length === size) return { executions, next: toCursor(last as Entry) };
       executions.push(entry.summary);

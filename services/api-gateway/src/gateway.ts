@@ -8,7 +8,9 @@ import {
   ExecutionSummary,
   decode,
   ensureStream,
+  ensureStreamExists,
   streamConfigs,
+  streams,
 } from "@jetflow/contracts";
 import { StateClient } from "@jetflow/service-runtime";
 import type { Component, Logger } from "@jetflow/service-runtime";
@@ -16,13 +18,18 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Server } from "@grpc/grpc-js";
+import type { Server as HttpServer } from "node:http";
 import type { Config } from "./config";
 import { trackConnection } from "./connection";
 import { ExecutionList } from "./execution-list";
 import { Executions } from "./executions";
-import { bindServer, createGrpcServer } from "./grpc-server";
+import { bindServer, createGrpcServer, workflowService } from "./grpc-server";
+import type { GrpcServerOptions } from "./grpc-server";
+import { closeHttp, createHttpServer, listenHttp } from "./http/http-server";
+import { findConsoleDir } from "./http/static-files";
 import { KvView } from "./kv-view";
 import { addHealth, addReflection, findProtoDir } from "./reflection";
+import { activitiesOf, ensureTaskConsumers } from "./task-consumers";
 import { WorkflowNames, WorkflowStore } from "./workflows";
 
 export interface GatewayOptions {
@@ -30,17 +37,34 @@ export interface GatewayOptions {
   log: Logger;
   config: Pick<
     Config,
-    "grpcAddress" | "maxPayloadBytes" | "maxDefinitionBytes" | "stateTimeoutMs" | "replicas" | "protoDir"
+    | "grpcAddress"
+    | "maxPayloadBytes"
+    | "maxDefinitionBytes"
+    | "stateTimeoutMs"
+    | "replicas"
+    | "protoDir"
+    | "httpHost"
+    | "httpPort"
+    | "consoleDir"
   >;
 }
 
-/** Creates the gateway; `start()` resolves with the bound gRPC port. */
+/**
+ * Creates the gateway; `start()` resolves with the bound gRPC port, and `httpPort` is the port of
+ * the HTTP/JSON API and console.
+ */
 export function createGateway({ nc, log, config }: GatewayOptions) {
   let server: Server | undefined;
+  let http: HttpServer | undefined;
+  let httpPort = 0;
   let views: KvView[] = [];
   let ready = false;
   let port = 0;
-  const component: Component & { start(): Promise<number>; readonly port: number } = {
+  const component: Component & {
+    start(): Promise<number>;
+    readonly port: number;
+    readonly httpPort: number;
+  } = {
     async start() {
       const js = jetstream(nc);
       const jsm = await jetstreamManager(nc);
@@ -53,7 +77,12 @@ export function createGateway({ nc, log, config }: GatewayOptions) {
       // start first.
       const index = await kvm.create(buckets.executions, bucketConfigs.executions(resources));
 
-      const workflows = new WorkflowStore(definitions, config.maxDefinitionBytes);
+      // Owned by the dispatcher; created here when missing so that registration can create the
+      // activities' task consumers in it.
+      await ensureStreamExists(jsm, streamConfigs.tasks(resources));
+      const workflows = new WorkflowStore(definitions, config.maxDefinitionBytes, undefined, (machine) =>
+        ensureTaskConsumers(jsm, activitiesOf(machine)),
+      );
       const workflowNames = new WorkflowNames();
       const executionList = new ExecutionList();
       views = [
@@ -79,7 +108,7 @@ export function createGateway({ nc, log, config }: GatewayOptions) {
       await Promise.all(views.map((v) => v.start()));
 
       const connection = trackConnection(nc);
-      const grpc = createGrpcServer({
+      const serviceOptions: GrpcServerOptions = {
         address: config.grpcAddress,
         nc,
         workflows,
@@ -95,7 +124,8 @@ export function createGateway({ nc, log, config }: GatewayOptions) {
         executionList: { list: executionList, view: listView },
         log,
         connected: connection.connected,
-      });
+      };
+      const grpc = createGrpcServer(serviceOptions);
       const health = addHealth(grpc);
       try {
         addReflection(grpc, findProtoDir(config.protoDir));
@@ -108,15 +138,28 @@ export function createGateway({ nc, log, config }: GatewayOptions) {
       health.setServing(connection.connected());
       connection.onChange((connected) => health.setServing(ready && connected));
       log.info({ port }, "grpc server listening");
+      const consoleDir = findConsoleDir(config.consoleDir);
+      http = createHttpServer({ service: workflowService(serviceOptions), log, consoleDir });
+      httpPort = await listenHttp(http, config.httpHost, config.httpPort);
+      log.info(
+        { port: httpPort, host: config.httpHost, console: consoleDir !== undefined },
+        "http server listening",
+      );
       return port;
     },
     get port() {
       return port;
     },
+    get httpPort() {
+      return httpPort;
+    },
     ready: () => ready,
+    // Histories are read from the events stream; definitions from their bucket.
+    requiredStreams: [streams.events, `KV_${buckets.definitions}`],
     async stop() {
       ready = false;
       for (const view of views) view.stop();
+      if (http !== undefined) await closeHttp(http);
       const s = server;
       if (!s) return;
       await new Promise<void>((resolve) => s.tryShutdown(() => resolve()));

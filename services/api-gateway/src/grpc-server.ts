@@ -116,6 +116,7 @@ export function workflowService(o: GrpcServerOptions): WorkflowServiceServer {
         nextPageToken: more && last !== undefined ? Buffer.from(last).toString("base64url") : "",
       };
     }),
+    validateWorkflow: unary("ValidateWorkflow", o, async (req) => o.workflows.validate(req.definition)),
     startExecution: unary("StartExecution", o, async (req) =>
       o.executions.start(
         req.workflowName,
@@ -152,7 +153,11 @@ export function workflowService(o: GrpcServerOptions): WorkflowServiceServer {
       }
       problems.check();
       await o.executionList.view.sync();
-      const page = o.executionList.list.page(req.workflowName, req.status, pageSize(req.pageSize), cursor);
+      const page = o.executionList.list.page(req.workflowName, req.status, pageSize(req.pageSize), cursor, {
+        namePrefix: req.namePrefix,
+        startedAfterMs: req.startedAfter?.getTime(),
+        startedBeforeMs: req.startedBefore?.getTime(),
+      });
       return {
         executions: page.executions,
         nextPageToken: page.next ? encodeListCursor(page.next) : "",

@@ -12,6 +12,7 @@
  */
 import { once } from "node:events";
 import { EventBatch, ExecutionStatus, decode, streams, subjects } from "@jetflow/contracts";
+import { DEFAULT_IDLE_HEARTBEAT_MS, DEFAULT_PULL_EXPIRES_MS } from "@jetflow/contracts/internal";
 import type { ServerWritableStream } from "@grpc/grpc-js";
 import type { ExecutionSnapshot, WatchExecutionRequest, WatchExecutionResponse } from "@jetflow/contracts";
 import { jetstream } from "@nats-io/jetstream";
@@ -93,7 +94,13 @@ export async function watchEvents(
     ...(startSeq !== undefined ? { opt_start_seq: startSeq } : {}),
   });
   if (sink.cancelled) return;
-  const messages: ConsumerMessages = await consumer.consume({ max_messages: 100 });
+  // The short pull expiry of the engine's own loops: a pull lost to a leader change is replaced
+  // (and the ordered consumer recreated) within seconds, not after the 30 s default.
+  const messages: ConsumerMessages = await consumer.consume({
+    max_messages: 100,
+    expires: DEFAULT_PULL_EXPIRES_MS,
+    idle_heartbeat: DEFAULT_IDLE_HEARTBEAT_MS,
+  });
   const stop = () => void messages.stop();
   sink.on("cancelled", stop);
   sink.on("close", stop);

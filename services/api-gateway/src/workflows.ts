@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto";
 import { formatProblems, loadDefinition } from "@jetflow/asl";
 import type { StateMachine } from "@jetflow/asl";
+import type { DefinitionProblem } from "@jetflow/contracts";
 import { WorkflowDefinitionRecord, decode, encode } from "@jetflow/contracts";
 import { status } from "@grpc/grpc-js";
 import type { KV, KvEntry } from "@nats-io/kv";
@@ -47,7 +48,44 @@ export class WorkflowStore {
     /** Largest definition accepted, in bytes: it must fit a KV value with its record. */
     private readonly maxDefinitionBytes: number,
     private readonly now: () => Date = () => new Date(),
+    /**
+     * Runs before a valid definition is stored (also when identical content exists): the gateway
+     * creates the task consumers of the machine's activities here, so that they exist by the time
+     * an execution can start.
+     */
+    private readonly beforeStore: (machine: StateMachine) => Promise<void> = () => Promise.resolve(),
   ) {}
+
+  /**
+   * Every problem of a definition, with line and column where the text has them, as
+   * RegisterWorkflow would find them; nothing is stored.
+   * @throws ApiError RESOURCE_EXHAUSTED when the text is over the size limit
+   */
+  validate(definition: string): { valid: boolean; problems: DefinitionProblem[] } {
+    const bytes = Buffer.byteLength(definition);
+    if (bytes > this.maxDefinitionBytes) {
+      throw ApiError.tooLarge(
+        `definition is ${bytes} bytes, more than the limit of ${this.maxDefinitionBytes}`,
+      );
+    }
+    if (definition.trim() === "") {
+      return {
+        valid: false,
+        problems: [{ path: "", message: "the definition is empty", line: 0, column: 0 }],
+      };
+    }
+    const loaded = loadDefinition(definition);
+    if (loaded.ok) return { valid: true, problems: [] };
+    return {
+      valid: false,
+      problems: loaded.problems.map((p) => ({
+        path: p.path,
+        message: p.message,
+        line: p.line ?? 0,
+        column: p.column ?? 0,
+      })),
+    };
+  }
 
   /**
    * Validates and stores a definition. Identical content (after parsing, so JSON and YAML of the
@@ -83,6 +121,12 @@ export class WorkflowStore {
     problems.check();
     if (loaded === undefined || !loaded.ok)
       throw new Error("unreachable: a definition without problems did not load");
+    try {
+      await this.beforeStore(loaded.machine);
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      throw ApiError.unavailable(`cannot prepare the task consumers of workflow "${name}": ${why}`);
+    }
     const sha256 = createHash("sha256").update(canonicalJson(loaded.machine)).digest("hex");
     const existing = await this.kv.get(`${name}.sha256.${sha256}`);
     if (existing?.operation === "PUT") return { version: Number(existing.string()), created: false };

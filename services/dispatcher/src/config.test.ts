@@ -8,7 +8,7 @@ describe("loadConfig", () => {
       dispatchConcurrency: 64,
       timerConcurrency: 256,
       timerMaxDelayMs: 3_600_000,
-      ackWaitMs: 30_000,
+      ackWaitMs: 3_000,
       retryDelayMs: 1_000,
     });
   });

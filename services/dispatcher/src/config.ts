@@ -1,3 +1,4 @@
+import { DEFAULT_ACK_WAIT_MS } from "@jetflow/contracts";
 import { EnvReader, readBaseConfig } from "@jetflow/service-runtime";
 import type { BaseConfig } from "@jetflow/service-runtime";
 
@@ -17,7 +18,7 @@ export interface Config extends BaseConfig {
   timerMaxDelayMs: number;
   /**
    * DISPATCH_ACK_WAIT_MS: ack wait of the dispatcher's consumers, i.e. how long a message handed
-   * to a dispatcher that died stays invisible to the others. Default 30000.
+   * to a dispatcher that died stays invisible to the others. Default 3000 (held messages are kept alive with in-progress acks, so only a dead holder's wait out the ack wait).
    */
   ackWaitMs: number;
   /** DISPATCH_RETRY_DELAY_MS: delay before a message whose effects failed is tried again. Default 1000. */
@@ -42,7 +43,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     dispatchConcurrency: reader.integer("DISPATCH_CONCURRENCY", 64, 1, 10_000),
     timerConcurrency: reader.integer("TIMER_CONCURRENCY", 256, 1, 10_000),
     timerMaxDelayMs: reader.integer("TIMER_MAX_DELAY_MS", 3_600_000, 1_000, 7 * 24 * 3_600_000),
-    ackWaitMs: reader.integer("DISPATCH_ACK_WAIT_MS", 30_000, 1_000, 3_600_000),
+    ackWaitMs: reader.integer("DISPATCH_ACK_WAIT_MS", DEFAULT_ACK_WAIT_MS, 1_000, 3_600_000),
     retryDelayMs: reader.integer("DISPATCH_RETRY_DELAY_MS", 1_000, 1, 600_000),
     timeoutGraceMs: reader.integer("TASK_TIMEOUT_GRACE_MS", 1_000, 0, 600_000),
   };

@@ -1,12 +1,12 @@
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
-import { consumerConfigs, consumers, ensureConsumer, streams } from "@jetflow/contracts";
+import { consumerConfigs, streams } from "@jetflow/contracts";
+import { startDurableConsumer } from "@jetflow/contracts/internal";
+import type { DurableConsumer } from "@jetflow/contracts/internal";
 import { lastBatchSeq } from "@jetflow/service-runtime";
 import type { Component } from "@jetflow/service-runtime";
 import type { Config } from "./config";
-import { startConsumerLoop } from "./consumer-loop";
-import type { ConsumerLoop } from "./consumer-loop";
 import { createBatchHandler, createTimerHandler } from "./handlers";
 import { ensureResources } from "./resources";
 import { emptyStats } from "./stats";
@@ -48,10 +48,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const { nc, log, config } = options;
   const js = jetstream(nc);
   const stats = emptyStats();
-  const loops: ConsumerLoop[] = [];
-  const ensure = (stream: string, consumer: ReturnType<typeof consumerConfigs.timers>) => async () => {
-    await ensureConsumer(await jetstreamManager(nc), stream, consumer);
-  };
+  const loops: DurableConsumer[] = [];
 
   return {
     async start() {
@@ -63,23 +60,22 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       const jsm = await jetstreamManager(nc, { checkAPI: false });
       const effectsLog = log.child({ component: "effects" });
       loops.push(
-        startConsumerLoop({
-          js,
+        await startDurableConsumer({
+          nc,
           stream: streams.events,
-          consumer: consumers.eventEffects,
-          concurrency: config.dispatchConcurrency,
+          config: consumerConfigs.eventEffects(config.ackWaitMs),
+          maxInFlight: config.dispatchConcurrency,
           handle: createBatchHandler({ js, nc, log: effectsLog, stats, retryDelayMs: config.retryDelayMs }),
-          prepare: ensure(streams.events, consumerConfigs.eventEffects(config.ackWaitMs)),
           log: effectsLog,
         }),
       );
       const timersLog = log.child({ component: "timers" });
       loops.push(
-        startConsumerLoop({
-          js,
+        await startDurableConsumer({
+          nc,
           stream: streams.timers,
-          consumer: consumers.timers,
-          concurrency: config.timerConcurrency,
+          config: consumerConfigs.timers(config.ackWaitMs),
+          maxInFlight: config.timerConcurrency,
           handle: createTimerHandler(
             { js, nc, log: timersLog, stats, retryDelayMs: config.retryDelayMs },
             {
@@ -90,12 +86,13 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
               lastBatchSeq: (executionId) => lastBatchSeq(jsm, executionId),
             },
           ),
-          prepare: ensure(streams.timers, consumerConfigs.timers(config.ackWaitMs)),
           log: timersLog,
         }),
       );
     },
     ready: () => loops.length === 2 && loops.every((loop) => loop.ready()),
+    // Where its effects go, besides what it consumes.
+    requiredStreams: [streams.events, streams.timers, streams.tasks, streams.commands],
     async stop() {
       await Promise.all(loops.map((loop) => loop.stop()));
     },

@@ -1,5 +1,6 @@
 import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
+import { explainPublishError } from "@jetflow/contracts/internal";
 import type { Effect } from "@jetflow/engine";
 import { deadLetterMsgId, publishDeadLetter } from "@jetflow/service-runtime";
 
@@ -23,8 +24,12 @@ export async function performEffects(
         nc.publish(effect.subject, effect.bytes);
         return false;
       }
-      const ack = await js.publish(effect.subject, effect.bytes, { msgID: effect.msgId });
-      return ack.duplicate;
+      try {
+        const ack = await js.publish(effect.subject, effect.bytes, { msgID: effect.msgId });
+        return ack.duplicate;
+      } catch (err) {
+        throw explainPublishError(err, effect.subject);
+      }
     }),
   );
   return acks.filter(Boolean).length;

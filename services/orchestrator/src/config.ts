@@ -1,3 +1,4 @@
+import { DEFAULT_ACK_WAIT_MS } from "@jetflow/contracts";
 import { EnvReader, readBaseConfig } from "@jetflow/service-runtime";
 import type { BaseConfig } from "@jetflow/service-runtime";
 
@@ -15,7 +16,7 @@ export interface Config extends BaseConfig {
   maxConcurrentTransitions: number;
   /** ORCH_STATE_TIMEOUT_MS: how long to wait for the state-manager. Default 10000. */
   stateTimeoutMs: number;
-  /** ORCH_ACK_WAIT_MS: ack wait of the command consumer. Default 30000. */
+  /** ORCH_ACK_WAIT_MS: ack wait of the command consumer. Default 3000 (held messages are kept alive with in-progress acks, so only a dead holder's wait out the ack wait). */
   ackWaitMs: number;
   /**
    * ORCH_BEHIND_MAX_DELIVERIES: deliveries of a command that names an event its execution's
@@ -40,7 +41,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     maxInFlight: reader.integer("ORCH_MAX_IN_FLIGHT", 1000, 1, 100_000),
     maxConcurrentTransitions: reader.integer("ORCH_MAX_CONCURRENT_TRANSITIONS", 64, 1, 10_000),
     stateTimeoutMs: reader.integer("ORCH_STATE_TIMEOUT_MS", 10_000, 100, 600_000),
-    ackWaitMs: reader.integer("ORCH_ACK_WAIT_MS", 30_000, 1000, 3_600_000),
+    ackWaitMs: reader.integer("ORCH_ACK_WAIT_MS", DEFAULT_ACK_WAIT_MS, 1000, 3_600_000),
     behindMaxDeliveries: reader.integer("ORCH_BEHIND_MAX_DELIVERIES", 60, 1, 100_000),
   };
   reader.done();

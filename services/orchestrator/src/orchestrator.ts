@@ -10,9 +10,7 @@ import type { StateMachine } from "@jetflow/asl";
 import {
   Command,
   consumerConfigs,
-  consumers,
   decode,
-  ensureConsumer,
   parseHeartbeatRecord,
   ensureStream,
   streamConfigs,
@@ -22,10 +20,12 @@ import {
   bucketConfigs,
 } from "@jetflow/contracts";
 import type { ExecutionSnapshot } from "@jetflow/contracts";
+import { startDurableConsumer } from "@jetflow/contracts/internal";
+import type { DurableConsumer } from "@jetflow/contracts/internal";
 import { LruCache, Semaphore, StateClient, publishDeadLetter } from "@jetflow/service-runtime";
 import type { Component, Logger } from "@jetflow/service-runtime";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import type { ConsumerMessages, JsMsg } from "@nats-io/jetstream";
+import type { JsMsg } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import type { KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
@@ -119,26 +119,24 @@ export function createOrchestrator(options: OrchestratorOptions) {
   const transitionSlots = new Semaphore(config.maxConcurrentTransitions);
   const busy = new Set<string>();
   const counters = { transitions: 0, commands: 0, ignored: 0, conflicts: 0, deadLetters: 0, behind: 0 };
-  let messages: ConsumerMessages | undefined;
-  let ready = false;
-  let loop: Promise<void> | undefined;
+  let commands: DurableConsumer | undefined;
   const idleWaiters: (() => void)[] = [];
 
   async function start(): Promise<void> {
     const jsm = await jetstreamManager(nc);
     await ensureStream(jsm, streamConfigs.commands({ replicas: config.replicas }));
     await ensureStream(jsm, streamConfigs.deadLetters({ replicas: config.replicas }));
-    await ensureConsumer(
-      jsm,
-      streams.commands,
-      consumerConfigs.commands(config.ackWaitMs, config.maxInFlight * 2),
-    );
-    const consumer = await js.consumers.get(streams.commands, consumers.commands);
-    messages = await consumer.consume({ max_messages: config.maxInFlight });
-    ready = true;
-    loop = (async () => {
-      for await (const msg of messages as ConsumerMessages) receive(msg);
-    })().catch((err: unknown) => log.error({ err }, "command consumer stopped"));
+    // The shared loop holds each command until processGroup acks or NAKs it (counting it in
+    // flight and keeping it alive with in-progress acks meanwhile), recreates the consumer when
+    // it is deleted and pulls again after a lost pull.
+    commands = await startDurableConsumer({
+      nc,
+      stream: streams.commands,
+      config: consumerConfigs.commands(config.ackWaitMs, config.maxInFlight * 2),
+      maxInFlight: config.maxInFlight,
+      handle: receive,
+      log,
+    });
   }
 
   function receive(msg: JsMsg): void {
@@ -476,16 +474,16 @@ export function createOrchestrator(options: OrchestratorOptions) {
   }
 
   async function stop(): Promise<void> {
-    ready = false;
-    await messages?.close();
-    await loop;
+    await commands?.close();
     if (busy.size > 0) await new Promise<void>((resolve) => idleWaiters.push(resolve));
   }
 
   const component: Component & { start(): Promise<void>; counters: typeof counters } = {
     start,
     stop,
-    ready: () => ready,
+    ready: () => commands?.ready() ?? false,
+    // Child outputs are read back from the events stream; transitions go through the state-manager.
+    requiredStreams: [streams.commands, streams.events],
     counters,
   };
   return component;

@@ -7,7 +7,7 @@ describe("loadConfig", () => {
     expect(config.maxOutputBytes).toBe(DEFAULT_MAX_OUTPUT_BYTES);
     expect(config.maxOutputBytes).toBe(262_144);
     expect(config.maxInFlight).toBe(DEFAULT_MAX_IN_FLIGHT);
-    expect(config.ackWaitMs).toBe(30_000);
+    expect(config.ackWaitMs).toBe(3_000);
     expect(config.natsServers).toEqual(["nats://127.0.0.1:4222"]);
   });
 

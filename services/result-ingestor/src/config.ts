@@ -1,3 +1,4 @@
+import { DEFAULT_ACK_WAIT_MS } from "@jetflow/contracts";
 import { EnvReader, readBaseConfig } from "@jetflow/service-runtime";
 import type { BaseConfig } from "@jetflow/service-runtime";
 
@@ -16,7 +17,7 @@ export interface Config extends BaseConfig {
   maxOutputBytes: number;
   /** RESULT_MAX_IN_FLIGHT: results processed concurrently (their command publishes pipelined). Default 256. */
   maxInFlight: number;
-  /** RESULT_ACK_WAIT_MS: ack wait of the results consumer, in milliseconds. Default 30000. */
+  /** RESULT_ACK_WAIT_MS: ack wait of the results consumer, in milliseconds. Default 3000 (held messages are kept alive with in-progress acks, so only a dead holder's wait out the ack wait). */
   ackWaitMs: number;
 }
 
@@ -31,7 +32,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     // 64 MiB is the largest max_payload a nats-server accepts.
     maxOutputBytes: reader.integer("RESULT_MAX_OUTPUT_BYTES", DEFAULT_MAX_OUTPUT_BYTES, 1, 64 * 1024 * 1024),
     maxInFlight: reader.integer("RESULT_MAX_IN_FLIGHT", DEFAULT_MAX_IN_FLIGHT, 1, 100_000),
-    ackWaitMs: reader.integer("RESULT_ACK_WAIT_MS", 30_000, 1_000, 3_600_000),
+    ackWaitMs: reader.integer("RESULT_ACK_WAIT_MS", DEFAULT_ACK_WAIT_MS, 1_000, 3_600_000),
   };
   reader.done();
   return config;

@@ -3,7 +3,6 @@
  * TaskOutcome commands, and answers workers' heartbeat requests. Results are processed many at a
  * time (their publishes pipelined) and each is acked only after its own command is stored.
  */
-import { setTimeout as delay } from "node:timers/promises";
 import {
   Command,
   ExecutionSnapshot,
@@ -11,19 +10,19 @@ import {
   TaskHeartbeatReply,
   buckets,
   consumerConfigs,
-  consumers,
   decode,
   encode,
-  ensureConsumer,
   formatHeartbeatRecord,
   queueGroups,
   streams,
   subjects,
 } from "@jetflow/contracts";
 import { createRequestServer, publishDeadLetter } from "@jetflow/service-runtime";
+import { explainJetStreamError, startDurableConsumer } from "@jetflow/contracts/internal";
+import type { DurableConsumer } from "@jetflow/contracts/internal";
 import type { Component, Logger } from "@jetflow/service-runtime";
 import { JetStreamApiCodes, jetstream, jetstreamManager } from "@nats-io/jetstream";
-import type { ConsumerMessages, JetStreamClient, JsMsg } from "@nats-io/jetstream";
+import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import type { KV } from "@nats-io/kv";
 import type { Msg, NatsConnection } from "@nats-io/transport-node";
@@ -66,27 +65,15 @@ export function createResultIngestor({
 }: ResultIngestorOptions): ResultIngestor {
   const stats = emptyStats();
   const limits = { maxOutputBytes: config.maxOutputBytes };
-  const inFlight = new Set<Promise<void>>();
   let js: JetStreamClient | undefined;
   let kvm: Kvm | undefined;
   let heartbeatsKv: KV | undefined;
   let instances: KV | undefined;
   // Heartbeats are core request/reply, shared by the replicas through the queue group.
   const heartbeats = createRequestServer({ nc, log, queue: queueGroups.resultIngestor });
-  let messages: ConsumerMessages | undefined;
-  let loop: Promise<void> | undefined;
+  let results: DurableConsumer | undefined;
   let running = false;
-  let stopping = false;
-  let resultsInFlight = 0;
-  let slotFreed: (() => void) | undefined;
-  const stopController = new AbortController();
 
-  function track(work: Promise<void>): Promise<void> {
-    const tracked = work.catch((err: unknown) => log.error({ err }, "message handler failed"));
-    inFlight.add(tracked);
-    void tracked.finally(() => inFlight.delete(tracked));
-    return tracked;
-  }
 
   async function park(subject: string, data: Uint8Array, reason: string): Promise<void> {
     log.error({ subject, activity: activityFromSubject(subject), reason }, "message parked");
@@ -153,7 +140,10 @@ export function createResultIngestor({
       }
     } catch (err) {
       stats.failures += 1;
-      log.warn({ err, subject: msg.subject, seq: msg.seq }, "result not forwarded, retrying later");
+      log.warn(
+        { err: explainJetStreamError(err, streams.commands), subject: msg.subject, seq: msg.seq },
+        "result not forwarded, retrying later",
+      );
       msg.nak(RETRY_DELAY_MS);
       return;
     }
@@ -191,74 +181,6 @@ export function createResultIngestor({
     }
   }
 
-  async function acquireSlot(): Promise<void> {
-    while (resultsInFlight >= config.maxInFlight) {
-      await new Promise<void>((resolve) => {
-        slotFreed = resolve;
-      });
-    }
-    resultsInFlight += 1;
-  }
-
-  function releaseSlot(): void {
-    resultsInFlight -= 1;
-    const wake = slotFreed;
-    slotFreed = undefined;
-    wake?.();
-  }
-
-  async function openResults(): Promise<ConsumerMessages> {
-    const consumer = await (js as JetStreamClient).consumers.get(streams.results, consumers.results);
-    const opened = await consumer.consume({ max_messages: config.maxInFlight });
-    void watchResults(opened);
-    return opened;
-  }
-
-  /**
-   * Recreates the results consumer when someone deletes it, then closes the consume so that the
-   * loop reopens it at once (the open one would only notice after two missed idle heartbeats).
-   */
-  async function watchResults(iterator: ConsumerMessages): Promise<void> {
-    for await (const status of iterator.status()) {
-      if (status.type !== "consumer_deleted" && status.type !== "consumer_not_found") continue;
-      log.warn({ status: status.type }, "results consumer missing, recreating it");
-      try {
-        await ensureResultsConsumer();
-        await iterator.close();
-        return;
-      } catch (err) {
-        log.error({ err }, "cannot recreate the results consumer");
-      }
-    }
-  }
-
-  async function ensureResultsConsumer(): Promise<void> {
-    const jsm = await jetstreamManager(nc);
-    await ensureConsumer(jsm, streams.results, consumerConfigs.results(config.ackWaitMs));
-  }
-
-  /** Consumes results until stop(); a consume that fails for good is reopened. */
-  async function consumeResults(first: ConsumerMessages): Promise<void> {
-    let iterator: ConsumerMessages | undefined = first;
-    while (!stopping) {
-      try {
-        iterator ??= messages = await openResults();
-        // stop() may have run while the consume was opening: it could not close this one yet.
-        if (stopping) await iterator.close();
-        for await (const msg of iterator) {
-          await acquireSlot();
-          void track(onResult(msg)).finally(releaseSlot);
-        }
-      } catch (err) {
-        if (stopping) break;
-        log.error({ err }, "results consumer failed, reopening it");
-        await ensureResultsConsumer().catch(() => {});
-        await delay(RETRY_DELAY_MS, undefined, { signal: stopController.signal }).catch(() => {});
-      }
-      iterator = undefined;
-    }
-  }
-
   return {
     async start() {
       const jsm = await jetstreamManager(nc);
@@ -268,8 +190,14 @@ export function createResultIngestor({
         replicas: config.replicas,
         ackWaitMs: config.ackWaitMs,
       });
-      messages = await openResults();
-      loop = consumeResults(messages);
+      results = await startDurableConsumer({
+        nc,
+        stream: streams.results,
+        config: consumerConfigs.results(config.ackWaitMs),
+        maxInFlight: config.maxInFlight,
+        handle: onResult,
+        log,
+      });
       heartbeats.serve(subjects.allHeartbeats, onHeartbeat);
       // A round trip to the server makes sure it has registered the subscription.
       await heartbeats.registered();
@@ -280,16 +208,13 @@ export function createResultIngestor({
       );
     },
 
-    ready: () => running,
+    ready: () => running && (results?.ready() ?? false),
+    requiredStreams: [streams.results, streams.commands],
 
     async stop() {
       running = false;
-      stopping = true;
-      stopController.abort();
       await heartbeats.stop();
-      await messages?.close();
-      await loop;
-      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+      await results?.stop();
       log.info({ stats }, "result-ingestor stopped");
     },
 

@@ -3,7 +3,8 @@
  * then store the snapshot it produces. The answer is `ok` only when both are stored; a failed
  * snapshot write answers an error, and the caller's retry stores it (see below).
  */
-import { streams, subjects } from "@jetflow/contracts";
+import { buckets, streams, subjects } from "@jetflow/contracts";
+import { explainJetStreamError } from "@jetflow/contracts/internal";
 import type { CommitReply, ExecutionSnapshot } from "@jetflow/contracts";
 import { eventBatchMsgId } from "@jetflow/engine";
 import type { JetStreamClient, JetStreamManager, PubAck } from "@nats-io/jetstream";
@@ -32,8 +33,10 @@ export function createCommitter({ js, jsm, store, stats, log }: CommitterOptions
     return { result: { $case: "conflict", value: { message } } };
   }
 
-  function failure(executionId: string, err: unknown, what: string): CommitReply {
+  /** `stream`: what the failed call addressed, named in the error when it has no leader. */
+  function failure(executionId: string, cause: unknown, what: string, stream: string): CommitReply {
     stats.failures += 1;
+    const err = explainJetStreamError(cause, stream);
     log.warn({ err, executionId }, "commit failed");
     return {
       result: {
@@ -58,7 +61,7 @@ export function createCommitter({ js, jsm, store, stats, log }: CommitterOptions
           `execution "${id}" has moved past sequence ${c.expectedLastEventSeq}: ${errorMessage(err)}`,
         );
       }
-      return failure(id, err, "cannot append the batch");
+      return failure(id, err, "cannot append the batch", streams.events);
     }
     if (ack.duplicate) {
       // The server checks the msg id before the expected sequence, so a different batch decided
@@ -73,7 +76,7 @@ export function createCommitter({ js, jsm, store, stats, log }: CommitterOptions
           );
         }
       } catch (err) {
-        return failure(id, err, "cannot read the batch appended before");
+        return failure(id, err, "cannot read the batch appended before", streams.events);
       }
       stats.duplicates += 1;
     }
@@ -92,8 +95,12 @@ export function createCommitter({ js, jsm, store, stats, log }: CommitterOptions
       // again, or a conflict whose reload folds the batch and repairs the entry. Answering ok here
       // would leave a finished execution's snapshot behind its history for good.
       stats.snapshotWriteFailures += 1;
-      log.warn({ err, executionId: id, seq: ack.seq }, "batch appended but snapshot not stored");
-      return failure(id, err, "batch appended but the snapshot was not stored");
+      const snapshotStream = `KV_${buckets.instances}`;
+      log.warn(
+        { err: explainJetStreamError(err, snapshotStream), executionId: id, seq: ack.seq },
+        "batch appended but snapshot not stored",
+      );
+      return failure(id, err, "batch appended but the snapshot was not stored", snapshotStream);
     }
     stats.commits += 1;
     return { result: { $case: "ok", value: { eventSeq: ack.seq, duplicate: ack.duplicate } } };

@@ -17,6 +17,7 @@ import {
   ensureStream,
   queueGroups,
   streamConfigs,
+  streams,
   subjects,
 } from "@jetflow/contracts";
 import { LruCache, createRequestServer, publishDeadLetter, reply } from "@jetflow/service-runtime";
@@ -177,6 +178,8 @@ export function createStateManager({ nc, log, config }: StateManagerOptions): St
     },
 
     ready: () => running,
+    // Every commit appends to the events and writes a snapshot into the instances bucket.
+    requiredStreams: [streams.events, `KV_${buckets.instances}`],
 
     async stop() {
       running = false;

@@ -6,6 +6,7 @@ export {
   newExecutionId,
   namedExecutionId,
   childExecutionId,
+  rootExecutionIdOf,
   childIdPrefix,
   taskToken,
   parseTaskToken,

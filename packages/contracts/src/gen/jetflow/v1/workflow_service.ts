@@ -49,6 +49,28 @@ export interface RegisterWorkflowResponse {
   created: boolean;
 }
 
+export interface ValidateWorkflowRequest {
+  /** ASL definition as JSON or YAML text. */
+  definition: string;
+}
+
+/** One thing wrong in a definition. */
+export interface DefinitionProblem {
+  /** Where, as a path into the definition, e.g. "States.Ship.Next". */
+  path: string;
+  message: string;
+  /** 1-based line and column in the text; 0 when the text has no position for it. */
+  line: number;
+  column: number;
+}
+
+export interface ValidateWorkflowResponse {
+  /** True when the definition has no problem (and RegisterWorkflow would accept it). */
+  valid: boolean;
+  /** Every problem, ordered by position. */
+  problems: DefinitionProblem[];
+}
+
 export interface GetWorkflowRequest {
   name: string;
   /** 0 means the latest version. */
@@ -130,6 +152,14 @@ export interface ListExecutionsRequest {
   status: ExecutionStatus;
   pageSize: number;
   pageToken: string;
+  /** Only executions whose name starts with this; empty for all. */
+  namePrefix: string;
+  /** Only executions started at or after this time; unset for no lower bound. */
+  startedAfter:
+    | Date
+    | undefined;
+  /** Only executions started before this time; unset for no upper bound. */
+  startedBefore: Date | undefined;
 }
 
 export interface ListExecutionsResponse {
@@ -514,6 +544,277 @@ export const RegisterWorkflowResponse: MessageFns<RegisterWorkflowResponse> = {
     message.name = object.name ?? "";
     message.version = object.version ?? 0;
     message.created = object.created ?? false;
+    return message;
+  },
+};
+
+function createBaseValidateWorkflowRequest(): ValidateWorkflowRequest {
+  return { definition: "" };
+}
+
+export const ValidateWorkflowRequest: MessageFns<ValidateWorkflowRequest> = {
+  encode(message: ValidateWorkflowRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.definition !== "") {
+      writer.uint32(10).string(message.definition);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ValidateWorkflowRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseValidateWorkflowRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.definition = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ValidateWorkflowRequest {
+    return { definition: isSet(object.definition) ? globalThis.String(object.definition) : "" };
+  },
+
+  toJSON(message: ValidateWorkflowRequest): unknown {
+    const obj: any = {};
+    if (message.definition !== "") {
+      obj.definition = message.definition;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ValidateWorkflowRequest>, I>>(base?: I): ValidateWorkflowRequest {
+    return ValidateWorkflowRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ValidateWorkflowRequest>, I>>(object: I): ValidateWorkflowRequest {
+    const message = createBaseValidateWorkflowRequest();
+    message.definition = object.definition ?? "";
+    return message;
+  },
+};
+
+function createBaseDefinitionProblem(): DefinitionProblem {
+  return { path: "", message: "", line: 0, column: 0 };
+}
+
+export const DefinitionProblem: MessageFns<DefinitionProblem> = {
+  encode(message: DefinitionProblem, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.message !== "") {
+      writer.uint32(18).string(message.message);
+    }
+    if (message.line !== 0) {
+      writer.uint32(24).uint32(message.line);
+    }
+    if (message.column !== 0) {
+      writer.uint32(32).uint32(message.column);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DefinitionProblem {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDefinitionProblem();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.line = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.column = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DefinitionProblem {
+    return {
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+      line: isSet(object.line) ? globalThis.Number(object.line) : 0,
+      column: isSet(object.column) ? globalThis.Number(object.column) : 0,
+    };
+  },
+
+  toJSON(message: DefinitionProblem): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    if (message.line !== 0) {
+      obj.line = Math.round(message.line);
+    }
+    if (message.column !== 0) {
+      obj.column = Math.round(message.column);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DefinitionProblem>, I>>(base?: I): DefinitionProblem {
+    return DefinitionProblem.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DefinitionProblem>, I>>(object: I): DefinitionProblem {
+    const message = createBaseDefinitionProblem();
+    message.path = object.path ?? "";
+    message.message = object.message ?? "";
+    message.line = object.line ?? 0;
+    message.column = object.column ?? 0;
+    return message;
+  },
+};
+
+function createBaseValidateWorkflowResponse(): ValidateWorkflowResponse {
+  return { valid: false, problems: [] };
+}
+
+export const ValidateWorkflowResponse: MessageFns<ValidateWorkflowResponse> = {
+  encode(message: ValidateWorkflowResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.valid !== false) {
+      writer.uint32(8).bool(message.valid);
+    }
+    for (const v of message.problems) {
+      DefinitionProblem.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ValidateWorkflowResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseValidateWorkflowResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.valid = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.problems.push(DefinitionProblem.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ValidateWorkflowResponse {
+    return {
+      valid: isSet(object.valid) ? globalThis.Boolean(object.valid) : false,
+      problems: globalThis.Array.isArray(object?.problems)
+        ? object.problems.map((e: any) => DefinitionProblem.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ValidateWorkflowResponse): unknown {
+    const obj: any = {};
+    if (message.valid !== false) {
+      obj.valid = message.valid;
+    }
+    if (message.problems?.length) {
+      obj.problems = message.problems.map((e) => DefinitionProblem.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ValidateWorkflowResponse>, I>>(base?: I): ValidateWorkflowResponse {
+    return ValidateWorkflowResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ValidateWorkflowResponse>, I>>(object: I): ValidateWorkflowResponse {
+    const message = createBaseValidateWorkflowResponse();
+    message.valid = object.valid ?? false;
+    message.problems = object.problems?.map((e) => DefinitionProblem.fromPartial(e)) || [];
     return message;
   },
 };
@@ -1570,7 +1871,15 @@ export const DescribeExecutionResponse: MessageFns<DescribeExecutionResponse> = 
 };
 
 function createBaseListExecutionsRequest(): ListExecutionsRequest {
-  return { workflowName: "", status: 0, pageSize: 0, pageToken: "" };
+  return {
+    workflowName: "",
+    status: 0,
+    pageSize: 0,
+    pageToken: "",
+    namePrefix: "",
+    startedAfter: undefined,
+    startedBefore: undefined,
+  };
 }
 
 export const ListExecutionsRequest: MessageFns<ListExecutionsRequest> = {
@@ -1586,6 +1895,15 @@ export const ListExecutionsRequest: MessageFns<ListExecutionsRequest> = {
     }
     if (message.pageToken !== "") {
       writer.uint32(34).string(message.pageToken);
+    }
+    if (message.namePrefix !== "") {
+      writer.uint32(42).string(message.namePrefix);
+    }
+    if (message.startedAfter !== undefined) {
+      Timestamp.encode(toTimestamp(message.startedAfter), writer.uint32(50).fork()).join();
+    }
+    if (message.startedBefore !== undefined) {
+      Timestamp.encode(toTimestamp(message.startedBefore), writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -1635,6 +1953,30 @@ export const ListExecutionsRequest: MessageFns<ListExecutionsRequest> = {
             message.pageToken = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.namePrefix = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.startedAfter = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.startedBefore = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1665,6 +2007,21 @@ export const ListExecutionsRequest: MessageFns<ListExecutionsRequest> = {
         : isSet(object.page_token)
         ? globalThis.String(object.page_token)
         : "",
+      namePrefix: isSet(object.namePrefix)
+        ? globalThis.String(object.namePrefix)
+        : isSet(object.name_prefix)
+        ? globalThis.String(object.name_prefix)
+        : "",
+      startedAfter: isSet(object.startedAfter)
+        ? fromJsonTimestamp(object.startedAfter)
+        : isSet(object.started_after)
+        ? fromJsonTimestamp(object.started_after)
+        : undefined,
+      startedBefore: isSet(object.startedBefore)
+        ? fromJsonTimestamp(object.startedBefore)
+        : isSet(object.started_before)
+        ? fromJsonTimestamp(object.started_before)
+        : undefined,
     };
   },
 
@@ -1682,6 +2039,15 @@ export const ListExecutionsRequest: MessageFns<ListExecutionsRequest> = {
     if (message.pageToken !== "") {
       obj.pageToken = message.pageToken;
     }
+    if (message.namePrefix !== "") {
+      obj.namePrefix = message.namePrefix;
+    }
+    if (message.startedAfter !== undefined) {
+      obj.startedAfter = message.startedAfter.toISOString();
+    }
+    if (message.startedBefore !== undefined) {
+      obj.startedBefore = message.startedBefore.toISOString();
+    }
     return obj;
   },
 
@@ -1694,6 +2060,9 @@ export const ListExecutionsRequest: MessageFns<ListExecutionsRequest> = {
     message.status = object.status ?? 0;
     message.pageSize = object.pageSize ?? 0;
     message.pageToken = object.pageToken ?? "";
+    message.namePrefix = object.namePrefix ?? "";
+    message.startedAfter = object.startedAfter ?? undefined;
+    message.startedBefore = object.startedBefore ?? undefined;
     return message;
   },
 };
@@ -2839,6 +3208,18 @@ export const WorkflowServiceService = {
       Buffer.from(ListWorkflowsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListWorkflowsResponse => ListWorkflowsResponse.decode(value),
   },
+  /** Checks a definition without registering it: every problem with its path, line and column. */
+  validateWorkflow: {
+    path: "/jetflow.v1.WorkflowService/ValidateWorkflow" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ValidateWorkflowRequest): Buffer =>
+      Buffer.from(ValidateWorkflowRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ValidateWorkflowRequest => ValidateWorkflowRequest.decode(value),
+    responseSerialize: (value: ValidateWorkflowResponse): Buffer =>
+      Buffer.from(ValidateWorkflowResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ValidateWorkflowResponse => ValidateWorkflowResponse.decode(value),
+  },
   /**
    * Starts an execution. A client-chosen execution name, or else a request id, makes the call
    * idempotent (safe to retry).
@@ -2953,6 +3334,8 @@ export interface WorkflowServiceServer extends UntypedServiceImplementation {
   registerWorkflow: handleUnaryCall<RegisterWorkflowRequest, RegisterWorkflowResponse>;
   getWorkflow: handleUnaryCall<GetWorkflowRequest, GetWorkflowResponse>;
   listWorkflows: handleUnaryCall<ListWorkflowsRequest, ListWorkflowsResponse>;
+  /** Checks a definition without registering it: every problem with its path, line and column. */
+  validateWorkflow: handleUnaryCall<ValidateWorkflowRequest, ValidateWorkflowResponse>;
   /**
    * Starts an execution. A client-chosen execution name, or else a request id, makes the call
    * idempotent (safe to retry).
@@ -3019,6 +3402,22 @@ export interface WorkflowServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListWorkflowsResponse) => void,
+  ): ClientUnaryCall;
+  /** Checks a definition without registering it: every problem with its path, line and column. */
+  validateWorkflow(
+    request: ValidateWorkflowRequest,
+    callback: (error: ServiceError | null, response: ValidateWorkflowResponse) => void,
+  ): ClientUnaryCall;
+  validateWorkflow(
+    request: ValidateWorkflowRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ValidateWorkflowResponse) => void,
+  ): ClientUnaryCall;
+  validateWorkflow(
+    request: ValidateWorkflowRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ValidateWorkflowResponse) => void,
   ): ClientUnaryCall;
   /**
    * Starts an execution. A client-chosen execution name, or else a request id, makes the call
