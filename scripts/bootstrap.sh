@@ -55,6 +55,8 @@ if [ "$for_tests" = true ]; then
   [ -d /usr/share/gocode/src/github.com/nats-io/nats.go ] || need golang-github-nats-io-go-nats-dev
   [ -d /usr/share/gocode/src/google.golang.org/protobuf ] || need golang-google-protobuf-dev
   command -v protoc >/dev/null 2>&1 || need protobuf-compiler
+  # iproute2's `ip` makes the network namespaces of the partition test (it also needs root).
+  command -v ip >/dev/null 2>&1 || need iproute2
 fi
 
 if [ "${#apt_packages[@]}" -gt 0 ]; then
