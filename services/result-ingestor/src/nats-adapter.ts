@@ -74,7 +74,6 @@ export function createResultIngestor({
   let results: DurableConsumer | undefined;
   let running = false;
 
-
   async function park(subject: string, data: Uint8Array, reason: string): Promise<void> {
     log.error({ subject, activity: activityFromSubject(subject), reason }, "message parked");
     await publishDeadLetter(js as JetStreamClient, {
