@@ -114,7 +114,10 @@ export function applyCommand(t: Transition, command: Command, env: DecideEnv): I
       return run.childCompleted(kind.value);
     case "stop":
       run.abandonActive();
-      t.emit({ $case: "executionAborted", value: { error: kind.value.error, cause: kind.value.cause } });
+      t.emit({
+        $case: "executionAborted",
+        value: { error: kind.value.error, cause: kind.value.cause, identity: kind.value.identity },
+      });
       return undefined;
     case "continueChildren":
       return run.continueChildren(kind.value.entryEventId);
