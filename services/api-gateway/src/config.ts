@@ -1,5 +1,9 @@
 import { EnvReader, readBaseConfig } from "@jetflow/service-runtime";
 import type { BaseConfig } from "@jetflow/service-runtime";
+import { readAuthConfig } from "./auth";
+import type { AuthConfig } from "./auth";
+import { readApiTlsConfig } from "./tls";
+import type { ApiTlsConfig } from "./tls";
 
 /** Configuration of the api-gateway. */
 export interface Config extends BaseConfig {
@@ -19,6 +23,10 @@ export interface Config extends BaseConfig {
    * reflection. Default: `proto/` of the @jetflow/contracts package, else the repository's `proto/`.
    */
   protoDir: string | undefined;
+  /** API_AUTH, API_TOKENS, API_JWT_*: who may call the API (see docs/security.md). */
+  auth: AuthConfig;
+  /** API_TLS_CERT, API_TLS_KEY, API_TLS_CLIENT_CA, API_TLS_RELOAD_MS; undefined: plaintext. */
+  tls: ApiTlsConfig | undefined;
 }
 
 /**
@@ -39,6 +47,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     stateTimeoutMs: reader.integer("GATEWAY_STATE_TIMEOUT_MS", 10_000, 100, 600_000),
     maxDefinitionBytes: reader.integer("MAX_DEFINITION_BYTES", 512 * 1024, 1024, 900 * 1024),
     protoDir: reader.optionalString("GATEWAY_PROTO_DIR"),
+    auth: readAuthConfig(reader),
+    tls: readApiTlsConfig(reader),
   };
   reader.done();
   return config;

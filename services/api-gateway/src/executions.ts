@@ -66,6 +66,7 @@ export class Executions {
     inputJson: string,
     executionName: string,
     requestId = "",
+    identity?: string,
   ): Promise<{ executionId: string; startTime: Date; created: boolean }> {
     const problems = new RequestProblems();
     if (workflowName === "") problems.add("workflow_name", "is required");
@@ -107,6 +108,7 @@ export class Executions {
               rootExecutionId: executionId,
               timeoutSeconds,
               timeoutTimerId: timeoutSeconds > 0 ? timerIds.executionTimeout(executionId) : "",
+              identity,
             },
           },
         },
@@ -151,7 +153,7 @@ export class Executions {
   }
 
   /** Asks the orchestrator to abort a running execution. @throws ApiError NOT_FOUND, FAILED_PRECONDITION */
-  async stop(executionId: string, error: string, cause: string): Promise<Date> {
+  async stop(executionId: string, error: string, cause: string, identity?: string): Promise<Date> {
     const problems = new RequestProblems();
     this.checkId(executionId, problems);
     checkErrorAndCause(error, cause, problems);
@@ -161,7 +163,7 @@ export class Executions {
       throw ApiError.precondition(`execution "${executionId}" is not running`);
     }
     await this.sendCommand(
-      { executionId, kind: { $case: "stop", value: { error, cause } } },
+      { executionId, kind: { $case: "stop", value: { error, cause, identity } } },
       commandMsgIds.stop(executionId),
     );
     return this.now();
@@ -271,7 +273,8 @@ export function requestExecutionId(workflowName: string, requestId: string): str
 }
 
 /** The execution id inside a task token, or "" after recording why the token is malformed. */
-function tokenExecutionId(taskToken: string, problems: RequestProblems): string {
+/** The execution a task token belongs to; problems go to `problems`. */
+export function tokenExecutionId(taskToken: string, problems: RequestProblems): string {
   if (taskToken === "") {
     problems.add("task_token", "is required");
     return "";

@@ -22,7 +22,9 @@ import { ExecutionList } from "./execution-list";
 import { Executions } from "./executions";
 import { bindServer, createGrpcServer } from "./grpc-server";
 import { KvView } from "./kv-view";
+import { createAuthenticator } from "./auth";
 import { addHealth, addReflection, findProtoDir } from "./reflection";
+import { createApiCredentials } from "./tls";
 import { WorkflowNames, WorkflowStore } from "./workflows";
 
 export interface GatewayOptions {
@@ -31,7 +33,8 @@ export interface GatewayOptions {
   config: Pick<
     Config,
     "grpcAddress" | "maxPayloadBytes" | "maxDefinitionBytes" | "stateTimeoutMs" | "replicas" | "protoDir"
-  >;
+  > &
+    Partial<Pick<Config, "auth" | "tls">>;
 }
 
 /** Creates the gateway; `start()` resolves with the bound gRPC port. */
@@ -42,6 +45,12 @@ export function createGateway({ nc, log, config }: GatewayOptions) {
   let port = 0;
   const component: Component & { start(): Promise<number>; readonly port: number } = {
     async start() {
+      // Bad certificate files stop the start here, before any NATS work.
+      const credentials = createApiCredentials(config.tls);
+      const authenticator = createAuthenticator(config.auth ?? { mode: "none", tokens: [] });
+      if (!authenticator.enabled) {
+        log.warn("API authentication is off: anyone who reaches the gRPC port has every right");
+      }
       const js = jetstream(nc);
       const jsm = await jetstreamManager(nc);
       const resources = { replicas: config.replicas };
@@ -95,6 +104,7 @@ export function createGateway({ nc, log, config }: GatewayOptions) {
         executionList: { list: executionList, view: listView },
         log,
         connected: connection.connected,
+        authenticator,
       });
       const health = addHealth(grpc);
       try {
@@ -103,11 +113,18 @@ export function createGateway({ nc, log, config }: GatewayOptions) {
         log.warn({ err }, "server reflection disabled");
       }
       server = grpc;
-      port = await bindServer(grpc, config.grpcAddress);
+      port = await bindServer(grpc, config.grpcAddress, credentials);
       ready = true;
       health.setServing(connection.connected());
       connection.onChange((connected) => health.setServing(ready && connected));
-      log.info({ port }, "grpc server listening");
+      log.info(
+        {
+          port,
+          tls: config.tls ? (config.tls.clientCaFile ? "mutual" : "server") : "off",
+          auth: authenticator.enabled,
+        },
+        "grpc server listening",
+      );
       return port;
     },
     get port() {
