@@ -31,7 +31,10 @@ const EC = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
 /** Creates a CA named `name` (its files live in a fresh temp dir). */
 export function createTestCa(name: string): TestCa {
   const dir = mkdtempSync(join(tmpdir(), `jetflow-ca-${name}-`));
-  openssl(["req", "-x509", ...EC, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", `/CN=${name}`], dir);
+  openssl(
+    ["req", "-x509", ...EC, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", `/CN=${name}`],
+    dir,
+  );
   writeFileSync(
     join(dir, "leaf.ext"),
     "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\nbasicConstraints=CA:FALSE\n",
