@@ -3,6 +3,7 @@ import { connect, credsAuthenticator } from "@nats-io/transport-node";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import type { BaseConfig } from "./config";
+import { natsTlsOptions } from "./nats-tls";
 
 /**
  * Connects to NATS with the service's credentials and reconnects forever: a service outlives a
@@ -18,6 +19,7 @@ export async function connectNats(config: BaseConfig, name: string, log: Logger)
     authenticator,
     user: config.natsUser,
     pass: config.natsPassword,
+    tls: await natsTlsOptions(config.natsTls),
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
     // Keep publishing through a short outage: the client buffers while it reconnects.
