@@ -183,6 +183,34 @@ it("runs the production topology: three NATS nodes, R3, two replicas of everythi
   );
 });
 
+it("locks the production API: TLS from a Secret and hashed tokens required; dev stays open", () => {
+  type Container = {
+    env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
+    volumeMounts?: { name: string; mountPath: string }[];
+  };
+  type Gateway = {
+    spec?: {
+      template?: {
+        spec?: { containers?: Container[]; volumes?: { name: string; secret?: { secretName: string } }[] };
+      };
+    };
+  };
+  const gateway = (overlay: "dev" | "production") =>
+    (find(rendered[overlay] ?? [], "Deployment", "jetflow-api-gateway") as Gateway).spec?.template?.spec;
+  const production = gateway("production");
+  const env = Object.fromEntries((production?.containers?.[0]?.env ?? []).map((e) => [e.name, e]));
+  expect(env["API_AUTH"]?.value).toBe("required");
+  expect(env["API_TLS"]?.value).toBe("required");
+  expect(env["API_TOKENS"]?.valueFrom?.secretKeyRef).toEqual({
+    name: "jetflow-api-tokens",
+    key: "tokens.json",
+  });
+  const mount = production?.containers?.[0]?.volumeMounts?.find((m) => m.name === "api-tls");
+  expect(env["API_TLS_CERT"]?.value).toBe(`${mount?.mountPath}/tls.crt`);
+  expect(production?.volumes?.find((v) => v.name === "api-tls")?.secret?.secretName).toBe("jetflow-api-tls");
+  expect((gateway("dev")?.containers?.[0]?.env ?? []).map((e) => e.name)).not.toContain("API_AUTH");
+});
+
 describe("the NATS configuration", () => {
   /** Writes the overlay's nats ConfigMap files into a directory and checks them with `nats-server -t`. */
   async function testConfig(overlay: "dev" | "production", env: Record<string, string>): Promise<string> {
