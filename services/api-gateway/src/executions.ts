@@ -27,6 +27,7 @@ import {
 import type { JetStreamClient } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { ApiError, RequestProblems } from "./errors";
+import { MAX_PAYLOAD_DEPTH, jsonNestingDepth } from "./json-depth";
 import type { WorkflowStore } from "./workflows";
 import { WORKFLOW_NAME_RULE, canonicalJson, isWorkflowName } from "./workflows";
 
@@ -253,6 +254,10 @@ export class Executions {
     if (bytes > this.o.maxPayloadBytes) {
       throw ApiError.tooLarge(`${path} is ${bytes} bytes, more than the limit of ${this.o.maxPayloadBytes}`);
     }
+    if (jsonNestingDepth(json, MAX_PAYLOAD_DEPTH) > MAX_PAYLOAD_DEPTH) {
+      problems.add(path, `nests objects and arrays more than ${MAX_PAYLOAD_DEPTH} levels deep`);
+      return undefined;
+    }
     try {
       return JSON.parse(json);
     } catch (err) {
@@ -273,7 +278,6 @@ export function requestExecutionId(workflowName: string, requestId: string): str
 }
 
 /** The execution id inside a task token, or "" after recording why the token is malformed. */
-/** The execution a task token belongs to; problems go to `problems`. */
 export function tokenExecutionId(taskToken: string, problems: RequestProblems): string {
   if (taskToken === "") {
     problems.add("task_token", "is required");
