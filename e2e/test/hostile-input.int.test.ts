@@ -156,7 +156,7 @@ it("serves thousands of concurrent starts from one client, then everyone else", 
   const starts = Array.from({ length: 2000 }, (_, i) =>
     client.startExecution({ workflowName: "hostile-pass", input: { i } }).then(
       () => "ok",
-      (err: unknown) => (err instanceof JetflowError ? Code[err.code] : String(err)),
+      (err: unknown) => (err instanceof JetflowError ? (Code[err.code] ?? String(err.code)) : String(err)),
     ),
   );
   const outcomes = await Promise.all(starts);
