@@ -108,6 +108,16 @@ it("fails a broken manifest, naming the object and the field", async () => {
       target: "{ group: apps, version: v1, kind: StatefulSet, name: jetflow-nats }",
       ops: ["{ op: replace, path: /spec/template/spec/securityContext/runAsNonRoot, value: false }"],
     },
+    // An open API, and a certificate Secret nobody creates.
+    {
+      target: "{ group: apps, version: v1, kind: Deployment, name: jetflow-api-gateway }",
+      ops: [
+        "{ op: test, path: /spec/template/spec/containers/0/env/0/name, value: API_AUTH }",
+        "{ op: replace, path: /spec/template/spec/containers/0/env/0/value, value: none }",
+        "{ op: test, path: /spec/template/spec/volumes/0/name, value: api-tls }",
+        "{ op: replace, path: /spec/template/spec/volumes/0/secret/secretName, value: jetflow-api-tsl }",
+      ],
+    },
   ];
   const targets: string[] = [];
   for (const [i, patch] of patches.entries()) {
@@ -132,8 +142,9 @@ it("fails a broken manifest, naming the object and the field", async () => {
   const result = await validate(dir);
   expect(result.code).toBe(1);
   const lines = result.output.trim().split("\n");
-  expect(lines[0]).toBe(`${dir}: 10 problems (production)`);
+  expect(lines[0]).toBe(`${dir}: 12 problems (production)`);
   const orchestrator = "Deployment/jetflow-orchestrator in jetflow";
+  const gateway = "Deployment/jetflow-api-gateway in jetflow";
   expect(
     lines
       .slice(1)
@@ -145,6 +156,8 @@ it("fails a broken manifest, naming the object and the field", async () => {
       `${orchestrator}: .spec.template.spec.containers[0].ports must name the HEALTH_PORT (8080) "health"`,
       `${orchestrator}: .spec.template.spec.containers[0].readinessProbe must GET /readyz on port "health"`,
       `${orchestrator}: .spec.replicas must be at least 2 in production`,
+      `${gateway}: .spec.template.spec.containers[0].env must set API_AUTH=required in production`,
+      `${gateway}: .spec.template.spec.volumes[0].secret.secretName refers to a missing Secret "jetflow-api-tsl"`,
       "Deployment/jetflow-dispatcher in jetflow: .metadata.lables is not a field of ObjectMeta",
       "Deployment/jetflow-dispatcher in jetflow: .spec.replica is not a field of DeploymentSpec",
       "Deployment/jetflow-dispatcher in jetflow: .spec.template.spec.containers[0].readinesProbe is not a field of Container",
@@ -281,8 +294,14 @@ describe("the NATS configuration", () => {
       expect(activities.length).toBeGreaterThan(0);
       expect(activities.sort()).toEqual(allowed.map((m) => m[1]).sort());
     }
+    // The NATS Secrets nats-credentials.sh makes, and the API's two (docs/deploy.md).
     expect([...EXTERNAL_SECRETS].sort()).toEqual(
-      ["jetflow-nats-server-passwords", ...NATS_USERS.map((user) => `jetflow-nats-${user}`)].sort(),
+      [
+        "jetflow-api-tls",
+        "jetflow-api-tokens",
+        "jetflow-nats-server-passwords",
+        ...NATS_USERS.map((user) => `jetflow-nats-${user}`),
+      ].sort(),
     );
   });
 });
