@@ -71,6 +71,7 @@ function createJwtCheck(jwt: JwtConfig): (token: string) => Promise<Identity> {
         // Tokens without an expiry live forever if stolen: refuse them.
         requiredClaims: ["exp", "sub"],
       };
+      // Two calls: jose's overloads take a key or a key resolver, not their union.
       payload =
         typeof key === "function"
           ? (await jwtVerify(token, key, options)).payload
