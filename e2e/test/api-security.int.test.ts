@@ -5,8 +5,11 @@ import { createHash, generateKeyPairSync, sign } from "node:crypto";
 import type { KeyObject } from "node:crypto";
 import { copyFileSync, readFileSync } from "node:fs";
 import { Code, JetflowError, createClient } from "@jetflow/client";
+import { WorkflowDefinitionRecord, buckets, decode } from "@jetflow/contracts";
 import type { ClientOptions, JetflowClient } from "@jetflow/client";
-import { waitFor } from "@jetflow/testing";
+import { connectTo, waitFor } from "@jetflow/testing";
+import { jetstream } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
 import { createTestCa, startEngine } from "../src";
 import type { CertFiles, Engine, TestCa } from "../src";
 
@@ -250,6 +253,31 @@ describe("identities in the history", () => {
     const aborted = events.find((e) => e.details?.$case === "executionAborted")?.details;
     expect(started?.value).toMatchObject({ identity: "dave" });
     expect(aborted?.value).toMatchObject({ error: "Halt", identity: "operator-bot" });
+  });
+
+  it("records who registered a workflow version, and logs who did what", async () => {
+    const nc = await connectTo(engine.natsUrl);
+    try {
+      const kv = await new Kvm(jetstream(nc)).open(buckets.definitions);
+      const entry = await kv.get("sec-hold.1");
+      const record = decode(
+        WorkflowDefinitionRecord,
+        "WorkflowDefinitionRecord",
+        entry?.value ?? new Uint8Array(),
+        "sec-hold.1",
+      );
+      expect(record.registeredBy).toBe("admin-bot");
+    } finally {
+      await nc.close();
+    }
+    const log = engine.services["api-gateway"][0]?.printed ?? "";
+    expect(log).toMatch(
+      /"identity":"admin-bot","workflow":"sec-hold","version":1,"msg":"workflow registered"/,
+    );
+    expect(log).toMatch(
+      /"identity":"dave","workflow":"sec-hold","executionId":"[^"]+","msg":"execution started"/,
+    );
+    expect(log).toMatch(/"identity":"operator-bot","executionId":"[^"]+","msg":"execution stop requested"/);
   });
 });
 
