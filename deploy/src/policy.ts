@@ -12,12 +12,14 @@ export type Profile = "dev" | "production";
 
 /**
  * Secrets the production overlay references without rendering them, never committed: the NATS
- * ones created by deploy/scripts/nats-credentials.sh, the API's certificate and hashed tokens by
- * the operator (docs/deploy.md).
+ * ones created by deploy/scripts/nats-credentials.sh; the API's certificate and hashed tokens, and
+ * NATS's certificate and CA, by the operator or cert-manager (docs/deploy.md).
  */
 export const EXTERNAL_SECRETS: readonly string[] = [
   "jetflow-api-tls",
   "jetflow-api-tokens",
+  "jetflow-nats-tls",
+  "jetflow-nats-ca",
   "jetflow-nats-server-passwords",
   "jetflow-nats-state-manager",
   "jetflow-nats-orchestrator",

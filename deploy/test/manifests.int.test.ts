@@ -114,8 +114,8 @@ it("fails a broken manifest, naming the object and the field", async () => {
       ops: [
         "{ op: test, path: /spec/template/spec/containers/0/env/0/name, value: API_AUTH }",
         "{ op: replace, path: /spec/template/spec/containers/0/env/0/value, value: none }",
-        "{ op: test, path: /spec/template/spec/volumes/0/name, value: api-tls }",
-        "{ op: replace, path: /spec/template/spec/volumes/0/secret/secretName, value: jetflow-api-tsl }",
+        "{ op: test, path: /spec/template/spec/volumes/1/name, value: api-tls }",
+        "{ op: replace, path: /spec/template/spec/volumes/1/secret/secretName, value: jetflow-api-tsl }",
       ],
     },
   ];
@@ -157,7 +157,7 @@ it("fails a broken manifest, naming the object and the field", async () => {
       `${orchestrator}: .spec.template.spec.containers[0].readinessProbe must GET /readyz on port "health"`,
       `${orchestrator}: .spec.replicas must be at least 2 in production`,
       `${gateway}: .spec.template.spec.containers[0].env must set API_AUTH=required in production`,
-      `${gateway}: .spec.template.spec.volumes[0].secret.secretName refers to a missing Secret "jetflow-api-tsl"`,
+      `${gateway}: .spec.template.spec.volumes[1].secret.secretName refers to a missing Secret "jetflow-api-tsl"`,
       "Deployment/jetflow-dispatcher in jetflow: .metadata.lables is not a field of ObjectMeta",
       "Deployment/jetflow-dispatcher in jetflow: .spec.replica is not a field of DeploymentSpec",
       "Deployment/jetflow-dispatcher in jetflow: .spec.template.spec.containers[0].readinesProbe is not a field of Container",
@@ -225,14 +225,48 @@ it("locks the production API: TLS from a Secret and hashed tokens required; dev 
 });
 
 describe("the NATS configuration", () => {
+  /** What the Secret jetflow-nats-tls holds (tls.crt, tls.key, ca.crt), made with openssl. */
+  async function writeNatsCertificates(dir: string): Promise<void> {
+    await mkdir(dir, { recursive: true });
+    const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+    const openssl = (args: string[]) => run("openssl", args, { cwd: dir });
+    await openssl([
+      "req",
+      "-x509",
+      ...ec,
+      "-keyout",
+      "ca.key",
+      "-out",
+      "ca.crt",
+      "-days",
+      "1",
+      "-subj",
+      "/CN=ca",
+    ]);
+    await openssl(["req", ...ec, "-keyout", "tls.key", "-out", "tls.csr", "-subj", "/CN=jetflow-nats"]);
+    await writeFile(join(dir, "ext"), "subjectAltName=DNS:jetflow-nats,DNS:*.jetflow-nats-headless\n");
+    await openssl(
+      ["x509", "-req", "-in", "tls.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial"].concat([
+        "-days",
+        "1",
+        "-extfile",
+        "ext",
+        "-out",
+        "tls.crt",
+      ]),
+    );
+  }
+
   /** Writes the overlay's nats ConfigMap files into a directory and checks them with `nats-server -t`. */
   async function testConfig(overlay: "dev" | "production", env: Record<string, string>): Promise<string> {
     const dir = join(scratch, `nats-${overlay}`);
     await mkdir(dir, { recursive: true });
+    await writeNatsCertificates(join(dir, "tls"));
     for (const [file, text] of Object.entries(
       data(find(rendered[overlay] ?? [], "ConfigMap", "jetflow-nats-config")),
     )) {
-      await writeFile(join(dir, file), text);
+      // Where nats-tls.yaml mounts the Secret jetflow-nats-tls, here a throw-away CA's files.
+      await writeFile(join(dir, file), text.replaceAll("/etc/nats/tls/", `${join(dir, "tls")}/`));
     }
     const bin = await findNatsServer();
     const { stdout, stderr } = await run(bin, ["-t", "-c", join(dir, "nats.conf")], {
@@ -254,6 +288,13 @@ describe("the NATS configuration", () => {
     const hash = '"$2a$11$Xrc3e.I/7hB0Hf3ZfSuJxOUj9ShRdsuqJF0bnyPRwgjIi5f8Rr8fO"';
     const env = Object.fromEntries(NATS_USERS.map((user) => [passwordVariable(user), hash]));
     await expect(testConfig("production", env)).resolves.toContain("is valid");
+    // Clients and routes over TLS; the services trust the CA that jetflow-nats-ca holds.
+    const conf =
+      data(find(rendered.production ?? [], "ConfigMap", "jetflow-nats-config"))["cluster.conf"] ?? "";
+    expect(conf.match(/tls \{/g)?.length).toBe(2);
+    expect(data(find(rendered.production ?? [], "ConfigMap", "jetflow-config"))["NATS_TLS_CA"]).toBe(
+      "/etc/jetflow/nats-ca/ca.crt",
+    );
   });
 
   it("has a Secret for every user and a user for every Secret", async () => {
@@ -294,11 +335,13 @@ describe("the NATS configuration", () => {
       expect(activities.length).toBeGreaterThan(0);
       expect(activities.sort()).toEqual(allowed.map((m) => m[1]).sort());
     }
-    // The NATS Secrets nats-credentials.sh makes, and the API's two (docs/deploy.md).
+    // The NATS Secrets nats-credentials.sh makes, and the TLS and token ones (docs/deploy.md).
     expect([...EXTERNAL_SECRETS].sort()).toEqual(
       [
         "jetflow-api-tls",
         "jetflow-api-tokens",
+        "jetflow-nats-ca",
+        "jetflow-nats-tls",
         "jetflow-nats-server-passwords",
         ...NATS_USERS.map((user) => `jetflow-nats-${user}`),
       ].sort(),
