@@ -224,6 +224,33 @@ it("locks the production API: TLS from a Secret and hashed tokens required; dev 
   expect((gateway("dev")?.containers?.[0]?.env ?? []).map((e) => e.name)).not.toContain("API_AUTH");
 });
 
+it("limits egress: services to NATS and DNS, the api-gateway also HTTPS, NATS to its routes", () => {
+  type Policy = {
+    spec?: {
+      podSelector?: { matchLabels?: Record<string, string> };
+      egress?: {
+        to?: { podSelector?: { matchLabels?: Record<string, string> } }[];
+        ports?: { port: unknown }[];
+      }[];
+    };
+  };
+  for (const overlay of ["dev", "production"] as const) {
+    const policy = (name: string) => (find(rendered[overlay] ?? [], "NetworkPolicy", name) as Policy).spec;
+    const ports = (name: string) =>
+      (policy(name)?.egress ?? []).flatMap((rule) => (rule.ports ?? []).map((p) => p.port));
+    expect(policy("jetflow-services-egress")?.podSelector?.matchLabels).toEqual({
+      "app.kubernetes.io/component": "service",
+      "app.kubernetes.io/part-of": "jetflow",
+    });
+    expect(ports("jetflow-services-egress")).toEqual(["client", 53, 53]);
+    expect(policy("jetflow-services-egress")?.egress?.[0]?.to?.[0]?.podSelector?.matchLabels).toMatchObject({
+      "app.kubernetes.io/name": "nats",
+    });
+    expect(ports("jetflow-api-gateway-egress")).toEqual([443]);
+    expect(ports("jetflow-nats-egress")).toEqual(["cluster", 53, 53]);
+  }
+});
+
 describe("the NATS configuration", () => {
   /** What the Secret jetflow-nats-tls holds (tls.crt, tls.key, ca.crt), made with openssl. */
   async function writeNatsCertificates(dir: string): Promise<void> {
