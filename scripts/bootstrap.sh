@@ -71,5 +71,18 @@ if [ "${#apt_packages[@]}" -gt 0 ]; then
   fi
 fi
 
+# openssl makes the throw-away certificates of the TLS tests (e2e/src/certs.ts).
+if ! command -v openssl >/dev/null 2>&1; then
+  say "installing openssl (Debian package)"
+  if [ "$(id -u)" -eq 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null
+  else
+    echo "openssl is missing: the TLS tests need it; install it (apt-get install openssl)" >&2
+    exit 1
+  fi
+fi
+
 say "installing dependencies"
 pnpm install --frozen-lockfile --reporter=silent

@@ -5,3 +5,5 @@ export { createTestClient } from "./client";
 export type { TestClient } from "./client";
 export { checkStoredExecution, waitForEnd, statusOf } from "./checks";
 export { testActivities } from "./activities";
+export { createTestCa } from "./certs";
+export type { CertFiles, TestCa } from "./certs";

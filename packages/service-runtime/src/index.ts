@@ -8,7 +8,8 @@
  * ```
  */
 export { ConfigError, EnvReader, readBaseConfig } from "./config";
-export type { BaseConfig } from "./config";
+export type { BaseConfig, NatsTlsFiles } from "./config";
+export { natsTlsOptions } from "./nats-tls";
 export { createLogger } from "./logger";
 export type { Logger } from "./logger";
 export { connectNats } from "./nats";

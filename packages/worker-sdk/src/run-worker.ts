@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { connect, credsAuthenticator } from "@nats-io/transport-node";
-import type { NatsConnection } from "@nats-io/transport-node";
+import type { NatsConnection, TlsOptions } from "@nats-io/transport-node";
 import { connectionOptions, watchConnection } from "@jetflow/contracts/internal";
 import { silentLogger } from "./logger";
 import type { TaskHandlers, Worker, WorkerOptions } from "./types";
@@ -22,6 +22,12 @@ export interface RunWorkerOptions extends Omit<WorkerOptions, "nc" | "handlers">
   pass?: string;
   /** Path of a NATS .creds file. Default: `NATS_CREDS`. */
   credsFile?: string;
+  /**
+   * TLS to NATS: PEM files of a CA to trust and, for servers that verify clients, a certificate and
+   * key. When set, a server without TLS is refused. Default: `NATS_TLS_CA`, `NATS_TLS_CERT`,
+   * `NATS_TLS_KEY`; none of them: plaintext unless the URL says `tls://`.
+   */
+  tls?: { caFile?: string; certFile?: string; keyFile?: string };
   /** Prefix of the reply inboxes, when the NATS user may only use its own. Default: `NATS_INBOX_PREFIX`. */
   inboxPrefix?: string;
   /** The environment the defaults above come from. Default `process.env`. */
@@ -50,7 +56,7 @@ export interface RunningWorker {
  * so that a silently dead connection is dropped and replaced in under 10 s), starts a worker
  * with `handlers` and, unless told otherwise, shuts down gracefully on SIGTERM or SIGINT.
  * Unset options come from the environment: `NATS_URL`, `NATS_USER`/`NATS_PASSWORD` or
- * `NATS_CREDS`, `NATS_INBOX_PREFIX`, and `JETFLOW_WORKER_ENSURE_STREAMS=false` for a worker whose
+ * `NATS_CREDS`, `NATS_TLS_CA`/`NATS_TLS_CERT`/`NATS_TLS_KEY`, `NATS_INBOX_PREFIX`, and `JETFLOW_WORKER_ENSURE_STREAMS=false` for a worker whose
  * NATS user may not create streams.
  *
  * @throws WorkerError when the worker cannot start (the connection is closed again)
@@ -67,6 +73,7 @@ export async function runWorker(
     pass,
     credsFile,
     inboxPrefix,
+    tls,
     env = process.env,
     ...workerOptions
   } = options;
@@ -81,6 +88,7 @@ export async function runWorker(
     pass: pass ?? nonEmpty(env["NATS_PASSWORD"]),
     authenticator: creds ? credsAuthenticator(await readFile(creds)) : undefined,
     inboxPrefix: inboxPrefix ?? nonEmpty(env["NATS_INBOX_PREFIX"]),
+    tls: tls ?? tlsFromEnv(env),
   });
   watchConnection(nc, workerOptions.logger ?? silentLogger, connectionName ?? "jetflow-worker");
   const ensureStreams = workerOptions.ensureStreams ?? env["JETFLOW_WORKER_ENSURE_STREAMS"] !== "false";
@@ -107,6 +115,17 @@ export async function runWorker(
     process.once("SIGINT", onSignal);
   }
   return { worker, nc, shutdown };
+}
+
+function tlsFromEnv(env: Readonly<Record<string, string | undefined>>): TlsOptions | undefined {
+  const tls: TlsOptions = {};
+  const caFile = nonEmpty(env["NATS_TLS_CA"]);
+  const certFile = nonEmpty(env["NATS_TLS_CERT"]);
+  const keyFile = nonEmpty(env["NATS_TLS_KEY"]);
+  if (caFile) tls.caFile = caFile;
+  if (certFile) tls.certFile = certFile;
+  if (keyFile) tls.keyFile = keyFile;
+  return Object.keys(tls).length > 0 ? tls : undefined;
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -26,6 +26,7 @@ import {
 import type { JetStreamClient } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { ApiError, RequestProblems } from "./errors";
+import { MAX_PAYLOAD_DEPTH, jsonNestingDepth } from "./json-depth";
 import type { WorkflowStore } from "./workflows";
 import { WORKFLOW_NAME_RULE, canonicalJson, isWorkflowName } from "./workflows";
 
@@ -65,6 +66,7 @@ export class Executions {
     inputJson: string,
     executionName: string,
     requestId = "",
+    identity?: string,
   ): Promise<{ executionId: string; startTime: Date; created: boolean }> {
     const problems = new RequestProblems();
     if (workflowName === "") problems.add("workflow_name", "is required");
@@ -93,6 +95,7 @@ export class Executions {
       executionName,
       timeoutSeconds,
       startTime,
+      identity,
     });
     const result = await this.o.state.commit({
       batch,
@@ -133,7 +136,7 @@ export class Executions {
   }
 
   /** Asks the orchestrator to abort a running execution. @throws ApiError NOT_FOUND, FAILED_PRECONDITION */
-  async stop(executionId: string, error: string, cause: string): Promise<Date> {
+  async stop(executionId: string, error: string, cause: string, identity?: string): Promise<Date> {
     const problems = new RequestProblems();
     this.checkId(executionId, problems);
     checkErrorAndCause(error, cause, problems);
@@ -143,7 +146,7 @@ export class Executions {
       throw ApiError.precondition(`execution "${executionId}" is not running`);
     }
     await this.sendCommand(
-      { executionId, kind: { $case: "stop", value: { error, cause } } },
+      { executionId, kind: { $case: "stop", value: { error, cause, identity } } },
       commandMsgIds.stop(executionId),
     );
     return this.now();
@@ -233,6 +236,10 @@ export class Executions {
     if (bytes > this.o.maxPayloadBytes) {
       throw ApiError.tooLarge(`${path} is ${bytes} bytes, more than the limit of ${this.o.maxPayloadBytes}`);
     }
+    if (jsonNestingDepth(json, MAX_PAYLOAD_DEPTH) > MAX_PAYLOAD_DEPTH) {
+      problems.add(path, `nests objects and arrays more than ${MAX_PAYLOAD_DEPTH} levels deep`);
+      return undefined;
+    }
     try {
       return JSON.parse(json);
     } catch (err) {
@@ -253,7 +260,7 @@ export function requestExecutionId(workflowName: string, requestId: string): str
 }
 
 /** The execution id inside a task token, or "" after recording why the token is malformed. */
-function tokenExecutionId(taskToken: string, problems: RequestProblems): string {
+export function tokenExecutionId(taskToken: string, problems: RequestProblems): string {
   if (taskToken === "") {
     problems.add("task_token", "is required");
     return "";

@@ -28,8 +28,10 @@ import type { GrpcServerOptions } from "./grpc-server";
 import { closeHttp, createHttpServer, listenHttp } from "./http/http-server";
 import { findConsoleDir } from "./http/static-files";
 import { KvView } from "./kv-view";
+import { createAuthenticator } from "./auth";
 import { addHealth, addReflection, findProtoDir } from "./reflection";
 import { activitiesOf, ensureTaskConsumers } from "./task-consumers";
+import { createApiCredentials } from "./tls";
 import { WorkflowNames, WorkflowStore } from "./workflows";
 
 export interface GatewayOptions {
@@ -46,7 +48,8 @@ export interface GatewayOptions {
     | "httpHost"
     | "httpPort"
     | "consoleDir"
-  >;
+  > &
+    Partial<Pick<Config, "auth" | "tls">>;
 }
 
 /**
@@ -66,6 +69,12 @@ export function createGateway({ nc, log, config }: GatewayOptions) {
     readonly httpPort: number;
   } = {
     async start() {
+      // Bad certificate files stop the start here, before any NATS work.
+      const credentials = createApiCredentials(config.tls);
+      const authenticator = createAuthenticator(config.auth ?? { mode: "none", tokens: [] });
+      if (!authenticator.enabled) {
+        log.warn("API authentication is off: anyone who reaches the gRPC port has every right");
+      }
       const js = jetstream(nc);
       const jsm = await jetstreamManager(nc);
       const resources = { replicas: config.replicas };
@@ -124,6 +133,7 @@ export function createGateway({ nc, log, config }: GatewayOptions) {
         executionList: { list: executionList, view: listView },
         log,
         connected: connection.connected,
+        authenticator,
       };
       const grpc = createGrpcServer(serviceOptions);
       const health = addHealth(grpc);
@@ -133,11 +143,18 @@ export function createGateway({ nc, log, config }: GatewayOptions) {
         log.warn({ err }, "server reflection disabled");
       }
       server = grpc;
-      port = await bindServer(grpc, config.grpcAddress);
+      port = await bindServer(grpc, config.grpcAddress, credentials);
       ready = true;
       health.setServing(connection.connected());
       connection.onChange((connected) => health.setServing(ready && connected));
-      log.info({ port }, "grpc server listening");
+      log.info(
+        {
+          port,
+          tls: config.tls ? (config.tls.clientCaFile ? "mutual" : "server") : "off",
+          auth: authenticator.enabled,
+        },
+        "grpc server listening",
+      );
       const consoleDir = findConsoleDir(config.consoleDir);
       http = createHttpServer({ service: workflowService(serviceOptions), log, consoleDir });
       httpPort = await listenHttp(http, config.httpHost, config.httpPort);

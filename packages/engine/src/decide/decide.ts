@@ -45,7 +45,10 @@ export function applyCommand(t: Transition, command: Command, env: DecideEnv): I
       break;
     case "stop":
       run.abandonActive();
-      t.emit({ $case: "executionAborted", value: { error: kind.value.error, cause: kind.value.cause } });
+      t.emit({
+        $case: "executionAborted",
+        value: { error: kind.value.error, cause: kind.value.cause, identity: kind.value.identity },
+      });
       handled = undefined;
       break;
     case "continueChildren":

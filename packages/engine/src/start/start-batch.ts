@@ -19,6 +19,8 @@ export interface ExecutionStart {
   timeoutSeconds: number;
   /** The start time, carried by the event. */
   startTime: Date;
+  /** Who started it, when the API authenticates callers (recorded in the event). */
+  identity?: string;
 }
 
 /** The batch of a top-level execution's start (event 1, ExecutionStarted) and its snapshot. */
@@ -45,6 +47,7 @@ export function startBatch(start: ExecutionStart): { batch: EventBatch; snapshot
             rootExecutionId: executionId,
             timeoutSeconds,
             timeoutTimerId: timeoutSeconds > 0 ? timerIds.executionTimeout(executionId) : "",
+            identity: start.identity,
           },
         },
       },

@@ -75,6 +75,8 @@ export interface ExecutionStarted {
   /** Execution-level TimeoutSeconds (0: none) and the id of its timer. */
   timeoutSeconds: number;
   timeoutTimerId: string;
+  /** Who started it: the authenticated caller's identity (absent when the API runs without auth). */
+  identity?: string | undefined;
 }
 
 export interface ExecutionSucceeded {
@@ -95,11 +97,15 @@ export interface ExecutionTimedOut {
 export interface ExecutionStopRequested {
   error: string;
   cause: string;
+  /** Who asked for the stop (absent when the API runs without auth). */
+  identity?: string | undefined;
 }
 
 export interface ExecutionAborted {
   error: string;
   cause: string;
+  /** Who stopped it, from StopRequested (absent when the API runs without auth). */
+  identity?: string | undefined;
 }
 
 export interface StateEntered {
@@ -1169,6 +1175,7 @@ function createBaseExecutionStarted(): ExecutionStarted {
     rootExecutionId: "",
     timeoutSeconds: 0,
     timeoutTimerId: "",
+    identity: undefined,
   };
 }
 
@@ -1200,6 +1207,9 @@ export const ExecutionStarted: MessageFns<ExecutionStarted> = {
     }
     if (message.timeoutTimerId !== "") {
       writer.uint32(74).string(message.timeoutTimerId);
+    }
+    if (message.identity !== undefined) {
+      writer.uint32(82).string(message.identity);
     }
     return writer;
   },
@@ -1289,6 +1299,14 @@ export const ExecutionStarted: MessageFns<ExecutionStarted> = {
             message.timeoutTimerId = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.identity = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1344,6 +1362,7 @@ export const ExecutionStarted: MessageFns<ExecutionStarted> = {
         : isSet(object.timeout_timer_id)
         ? globalThis.String(object.timeout_timer_id)
         : "",
+      identity: isSet(object.identity) ? globalThis.String(object.identity) : undefined,
     };
   },
 
@@ -1376,6 +1395,9 @@ export const ExecutionStarted: MessageFns<ExecutionStarted> = {
     if (message.timeoutTimerId !== "") {
       obj.timeoutTimerId = message.timeoutTimerId;
     }
+    if (message.identity !== undefined) {
+      obj.identity = message.identity;
+    }
     return obj;
   },
 
@@ -1395,6 +1417,7 @@ export const ExecutionStarted: MessageFns<ExecutionStarted> = {
     message.rootExecutionId = object.rootExecutionId ?? "";
     message.timeoutSeconds = object.timeoutSeconds ?? 0;
     message.timeoutTimerId = object.timeoutTimerId ?? "";
+    message.identity = object.identity ?? undefined;
     return message;
   },
 };
@@ -1643,7 +1666,7 @@ export const ExecutionTimedOut: MessageFns<ExecutionTimedOut> = {
 };
 
 function createBaseExecutionStopRequested(): ExecutionStopRequested {
-  return { error: "", cause: "" };
+  return { error: "", cause: "", identity: undefined };
 }
 
 export const ExecutionStopRequested: MessageFns<ExecutionStopRequested> = {
@@ -1653,6 +1676,9 @@ export const ExecutionStopRequested: MessageFns<ExecutionStopRequested> = {
     }
     if (message.cause !== "") {
       writer.uint32(18).string(message.cause);
+    }
+    if (message.identity !== undefined) {
+      writer.uint32(26).string(message.identity);
     }
     return writer;
   },
@@ -1686,6 +1712,14 @@ export const ExecutionStopRequested: MessageFns<ExecutionStopRequested> = {
             message.cause = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.identity = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1702,6 +1736,7 @@ export const ExecutionStopRequested: MessageFns<ExecutionStopRequested> = {
     return {
       error: isSet(object.error) ? globalThis.String(object.error) : "",
       cause: isSet(object.cause) ? globalThis.String(object.cause) : "",
+      identity: isSet(object.identity) ? globalThis.String(object.identity) : undefined,
     };
   },
 
@@ -1713,6 +1748,9 @@ export const ExecutionStopRequested: MessageFns<ExecutionStopRequested> = {
     if (message.cause !== "") {
       obj.cause = message.cause;
     }
+    if (message.identity !== undefined) {
+      obj.identity = message.identity;
+    }
     return obj;
   },
 
@@ -1723,12 +1761,13 @@ export const ExecutionStopRequested: MessageFns<ExecutionStopRequested> = {
     const message = createBaseExecutionStopRequested();
     message.error = object.error ?? "";
     message.cause = object.cause ?? "";
+    message.identity = object.identity ?? undefined;
     return message;
   },
 };
 
 function createBaseExecutionAborted(): ExecutionAborted {
-  return { error: "", cause: "" };
+  return { error: "", cause: "", identity: undefined };
 }
 
 export const ExecutionAborted: MessageFns<ExecutionAborted> = {
@@ -1738,6 +1777,9 @@ export const ExecutionAborted: MessageFns<ExecutionAborted> = {
     }
     if (message.cause !== "") {
       writer.uint32(18).string(message.cause);
+    }
+    if (message.identity !== undefined) {
+      writer.uint32(26).string(message.identity);
     }
     return writer;
   },
@@ -1771,6 +1813,14 @@ export const ExecutionAborted: MessageFns<ExecutionAborted> = {
             message.cause = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.identity = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1787,6 +1837,7 @@ export const ExecutionAborted: MessageFns<ExecutionAborted> = {
     return {
       error: isSet(object.error) ? globalThis.String(object.error) : "",
       cause: isSet(object.cause) ? globalThis.String(object.cause) : "",
+      identity: isSet(object.identity) ? globalThis.String(object.identity) : undefined,
     };
   },
 
@@ -1798,6 +1849,9 @@ export const ExecutionAborted: MessageFns<ExecutionAborted> = {
     if (message.cause !== "") {
       obj.cause = message.cause;
     }
+    if (message.identity !== undefined) {
+      obj.identity = message.identity;
+    }
     return obj;
   },
 
@@ -1808,6 +1862,7 @@ export const ExecutionAborted: MessageFns<ExecutionAborted> = {
     const message = createBaseExecutionAborted();
     message.error = object.error ?? "";
     message.cause = object.cause ?? "";
+    message.identity = object.identity ?? undefined;
     return message;
   },
 };
