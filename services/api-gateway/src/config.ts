@@ -1,5 +1,7 @@
 import { EnvReader, readBaseConfig } from "@jetflow/service-runtime";
 import type { BaseConfig } from "@jetflow/service-runtime";
+import { readSfnConfig } from "./sfn/config";
+import type { SfnConfig } from "./sfn/config";
 
 /** Configuration of the api-gateway. */
 export interface Config extends BaseConfig {
@@ -28,6 +30,8 @@ export interface Config extends BaseConfig {
    * @jetflow/console package; without it the API is served and the console pages are not.
    */
   consoleDir: string | undefined;
+  /** The Step Functions API (SFN_*); see sfn/config.ts. */
+  sfn: SfnConfig;
 }
 
 /** The host part of a host:port address, without the brackets of an IPv6 address. */
@@ -57,6 +61,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     httpPort: reader.integer("HTTP_PORT", 8090, 0, 65535),
     httpHost: reader.string("HTTP_HOST", hostOf(grpcAddress)),
     consoleDir: reader.optionalString("CONSOLE_DIR"),
+    sfn: readSfnConfig(reader, hostOf(grpcAddress)),
   };
   reader.done();
   return config;

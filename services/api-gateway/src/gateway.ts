@@ -27,6 +27,8 @@ import type { GrpcServerOptions } from "./grpc-server";
 import { closeHttp, createHttpServer, listenHttp } from "./http/http-server";
 import { findConsoleDir } from "./http/static-files";
 import { KvView } from "./kv-view";
+import { startSfnEndpoint } from "./sfn/endpoint";
+import type { SfnEndpoint } from "./sfn/endpoint";
 import { addHealth, addReflection, findProtoDir } from "./reflection";
 import { WorkflowNames, WorkflowStore } from "./workflows";
 
@@ -44,6 +46,7 @@ export interface GatewayOptions {
     | "httpHost"
     | "httpPort"
     | "consoleDir"
+    | "sfn"
   >;
 }
 
@@ -55,6 +58,7 @@ export function createGateway({ nc, log, config }: GatewayOptions) {
   let server: Server | undefined;
   let http: HttpServer | undefined;
   let httpPort = 0;
+  let sfn: SfnEndpoint | undefined;
   let views: KvView[] = [];
   let ready = false;
   let port = 0;
@@ -62,6 +66,8 @@ export function createGateway({ nc, log, config }: GatewayOptions) {
     start(): Promise<number>;
     readonly port: number;
     readonly httpPort: number;
+    /** Port of the Step Functions API; 0 when SFN_PORT is unset. */
+    readonly sfnPort: number;
   } = {
     async start() {
       const js = jetstream(nc);
@@ -101,19 +107,20 @@ export function createGateway({ nc, log, config }: GatewayOptions) {
       await Promise.all(views.map((v) => v.start()));
 
       const connection = trackConnection(nc);
+      const executions = new Executions({
+        nc,
+        js,
+        state: new StateClient(nc, config.stateTimeoutMs),
+        workflows,
+        maxPayloadBytes: config.maxPayloadBytes,
+        requestTimeoutMs: config.stateTimeoutMs,
+      });
       const serviceOptions: GrpcServerOptions = {
         address: config.grpcAddress,
         nc,
         workflows,
         workflowNames: { list: workflowNames, view: namesView },
-        executions: new Executions({
-          nc,
-          js,
-          state: new StateClient(nc, config.stateTimeoutMs),
-          workflows,
-          maxPayloadBytes: config.maxPayloadBytes,
-          requestTimeoutMs: config.stateTimeoutMs,
-        }),
+        executions,
         executionList: { list: executionList, view: listView },
         log,
         connected: connection.connected,
@@ -132,12 +139,26 @@ export function createGateway({ nc, log, config }: GatewayOptions) {
       connection.onChange((connected) => health.setServing(ready && connected));
       log.info({ port }, "grpc server listening");
       const consoleDir = findConsoleDir(config.consoleDir);
-      http = createHttpServer({ service: workflowService(serviceOptions), log, consoleDir });
+      const service = workflowService(serviceOptions);
+      http = createHttpServer({ service, log, consoleDir });
       httpPort = await listenHttp(http, config.httpHost, config.httpPort);
       log.info(
         { port: httpPort, host: config.httpHost, console: consoleDir !== undefined },
         "http server listening",
       );
+      const sfnPort = config.sfn.port;
+      if (sfnPort !== undefined) {
+        sfn = await startSfnEndpoint({
+          js,
+          jsm,
+          service,
+          workflows,
+          executions,
+          config: { ...config.sfn, port: sfnPort },
+          replicas: config.replicas,
+          log: log.child({ component: "sfn" }),
+        });
+      }
       return port;
     },
     get port() {
@@ -146,6 +167,9 @@ export function createGateway({ nc, log, config }: GatewayOptions) {
     get httpPort() {
       return httpPort;
     },
+    get sfnPort() {
+      return sfn?.port ?? 0;
+    },
     ready: () => ready,
     // Histories are read from the events stream; definitions from their bucket.
     requiredStreams: [streams.events, `KV_${buckets.definitions}`],
@@ -153,6 +177,7 @@ export function createGateway({ nc, log, config }: GatewayOptions) {
       ready = false;
       for (const view of views) view.stop();
       if (http !== undefined) await closeHttp(http);
+      await sfn?.stop();
       const s = server;
       if (!s) return;
       await new Promise<void>((resolve) => s.tryShutdown(() => resolve()));
