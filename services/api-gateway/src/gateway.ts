@@ -46,8 +46,8 @@ export interface GatewayOptions {
     | "httpHost"
     | "httpPort"
     | "consoleDir"
-    | "sfn"
-  >;
+  > &
+    Partial<Pick<Config, "sfn">>;
 }
 
 /**
@@ -146,8 +146,8 @@ export function createGateway({ nc, log, config }: GatewayOptions) {
         { port: httpPort, host: config.httpHost, console: consoleDir !== undefined },
         "http server listening",
       );
-      const sfnPort = config.sfn.port;
-      if (sfnPort !== undefined) {
+      const sfnPort = config.sfn?.port;
+      if (config.sfn !== undefined && sfnPort !== undefined) {
         sfn = await startSfnEndpoint({
           js,
           jsm,

@@ -34,6 +34,8 @@ import { SfnError } from "./errors";
 interface Handout {
   msg: JsMsg;
   workerName: string;
+  /** When it was handed out (epoch ms). */
+  since: number;
   /** Sends in-progress acks; cleared when the task is answered or its deadline passes. */
   keepAlive: NodeJS.Timeout;
   /** Gives the message up at the attempt's deadline: the engine has timed it out by then. */
@@ -47,10 +49,17 @@ export interface ActivityTasksOptions {
   log: Logger;
   /** Longest wait of one GetActivityTask, in ms. Default 60000 (AWS's). */
   pollMs?: number;
+  /** How often held tasks are checked for being still current, in ms. Default 30000. */
+  sweepMs?: number;
 }
 
 /** How long each pull waits before checking whether the caller went away. */
 const PULL_SLICE_MS = 5_000;
+/**
+ * How often held tasks are checked against their execution: one answered through jetflow's own
+ * API (or stopped, or timed out without a deadline of its own) is then let go.
+ */
+const SWEEP_MS = 30_000;
 /** Worker id recorded when the task was answered through a gateway that did not hand it out. */
 const UNKNOWN_WORKER = "sfn-api";
 
@@ -58,8 +67,12 @@ export class ActivityTasks {
   private readonly handouts = new Map<string, Handout>();
   private readonly consumersReady = new Set<string>();
   private stopped = false;
+  private readonly sweeper: NodeJS.Timeout;
 
-  constructor(private readonly o: ActivityTasksOptions) {}
+  constructor(private readonly o: ActivityTasksOptions) {
+    this.sweeper = setInterval(() => void this.sweep(), o.sweepMs ?? SWEEP_MS);
+    this.sweeper.unref();
+  }
 
   /**
    * Waits up to the poll time for a task of `activity`. Resolves with `{}` when none came (AWS
@@ -141,9 +154,25 @@ export class ActivityTasks {
   /** Stops polling and lets every handed-out task be redelivered (to a worker or another gateway). */
   stop(): void {
     this.stopped = true;
+    clearInterval(this.sweeper);
     for (const [token, handout] of this.handouts) {
       this.release(token);
       handout.msg.nak();
+    }
+  }
+
+  /** Lets go of every held task whose attempt is no longer the running one. */
+  private async sweep(): Promise<void> {
+    // A snapshot may lag the event that scheduled a task: only tasks held a while are checked.
+    const before = Date.now() - (this.o.sweepMs ?? SWEEP_MS);
+    for (const [token, handout] of [...this.handouts]) {
+      if (handout.since > before) continue;
+      try {
+        await this.currentActivity(token);
+      } catch (err) {
+        // currentActivity has let the task go when it is stale; an unreachable engine is retried.
+        if (!(err instanceof SfnError)) this.o.log.debug({ err, taskToken: token }, "held task check failed");
+      }
     }
   }
 
@@ -201,7 +230,7 @@ export class ActivityTasks {
         : setTimeout(() => this.abandon(token), Math.max(0, deadline - Date.now()));
     expiry?.unref();
     this.release(token);
-    this.handouts.set(token, { msg, workerName, keepAlive, expiry });
+    this.handouts.set(token, { msg, workerName, since: Date.now(), keepAlive, expiry });
   }
 
   /**

@@ -6,7 +6,7 @@
  */
 import type { HistoryEvent } from "@jetflow/contracts";
 import type { ArnScope } from "./arns";
-import { activityArn, stateMachineArn } from "./arns";
+import { activityArn } from "./arns";
 import { epochSeconds } from "./shapes";
 
 /** A Step Functions history event (the subset of fields this endpoint fills). */
@@ -65,7 +65,6 @@ function typeAndDetails(
         {
           ...dataDetails(context, "input", details.value.inputJson),
           roleArn: context.roleArn,
-          stateMachineArn: stateMachineArn(context.scope, details.value.workflowName),
         },
       ];
     case "executionSucceeded":
