@@ -33,6 +33,7 @@ WORKDIR /app
 COPY --from=build /out /app
 # The "node" user of the base image; numeric, so that Kubernetes can check runAsNonRoot.
 USER 1000:1000
-# HEALTH_PORT of the Kubernetes manifests; the api-gateway also serves gRPC on 50051.
+# HEALTH_PORT of the Kubernetes manifests; the api-gateway also serves gRPC on 50051 and the
+# HTTP/JSON API with the web console on 8090.
 EXPOSE 8080
 CMD ["node", "start.js"]

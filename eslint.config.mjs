@@ -80,4 +80,22 @@ export default tseslint.config(
       },
     },
   },
+  {
+    // The contract worker is plain CommonJS JavaScript on purpose (a worker written from the
+    // protocol alone): require() is its only import, and it uses Node's timers and Buffer.
+    files: ["e2e/contract-worker/**/*.js"],
+    languageOptions: {
+      sourceType: "commonjs",
+      globals: {
+        exports: "writable",
+        Buffer: "readonly",
+        AbortController: "readonly",
+        setTimeout: "readonly",
+        clearTimeout: "readonly",
+        setInterval: "readonly",
+        clearInterval: "readonly",
+      },
+    },
+    rules: { "@typescript-eslint/no-require-imports": "off" },
+  },
 );

@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # Installs what jetflow needs on a fresh machine with Node.js 20+: the pinned pnpm, nats-server
-# and kubectl (Debian packages) when they are missing, and the dependencies from the lockfile.
+# (Debian package) when missing, and the dependencies from the lockfile; with --for-tests also what
+# the tests need when missing (Debian's kubectl, chromium, Go and its libraries for sdk/go).
 # Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# --for-tests: also what the test suite needs (kubectl, chromium, the Go toolchain).
+for_tests=false
+[ "${1:-}" = "--for-tests" ] && for_tests=true
 
 # Bold only on a terminal: in logs and CI output escape codes are noise.
 if [ -t 2 ]; then
@@ -29,42 +34,39 @@ if [ "$(pnpm --version 2>/dev/null || true)" != "$pnpm_version" ]; then
   hash -r
 fi
 
+# Debian packages, collected first and installed with one apt-get call. What running jetflow
+# needs comes always; what only the tests need (`--for-tests`, as scripts/test.sh calls it) is
+# left out of ./scripts/start.sh's install on a fresh machine.
+apt_packages=()
+need() { apt_packages+=("$@"); }
+
 if [ -z "${NATS_SERVER_BIN:-}" ] && ! command -v nats-server >/dev/null 2>&1 && [ ! -x /usr/sbin/nats-server ]; then
-  say "installing nats-server (Debian package)"
-  if [ "$(id -u)" -eq 0 ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server >/dev/null
-  elif command -v sudo >/dev/null 2>&1; then
-    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server >/dev/null
-  else
-    echo "nats-server is missing: install it (apt-get install nats-server) or set NATS_SERVER_BIN" >&2
-    exit 1
-  fi
+  need nats-server
 fi
 
-# kubectl renders the Kubernetes manifests (`kubectl kustomize`) for deploy/'s tests. Debian 12's
-# kubernetes-client is kubectl 1.20, the oldest the manifests are written for (docs/deploy.md).
-if ! command -v kubectl >/dev/null 2>&1; then
-  say "installing kubectl (Debian package kubernetes-client)"
-  if [ "$(id -u)" -eq 0 ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kubernetes-client >/dev/null
-  elif command -v sudo >/dev/null 2>&1; then
-    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kubernetes-client >/dev/null
-  else
-    echo "kubectl is missing: the manifest tests (deploy/) need it; install it (apt-get install kubernetes-client)" >&2
-    exit 1
-  fi
+if [ "$for_tests" = true ]; then
+  # kubectl renders the Kubernetes manifests (`kubectl kustomize`) for deploy/'s tests. Debian 12's
+  # kubernetes-client is kubectl 1.20, the oldest the manifests are written for (docs/deploy.md).
+  command -v kubectl >/dev/null 2>&1 || need kubernetes-client
+  # Debian's chromium runs the console's browser tests (playwright-core drives it; no download).
+  [ -n "${CHROMIUM_BIN:-}" ] || [ -x /usr/bin/chromium ] || need chromium
+  # The Go SDK (sdk/go) builds offline from Debian's Go toolchain and libraries (docs/workers.md).
+  command -v go >/dev/null 2>&1 || need golang-go
+  [ -d /usr/share/gocode/src/github.com/nats-io/nats.go ] || need golang-github-nats-io-go-nats-dev
+  [ -d /usr/share/gocode/src/google.golang.org/protobuf ] || need golang-google-protobuf-dev
+  command -v protoc >/dev/null 2>&1 || need protobuf-compiler
+  # iproute2's `ip` makes the network namespaces of the partition test (it also needs root).
+  command -v ip >/dev/null 2>&1 || need iproute2
 fi
 
-# Debian's chromium runs the console's browser tests (playwright-core drives it; no browser
-# download).
-if [ -z "${CHROMIUM_BIN:-}" ] && [ ! -x /usr/bin/chromium ]; then
-  say "installing chromium (Debian package)"
+if [ "${#apt_packages[@]}" -gt 0 ]; then
+  say "installing ${apt_packages[*]} (Debian packages)"
   if [ "$(id -u)" -eq 0 ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_packages[@]}" >/dev/null
   elif command -v sudo >/dev/null 2>&1; then
-    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_packages[@]}" >/dev/null
   else
-    echo "chromium is missing: the console's browser tests need it; install it (apt-get install chromium) or set CHROMIUM_BIN" >&2
+    echo "missing Debian packages: install them with apt-get install ${apt_packages[*]}" >&2
     exit 1
   fi
 fi

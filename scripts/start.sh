@@ -248,7 +248,7 @@ fi
 say "jetflow is running. Press Ctrl-C to stop."
 info "web console  http://${address%:*}:$http_port/ ${d}(HTTP/JSON API under /v1, docs/api.md)${n}"
 info "gRPC API     $address"
-info "NATS         $NATS_URL"
+info "NATS         $NATS_URL   (workers: export NATS_URL=$NATS_URL, see docs/workers.md)"
 info "logs         ${logs#"$root"/}/<name>.log ${d}(nats-server, ${services[*]}, examples-worker)${n}"
 info "try          $cli_command list"
 info "             $cli_command start monthly-invoicing --input @examples/inputs/monthly-invoicing.json --watch"

@@ -82,6 +82,7 @@ it("parks garbage on every stream subject and keeps running executions", async (
     encode(Task, {
       taskToken: "not a token",
       executionId: "x",
+      rootExecutionId: "x",
       stateName: "s",
       activity: "inc",
       attempt: 1,

@@ -22,6 +22,7 @@ function context(attempt = 1): TaskContext {
     taskToken: "exec-1.5",
     attempt,
     executionId: "exec-1",
+    rootExecutionId: "exec-1",
     stateName: "State",
     activity: "activity",
     workflowName: "wf",

@@ -152,7 +152,7 @@ function durablePull(name: string, filter: string, ackWaitMs: number): Partial<C
 
 /** Consumer configurations. */
 export const consumerConfigs = {
-  /** Created by the worker SDK (and the dispatcher) for each activity. */
+  /** Created by the api-gateway when a workflow using the activity is registered, and by workers when missing. */
   task: (activity: string, ackWaitMs = DEFAULT_TASK_ACK_WAIT_MS): Partial<ConsumerConfig> =>
     durablePull(consumers.task(activity), subjects.task(activity), ackWaitMs),
   results: (ackWaitMs = DEFAULT_ACK_WAIT_MS): Partial<ConsumerConfig> =>

@@ -43,6 +43,21 @@ export function childExecutionId(parentId: string, entryEventId: number, index: 
   return `${childIdPrefix(parentId, entryEventId)}${index}`;
 }
 
+/**
+ * The top-level execution a (possibly child) execution belongs to. A child id is its parent's id
+ * followed by `_<entryEventId>_<index>` (see {@link childExecutionId}), so stripping those
+ * suffixes, at any depth, leaves the top-level id (a UUID or `n-<hex>`, which never end so).
+ */
+export function rootExecutionIdOf(executionId: string): string {
+  let id = executionId;
+  for (let parent = stripChildSuffix(id); parent !== id; parent = stripChildSuffix(id)) id = parent;
+  return id;
+}
+
+function stripChildSuffix(id: string): string {
+  return id.replace(/_[1-9]\d*_\d+$/, "");
+}
+
 /** The common prefix of the children of one entry of a Parallel/Map state. */
 export function childIdPrefix(parentId: string, entryEventId: number): string {
   return `${parentId}_${entryEventId}_`;

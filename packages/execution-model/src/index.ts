@@ -10,6 +10,7 @@ export {
   newExecutionId,
   namedExecutionId,
   childExecutionId,
+  rootExecutionIdOf,
   childIdPrefix,
   taskToken,
   parseTaskToken,

@@ -96,10 +96,12 @@ export async function startNatsCluster(options: StartNatsClusterOptions = {}): P
   return cluster;
 }
 
-class Cluster implements NatsCluster {
+/** A started cluster: the nodes, their shared temp dir, restart and disposal. @internal */
+export class Cluster implements NatsCluster {
   readonly name: string;
   readonly servers: readonly ServerProcess[];
-  private readonly root: string;
+  /** The temp dir holding every node's dir (config, log, store); removed by `dispose()`. */
+  readonly root: string;
   private readonly startTimeoutMs: number;
   private disposed = false;
 

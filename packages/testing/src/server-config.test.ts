@@ -43,6 +43,20 @@ describe("renderServerConfig", () => {
     expect(config.lastIndexOf("listen:")).toBe(config.indexOf('listen: "127.0.0.1:-1"'));
   });
 
+  it("binds every listener to the given host", () => {
+    const config = renderServerConfig({
+      serverName: "c-n1",
+      host: "10.213.0.11",
+      port: 4222,
+      portsFileDir: "/d",
+      storeDir: "/d/store",
+      cluster: { name: "c", port: 6222, routes: ["nats://10.213.0.10:6222"] },
+    });
+    expect(config).toContain('listen: "10.213.0.11:4222"\nhttp: "10.213.0.11:-1"\n');
+    expect(config).toContain('  listen: "10.213.0.11:6222"\n');
+    expect(config).not.toContain("127.0.0.1");
+  });
+
   it("adds routes, logging and extra config last", () => {
     const config = renderServerConfig({
       serverName: "c-n0",

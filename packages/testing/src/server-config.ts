@@ -2,8 +2,10 @@
 export interface ServerConfigSpec {
   /** `server_name`; also names the node in a cluster. */
   serverName: string;
-  /** Client port on 127.0.0.1; `-1` lets the server pick one. */
+  /** Client port; `-1` lets the server pick one. */
   port: number;
+  /** The address every listener (client, monitoring, routes) binds. Default `127.0.0.1`. */
+  host?: string;
   /** Where the server writes `<binary>_<pid>.ports`, the file that tells us its ports. */
   portsFileDir: string;
   /** JetStream `store_dir`, or `undefined` to disable JetStream. */
@@ -25,12 +27,13 @@ export interface ServerConfigSpec {
 export function renderServerConfig(spec: ServerConfigSpec): string {
   const lines: string[] = [];
   if (spec.base !== undefined) lines.push(spec.base, "");
+  const host = spec.host ?? "127.0.0.1";
   lines.push(
     "# written by @jetflow/testing",
     `server_name: ${quote(spec.serverName)}`,
-    `listen: ${quote(`127.0.0.1:${spec.port}`)}`,
+    `listen: ${quote(`${host}:${spec.port}`)}`,
     // The monitoring port serves /healthz, which says when a cluster node has caught up after a restart.
-    `http: ${quote("127.0.0.1:-1")}`,
+    `http: ${quote(`${host}:-1`)}`,
     `ports_file_dir: ${quote(spec.portsFileDir)}`,
   );
   if (spec.storeDir === undefined) {
@@ -43,7 +46,7 @@ export function renderServerConfig(spec: ServerConfigSpec): string {
     lines.push(
       "cluster {",
       `  name: ${quote(spec.cluster.name)}`,
-      `  listen: ${quote(`127.0.0.1:${spec.cluster.port}`)}`,
+      `  listen: ${quote(`${host}:${spec.cluster.port}`)}`,
       `  routes: [${routes}]`,
       "}",
     );

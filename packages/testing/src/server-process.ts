@@ -10,6 +10,14 @@ import { waitFor } from "./wait-for";
 export interface ServerProcessSpec {
   /** Path of the nats-server binary. */
   bin: string;
+  /**
+   * Arguments run before the binary, e.g. `["ip", "netns", "exec", "ns1"]` to start it in a network
+   * namespace; the wrapper must exec the binary in place so that the child's pid is the server's.
+   * Default none.
+   */
+  wrapper?: readonly string[];
+  /** The address the client listener binds, used in `url`. Default `127.0.0.1`. */
+  host?: string;
   /** `server_name`. */
   name: string;
   /** Temp dir holding the config, the log, the ports file and the store; removed by `dispose()`. */
@@ -86,7 +94,7 @@ export class ServerProcess implements NatsServer {
   }
 
   get url(): string {
-    return `nats://127.0.0.1:${this.port}`;
+    return `nats://${this.spec.host ?? "127.0.0.1"}:${this.port}`;
   }
 
   get monitorUrl(): string {
@@ -182,7 +190,8 @@ export class ServerProcess implements NatsServer {
     let child: ChildProcess;
     try {
       // The child writes straight into the file: no pipe to drain, and the log is complete when it exits.
-      child = spawn(this.spec.bin, ["-c", this.configFile], {
+      const [command, ...args] = [...(this.spec.wrapper ?? []), this.spec.bin, "-c", this.configFile];
+      child = spawn(command as string, args, {
         cwd: this.spec.dir,
         stdio: ["ignore", log.fd, log.fd],
       });

@@ -210,6 +210,8 @@ export class ActivityRunner {
       taskToken: task.taskToken,
       attempt: task.attempt,
       executionId: task.executionId,
+      // An engine older than the field sends none: the execution is then taken as top-level.
+      rootExecutionId: task.rootExecutionId || task.executionId,
       stateName: task.stateName,
       activity: this.o.activity,
       workflowName: task.workflowName,

@@ -8,7 +8,10 @@ import { createWorker } from "./worker";
 
 /** Options of {@link runWorker}: the worker's, minus the connection, plus how to connect. */
 export interface RunWorkerOptions extends Omit<WorkerOptions, "nc" | "handlers"> {
-  /** NATS server URLs. Default: `NATS_URL` (comma-separated), else `nats://127.0.0.1:4222`. */
+  /**
+   * NATS server URLs. Default: `NATS_URL` (comma-separated), else `nats://127.0.0.1:4222`, NATS's
+   * default port (the local engine of `./scripts/start.sh` listens on `nats://127.0.0.1:4250`).
+   */
   servers?: string | string[];
   /** The connection's name, as servers show it. Default "jetflow-worker". */
   connectionName?: string;

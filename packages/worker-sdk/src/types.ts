@@ -7,7 +7,13 @@ export interface TaskContext {
   readonly taskToken: string;
   /** 1 for the first attempt, incremented by each ASL retry. */
   readonly attempt: number;
+  /** The execution running the state: top-level, or a child (a Parallel branch, a Map iteration). */
   readonly executionId: string;
+  /**
+   * The top-level execution the task belongs to (`executionId` itself when it is top-level): the
+   * key for idempotency per execution.
+   */
+  readonly rootExecutionId: string;
   /** The ASL state that scheduled the task. */
   readonly stateName: string;
   /** The activity (the Task state's Resource) this handler is registered for. */

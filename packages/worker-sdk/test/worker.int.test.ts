@@ -84,6 +84,7 @@ async function publishTask(activity: string, input: unknown, overrides: Partial<
     startToCloseDeadline: undefined,
     heartbeatIntervalSeconds: 0,
     workflowName: "wf",
+    rootExecutionId: executionId,
     ...overrides,
   };
   await js.publish(subjects.task(activity), encode(Task, task), { msgID: task.taskToken });
@@ -153,6 +154,7 @@ test("publishes the handler's output with the task's token, then acks the task",
         doubled: input.n * 2,
         attempt: ctx.attempt,
         executionId: ctx.executionId,
+        rootExecutionId: ctx.rootExecutionId,
         stateName: ctx.stateName,
         workflowName: ctx.workflowName,
         activity: ctx.activity,
@@ -161,7 +163,11 @@ test("publishes the handler's output with the task's token, then acks the task",
     },
   });
   const deadline = new Date(Date.now() + 60_000);
-  const task = await publishTask(activity, { n: 21 }, { attempt: 2, startToCloseDeadline: deadline });
+  const task = await publishTask(
+    activity,
+    { n: 21 },
+    { attempt: 2, startToCloseDeadline: deadline, rootExecutionId: "root-1" },
+  );
 
   const [result] = await readResults(activity, 1);
   expect(result?.taskToken).toBe(task.taskToken);
@@ -171,6 +177,7 @@ test("publishes the handler's output with the task's token, then acks the task",
     doubled: 42,
     attempt: 2,
     executionId: task.executionId,
+    rootExecutionId: "root-1",
     stateName: "Work",
     workflowName: "wf",
     activity,

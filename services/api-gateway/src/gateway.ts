@@ -8,6 +8,7 @@ import {
   ExecutionSummary,
   decode,
   ensureStream,
+  ensureStreamExists,
   streamConfigs,
   streams,
 } from "@jetflow/contracts";
@@ -30,6 +31,7 @@ import { KvView } from "./kv-view";
 import { startSfnEndpoint } from "./sfn/endpoint";
 import type { SfnEndpoint } from "./sfn/endpoint";
 import { addHealth, addReflection, findProtoDir } from "./reflection";
+import { activitiesOf, ensureTaskConsumers } from "./task-consumers";
 import { WorkflowNames, WorkflowStore } from "./workflows";
 
 export interface GatewayOptions {
@@ -81,7 +83,12 @@ export function createGateway({ nc, log, config }: GatewayOptions) {
       // start first.
       const index = await kvm.create(buckets.executions, bucketConfigs.executions(resources));
 
-      const workflows = new WorkflowStore(definitions, config.maxDefinitionBytes);
+      // Owned by the dispatcher; created here when missing so that registration can create the
+      // activities' task consumers in it.
+      await ensureStreamExists(jsm, streamConfigs.tasks(resources));
+      const workflows = new WorkflowStore(definitions, config.maxDefinitionBytes, undefined, (machine) =>
+        ensureTaskConsumers(jsm, activitiesOf(machine)),
+      );
       const workflowNames = new WorkflowNames();
       const executionList = new ExecutionList();
       views = [

@@ -48,6 +48,12 @@ export class WorkflowStore {
     /** Largest definition accepted, in bytes: it must fit a KV value with its record. */
     private readonly maxDefinitionBytes: number,
     private readonly now: () => Date = () => new Date(),
+    /**
+     * Runs before a valid definition is stored (also when identical content exists): the gateway
+     * creates the task consumers of the machine's activities here, so that they exist by the time
+     * an execution can start.
+     */
+    private readonly beforeStore: (machine: StateMachine) => Promise<void> = () => Promise.resolve(),
   ) {}
 
   /**
@@ -115,6 +121,12 @@ export class WorkflowStore {
     problems.check();
     if (loaded === undefined || !loaded.ok)
       throw new Error("unreachable: a definition without problems did not load");
+    try {
+      await this.beforeStore(loaded.machine);
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      throw ApiError.unavailable(`cannot prepare the task consumers of workflow "${name}": ${why}`);
+    }
     const sha256 = createHash("sha256").update(canonicalJson(loaded.machine)).digest("hex");
     const existing = await this.kv.get(`${name}.sha256.${sha256}`);
     if (existing?.operation === "PUT") return { version: Number(existing.string()), created: false };

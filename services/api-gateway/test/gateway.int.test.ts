@@ -4,12 +4,20 @@ import { resolve } from "node:path";
 import { Metadata, credentials, loadPackageDefinition, makeClientConstructor } from "@grpc/grpc-js";
 import type { Client, ClientDuplexStream, ServiceClientConstructor, ServiceError } from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
-import { ExecutionStatus, ExecutionSummary, buckets, encode } from "@jetflow/contracts";
+import {
+  ExecutionStatus,
+  ExecutionSummary,
+  buckets,
+  consumerConfigs,
+  consumers,
+  encode,
+  streams,
+} from "@jetflow/contracts";
 import { createClient } from "@jetflow/client";
 import type { JetflowClient } from "@jetflow/client";
 import { connectTo, startNatsServer } from "@jetflow/testing";
 import type { NatsServer } from "@jetflow/testing";
-import { jetstream } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { service as healthService } from "grpc-health-check";
 import pino from "pino";
@@ -70,6 +78,51 @@ describe("health", () => {
     } finally {
       health.close();
     }
+  });
+});
+
+describe("task consumers", () => {
+  it("creates each activity's task consumer at registration, in branches and item processors too", async () => {
+    const definition = {
+      StartAt: "Charge",
+      States: {
+        Charge: { Type: "Task", Resource: "gw-charge", Next: "Both" },
+        Both: {
+          Type: "Parallel",
+          Branches: [
+            { StartAt: "Mail", States: { Mail: { Type: "Task", Resource: "gw-mail", End: true } } },
+            {
+              StartAt: "Each",
+              States: {
+                Each: {
+                  Type: "Map",
+                  ItemProcessor: {
+                    StartAt: "Ship",
+                    States: {
+                      Ship: { Type: "Task", Resource: "arn:aws:states:eu:1:activity:gw-ship", End: true },
+                    },
+                  },
+                  End: true,
+                },
+              },
+            },
+          ],
+          End: true,
+        },
+      },
+    };
+    const jsm = await jetstreamManager(nc);
+    // A worker that came first keeps its own ack wait: registration never changes a consumer.
+    await jsm.consumers.add(streams.tasks, consumerConfigs.task("gw-mail", 90_000));
+
+    await client.registerWorkflow({ name: "gw-consumers", definition: JSON.stringify(definition) });
+
+    for (const activity of ["gw-charge", "gw-ship"]) {
+      const info = await jsm.consumers.info(streams.tasks, consumers.task(activity));
+      expect(info.config).toMatchObject(consumerConfigs.task(activity));
+    }
+    const mail = await jsm.consumers.info(streams.tasks, consumers.task("gw-mail"));
+    expect(mail.config.ack_wait).toBe(90_000 * 1_000_000);
   });
 });
 

@@ -111,9 +111,18 @@ describe("planEffects: tasks", () => {
           startToCloseDeadline: undefined,
           heartbeatIntervalSeconds: 0,
           workflowName: "onboarding",
+          rootExecutionId: EXEC,
         },
       },
     ]);
+  });
+
+  it("names the top-level execution and the attempt in a task of a child execution", () => {
+    const grandchild = childExecutionId(childExecutionId(EXEC, 7, 2), 5, 9);
+    const effects = decoded(
+      plan(batch([scheduled({ taskToken: taskToken(grandchild, 4), attempt: 3 })], undefined, grandchild)),
+    );
+    expect(effects[0]?.message).toMatchObject({ executionId: grandchild, rootExecutionId: EXEC, attempt: 3 });
   });
 
   it("arms the task timeout and the heartbeat timeout and sets the deadline", () => {

@@ -15,7 +15,7 @@ import {
   subjects,
 } from "@jetflow/contracts";
 import type { EventBatch, HistoryEvent, ParentRef } from "@jetflow/contracts";
-import { commandMsgIds, isExecutionId, timerIds } from "@jetflow/execution-model";
+import { commandMsgIds, isExecutionId, rootExecutionIdOf, timerIds } from "@jetflow/execution-model";
 
 /** A JetStream publish, de-duplicated by the server through `msgId`; its ack is awaited. */
 export interface PublishEffect {
@@ -263,6 +263,7 @@ function taskScheduledEffects(
     startToCloseDeadline: timeoutSeconds > 0 ? addSeconds(scheduledTime, timeoutSeconds) : undefined,
     heartbeatIntervalSeconds: heartbeatSeconds,
     workflowName: scheduled.workflowName,
+    rootExecutionId: rootExecutionIdOf(ctx.batch.executionId),
   };
   const effects: Effect[] = [
     {

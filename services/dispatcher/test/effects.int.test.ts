@@ -102,6 +102,7 @@ describe("dispatcher effects", () => {
       startToCloseDeadline: new Date(scheduledAt.getTime() + 3_600_000),
       heartbeatIntervalSeconds: 600,
       workflowName: "billing",
+      rootExecutionId: exec,
     });
 
     // Timers not yet due stay in the work-queue stream, NAKed with a delay. Each records the

@@ -12,15 +12,26 @@ export const protobufPackage = "jetflow.v1";
 
 export const protobufFileName = "jetflow/v1/task.proto";
 
-/** A unit of work for a worker. Published once per attempt, de-duplicated by task_token. */
+/**
+ * A unit of work for a worker. Published once per attempt on jetflow.tasks.<A>, with
+ * Nats-Msg-Id = task_token.
+ */
 export interface Task {
-  /** Opaque token that identifies this attempt of this task; echo it in every TaskResult. */
+  /**
+   * Opaque token that identifies this attempt of this task; echo it in every TaskResult and
+   * heartbeat. Use it to de-duplicate: a task may be delivered more than once.
+   */
   taskToken: string;
+  /**
+   * The execution that runs the state: a top-level execution, or a child execution (one
+   * Parallel branch or Map iteration) of one. Opaque.
+   */
   executionId: string;
   /** Name of the ASL state that scheduled this task. */
   stateName: string;
   /**
-   * Activity name, the ASL Task state's Resource (the name itself, not its subject token): any
+   * Activity name: the ASL Task state's Resource without any ARN prefix (the name itself, not its
+   * subject token): any
    * name Step Functions accepts for an activity, 1 to 80 characters, no whitespace, control
    * characters, < > { } [ ] ? * or " # % \ ^ | ~ ` $ & , ; : /.
    * Subjects and the consumer name carry it encoded as one token: [A-Za-z0-9_-] stay as they are,
@@ -32,30 +43,46 @@ export interface Task {
    * the SHA-256 of the name's UTF-8 bytes>.
    */
   activity: string;
-  /** 1 for the first attempt, incremented by each retry. */
+  /** 1 for the first attempt, incremented by each ASL Retry of the state. */
   attempt: number;
-  /** The effective input of the task, a JSON document. */
+  /** The effective input of the task (after InputPath and Parameters), a JSON document. */
   inputJson: string;
+  /** When the engine published the task. */
   scheduledTime:
     | Date
     | undefined;
-  /** When the engine gives up on this attempt (ASL TimeoutSeconds); unset means no deadline. */
+  /**
+   * scheduled_time + the state's TimeoutSeconds: past it the engine times the attempt out with
+   * States.Timeout, and a worker must stop the handler and report the failure States.Timeout
+   * itself rather than a late output. Unset means no deadline.
+   */
   startToCloseDeadline:
     | Date
     | undefined;
-  /** How often the worker must heartbeat (ASL HeartbeatSeconds); 0 means no heartbeat needed. */
+  /**
+   * The state's HeartbeatSeconds: when non-zero, the attempt times out with States.HeartbeatTimeout
+   * unless a heartbeat arrives at least this often (counted from scheduled_time). 0 means no
+   * heartbeat is needed.
+   */
   heartbeatIntervalSeconds: number;
+  /** Name of the workflow whose execution scheduled the task. */
   workflowName: string;
+  /**
+   * The id of the top-level execution that the task belongs to: execution_id itself for a
+   * top-level execution, else the execution that started the Parallel or Map (at any depth).
+   * The stable key for a worker's idempotency per execution (StartExecution returns it).
+   */
+  rootExecutionId: string;
 }
 
 /** An error raised by a task handler, in ASL terms. */
 export interface TaskFailure {
   /**
-   * The ASL error name matched by Retry and Catch, for example "PaymentDeclined".
-   * An unclassified error is "States.TaskFailed".
+   * The ASL error name matched by Retry and Catch, for example "PaymentDeclined"; at most 256
+   * characters. Empty or unclassified errors are "States.TaskFailed".
    */
   error: string;
-  /** A human-readable explanation. */
+  /** A human-readable explanation; at most 32,768 characters (longer is cut). */
   cause: string;
 }
 
@@ -63,37 +90,65 @@ export interface TaskFailure {
 export interface TaskHeartbeat {
 }
 
-/** The outcome of one task attempt, or a heartbeat for it. */
+/**
+ * The outcome of one task attempt (published on jetflow.results.<A>, Nats-Msg-Id =
+ * task_token), or a heartbeat for it (a request on jetflow.heartbeats.<A>).
+ */
 export interface TaskResult {
+  /** The task_token of the Task. */
   taskToken: string;
   outcome:
     | //
-    /** The task's output, a JSON document. */
+    /**
+     * The task's output, a JSON document of at most 256 KiB (larger becomes the failure
+     * States.DataLimitExceeded, invalid JSON the failure States.Runtime).
+     */
     { $case: "outputJson"; value: string }
     | { $case: "failure"; value: TaskFailure }
     | { $case: "heartbeat"; value: TaskHeartbeat }
     | undefined;
   /** Identifies the worker process, for diagnostics only. */
   workerId: string;
+  /** When the worker finished the task (or sent the heartbeat). */
   completedTime: Date | undefined;
 }
 
-/** Reply to a heartbeat request (request/reply on the heartbeat subject). */
+/** Reply to a heartbeat request (request/reply on jetflow.heartbeats.<A>). */
 export interface TaskHeartbeatReply {
   /**
-   * True when the execution was stopped or the attempt is no longer current; the worker
-   * should abort the handler.
+   * True when the execution was stopped or finished, or the attempt is no longer current (it
+   * timed out or was retried): the worker should abort the handler. Its result, if published
+   * anyway, is dropped by the engine.
    */
   cancelRequested: boolean;
 }
 
 /**
- * Broadcast on jetflow.cancel.<activity> (core NATS, best effort): abort these tasks, their
- * execution was stopped or timed out. Workers also learn it from heartbeat replies.
+ * Broadcast on jetflow.cancel.<A> (core NATS, best effort): abort these tasks, their execution
+ * was stopped or timed out. Workers also learn it from heartbeat replies.
  */
 export interface TaskCancellation {
+  /** The task_token of each task to abort; ignore the ones you are not running. */
   taskTokens: string[];
+  /** Why, for logs. */
   reason: string;
+}
+
+/**
+ * A message that could not be processed, parked on jetflow.dlq.<service> (stream
+ * JETFLOW_DEAD_LETTERS, kept 14 days). A worker parks a Task it cannot decode on
+ * jetflow.dlq.worker with service "worker", then acks the task.
+ */
+export interface DeadLetter {
+  /** Who parked it: a service name, or "worker". */
+  service: string;
+  /** The subject the message arrived on. */
+  subject: string;
+  /** The message's bytes, unchanged. */
+  data: Buffer;
+  /** What was wrong with it. */
+  reason: string;
+  parkedTime: Date | undefined;
 }
 
 function createBaseTask(): Task {
@@ -108,6 +163,7 @@ function createBaseTask(): Task {
     startToCloseDeadline: undefined,
     heartbeatIntervalSeconds: 0,
     workflowName: "",
+    rootExecutionId: "",
   };
 }
 
@@ -142,6 +198,9 @@ export const Task: MessageFns<Task> = {
     }
     if (message.workflowName !== "") {
       writer.uint32(82).string(message.workflowName);
+    }
+    if (message.rootExecutionId !== "") {
+      writer.uint32(90).string(message.rootExecutionId);
     }
     return writer;
   },
@@ -239,6 +298,14 @@ export const Task: MessageFns<Task> = {
             message.workflowName = reader.string();
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.rootExecutionId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -295,6 +362,11 @@ export const Task: MessageFns<Task> = {
         : isSet(object.workflow_name)
         ? globalThis.String(object.workflow_name)
         : "",
+      rootExecutionId: isSet(object.rootExecutionId)
+        ? globalThis.String(object.rootExecutionId)
+        : isSet(object.root_execution_id)
+        ? globalThis.String(object.root_execution_id)
+        : "",
     };
   },
 
@@ -330,6 +402,9 @@ export const Task: MessageFns<Task> = {
     if (message.workflowName !== "") {
       obj.workflowName = message.workflowName;
     }
+    if (message.rootExecutionId !== "") {
+      obj.rootExecutionId = message.rootExecutionId;
+    }
     return obj;
   },
 
@@ -348,6 +423,7 @@ export const Task: MessageFns<Task> = {
     message.startToCloseDeadline = object.startToCloseDeadline ?? undefined;
     message.heartbeatIntervalSeconds = object.heartbeatIntervalSeconds ?? 0;
     message.workflowName = object.workflowName ?? "";
+    message.rootExecutionId = object.rootExecutionId ?? "";
     return message;
   },
 };
@@ -834,6 +910,151 @@ export const TaskCancellation: MessageFns<TaskCancellation> = {
     return message;
   },
 };
+
+function createBaseDeadLetter(): DeadLetter {
+  return { service: "", subject: "", data: Buffer.alloc(0), reason: "", parkedTime: undefined };
+}
+
+export const DeadLetter: MessageFns<DeadLetter> = {
+  encode(message: DeadLetter, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.service !== "") {
+      writer.uint32(10).string(message.service);
+    }
+    if (message.subject !== "") {
+      writer.uint32(18).string(message.subject);
+    }
+    if (message.data.length !== 0) {
+      writer.uint32(26).bytes(message.data);
+    }
+    if (message.reason !== "") {
+      writer.uint32(34).string(message.reason);
+    }
+    if (message.parkedTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.parkedTime), writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeadLetter {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeadLetter();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.service = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.subject = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.parkedTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeadLetter {
+    return {
+      service: isSet(object.service) ? globalThis.String(object.service) : "",
+      subject: isSet(object.subject) ? globalThis.String(object.subject) : "",
+      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      parkedTime: isSet(object.parkedTime)
+        ? fromJsonTimestamp(object.parkedTime)
+        : isSet(object.parked_time)
+        ? fromJsonTimestamp(object.parked_time)
+        : undefined,
+    };
+  },
+
+  toJSON(message: DeadLetter): unknown {
+    const obj: any = {};
+    if (message.service !== "") {
+      obj.service = message.service;
+    }
+    if (message.subject !== "") {
+      obj.subject = message.subject;
+    }
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.parkedTime !== undefined) {
+      obj.parkedTime = message.parkedTime.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeadLetter>, I>>(base?: I): DeadLetter {
+    return DeadLetter.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeadLetter>, I>>(object: I): DeadLetter {
+    const message = createBaseDeadLetter();
+    message.service = object.service ?? "";
+    message.subject = object.subject ?? "";
+    message.data = object.data ?? Buffer.alloc(0);
+    message.reason = object.reason ?? "";
+    message.parkedTime = object.parkedTime ?? undefined;
+    return message;
+  },
+};
+
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 

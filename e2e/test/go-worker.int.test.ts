@@ -1,0 +1,152 @@
+/**
+ * The Go example worker (examples/go-worker, built here with `go build` from Debian's Go
+ * libraries, no network) does the tasks of workflows run by the engine: a success, a failure
+ * caught by Catch, a retry, a heartbeat timeout, and a stop that cancels the handler's context.
+ */
+import { execFile, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { waitFor } from "@jetflow/testing";
+import { connectTo } from "@jetflow/testing";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { checkStoredExecution, startEngine, statusOf, waitForEnd } from "../src";
+import type { Engine } from "../src";
+
+const execFileAsync = promisify(execFile);
+const ROOT = resolve(__dirname, "../..");
+const EXAMPLE = join(ROOT, "examples/go-worker");
+const buildDir = mkdtempSync(join(tmpdir(), "jetflow-go-worker-"));
+const binary = join(buildDir, "go-worker");
+
+let engine: Engine;
+let nc: NatsConnection;
+let worker: ChildProcess | undefined;
+let printed = "";
+
+async function buildGoWorker(): Promise<void> {
+  // Offline: dependencies come from vendor/, made from Debian's Go packages; GOPROXY=off forbids a fetch.
+  const env = { ...process.env, GOFLAGS: "-mod=vendor", GOPROXY: "off" };
+  await execFileAsync("bash", [join(ROOT, "sdk/go/scripts/vendor-debian.sh"), EXAMPLE], { env });
+  await execFileAsync("go", ["build", "-o", binary, "."], { cwd: EXAMPLE, env, timeout: 120_000 });
+}
+
+beforeAll(async () => {
+  const [started, built] = await Promise.allSettled([startEngine(), buildGoWorker()]);
+  if (started.status === "rejected") throw started.reason;
+  engine = started.value;
+  if (built.status === "rejected") throw built.reason;
+  nc = await connectTo(engine.natsUrl);
+  worker = spawn(binary, [], {
+    env: { PATH: process.env.PATH, NATS_URL: engine.natsUrl },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  worker.stdout?.on("data", (chunk: Buffer) => (printed += chunk.toString()));
+  worker.stderr?.on("data", (chunk: Buffer) => (printed += chunk.toString()));
+  await waitFor(() => printed.includes("worker") && printed.includes("started"), {
+    timeoutMs: 20_000,
+    message: "the Go worker did not start",
+  });
+  await engine.client.registerWorkflow({
+    name: "go-payment",
+    definition: readFileSync(join(EXAMPLE, "workflows/go-payment.asl.yaml"), "utf8"),
+    description: "",
+  });
+}, 180_000);
+
+afterAll(async () => {
+  if (worker && worker.exitCode === null) {
+    const exited = new Promise((done) => worker?.once("exit", done));
+    worker.kill("SIGTERM");
+    await exited;
+  }
+  await nc?.close();
+  await engine?.stop();
+  rmSync(buildDir, { recursive: true, force: true });
+});
+
+async function start(workflowName: string, input: unknown): Promise<string> {
+  const { executionId } = await engine.client.startExecution({
+    workflowName,
+    workflowVersion: 0,
+    inputJson: JSON.stringify(input),
+    executionName: "",
+  });
+  return executionId;
+}
+
+async function finish(executionId: string) {
+  const described = await waitForEnd(engine.client, executionId, 60_000);
+  await checkStoredExecution(nc, executionId);
+  return {
+    status: statusOf(described.execution?.status),
+    output: described.outputJson === "" ? undefined : (JSON.parse(described.outputJson) as unknown),
+    error: described.error,
+  };
+}
+
+async function register(name: string, definition: object): Promise<void> {
+  await engine.client.registerWorkflow({ name, definition: JSON.stringify(definition), description: "" });
+}
+
+test("the Go worker's tasks succeed, and a failing gateway is retried until it succeeds", async () => {
+  const executionId = await start("go-payment", { who: "gopher", amount: 40 });
+  expect(await finish(executionId)).toEqual({
+    status: "SUCCEEDED",
+    output: {
+      who: "gopher",
+      amount: 40,
+      greet: { greeting: "hello gopher", execution: executionId },
+      charge: { charged: 40 },
+      notify: { attempts: 3 },
+    },
+    error: "",
+  });
+});
+
+test("a Go error with an ASL name is caught by Catch", async () => {
+  const executionId = await start("go-payment", { who: "big spender", amount: 5000 });
+  const { status, output } = await finish(executionId);
+  expect(status).toBe("SUCCEEDED");
+  expect(output).toMatchObject({
+    declined: { Error: "PaymentDeclined", Cause: "amount 5000 is over the limit of 1000" },
+    notify: { attempts: 3 },
+  });
+});
+
+test("a Go handler that does not heartbeat is timed out by HeartbeatSeconds", async () => {
+  await register("go-silent", {
+    StartAt: "Silent",
+    States: {
+      Silent: { Type: "Task", Resource: "go-silent", HeartbeatSeconds: 1, TimeoutSeconds: 60, End: true },
+    },
+  });
+  const executionId = await start("go-silent", {});
+  expect(await finish(executionId)).toMatchObject({ status: "FAILED", error: "States.HeartbeatTimeout" });
+});
+
+test("stopping an execution cancels the Go handler's context", async () => {
+  await register("go-stop", {
+    StartAt: "Wait",
+    States: { Wait: { Type: "Task", Resource: "go-wait-for-stop", HeartbeatSeconds: 10, End: true } },
+  });
+  const executionId = await start("go-stop", {});
+  await waitFor(() => printed.includes(`waiting for a stop: task=${executionId}.`), {
+    timeoutMs: 20_000,
+    message: "the Go handler did not start",
+  });
+  await engine.client.stopExecution({ executionId, error: "Operator", cause: "test" });
+  await waitFor(
+    () =>
+      new RegExp(
+        `handler context cancelled: task=${executionId}\\.\\d+ execution=${executionId} cause=jetflow: task cancelled`,
+      ).test(printed),
+    {
+      timeoutMs: 20_000,
+      message: `the Go handler's context was not cancelled; the worker printed:\n${printed}`,
+    },
+  );
+  expect((await finish(executionId)).status).toBe("ABORTED");
+});

@@ -1,0 +1,221 @@
+package jetflow
+
+// Tests of the worker against a real nats-server (no engine): the server is started per test
+// from NATS_SERVER_BIN, PATH or /usr/sbin/nats-server (Debian's nats-server package), on a free
+// loopback port picked by the server itself.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"jetflow.dev/sdk/go/jetflowpb"
+)
+
+func natsServerBin(t *testing.T) string {
+	if bin := os.Getenv("NATS_SERVER_BIN"); bin != "" {
+		return bin
+	}
+	if bin, err := exec.LookPath("nats-server"); err == nil {
+		return bin
+	}
+	if _, err := os.Stat("/usr/sbin/nats-server"); err == nil {
+		return "/usr/sbin/nats-server"
+	}
+	t.Fatal("nats-server not found: install it (apt-get install nats-server) or set NATS_SERVER_BIN")
+	return ""
+}
+
+// startNats starts a JetStream nats-server and returns its URL; it is stopped with the test.
+func startNats(t *testing.T) string {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "nats.conf")
+	config := fmt.Sprintf("listen: 127.0.0.1:-1\nports_file_dir: %q\njetstream { store_dir: %q }\n", dir, filepath.Join(dir, "js"))
+	if err := os.WriteFile(conf, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(natsServerBin(t), "-c", conf)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.ports"))
+		if len(files) == 1 {
+			var ports struct {
+				Nats []string `json:"nats"`
+			}
+			if data, err := os.ReadFile(files[0]); err == nil && json.Unmarshal(data, &ports) == nil && len(ports.Nats) > 0 {
+				return ports.Nats[0]
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("nats-server did not write its ports file")
+	return ""
+}
+
+func publishTask(t *testing.T, js nats.JetStreamContext, activity, token string, input any) {
+	data, _ := json.Marshal(input)
+	bytes, _ := proto.Marshal(&jetflowpb.Task{
+		TaskToken: token, ExecutionId: "exec-1", RootExecutionId: "exec-1", StateName: "S",
+		Activity: activity, Attempt: 1, InputJson: string(data), ScheduledTime: timestamppb.Now(),
+	})
+	if _, err := js.Publish(TaskSubject(activity), bytes, nats.MsgId(token)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// results reads `count` results of an activity with a consumer of the test's own.
+func results(t *testing.T, js nats.JetStreamContext, activity string, count int) map[string]*jetflowpb.TaskResult {
+	if _, err := js.AddStream(&nats.StreamConfig{Name: ResultStream, Subjects: []string{"jetflow.results.>"}}); err != nil &&
+		!errors.Is(err, nats.ErrStreamNameAlreadyInUse) {
+		t.Fatal(err)
+	}
+	sub, err := js.PullSubscribe(ResultSubject(activity), "", nats.BindStream(ResultStream))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]*jetflowpb.TaskResult{}
+	deadline := time.Now().Add(20 * time.Second)
+	for len(got) < count && time.Now().Before(deadline) {
+		msgs, _ := sub.Fetch(count-len(got), nats.MaxWait(time.Second))
+		for _, m := range msgs {
+			var r jetflowpb.TaskResult
+			if err := proto.Unmarshal(m.Data, &r); err != nil {
+				t.Fatal(err)
+			}
+			if m.Header.Get("Nats-Msg-Id") != r.TaskToken {
+				t.Errorf("result of %s has Nats-Msg-Id %q", r.TaskToken, m.Header.Get("Nats-Msg-Id"))
+			}
+			got[r.TaskToken] = &r
+			_ = m.Ack()
+		}
+	}
+	if len(got) != count {
+		t.Fatalf("got %d results, want %d", len(got), count)
+	}
+	return got
+}
+
+func connectJS(t *testing.T, url string) (*nats.Conn, nats.JetStreamContext) {
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := nc.JetStream()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nc, js
+}
+
+func TestWorkerRunsHandlersWithBoundedConcurrencyAndPublishesResults(t *testing.T) {
+	url := startNats(t)
+	_, js := connectJS(t, url)
+	var inFlight, most int32
+	w := NewWorker(Options{URL: url, Concurrency: 3})
+	w.Handle("double", func(ctx context.Context, task *Task) (any, error) {
+		n := atomic.AddInt32(&inFlight, 1)
+		defer atomic.AddInt32(&inFlight, -1)
+		for m := atomic.LoadInt32(&most); n > m && !atomic.CompareAndSwapInt32(&most, m, n); m = atomic.LoadInt32(&most) {
+		}
+		time.Sleep(50 * time.Millisecond)
+		var in struct{ N int }
+		if err := task.Decode(&in); err != nil {
+			return nil, err
+		}
+		if in.N == 13 {
+			return nil, NewError("Unlucky", "13")
+		}
+		return map[string]int{"doubled": in.N * 2}, nil
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	waitForStream(t, js)
+	for i := 1; i <= 13; i++ {
+		publishTask(t, js, "double", fmt.Sprintf("exec-1.%d", i), map[string]int{"N": i})
+	}
+	got := results(t, js, "double", 13)
+	if out := got["exec-1.4"].GetOutputJson(); out != `{"doubled":8}` {
+		t.Errorf("output of task 4 = %q", out)
+	}
+	if f := got["exec-1.13"].GetFailure(); f.GetError() != "Unlucky" || f.GetCause() != "13" {
+		t.Errorf("failure of task 13 = %v", f)
+	}
+	if m := atomic.LoadInt32(&most); m > 3 || m < 2 {
+		t.Errorf("at most %d handlers ran at once, want 2..3 (Concurrency 3)", m)
+	}
+}
+
+func TestStopCancelsUnfinishedHandlersAndHandsTheirTasksBack(t *testing.T) {
+	url := startNats(t)
+	_, js := connectJS(t, url)
+	started := make(chan struct{})
+	var cause atomic.Value
+	w := NewWorker(Options{URL: url, StopTimeout: 200 * time.Millisecond})
+	w.Handle("forever", func(ctx context.Context, task *Task) (any, error) {
+		close(started)
+		<-ctx.Done()
+		cause.Store(Cause(ctx))
+		return "too late", nil
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	waitForStream(t, js)
+	if _, err := js.AddStream(&nats.StreamConfig{Name: ResultStream, Subjects: []string{"jetflow.results.>"}}); err != nil {
+		t.Fatal(err)
+	}
+	publishTask(t, js, "forever", "exec-1.1", map[string]int{})
+	select {
+	case <-started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the handler did not start")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := cause.Load().(error); !errors.Is(c, ErrShutdown) {
+		t.Fatalf("Cause = %v, want ErrShutdown", c)
+	}
+	// The task is back in the stream for another worker, and no result was published.
+	info, err := js.ConsumerInfo(TaskStream, ConsumerName("forever"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.NumAckPending+int(info.NumPending) != 1 {
+		t.Fatalf("the task was not handed back: %+v", info)
+	}
+	if stream, err := js.StreamInfo(ResultStream); err != nil || stream.State.Msgs != 0 {
+		t.Fatalf("the abandoned handler's result was published: %+v, %v", stream, err)
+	}
+}
+
+func waitForStream(t *testing.T, js nats.JetStreamContext) {
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, err := js.StreamInfo(TaskStream); err == nil {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("the worker did not create " + TaskStream)
+}
