@@ -206,12 +206,13 @@ export function verifySignature(
  */
 export function parseAccessKeys(text: string): Map<string, string> | string {
   const keys = new Map<string, string>();
-  for (const pair of text.split(",")) {
+  for (const [index, pair] of text.split(",").entries()) {
     const trimmed = pair.trim();
     if (trimmed === "") continue;
     const colon = trimmed.indexOf(":");
     if (colon <= 0 || colon === trimmed.length - 1) {
-      return `SFN_ACCESS_KEYS must be comma-separated id:secret pairs, got a pair "${trimmed.slice(0, 4)}..."`;
+      // The pair is named by its position: its text may hold a secret.
+      return `SFN_ACCESS_KEYS must be comma-separated id:secret pairs; pair ${index + 1} is not`;
     }
     keys.set(trimmed.slice(0, colon), trimmed.slice(colon + 1));
   }
