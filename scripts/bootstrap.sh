@@ -71,5 +71,19 @@ if [ "${#apt_packages[@]}" -gt 0 ]; then
   fi
 fi
 
+# Debian's awscli drives the Step Functions API's end-to-end test (`aws stepfunctions ...`
+# with --endpoint-url); Debian 12 ships 2.9.19.
+if [ ! -x /usr/bin/aws ]; then
+  say "installing awscli (Debian package)"
+  if [ "$(id -u)" -eq 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq awscli >/dev/null
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq awscli >/dev/null
+  else
+    echo "awscli is missing: the Step Functions API test needs it; install it (apt-get install awscli)" >&2
+    exit 1
+  fi
+fi
+
 say "installing dependencies"
 pnpm install --frozen-lockfile --reporter=silent

@@ -53,7 +53,9 @@ beforeAll(() => {
 afterAll(() => sfn?.destroy());
 
 /** The error a call fails with: its name (`__type`) and HTTP status. */
-async function failure(promise: Promise<unknown>): Promise<{ name: string; status: number; message: string }> {
+async function failure(
+  promise: Promise<unknown>,
+): Promise<{ name: string; status: number; message: string }> {
   try {
     await promise;
   } catch (err) {
@@ -89,7 +91,9 @@ function runSdkWorker(client: SFNClient, arn: string): { stop: () => Promise<voi
   let handled = 0;
   const loop = (async () => {
     while (running) {
-      const task = await client.send(new GetActivityTaskCommand({ activityArn: arn, workerName: "sdk-worker" }));
+      const task = await client.send(
+        new GetActivityTaskCommand({ activityArn: arn, workerName: "sdk-worker" }),
+      );
       if (task.taskToken === undefined) continue;
       const input = JSON.parse(task.input ?? "{}") as { amount: number };
       await client.send(new SendTaskHeartbeatCommand({ taskToken: task.taskToken }));
@@ -187,7 +191,9 @@ describe("the Step Functions API with AWS's JavaScript client", () => {
     expect(same.executionArn).toBe(ok.executionArn);
     expect(
       await failure(
-        sfn.send(new StartExecutionCommand({ stateMachineArn: machineArn, name: "ok-1", input: '{"amount":1}' })),
+        sfn.send(
+          new StartExecutionCommand({ stateMachineArn: machineArn, name: "ok-1", input: '{"amount":1}' }),
+        ),
       ),
     ).toMatchObject({ name: "ExecutionAlreadyExists", status: 400 });
   });
@@ -261,19 +267,31 @@ describe("the Step Functions API with AWS's JavaScript client", () => {
   it("stops an execution, which ends ABORTED", async () => {
     const idle = uniqueName("idle");
     const created = await sfn.send(
-      new CreateStateMachineCommand({ name: uniqueName("waits"), definition: chargeMachine(idle), roleArn: ROLE }),
+      new CreateStateMachineCommand({
+        name: uniqueName("waits"),
+        definition: chargeMachine(idle),
+        roleArn: ROLE,
+      }),
     );
     const started = await sfn.send(
       new StartExecutionCommand({ stateMachineArn: created.stateMachineArn, input: '{"amount":1}' }),
     );
     const stop = await sfn.send(
-      new StopExecutionCommand({ executionArn: started.executionArn, error: "Operator", cause: "no longer needed" }),
+      new StopExecutionCommand({
+        executionArn: started.executionArn,
+        error: "Operator",
+        cause: "no longer needed",
+      }),
     );
     expect(stop.stopDate).toBeInstanceOf(Date);
     const aborted = await waitForStatus(started.executionArn ?? "", "ABORTED");
     expect(aborted).toMatchObject({ error: "Operator", cause: "no longer needed" });
     const history = await sfn.send(
-      new GetExecutionHistoryCommand({ executionArn: started.executionArn, reverseOrder: true, maxResults: 1 }),
+      new GetExecutionHistoryCommand({
+        executionArn: started.executionArn,
+        reverseOrder: true,
+        maxResults: 1,
+      }),
     );
     expect(history.events?.[0]).toMatchObject({
       type: "ExecutionAborted",
@@ -308,9 +326,13 @@ describe("the Step Functions API with AWS's JavaScript client", () => {
       }),
     );
     expect(updated.revisionId).toBe("2");
-    expect((await sfn.send(new DescribeStateMachineCommand({ stateMachineArn: machineArn }))).revisionId).toBe("2");
+    expect(
+      (await sfn.send(new DescribeStateMachineCommand({ stateMachineArn: machineArn }))).revisionId,
+    ).toBe("2");
 
-    const ok = await sfn.send(new ValidateStateMachineDefinitionCommand({ definition: chargeMachine(activity) }));
+    const ok = await sfn.send(
+      new ValidateStateMachineDefinitionCommand({ definition: chargeMachine(activity) }),
+    );
     expect(ok).toMatchObject({ result: "OK", diagnostics: [] });
     const bad = await sfn.send(
       new ValidateStateMachineDefinitionCommand({
@@ -322,10 +344,14 @@ describe("the Step Functions API with AWS's JavaScript client", () => {
 
     const doomed = uniqueName("doomed");
     const doomedArn = (
-      await sfn.send(new CreateStateMachineCommand({ name: doomed, definition: chargeMachine(activity), roleArn: ROLE }))
+      await sfn.send(
+        new CreateStateMachineCommand({ name: doomed, definition: chargeMachine(activity), roleArn: ROLE }),
+      )
     ).stateMachineArn;
     await sfn.send(new DeleteStateMachineCommand({ stateMachineArn: doomedArn }));
-    expect(await failure(sfn.send(new DescribeStateMachineCommand({ stateMachineArn: doomedArn })))).toMatchObject({
+    expect(
+      await failure(sfn.send(new DescribeStateMachineCommand({ stateMachineArn: doomedArn }))),
+    ).toMatchObject({
       name: "StateMachineDoesNotExist",
       status: 400,
     });
@@ -335,14 +361,22 @@ describe("the Step Functions API with AWS's JavaScript client", () => {
     const listed = await sfn.send(new ListStateMachinesCommand({ maxResults: 1000 }));
     expect(listed.stateMachines?.map((m) => m.name)).not.toContain(doomed);
     // Created again under the same name, it is back.
-    await sfn.send(new CreateStateMachineCommand({ name: doomed, definition: chargeMachine(activity), roleArn: ROLE }));
-    expect((await sfn.send(new DescribeStateMachineCommand({ stateMachineArn: doomedArn }))).status).toBe("ACTIVE");
+    await sfn.send(
+      new CreateStateMachineCommand({ name: doomed, definition: chargeMachine(activity), roleArn: ROLE }),
+    );
+    expect((await sfn.send(new DescribeStateMachineCommand({ stateMachineArn: doomedArn }))).status).toBe(
+      "ACTIVE",
+    );
   });
 
   it("completes a task by token on either API", async () => {
     const external = uniqueName("external");
     const created = await sfn.send(
-      new CreateStateMachineCommand({ name: uniqueName("callback"), definition: chargeMachine(external), roleArn: ROLE }),
+      new CreateStateMachineCommand({
+        name: uniqueName("callback"),
+        definition: chargeMachine(external),
+        roleArn: ROLE,
+      }),
     );
     const started = await sfn.send(
       new StartExecutionCommand({ stateMachineArn: created.stateMachineArn, name: "by-token", input: "{}" }),
@@ -382,11 +416,22 @@ describe("the Step Functions API with AWS's JavaScript client", () => {
       [sfn.send(new StopExecutionCommand({ executionArn: missingExecution })), "ExecutionDoesNotExist"],
       [sfn.send(new RedriveExecutionCommand({ executionArn: missingExecution })), "ExecutionDoesNotExist"],
       [
-        sfn.send(new RedriveExecutionCommand({ executionArn: `arn:aws:states:us-east-1:000000000000:execution:${machine}:ok-1` })),
+        sfn.send(
+          new RedriveExecutionCommand({
+            executionArn: `arn:aws:states:us-east-1:000000000000:execution:${machine}:ok-1`,
+          }),
+        ),
         "ExecutionNotRedrivable",
       ],
       [sfn.send(new DescribeExecutionCommand({ executionArn: "not-an-arn" })), "InvalidArn"],
-      [sfn.send(new DescribeStateMachineCommand({ stateMachineArn: machineArn.replace("stateMachine", "activity") })), "InvalidArn"],
+      [
+        sfn.send(
+          new DescribeStateMachineCommand({
+            stateMachineArn: machineArn.replace("stateMachine", "activity"),
+          }),
+        ),
+        "InvalidArn",
+      ],
       [
         sfn.send(new DescribeStateMachineCommand({ stateMachineArn: `${machineArn}-missing` })),
         "StateMachineDoesNotExist",
@@ -396,28 +441,57 @@ describe("the Step Functions API with AWS's JavaScript client", () => {
         "StateMachineDoesNotExist",
       ],
       [
-        sfn.send(new CreateStateMachineCommand({ name: uniqueName("bad"), definition: '{"StartAt":"X","States":{}}', roleArn: ROLE })),
+        sfn.send(
+          new CreateStateMachineCommand({
+            name: uniqueName("bad"),
+            definition: '{"StartAt":"X","States":{}}',
+            roleArn: ROLE,
+          }),
+        ),
         "InvalidDefinition",
       ],
       [
-        sfn.send(new CreateStateMachineCommand({ name: machine, definition: chargeMachine("other"), roleArn: ROLE })),
+        sfn.send(
+          new CreateStateMachineCommand({ name: machine, definition: chargeMachine("other"), roleArn: ROLE }),
+        ),
         "StateMachineAlreadyExists",
       ],
-      [sfn.send(new CreateStateMachineCommand({ name: "has space", definition: "{}", roleArn: ROLE })), "InvalidName"],
+      [
+        sfn.send(new CreateStateMachineCommand({ name: "has space", definition: "{}", roleArn: ROLE })),
+        "InvalidName",
+      ],
       [sfn.send(new CreateActivityCommand({ name: "bad{name}" })), "InvalidName"],
       [sfn.send(new StartExecutionCommand({ stateMachineArn: machineArn, name: "a b" })), "InvalidName"],
-      [sfn.send(new StartExecutionCommand({ stateMachineArn: machineArn, input: "{not json" })), "InvalidExecutionInput"],
-      [sfn.send(new DescribeActivityCommand({ activityArn: activityArn("never-declared") })), "ActivityDoesNotExist"],
-      [sfn.send(new GetActivityTaskCommand({ activityArn: activityArn("never-declared") })), "ActivityDoesNotExist"],
+      [
+        sfn.send(new StartExecutionCommand({ stateMachineArn: machineArn, input: "{not json" })),
+        "InvalidExecutionInput",
+      ],
+      [
+        sfn.send(new DescribeActivityCommand({ activityArn: activityArn("never-declared") })),
+        "ActivityDoesNotExist",
+      ],
+      [
+        sfn.send(new GetActivityTaskCommand({ activityArn: activityArn("never-declared") })),
+        "ActivityDoesNotExist",
+      ],
       [sfn.send(new SendTaskSuccessCommand({ taskToken: "garbage", output: "{}" })), "InvalidToken"],
       [
         sfn.send(new SendTaskSuccessCommand({ taskToken: `n-${"0".repeat(40)}.3`, output: "{}" })),
         "TaskDoesNotExist",
       ],
-      [sfn.send(new SendTaskSuccessCommand({ taskToken: `n-${"0".repeat(40)}.3`, output: "{nope" })), "InvalidOutput"],
+      [
+        sfn.send(new SendTaskSuccessCommand({ taskToken: `n-${"0".repeat(40)}.3`, output: "{nope" })),
+        "InvalidOutput",
+      ],
       [sfn.send(new DescribeExecutionCommand({} as never)), "ValidationException"],
-      [sfn.send(new ListExecutionsCommand({ stateMachineArn: machineArn, maxResults: 5000 })), "ValidationException"],
-      [sfn.send(new ListExecutionsCommand({ stateMachineArn: machineArn, nextToken: "bm9wZQ==" })), "InvalidToken"],
+      [
+        sfn.send(new ListExecutionsCommand({ stateMachineArn: machineArn, maxResults: 5000 })),
+        "ValidationException",
+      ],
+      [
+        sfn.send(new ListExecutionsCommand({ stateMachineArn: machineArn, nextToken: "bm9wZQ==" })),
+        "InvalidToken",
+      ],
     ];
     for (const [call, name] of cases) {
       expect(await failure(call)).toMatchObject({ name, status: 400 });
@@ -427,7 +501,10 @@ describe("the Step Functions API with AWS's JavaScript client", () => {
   it("answers an unknown operation as AWS does", async () => {
     const res = await fetch(fixture.engine.sfnUrl, {
       method: "POST",
-      headers: { "content-type": "application/x-amz-json-1.0", "x-amz-target": "AWSStepFunctions.ListMapRuns" },
+      headers: {
+        "content-type": "application/x-amz-json-1.0",
+        "x-amz-target": "AWSStepFunctions.ListMapRuns",
+      },
       body: "{}",
     });
     expect(res.status).toBe(400);
@@ -442,7 +519,9 @@ describe("the Step Functions API with AWS's JavaScript client", () => {
     const quiet = uniqueName("quiet");
     await sfn.send(new CreateActivityCommand({ name: quiet }));
     const started = Date.now();
-    const task = await sfn.send(new GetActivityTaskCommand({ activityArn: activityArn(quiet), workerName: "w" }));
+    const task = await sfn.send(
+      new GetActivityTaskCommand({ activityArn: activityArn(quiet), workerName: "w" }),
+    );
     expect(task.taskToken).toBeUndefined();
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_900);
   });
@@ -454,20 +533,24 @@ const AWS = existsSync("/usr/bin/aws") ? "/usr/bin/aws" : "aws";
 /** Runs the AWS CLI against the endpoint, bounded to 60 s, with dummy credentials only. */
 function aws(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolveRun, reject) => {
-    const child = spawn(AWS, ["stepfunctions", ...args, "--endpoint-url", fixture.engine.sfnUrl, "--output", "json"], {
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        AWS_ACCESS_KEY_ID: "AKIDDUMMY",
-        AWS_SECRET_ACCESS_KEY: "dummy",
-        AWS_DEFAULT_REGION: "us-east-1",
-        AWS_EC2_METADATA_DISABLED: "true",
-        AWS_PAGER: "",
-        AWS_CONFIG_FILE: "/dev/null",
-        AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
+    const child = spawn(
+      AWS,
+      ["stepfunctions", ...args, "--endpoint-url", fixture.engine.sfnUrl, "--output", "json"],
+      {
+        env: {
+          PATH: process.env.PATH,
+          HOME: process.env.HOME,
+          AWS_ACCESS_KEY_ID: "AKIDDUMMY",
+          AWS_SECRET_ACCESS_KEY: "dummy",
+          AWS_DEFAULT_REGION: "us-east-1",
+          AWS_EC2_METADATA_DISABLED: "true",
+          AWS_PAGER: "",
+          AWS_CONFIG_FILE: "/dev/null",
+          AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
+        },
+        stdio: ["ignore", "pipe", "pipe"],
       },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    );
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
@@ -486,21 +569,37 @@ describe("the Step Functions API with the AWS CLI", () => {
     const activity = uniqueName("cli-task");
     const machine = uniqueName("cli-machine");
     await sfn.send(new CreateActivityCommand({ name: activity }));
-    await sfn.send(new CreateStateMachineCommand({ name: machine, definition: chargeMachine(activity), roleArn: ROLE }));
+    await sfn.send(
+      new CreateStateMachineCommand({ name: machine, definition: chargeMachine(activity), roleArn: ROLE }),
+    );
     const machineArn = `arn:aws:states:us-east-1:000000000000:stateMachine:${machine}`;
 
     const list = await aws("list-state-machines");
     expect(list).toMatchObject({ code: 0 });
-    expect((JSON.parse(list.stdout) as { stateMachines: { name: string }[] }).stateMachines.map((m) => m.name)).toContain(
-      machine,
-    );
+    expect(
+      (JSON.parse(list.stdout) as { stateMachines: { name: string }[] }).stateMachines.map((m) => m.name),
+    ).toContain(machine);
 
-    const start = await aws("start-execution", "--state-machine-arn", machineArn, "--name", "from-cli", "--input", '{"amount":7}');
+    const start = await aws(
+      "start-execution",
+      "--state-machine-arn",
+      machineArn,
+      "--name",
+      "from-cli",
+      "--input",
+      '{"amount":7}',
+    );
     expect(start).toMatchObject({ code: 0 });
     const { executionArn } = JSON.parse(start.stdout) as { executionArn: string };
     expect(executionArn).toBe(`arn:aws:states:us-east-1:000000000000:execution:${machine}:from-cli`);
 
-    const task = await aws("get-activity-task", "--activity-arn", activityArn(activity), "--worker-name", "cli");
+    const task = await aws(
+      "get-activity-task",
+      "--activity-arn",
+      activityArn(activity),
+      "--worker-name",
+      "cli",
+    );
     expect(task).toMatchObject({ code: 0 });
     const { taskToken, input } = JSON.parse(task.stdout) as { taskToken: string; input: string };
     expect(JSON.parse(input)).toEqual({ amount: 7 });
@@ -509,7 +608,11 @@ describe("the Step Functions API with the AWS CLI", () => {
 
     const describe = await aws("describe-execution", "--execution-arn", executionArn);
     expect(describe).toMatchObject({ code: 0 });
-    expect(JSON.parse(describe.stdout)).toMatchObject({ status: "SUCCEEDED", name: "from-cli", output: '{"ok":true}' });
+    expect(JSON.parse(describe.stdout)).toMatchObject({
+      status: "SUCCEEDED",
+      name: "from-cli",
+      output: '{"ok":true}',
+    });
 
     const missing = await aws("describe-execution", "--execution-arn", `${executionArn}-missing`);
     expect(missing.code).not.toBe(0);
@@ -570,7 +673,10 @@ describe("the Step Functions API with access keys", () => {
   it("refuses an unsigned request", async () => {
     const res = await fetch(endpoint, {
       method: "POST",
-      headers: { "content-type": "application/x-amz-json-1.0", "x-amz-target": "AWSStepFunctions.ListStateMachines" },
+      headers: {
+        "content-type": "application/x-amz-json-1.0",
+        "x-amz-target": "AWSStepFunctions.ListStateMachines",
+      },
       body: "{}",
     });
     expect(res.status).toBe(400);

@@ -13,11 +13,9 @@ import {
   ExecutionStatus,
   Task,
   TaskResult,
-  consumerConfigs,
   consumers,
   decode,
   encode,
-  ensureConsumer,
   streams,
   subjects,
 } from "@jetflow/contracts";
@@ -25,6 +23,7 @@ import { parseTaskToken } from "@jetflow/execution-model";
 import type { Logger } from "@jetflow/service-runtime";
 import type { JetStreamClient, JetStreamManager, JsMsg } from "@nats-io/jetstream";
 import type { Executions } from "../executions";
+import { ensureTaskConsumers } from "../task-consumers";
 
 /** A task's outcome: an output or a failure (TaskResult's oneof without the heartbeat). */
 export type TaskOutcome = Exclude<NonNullable<TaskResult["outcome"]>, { $case: "heartbeat" }>;
@@ -202,8 +201,8 @@ export class ActivityTasks {
 
   private async consumerOf(activity: string) {
     if (!this.consumersReady.has(activity)) {
-      // Workers create it too; the first of the two wins and the config is the same.
-      await ensureConsumer(this.o.jsm, streams.tasks, consumerConfigs.task(activity));
+      // Normally made at RegisterWorkflow; an existing one (a worker's ack wait) is never changed.
+      await ensureTaskConsumers(this.o.jsm, [activity]);
       this.consumersReady.add(activity);
     }
     return this.o.js.consumers.get(streams.tasks, consumers.task(activity));

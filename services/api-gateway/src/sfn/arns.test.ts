@@ -1,4 +1,11 @@
-import { activityArn, executionArn, parseActivityArn, parseExecutionArn, parseStateMachineArn, stateMachineArn } from "./arns";
+import {
+  activityArn,
+  executionArn,
+  parseActivityArn,
+  parseExecutionArn,
+  parseStateMachineArn,
+  stateMachineArn,
+} from "./arns";
 import { SfnError } from "./errors";
 
 const scope = { region: "eu-west-3", account: "123456789012" };
@@ -15,14 +22,25 @@ function errorOf(fn: () => unknown): SfnError {
 
 describe("ARNs", () => {
   it("builds the ARNs of state machines, executions and activities in the configured scope", () => {
-    expect(stateMachineArn(scope, "orders")).toBe("arn:aws:states:eu-west-3:123456789012:stateMachine:orders");
-    expect(executionArn(scope, "orders", "run-1")).toBe("arn:aws:states:eu-west-3:123456789012:execution:orders:run-1");
-    expect(activityArn(scope, "billing.charge")).toBe("arn:aws:states:eu-west-3:123456789012:activity:billing.charge");
+    expect(stateMachineArn(scope, "orders")).toBe(
+      "arn:aws:states:eu-west-3:123456789012:stateMachine:orders",
+    );
+    expect(executionArn(scope, "orders", "run-1")).toBe(
+      "arn:aws:states:eu-west-3:123456789012:execution:orders:run-1",
+    );
+    expect(activityArn(scope, "billing.charge")).toBe(
+      "arn:aws:states:eu-west-3:123456789012:activity:billing.charge",
+    );
   });
 
   it("reads names back from ARNs of any partition, region and account", () => {
-    expect(parseStateMachineArn("arn:aws-cn:states:cn-north-1:000000000000:stateMachine:orders")).toBe("orders");
-    expect(parseExecutionArn(executionArn(scope, "orders", "run-1"))).toEqual({ workflow: "orders", name: "run-1" });
+    expect(parseStateMachineArn("arn:aws-cn:states:cn-north-1:000000000000:stateMachine:orders")).toBe(
+      "orders",
+    );
+    expect(parseExecutionArn(executionArn(scope, "orders", "run-1"))).toEqual({
+      workflow: "orders",
+      name: "run-1",
+    });
     expect(parseActivityArn(activityArn(scope, "billing.charge"))).toBe("billing.charge");
   });
 
@@ -32,7 +50,9 @@ describe("ARNs", () => {
       message: "Invalid Arn: 'orders'",
     });
     expect(errorOf(() => parseStateMachineArn(activityArn(scope, "a"))).type).toBe("InvalidArn");
-    expect(errorOf(() => parseStateMachineArn(`${stateMachineArn(scope, "orders")}:3`)).type).toBe("InvalidArn");
+    expect(errorOf(() => parseStateMachineArn(`${stateMachineArn(scope, "orders")}:3`)).type).toBe(
+      "InvalidArn",
+    );
     expect(errorOf(() => parseExecutionArn(stateMachineArn(scope, "orders"))).type).toBe("InvalidArn");
     expect(errorOf(() => parseActivityArn(activityArn(scope, "has space"))).type).toBe("InvalidArn");
   });

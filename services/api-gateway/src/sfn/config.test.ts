@@ -13,12 +13,24 @@ describe("the Step Functions settings", () => {
   });
 
   it("read the port, scope and access keys", () => {
-    const sfn = loadConfig({ SFN_PORT: "0", SFN_REGION: "eu-west-3", SFN_ACCOUNT: "123456789012", SFN_ACCESS_KEYS: "K:s" }).sfn;
-    expect(sfn).toMatchObject({ port: 0, region: "eu-west-3", account: "123456789012", accessKeys: new Map([["K", "s"]]) });
+    const sfn = loadConfig({
+      SFN_PORT: "0",
+      SFN_REGION: "eu-west-3",
+      SFN_ACCOUNT: "123456789012",
+      SFN_ACCESS_KEYS: "K:s",
+    }).sfn;
+    expect(sfn).toMatchObject({
+      port: 0,
+      region: "eu-west-3",
+      account: "123456789012",
+      accessKeys: new Map([["K", "s"]]),
+    });
   });
 
   it("name every wrong variable", () => {
-    expect(() => loadConfig({ SFN_PORT: "x", SFN_REGION: "moon", SFN_ACCOUNT: "12", SFN_ACCESS_KEYS: "oops" })).toThrow(
+    expect(() =>
+      loadConfig({ SFN_PORT: "x", SFN_REGION: "moon", SFN_ACCOUNT: "12", SFN_ACCESS_KEYS: "oops" }),
+    ).toThrow(
       [
         "invalid configuration:",
         '  SFN_PORT must be an integer from 0 to 65535, got "x"',

@@ -45,25 +45,40 @@ describe("toSfnHistoryEvent", () => {
       },
     });
     expect(
-      toSfnHistoryEvent(event(4, { $case: "taskStarted", value: { taskToken: "n-1.3", workerId: "w-1" } }), context),
+      toSfnHistoryEvent(
+        event(4, { $case: "taskStarted", value: { taskToken: "n-1.3", workerId: "w-1" } }),
+        context,
+      ),
     ).toMatchObject({ type: "ActivityStarted", activityStartedEventDetails: { workerName: "w-1" } });
     expect(
       toSfnHistoryEvent(
-        event(5, { $case: "taskTimedOut", value: { taskToken: "n-1.3", error: "States.Timeout", cause: "late" } }),
+        event(5, {
+          $case: "taskTimedOut",
+          value: { taskToken: "n-1.3", error: "States.Timeout", cause: "late" },
+        }),
         context,
       ),
-    ).toMatchObject({ type: "ActivityTimedOut", activityTimedOutEventDetails: { error: "States.Timeout", cause: "late" } });
+    ).toMatchObject({
+      type: "ActivityTimedOut",
+      activityTimedOutEventDetails: { error: "States.Timeout", cause: "late" },
+    });
   });
 
   it("names state events by the state's type, exits by the machine's types", () => {
     expect(
       toSfnHistoryEvent(
-        event(2, { $case: "stateEntered", value: { stateName: "Charge", stateType: "Task", inputJson: "{}" } }),
+        event(2, {
+          $case: "stateEntered",
+          value: { stateName: "Charge", stateType: "Task", inputJson: "{}" },
+        }),
         context,
       ),
     ).toMatchObject({ type: "TaskStateEntered", stateEnteredEventDetails: { name: "Charge", input: "{}" } });
     expect(
-      toSfnHistoryEvent(event(9, { $case: "stateExited", value: { stateName: "Fan", outputJson: "[]" } }), context),
+      toSfnHistoryEvent(
+        event(9, { $case: "stateExited", value: { stateName: "Fan", outputJson: "[]" } }),
+        context,
+      ),
     ).toMatchObject({ type: "MapStateExited", stateExitedEventDetails: { name: "Fan", output: "[]" } });
   });
 
@@ -96,8 +111,14 @@ describe("toSfnHistoryEvent", () => {
       toSfnHistoryEvent(event(7, { $case: "executionAborted", value: { error: "Op", cause: "c" } }), context),
     ).toMatchObject({ type: "ExecutionAborted", executionAbortedEventDetails: { error: "Op", cause: "c" } });
     expect(
-      toSfnHistoryEvent(event(6, { $case: "mapIterationFailed", value: { index: 2, error: "E", cause: "" } }, "Fan"), context),
-    ).toMatchObject({ type: "MapIterationFailed", mapIterationFailedEventDetails: { name: "Fan", index: 2 } });
+      toSfnHistoryEvent(
+        event(6, { $case: "mapIterationFailed", value: { index: 2, error: "E", cause: "" } }, "Fan"),
+        context,
+      ),
+    ).toMatchObject({
+      type: "MapIterationFailed",
+      mapIterationFailedEventDetails: { name: "Fan", index: 2 },
+    });
     expect(toSfnHistoryEvent(event(8, { $case: "waitFinished", value: {} }), context)).toBeUndefined();
   });
 });

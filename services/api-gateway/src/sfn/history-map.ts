@@ -99,7 +99,9 @@ function typeAndDetails(
           resource: activityArn(context.scope, details.value.activity),
           ...dataDetails(context, "input", details.value.inputJson),
           ...(details.value.timeoutSeconds > 0 ? { timeoutInSeconds: details.value.timeoutSeconds } : {}),
-          ...(details.value.heartbeatSeconds > 0 ? { heartbeatInSeconds: details.value.heartbeatSeconds } : {}),
+          ...(details.value.heartbeatSeconds > 0
+            ? { heartbeatInSeconds: details.value.heartbeatSeconds }
+            : {}),
         },
       ];
     case "taskStarted":

@@ -98,7 +98,8 @@ const DEFINITION_LIMIT = 1024 * 1024;
 /** The workflow name of a new state machine. @throws SfnError InvalidName */
 function stateMachineName(request: SfnRequest): string {
   const name = requiredString(request, "name", 80);
-  if (!isWorkflowName(name)) throw new SfnError("InvalidName", `Invalid Name: '${name}' (jetflow: ${WORKFLOW_NAME_RULE})`);
+  if (!isWorkflowName(name))
+    throw new SfnError("InvalidName", `Invalid Name: '${name}' (jetflow: ${WORKFLOW_NAME_RULE})`);
   return name;
 }
 
@@ -115,14 +116,14 @@ async function liveWorkflow(ctx: SfnContext, name: string, version = 0) {
   if (version === 0 && (await ctx.deleted.isDeleted(name))) {
     throw new SfnError("StateMachineDoesNotExist", `State Machine Does Not Exist: '${arn}'`);
   }
-  return mapped({ [status.NOT_FOUND]: "StateMachineDoesNotExist" }, () => ctx.workflows.get(name, version)).catch(
-    (err: unknown) => {
-      if (err instanceof SfnError && err.type === "StateMachineDoesNotExist") {
-        throw new SfnError("StateMachineDoesNotExist", `State Machine Does Not Exist: '${arn}'`);
-      }
-      throw err;
-    },
-  );
+  return mapped({ [status.NOT_FOUND]: "StateMachineDoesNotExist" }, () =>
+    ctx.workflows.get(name, version),
+  ).catch((err: unknown) => {
+    if (err instanceof SfnError && err.type === "StateMachineDoesNotExist") {
+      throw new SfnError("StateMachineDoesNotExist", `State Machine Does Not Exist: '${arn}'`);
+    }
+    throw err;
+  });
 }
 
 /** The definition as JSON text (a workflow registered as YAML through jetflow's API is converted). */
@@ -139,7 +140,12 @@ function definitionJson(text: string, machine: unknown): string {
 function register(ctx: SfnContext, name: string, definition: string) {
   return mapped(
     { [status.INVALID_ARGUMENT]: "InvalidDefinition", [status.RESOURCE_EXHAUSTED]: "InvalidDefinition" },
-    () => invoke<{ version: number; created: boolean }>(ctx, "registerWorkflow", { name, definition, description: "" }),
+    () =>
+      invoke<{ version: number; created: boolean }>(ctx, "registerWorkflow", {
+        name,
+        definition,
+        description: "",
+      }),
   );
 }
 
@@ -155,12 +161,16 @@ async function resolveExecution(ctx: SfnContext, request: SfnRequest): Promise<E
   if (isExecutionId(name)) candidates.push(name);
   for (const id of candidates) {
     const snapshot = await mapped({}, () => ctx.executions.load(id));
-    if (snapshot !== undefined && snapshot.workflowName === workflow && snapshot.parent === undefined) return snapshot;
+    if (snapshot !== undefined && snapshot.workflowName === workflow && snapshot.parent === undefined)
+      return snapshot;
   }
   throw new SfnError("ExecutionDoesNotExist", `Execution Does Not Exist: '${arn}'`);
 }
 
-function executionArnOf(ctx: SfnContext, s: { workflowName: string; executionName: string; executionId: string }) {
+function executionArnOf(
+  ctx: SfnContext,
+  s: { workflowName: string; executionName: string; executionId: string },
+) {
   return executionArn(ctx.scope, s.workflowName, s.executionName || s.executionId);
 }
 
@@ -239,10 +249,14 @@ const describeStateMachine: Operation = async (ctx, request) => {
 const listStateMachines: Operation = async (ctx, request) => {
   const pageToken = decodePageToken(request, "ListStateMachines");
   const page = await mapped({ [status.INVALID_ARGUMENT]: "InvalidToken" }, () =>
-    invoke<{ workflows: { name: string; createdTime?: Date }[]; nextPageToken: string }>(ctx, "listWorkflows", {
-      pageSize: maxResultsOf(request),
-      pageToken,
-    }),
+    invoke<{ workflows: { name: string; createdTime?: Date }[]; nextPageToken: string }>(
+      ctx,
+      "listWorkflows",
+      {
+        pageSize: maxResultsOf(request),
+        pageToken,
+      },
+    ),
   );
   const deleted = await Promise.all(page.workflows.map((w) => ctx.deleted.isDeleted(w.name)));
   return {
@@ -304,7 +318,10 @@ const startExecution: Operation = async (ctx, request) => {
     try {
       JSON.parse(input);
     } catch (err) {
-      throw new SfnError("InvalidExecutionInput", `Invalid State Machine Execution Input: '${(err as Error).message}'`);
+      throw new SfnError(
+        "InvalidExecutionInput",
+        `Invalid State Machine Execution Input: '${(err as Error).message}'`,
+      );
     }
   }
   await liveWorkflow(ctx, workflowName);
@@ -392,15 +409,26 @@ const getExecutionHistory: Operation = async (ctx, request) => {
   const includeData = optionalBoolean(request, "includeExecutionData", true);
   const pageSize = maxResultsOf(request);
   const { machine } = await mapped({}, () => ctx.workflows.get(s.workflowName, s.workflowVersion));
-  const page = await mapped({ [status.INVALID_ARGUMENT]: "InvalidToken", [status.NOT_FOUND]: "ExecutionDoesNotExist" }, () =>
-    invoke<{ events: Parameters<typeof toSfnHistoryEvent>[0][]; nextPageToken: string }>(ctx, "getExecutionHistory", {
-      executionId: s.executionId,
-      pageSize,
-      pageToken,
-      reverseOrder,
-    }),
+  const page = await mapped(
+    { [status.INVALID_ARGUMENT]: "InvalidToken", [status.NOT_FOUND]: "ExecutionDoesNotExist" },
+    () =>
+      invoke<{ events: Parameters<typeof toSfnHistoryEvent>[0][]; nextPageToken: string }>(
+        ctx,
+        "getExecutionHistory",
+        {
+          executionId: s.executionId,
+          pageSize,
+          pageToken,
+          reverseOrder,
+        },
+      ),
   );
-  const context = { scope: ctx.scope, stateTypes: stateTypesOf(machine), includeData, roleArn: roleArnOf(ctx.scope) };
+  const context = {
+    scope: ctx.scope,
+    stateTypes: stateTypesOf(machine),
+    includeData,
+    roleArn: roleArnOf(ctx.scope),
+  };
   return {
     events: page.events.flatMap((e) => toSfnHistoryEvent(e, context) ?? []),
     nextToken: encodePageToken("GetExecutionHistory", page.nextPageToken),
@@ -412,7 +440,8 @@ const stopExecution: Operation = async (ctx, request) => {
   const error = optionalString(request, "error", 256);
   const cause = optionalString(request, "cause", 32_768);
   // Stopping an execution that already ended changes nothing: answer with its stop time.
-  if (s.status !== ExecutionStatus.EXECUTION_STATUS_RUNNING) return { stopDate: epochSeconds(s.stopTime ?? ctx.now()) };
+  if (s.status !== ExecutionStatus.EXECUTION_STATUS_RUNNING)
+    return { stopDate: epochSeconds(s.stopTime ?? ctx.now()) };
   const stopped = await mapped({}, () =>
     invoke<{ stopTime?: Date }>(ctx, "stopExecution", { executionId: s.executionId, error, cause }),
   ).catch((err: unknown) => {
@@ -488,7 +517,8 @@ const listActivities: Operation = async (ctx, request) => {
       name: a.name,
       creationDate: epochSeconds(a.creationDate),
     })),
-    nextToken: rest.length > pageSize && last !== undefined ? encodePageToken("ListActivities", last.name) : undefined,
+    nextToken:
+      rest.length > pageSize && last !== undefined ? encodePageToken("ListActivities", last.name) : undefined,
   };
 };
 
@@ -521,7 +551,10 @@ const sendTaskFailure: Operation = async (ctx, request) => {
   const error = optionalString(request, "error", 256);
   const cause = optionalString(request, "cause", 32_768);
   await mapped({}, () =>
-    ctx.tasks.complete(taskToken, { $case: "failure", value: { error: error || "States.TaskFailed", cause } }),
+    ctx.tasks.complete(taskToken, {
+      $case: "failure",
+      value: { error: error || "States.TaskFailed", cause },
+    }),
   );
   return {};
 };

@@ -52,7 +52,9 @@ export class ActivityRegistry {
     const keys: string[] = [];
     for await (const key of await this.kv.keys()) keys.push(key);
     const found = await Promise.all(keys.map((key) => this.get(Buffer.from(key, "base64url").toString())));
-    return found.filter((a): a is DeclaredActivity => a !== undefined).sort((a, b) => (a.name < b.name ? -1 : 1));
+    return found
+      .filter((a): a is DeclaredActivity => a !== undefined)
+      .sort((a, b) => (a.name < b.name ? -1 : 1));
   }
 }
 

@@ -9,7 +9,12 @@ describe("operationOf", () => {
   });
 
   it("answers UnknownOperationException for anything else", () => {
-    for (const target of [undefined, "StartExecution", "AWSStepFunctions.ListMapRuns", "AWSStepFunctions.toString"]) {
+    for (const target of [
+      undefined,
+      "StartExecution",
+      "AWSStepFunctions.ListMapRuns",
+      "AWSStepFunctions.toString",
+    ]) {
       expect(() => operationOf(target)).toThrow(SfnError);
     }
   });
@@ -28,7 +33,10 @@ describe("toSfnError", () => {
   });
 
   it("hides unknown failures behind InternalFailure", () => {
-    expect(toSfnError(new Error("secret detail"))).toMatchObject({ type: "InternalFailure", message: "internal error" });
+    expect(toSfnError(new Error("secret detail"))).toMatchObject({
+      type: "InternalFailure",
+      message: "internal error",
+    });
     expect(toSfnError(new Error("x")).httpStatus).toBe(500);
   });
 });

@@ -33,7 +33,12 @@ export interface SfnServerOptions {
 const TARGET_PREFIX = "AWSStepFunctions.";
 const CONTENT_TYPE = "application/x-amz-json-1.0";
 
-function send(res: ServerResponse, httpStatus: number, body: object, headers: Record<string, string> = {}): void {
+function send(
+  res: ServerResponse,
+  httpStatus: number,
+  body: object,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
   res.writeHead(httpStatus, {
     "content-type": CONTENT_TYPE,
@@ -53,7 +58,8 @@ async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer>
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > maxBytes) throw new SfnError("ValidationException", `request body is larger than ${maxBytes} bytes`);
+    if (size > maxBytes)
+      throw new SfnError("ValidationException", `request body is larger than ${maxBytes} bytes`);
     chunks.push(chunk);
   }
   return Buffer.concat(chunks);
@@ -107,7 +113,10 @@ export function createSfnServer(options: SfnServerOptions): Server {
           );
     const { name, operation } = operationOf(Array.isArray(target) ? target[0] : target);
     if (contentType !== CONTENT_TYPE && contentType !== "application/json") {
-      throw new SfnError("SerializationException", `Content-Type must be ${CONTENT_TYPE}, got "${contentType}"`);
+      throw new SfnError(
+        "SerializationException",
+        `Content-Type must be ${CONTENT_TYPE}, got "${contentType}"`,
+      );
     }
     await options.authorize?.(signer, name);
     const request = parseRequest(body);

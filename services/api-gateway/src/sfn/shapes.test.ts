@@ -1,6 +1,13 @@
 import { ExecutionStatus } from "@jetflow/contracts";
 import { SfnError } from "./errors";
-import { decodePageToken, encodePageToken, isSfnName, maxResultsOf, requiredString, statusFilterOf } from "./shapes";
+import {
+  decodePageToken,
+  encodePageToken,
+  isSfnName,
+  maxResultsOf,
+  requiredString,
+  statusFilterOf,
+} from "./shapes";
 
 function errorOf(fn: () => unknown): SfnError {
   try {
@@ -16,7 +23,8 @@ describe("request shapes", () => {
   it("words constraint failures as AWS does", () => {
     expect(errorOf(() => requiredString({ name: 3 }, "name"))).toMatchObject({
       type: "ValidationException",
-      message: "1 validation error detected: Value 3 at 'name' failed to satisfy constraint: Member must be a string",
+      message:
+        "1 validation error detected: Value 3 at 'name' failed to satisfy constraint: Member must be a string",
     });
     expect(errorOf(() => maxResultsOf({ maxResults: 1001 })).message).toBe(
       "1 validation error detected: Value 1001 at 'maxResults' failed to satisfy constraint: " +
@@ -28,7 +36,9 @@ describe("request shapes", () => {
   it("wraps page tokens so that one listing's token is refused by another", () => {
     const token = encodePageToken("ListExecutions", "abc") ?? "";
     expect(decodePageToken({ nextToken: token }, "ListExecutions")).toBe("abc");
-    expect(errorOf(() => decodePageToken({ nextToken: token }, "ListStateMachines")).type).toBe("InvalidToken");
+    expect(errorOf(() => decodePageToken({ nextToken: token }, "ListStateMachines")).type).toBe(
+      "InvalidToken",
+    );
     expect(encodePageToken("ListExecutions", "")).toBeUndefined();
   });
 
@@ -41,6 +51,7 @@ describe("request shapes", () => {
 
   it("accepts the names AWS accepts", () => {
     expect(isSfnName("order-42.retry_1")).toBe(true);
-    for (const bad of ["", "a b", "a:b", "a*", "x".repeat(81), "tab\there"]) expect(isSfnName(bad)).toBe(false);
+    for (const bad of ["", "a b", "a:b", "a*", "x".repeat(81), "tab\there"])
+      expect(isSfnName(bad)).toBe(false);
   });
 });

@@ -35,7 +35,8 @@ export function optionalString(request: SfnRequest, field: string, maxLength = 2
   const value = request[field];
   if (value === undefined || value === null) return "";
   if (typeof value !== "string") throw invalid(field, "Member must be a string", value);
-  if (value.length > maxLength) throw invalid(field, `Member must have length less than or equal to ${maxLength}`, value);
+  if (value.length > maxLength)
+    throw invalid(field, `Member must have length less than or equal to ${maxLength}`, value);
   return value;
 }
 

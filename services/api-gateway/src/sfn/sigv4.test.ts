@@ -67,11 +67,15 @@ describe("SigV4 verification", () => {
       type: "UnrecognizedClientException",
       message: "The security token included in the request is invalid.",
     });
-    expect(refusal({ ...vanilla(), headers: { host: "h" } }).type).toBe("MissingAuthenticationTokenException");
-    expect(refusal({ ...vanilla(), headers: { ...vanilla().headers, authorization: "Basic abc" } }).type).toBe(
-      "IncompleteSignatureException",
+    expect(refusal({ ...vanilla(), headers: { host: "h" } }).type).toBe(
+      "MissingAuthenticationTokenException",
     );
-    expect(refusal(vanilla(), SIGNED_AT + 6 * 60_000).message).toMatch(/^Signature expired: 20150830T123600Z/);
+    expect(
+      refusal({ ...vanilla(), headers: { ...vanilla().headers, authorization: "Basic abc" } }).type,
+    ).toBe("IncompleteSignatureException");
+    expect(refusal(vanilla(), SIGNED_AT + 6 * 60_000).message).toMatch(
+      /^Signature expired: 20150830T123600Z/,
+    );
     expect(refusal(vanilla(), SIGNED_AT + 6 * 60_000).httpStatus).toBe(400);
   });
 

@@ -40,7 +40,10 @@ function hmac(key: string | Buffer, data: string): Buffer {
 
 /** SigV4's URI encoding: everything but unreserved characters, as %XX uppercase. */
 function uriEncode(text: string): string {
-  return encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return encodeURIComponent(text).replace(
+    /[!'()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
 }
 
 function canonicalQuery(query: string): string {
@@ -119,7 +122,10 @@ function parseAuthorization(header: string): {
   signature: string;
 } {
   if (!header.startsWith(`${ALGORITHM} `)) {
-    throw new SfnError("IncompleteSignatureException", `Unsupported signing algorithm in Authorization header`);
+    throw new SfnError(
+      "IncompleteSignatureException",
+      `Unsupported signing algorithm in Authorization header`,
+    );
   }
   const fields = new Map<string, string>();
   for (const part of header.slice(ALGORITHM.length + 1).split(",")) {
@@ -180,7 +186,10 @@ export function verifySignature(
   }
   const secret = keys.get(auth.accessKeyId);
   if (secret === undefined) {
-    throw new SfnError("UnrecognizedClientException", "The security token included in the request is invalid.");
+    throw new SfnError(
+      "UnrecognizedClientException",
+      "The security token included in the request is invalid.",
+    );
   }
   if (Math.abs(nowMs - signedAtMs) > MAX_SKEW_MS) {
     throw new SfnError(
