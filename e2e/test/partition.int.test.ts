@@ -415,6 +415,9 @@ it("loses, duplicates and strands nothing while nodes and links fail, and resume
           status: ExecutionStatus.EXECUTION_STATUS_UNSPECIFIED,
           pageSize: 500,
           pageToken,
+          namePrefix: "",
+          startedAfter: undefined,
+          startedBefore: undefined,
         });
         count += page.executions.length;
         pageToken = page.nextPageToken;
