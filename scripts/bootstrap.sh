@@ -57,6 +57,10 @@ if [ "$for_tests" = true ]; then
   command -v protoc >/dev/null 2>&1 || need protobuf-compiler
   # iproute2's `ip` makes the network namespaces of the partition test (it also needs root).
   command -v ip >/dev/null 2>&1 || need iproute2
+  # openssl makes the throw-away certificates of the TLS tests (e2e/src/certs.ts).
+  command -v openssl >/dev/null 2>&1 || need openssl
+  # Debian's awscli (2.9.19) drives the Step Functions API's test (`aws stepfunctions --endpoint-url`).
+  [ -x /usr/bin/aws ] || need awscli
 fi
 
 if [ "${#apt_packages[@]}" -gt 0 ]; then
@@ -67,19 +71,6 @@ if [ "${#apt_packages[@]}" -gt 0 ]; then
     sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_packages[@]}" >/dev/null
   else
     echo "missing Debian packages: install them with apt-get install ${apt_packages[*]}" >&2
-    exit 1
-  fi
-fi
-
-# openssl makes the throw-away certificates of the TLS tests (e2e/src/certs.ts).
-if ! command -v openssl >/dev/null 2>&1; then
-  say "installing openssl (Debian package)"
-  if [ "$(id -u)" -eq 0 ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null
-  elif command -v sudo >/dev/null 2>&1; then
-    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null
-  else
-    echo "openssl is missing: the TLS tests need it; install it (apt-get install openssl)" >&2
     exit 1
   fi
 fi

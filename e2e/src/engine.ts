@@ -153,6 +153,8 @@ export interface Engine {
   grpcAddress: string;
   /** The first api-gateway's HTTP/JSON API and console, e.g. "http://127.0.0.1:43121". */
   httpUrl: string;
+  /** The first api-gateway's Step Functions API, e.g. "http://127.0.0.1:43122". */
+  sfnUrl: string;
   client: TestClient;
   logDir: string;
   services: Record<ServiceName, ManagedProcess[]>;
@@ -177,6 +179,8 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
   const grpcPorts = gateways > 1 ? await freePorts(gateways) : [await freePort()];
   // Each gateway serves the HTTP API and console on a port of its own; `httpUrl` is the first.
   const httpPorts = await freePorts(gateways);
+  // And the Step Functions API on a third; `sfnUrl` is the first.
+  const sfnPorts = await freePorts(gateways);
   const grpcAddress =
     gateways > 1
       ? `ipv4:${grpcPorts.map((port) => `127.0.0.1:${port}`).join(",")}`
@@ -202,6 +206,7 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
       ...(ports[i] === undefined ? {} : { HEALTH_PORT: String(ports[i]), HEALTH_HOST: "127.0.0.1" }),
       ...(name === "api-gateway" && gateways > 1 ? { GRPC_ADDR: `127.0.0.1:${grpcPorts[i] ?? 0}` } : {}),
       ...(name === "api-gateway" ? { HTTP_PORT: String(httpPorts[i] ?? 0), HTTP_HOST: "127.0.0.1" } : {}),
+      ...(name === "api-gateway" ? { SFN_PORT: String(sfnPorts[i] ?? 0), SFN_HOST: "127.0.0.1" } : {}),
     });
     services[name] = Array.from(
       { length: count },
@@ -235,6 +240,7 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
     natsUrl,
     grpcAddress,
     httpUrl: `http://127.0.0.1:${httpPorts[0] ?? 0}`,
+    sfnUrl: `http://127.0.0.1:${sfnPorts[0] ?? 0}`,
     client,
     logDir,
     services,

@@ -4,6 +4,8 @@ import { readAuthConfig } from "./auth";
 import type { AuthConfig } from "./auth";
 import { readApiTlsConfig } from "./tls";
 import type { ApiTlsConfig } from "./tls";
+import { readSfnConfig } from "./sfn/config";
+import type { SfnConfig } from "./sfn/config";
 
 /** Configuration of the api-gateway. */
 export interface Config extends BaseConfig {
@@ -36,6 +38,8 @@ export interface Config extends BaseConfig {
   auth: AuthConfig;
   /** API_TLS_CERT, API_TLS_KEY, API_TLS_CLIENT_CA, API_TLS_RELOAD_MS; undefined: plaintext. */
   tls: ApiTlsConfig | undefined;
+  /** The Step Functions API (SFN_*); see sfn/config.ts. */
+  sfn: SfnConfig;
 }
 
 /** The host part of a host:port address, without the brackets of an IPv6 address. */
@@ -67,7 +71,19 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     consoleDir: reader.optionalString("CONSOLE_DIR"),
     auth: readAuthConfig(reader),
     tls: readApiTlsConfig(reader),
+    sfn: readSfnConfig(reader, hostOf(grpcAddress)),
   };
+  // The Step Functions endpoint authenticates with its own access keys (SigV4); with the API locked,
+  // it must not be the open door beside it.
+  if (
+    config.auth.mode === "required" &&
+    config.sfn.port !== undefined &&
+    config.sfn.accessKeys === undefined
+  ) {
+    reader.problems.push(
+      "SFN_ACCESS_KEYS is required when API authentication is on (API_AUTH=required) and SFN_PORT is set",
+    );
+  }
   reader.done();
   return config;
 }

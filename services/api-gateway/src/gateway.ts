@@ -29,6 +29,8 @@ import { closeHttp, createHttpServer, listenHttp } from "./http/http-server";
 import { findConsoleDir } from "./http/static-files";
 import { KvView } from "./kv-view";
 import { createAuthenticator } from "./auth";
+import { startSfnEndpoint } from "./sfn/endpoint";
+import type { SfnEndpoint } from "./sfn/endpoint";
 import { addHealth, addReflection, findProtoDir } from "./reflection";
 import { activitiesOf, ensureTaskConsumers } from "./task-consumers";
 import { createApiCredentials } from "./tls";
@@ -49,7 +51,7 @@ export interface GatewayOptions {
     | "httpPort"
     | "consoleDir"
   > &
-    Partial<Pick<Config, "auth" | "tls">>;
+    Partial<Pick<Config, "auth" | "tls" | "sfn">>;
 }
 
 /**
@@ -60,6 +62,7 @@ export function createGateway({ nc, log, config }: GatewayOptions) {
   let server: Server | undefined;
   let http: HttpServer | undefined;
   let httpPort = 0;
+  let sfn: SfnEndpoint | undefined;
   let views: KvView[] = [];
   let ready = false;
   let port = 0;
@@ -67,6 +70,8 @@ export function createGateway({ nc, log, config }: GatewayOptions) {
     start(): Promise<number>;
     readonly port: number;
     readonly httpPort: number;
+    /** Port of the Step Functions API; 0 when SFN_PORT is unset. */
+    readonly sfnPort: number;
   } = {
     async start() {
       // Bad certificate files stop the start here, before any NATS work.
@@ -117,19 +122,20 @@ export function createGateway({ nc, log, config }: GatewayOptions) {
       await Promise.all(views.map((v) => v.start()));
 
       const connection = trackConnection(nc);
+      const executions = new Executions({
+        nc,
+        js,
+        state: new StateClient(nc, config.stateTimeoutMs),
+        workflows,
+        maxPayloadBytes: config.maxPayloadBytes,
+        requestTimeoutMs: config.stateTimeoutMs,
+      });
       const serviceOptions: GrpcServerOptions = {
         address: config.grpcAddress,
         nc,
         workflows,
         workflowNames: { list: workflowNames, view: namesView },
-        executions: new Executions({
-          nc,
-          js,
-          state: new StateClient(nc, config.stateTimeoutMs),
-          workflows,
-          maxPayloadBytes: config.maxPayloadBytes,
-          requestTimeoutMs: config.stateTimeoutMs,
-        }),
+        executions,
         executionList: { list: executionList, view: listView },
         log,
         connected: connection.connected,
@@ -156,12 +162,29 @@ export function createGateway({ nc, log, config }: GatewayOptions) {
         "grpc server listening",
       );
       const consoleDir = findConsoleDir(config.consoleDir);
-      http = createHttpServer({ service: workflowService(serviceOptions), log, consoleDir });
+      const service = workflowService(serviceOptions);
+      http = createHttpServer({ service, log, consoleDir });
       httpPort = await listenHttp(http, config.httpHost, config.httpPort);
       log.info(
         { port: httpPort, host: config.httpHost, console: consoleDir !== undefined },
         "http server listening",
       );
+      const sfnPort = config.sfn?.port;
+      if (config.sfn !== undefined && sfnPort !== undefined) {
+        sfn = await startSfnEndpoint({
+          js,
+          jsm,
+          // Its callers are authenticated by their SigV4 access keys (required when the API's own
+          // authentication is on, see config.ts), which carry every right: the API's tokens and
+          // roles do not apply to it.
+          service: workflowService({ ...serviceOptions, authenticator: undefined }),
+          workflows,
+          executions,
+          config: { ...config.sfn, port: sfnPort },
+          replicas: config.replicas,
+          log: log.child({ component: "sfn" }),
+        });
+      }
       return port;
     },
     get port() {
@@ -170,6 +193,9 @@ export function createGateway({ nc, log, config }: GatewayOptions) {
     get httpPort() {
       return httpPort;
     },
+    get sfnPort() {
+      return sfn?.port ?? 0;
+    },
     ready: () => ready,
     // Histories are read from the events stream; definitions from their bucket.
     requiredStreams: [streams.events, `KV_${buckets.definitions}`],
@@ -177,6 +203,7 @@ export function createGateway({ nc, log, config }: GatewayOptions) {
       ready = false;
       for (const view of views) view.stop();
       if (http !== undefined) await closeHttp(http);
+      await sfn?.stop();
       const s = server;
       if (!s) return;
       await new Promise<void>((resolve) => s.tryShutdown(() => resolve()));
