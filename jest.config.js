@@ -12,7 +12,9 @@ const transform = {
 };
 
 // Tests import packages by name and get their sources: no build needed before `pnpm test`.
+// `@jetflow/engine/test-support` (the simulator) exists only for tests: it is not in any dist/.
 const moduleNameMapper = {
+  "^@jetflow/engine/test-support$": "<rootDir>/packages/engine/src/test-support",
   "^@jetflow/([a-z-]+)/internal$": "<rootDir>/packages/$1/src/internal",
   "^@jetflow/([a-z-]+)$": "<rootDir>/packages/$1/src",
 };

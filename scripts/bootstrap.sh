@@ -57,6 +57,10 @@ if [ "$for_tests" = true ]; then
   command -v protoc >/dev/null 2>&1 || need protobuf-compiler
   # iproute2's `ip` makes the network namespaces of the partition test (it also needs root).
   command -v ip >/dev/null 2>&1 || need iproute2
+  # openssl makes the throw-away certificates of the TLS tests (e2e/src/certs.ts).
+  command -v openssl >/dev/null 2>&1 || need openssl
+  # Debian's awscli (2.9.19) drives the Step Functions API's test (`aws stepfunctions --endpoint-url`).
+  [ -x /usr/bin/aws ] || need awscli
   # Debian's prometheus: an end-to-end test scrapes the services with it, and promtool checks the
   # alert rules (deploy/observability).
   [ -n "${PROMETHEUS_BIN:-}" ] || command -v promtool >/dev/null 2>&1 || need prometheus

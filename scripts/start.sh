@@ -215,6 +215,7 @@ wait_ready nats-server "Server is ready"
 
 services=(state-manager orchestrator dispatcher result-ingestor api-gateway)
 say "starting the engine: ${services[*]}"
+say "${d}the API on $address has no TLS and no authentication: fine on loopback only (docs/security.md)${n}"
 for service in "${services[@]}"; do
   launch "$service" env GRPC_ADDR="$address" HTTP_PORT="$http_port" node "$root/services/$service/dist/main.js"
 done

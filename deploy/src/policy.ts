@@ -11,10 +11,15 @@ import type { Problem } from "./schema";
 export type Profile = "dev" | "production";
 
 /**
- * Secrets the production overlay references without rendering them: created by
- * deploy/scripts/nats-credentials.sh, never committed.
+ * Secrets the production overlay references without rendering them, never committed: the NATS
+ * ones created by deploy/scripts/nats-credentials.sh; the API's certificate and hashed tokens, and
+ * NATS's certificate and CA, by the operator or cert-manager (docs/deploy.md).
  */
 export const EXTERNAL_SECRETS: readonly string[] = [
+  "jetflow-api-tls",
+  "jetflow-api-tokens",
+  "jetflow-nats-tls",
+  "jetflow-nats-ca",
   "jetflow-nats-server-passwords",
   "jetflow-nats-state-manager",
   "jetflow-nats-orchestrator",
@@ -98,6 +103,16 @@ export function checkPolicy(objects: readonly KubeObject[], profile: Profile): P
         "must be false: jetflow never calls the Kubernetes API",
       );
     }
+    list(w.pod["volumes"]).forEach((volume, j) => {
+      const secret = obj(volume["secret"])["secretName"];
+      if (typeof secret === "string" && !secrets.has(secret) && !external.has(secret)) {
+        problem(
+          w.name,
+          `.spec.template.spec.volumes[${j}].secret.secretName`,
+          `refers to a missing Secret "${secret}"`,
+        );
+      }
+    });
     const graceSeconds = Number(w.pod["terminationGracePeriodSeconds"] ?? 30);
     w.containers.forEach((container, i) => {
       const at = `.spec.template.spec.containers[${i}]`;
@@ -126,6 +141,16 @@ export function checkPolicy(objects: readonly KubeObject[], profile: Profile): P
           problem(w.name, `${at}.envFrom[${j}].configMapRef.name`, `refers to a missing ConfigMap "${cm}"`);
         if (typeof secret === "string" && !secrets.has(secret) && !external.has(secret)) {
           problem(w.name, `${at}.envFrom[${j}].secretRef.name`, `refers to a missing Secret "${secret}"`);
+        }
+      });
+      list(container["env"]).forEach((variable, j) => {
+        const secret = obj(obj(variable["valueFrom"])["secretKeyRef"])["name"];
+        if (typeof secret === "string" && !secrets.has(secret) && !external.has(secret)) {
+          problem(
+            w.name,
+            `${at}.env[${j}].valueFrom.secretKeyRef.name`,
+            `refers to a missing Secret "${secret}"`,
+          );
         }
       });
       if (component === "service") {
@@ -271,6 +296,21 @@ function checkProduction(
     const anti = obj(obj(w.pod["affinity"])["podAntiAffinity"]);
     if (Object.keys(anti).length === 0)
       problem(w.name, ".spec.template.spec.affinity.podAntiAffinity", "must spread replicas over nodes");
+  }
+  // The API is the one door from outside: in production it must be locked (docs/security.md).
+  for (const w of all.filter((w) => w.podLabels["app.kubernetes.io/name"] === "api-gateway")) {
+    w.containers.forEach((container, i) => {
+      const env = new Map(list(container["env"]).map((e) => [e["name"], e["value"]]));
+      for (const variable of ["API_AUTH", "API_TLS"]) {
+        if (env.get(variable) !== "required") {
+          problem(
+            w.name,
+            `.spec.template.spec.containers[${i}].env`,
+            `must set ${variable}=required in production`,
+          );
+        }
+      }
+    });
   }
   const hpas = objects.filter((o) => o.kind === "HorizontalPodAutoscaler");
   const workers = all.filter((w) => w.podLabels["app.kubernetes.io/component"] === "worker");

@@ -108,6 +108,16 @@ it("fails a broken manifest, naming the object and the field", async () => {
       target: "{ group: apps, version: v1, kind: StatefulSet, name: jetflow-nats }",
       ops: ["{ op: replace, path: /spec/template/spec/securityContext/runAsNonRoot, value: false }"],
     },
+    // An open API, and a certificate Secret nobody creates.
+    {
+      target: "{ group: apps, version: v1, kind: Deployment, name: jetflow-api-gateway }",
+      ops: [
+        "{ op: test, path: /spec/template/spec/containers/0/env/0/name, value: API_AUTH }",
+        "{ op: replace, path: /spec/template/spec/containers/0/env/0/value, value: none }",
+        "{ op: test, path: /spec/template/spec/volumes/1/name, value: api-tls }",
+        "{ op: replace, path: /spec/template/spec/volumes/1/secret/secretName, value: jetflow-api-tsl }",
+      ],
+    },
   ];
   const targets: string[] = [];
   for (const [i, patch] of patches.entries()) {
@@ -132,8 +142,9 @@ it("fails a broken manifest, naming the object and the field", async () => {
   const result = await validate(dir);
   expect(result.code).toBe(1);
   const lines = result.output.trim().split("\n");
-  expect(lines[0]).toBe(`${dir}: 10 problems (production)`);
+  expect(lines[0]).toBe(`${dir}: 12 problems (production)`);
   const orchestrator = "Deployment/jetflow-orchestrator in jetflow";
+  const gateway = "Deployment/jetflow-api-gateway in jetflow";
   expect(
     lines
       .slice(1)
@@ -145,6 +156,8 @@ it("fails a broken manifest, naming the object and the field", async () => {
       `${orchestrator}: .spec.template.spec.containers[0].ports must name the HEALTH_PORT (8080) "health"`,
       `${orchestrator}: .spec.template.spec.containers[0].readinessProbe must GET /readyz on port "health"`,
       `${orchestrator}: .spec.replicas must be at least 2 in production`,
+      `${gateway}: .spec.template.spec.containers[0].env must set API_AUTH=required in production`,
+      `${gateway}: .spec.template.spec.volumes[1].secret.secretName refers to a missing Secret "jetflow-api-tsl"`,
       "Deployment/jetflow-dispatcher in jetflow: .metadata.lables is not a field of ObjectMeta",
       "Deployment/jetflow-dispatcher in jetflow: .spec.replica is not a field of DeploymentSpec",
       "Deployment/jetflow-dispatcher in jetflow: .spec.template.spec.containers[0].readinesProbe is not a field of Container",
@@ -183,15 +196,104 @@ it("runs the production topology: three NATS nodes, R3, two replicas of everythi
   );
 });
 
+it("locks the production API: TLS from a Secret and hashed tokens required; dev stays open", () => {
+  type Container = {
+    env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
+    volumeMounts?: { name: string; mountPath: string }[];
+  };
+  type Gateway = {
+    spec?: {
+      template?: {
+        spec?: { containers?: Container[]; volumes?: { name: string; secret?: { secretName: string } }[] };
+      };
+    };
+  };
+  const gateway = (overlay: "dev" | "production") =>
+    (find(rendered[overlay] ?? [], "Deployment", "jetflow-api-gateway") as Gateway).spec?.template?.spec;
+  const production = gateway("production");
+  const env = Object.fromEntries((production?.containers?.[0]?.env ?? []).map((e) => [e.name, e]));
+  expect(env["API_AUTH"]?.value).toBe("required");
+  expect(env["API_TLS"]?.value).toBe("required");
+  expect(env["API_TOKENS"]?.valueFrom?.secretKeyRef).toEqual({
+    name: "jetflow-api-tokens",
+    key: "tokens.json",
+  });
+  const mount = production?.containers?.[0]?.volumeMounts?.find((m) => m.name === "api-tls");
+  expect(env["API_TLS_CERT"]?.value).toBe(`${mount?.mountPath}/tls.crt`);
+  expect(production?.volumes?.find((v) => v.name === "api-tls")?.secret?.secretName).toBe("jetflow-api-tls");
+  expect((gateway("dev")?.containers?.[0]?.env ?? []).map((e) => e.name)).not.toContain("API_AUTH");
+});
+
+it("limits egress: services to NATS and DNS, the api-gateway also HTTPS, NATS to its routes", () => {
+  type Policy = {
+    spec?: {
+      podSelector?: { matchLabels?: Record<string, string> };
+      egress?: {
+        to?: { podSelector?: { matchLabels?: Record<string, string> } }[];
+        ports?: { port: unknown }[];
+      }[];
+    };
+  };
+  for (const overlay of ["dev", "production"] as const) {
+    const policy = (name: string) => (find(rendered[overlay] ?? [], "NetworkPolicy", name) as Policy).spec;
+    const ports = (name: string) =>
+      (policy(name)?.egress ?? []).flatMap((rule) => (rule.ports ?? []).map((p) => p.port));
+    expect(policy("jetflow-services-egress")?.podSelector?.matchLabels).toEqual({
+      "app.kubernetes.io/component": "service",
+      "app.kubernetes.io/part-of": "jetflow",
+    });
+    expect(ports("jetflow-services-egress")).toEqual(["client", 53, 53]);
+    expect(policy("jetflow-services-egress")?.egress?.[0]?.to?.[0]?.podSelector?.matchLabels).toMatchObject({
+      "app.kubernetes.io/name": "nats",
+    });
+    expect(ports("jetflow-api-gateway-egress")).toEqual([443]);
+    expect(ports("jetflow-nats-egress")).toEqual(["cluster", 53, 53]);
+  }
+});
+
 describe("the NATS configuration", () => {
+  /** What the Secret jetflow-nats-tls holds (tls.crt, tls.key, ca.crt), made with openssl. */
+  async function writeNatsCertificates(dir: string): Promise<void> {
+    await mkdir(dir, { recursive: true });
+    const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+    const openssl = (args: string[]) => run("openssl", args, { cwd: dir });
+    await openssl([
+      "req",
+      "-x509",
+      ...ec,
+      "-keyout",
+      "ca.key",
+      "-out",
+      "ca.crt",
+      "-days",
+      "1",
+      "-subj",
+      "/CN=ca",
+    ]);
+    await openssl(["req", ...ec, "-keyout", "tls.key", "-out", "tls.csr", "-subj", "/CN=jetflow-nats"]);
+    await writeFile(join(dir, "ext"), "subjectAltName=DNS:jetflow-nats,DNS:*.jetflow-nats-headless\n");
+    await openssl(
+      ["x509", "-req", "-in", "tls.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial"].concat([
+        "-days",
+        "1",
+        "-extfile",
+        "ext",
+        "-out",
+        "tls.crt",
+      ]),
+    );
+  }
+
   /** Writes the overlay's nats ConfigMap files into a directory and checks them with `nats-server -t`. */
   async function testConfig(overlay: "dev" | "production", env: Record<string, string>): Promise<string> {
     const dir = join(scratch, `nats-${overlay}`);
     await mkdir(dir, { recursive: true });
+    await writeNatsCertificates(join(dir, "tls"));
     for (const [file, text] of Object.entries(
       data(find(rendered[overlay] ?? [], "ConfigMap", "jetflow-nats-config")),
     )) {
-      await writeFile(join(dir, file), text);
+      // Where nats-tls.yaml mounts the Secret jetflow-nats-tls, here a throw-away CA's files.
+      await writeFile(join(dir, file), text.replaceAll("/etc/nats/tls/", `${join(dir, "tls")}/`));
     }
     const bin = await findNatsServer();
     const { stdout, stderr } = await run(bin, ["-t", "-c", join(dir, "nats.conf")], {
@@ -213,6 +315,13 @@ describe("the NATS configuration", () => {
     const hash = '"$2a$11$Xrc3e.I/7hB0Hf3ZfSuJxOUj9ShRdsuqJF0bnyPRwgjIi5f8Rr8fO"';
     const env = Object.fromEntries(NATS_USERS.map((user) => [passwordVariable(user), hash]));
     await expect(testConfig("production", env)).resolves.toContain("is valid");
+    // Clients and routes over TLS; the services trust the CA that jetflow-nats-ca holds.
+    const conf =
+      data(find(rendered.production ?? [], "ConfigMap", "jetflow-nats-config"))["cluster.conf"] ?? "";
+    expect(conf.match(/tls \{/g)?.length).toBe(2);
+    expect(data(find(rendered.production ?? [], "ConfigMap", "jetflow-config"))["NATS_TLS_CA"]).toBe(
+      "/etc/jetflow/nats-ca/ca.crt",
+    );
   });
 
   it("has a Secret for every user and a user for every Secret", async () => {
@@ -253,8 +362,16 @@ describe("the NATS configuration", () => {
       expect(activities.length).toBeGreaterThan(0);
       expect(activities.sort()).toEqual(allowed.map((m) => m[1]).sort());
     }
+    // The NATS Secrets nats-credentials.sh makes, and the TLS and token ones (docs/deploy.md).
     expect([...EXTERNAL_SECRETS].sort()).toEqual(
-      ["jetflow-nats-server-passwords", ...NATS_USERS.map((user) => `jetflow-nats-${user}`)].sort(),
+      [
+        "jetflow-api-tls",
+        "jetflow-api-tokens",
+        "jetflow-nats-ca",
+        "jetflow-nats-tls",
+        "jetflow-nats-server-passwords",
+        ...NATS_USERS.map((user) => `jetflow-nats-${user}`),
+      ].sort(),
     );
   });
 });

@@ -1,7 +1,8 @@
 /** Assertions every end-to-end test makes about what the engine stored. */
 import { ExecutionSnapshot, ExecutionStatus, buckets, decode } from "@jetflow/contracts";
 import type { HistoryEvent } from "@jetflow/contracts";
-import { readEventBatches, replay } from "@jetflow/execution-model";
+import { replay } from "@jetflow/engine";
+import { readEventBatches } from "@jetflow/service-runtime";
 import { waitFor } from "@jetflow/testing";
 import { jetstream } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";

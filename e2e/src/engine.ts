@@ -153,6 +153,8 @@ export interface Engine {
   grpcAddress: string;
   /** The first api-gateway's HTTP/JSON API and console, e.g. "http://127.0.0.1:43121". */
   httpUrl: string;
+  /** The first api-gateway's Step Functions API, e.g. "http://127.0.0.1:43122". */
+  sfnUrl: string;
   client: TestClient;
   logDir: string;
   services: Record<ServiceName, ManagedProcess[]>;
@@ -175,12 +177,14 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
   // Several gateways cannot share a port: each gets its own, and the client a target listing them
   // all (grpc-js fails over between them, as a Kubernetes Service would).
   // Each gateway serves the HTTP API and console on a port of its own; `httpUrl` is the first.
-  // Every port is picked in one call (health ports too) so that no two processes get the same one.
+  // Every port is picked in one call (health and Step Functions ports too) so that no two
+  // processes get the same one; the Step Functions API is on a third port, `sfnUrl` the first.
   const counts = SERVICE_NAMES.map((name) => options.replicas?.[name] ?? 1);
   const healthCount = options.healthPorts === true ? counts.reduce((a, b) => a + b, 0) : 0;
-  const ports = await freePorts(2 * gateways + healthCount);
+  const ports = await freePorts(3 * gateways + healthCount);
   const grpcPorts = ports.splice(0, gateways);
   const httpPorts = ports.splice(0, gateways);
+  const sfnPorts = ports.splice(0, gateways);
   const healthPorts = ports;
   const grpcAddress =
     gateways > 1
@@ -204,6 +208,7 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
       ...(ports[i] === undefined ? {} : { HEALTH_PORT: String(ports[i]), HEALTH_HOST: "127.0.0.1" }),
       ...(name === "api-gateway" && gateways > 1 ? { GRPC_ADDR: `127.0.0.1:${grpcPorts[i] ?? 0}` } : {}),
       ...(name === "api-gateway" ? { HTTP_PORT: String(httpPorts[i] ?? 0), HTTP_HOST: "127.0.0.1" } : {}),
+      ...(name === "api-gateway" ? { SFN_PORT: String(sfnPorts[i] ?? 0), SFN_HOST: "127.0.0.1" } : {}),
     });
     services[name] = Array.from(
       { length: count },
@@ -237,6 +242,7 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
     natsUrl,
     grpcAddress,
     httpUrl: `http://127.0.0.1:${httpPorts[0] ?? 0}`,
+    sfnUrl: `http://127.0.0.1:${sfnPorts[0] ?? 0}`,
     client,
     logDir,
     services,

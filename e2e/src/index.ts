@@ -7,3 +7,5 @@ export { checkStoredExecution, waitForEnd, statusOf } from "./checks";
 export { testActivities } from "./activities";
 export { findPrometheus, startPrometheus } from "./prometheus";
 export type { Prometheus, ScrapeJob } from "./prometheus";
+export { createTestCa } from "./certs";
+export type { CertFiles, TestCa } from "./certs";

@@ -13,7 +13,7 @@ import {
   streams,
   subjects,
 } from "@jetflow/contracts";
-import { evolve } from "@jetflow/execution-model";
+import { evolve } from "@jetflow/engine";
 import { waitFor } from "@jetflow/testing";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";

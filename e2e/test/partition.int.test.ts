@@ -15,7 +15,7 @@
 import { cpSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { ExecutionStatus, streams } from "@jetflow/contracts";
-import { readEventBatches } from "@jetflow/execution-model";
+import { readEventBatches } from "@jetflow/service-runtime";
 import { connectTo, startNetnsCluster, waitFor } from "@jetflow/testing";
 import type { NetnsCluster } from "@jetflow/testing";
 import type { NatsConnection } from "@nats-io/transport-node";

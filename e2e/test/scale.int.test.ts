@@ -4,7 +4,7 @@
  * arriving together are folded into few transitions.
  */
 import { buckets } from "@jetflow/contracts";
-import { readEventBatches } from "@jetflow/execution-model";
+import { readEventBatches } from "@jetflow/service-runtime";
 import { connectTo } from "@jetflow/testing";
 import { createWorker } from "@jetflow/worker-sdk";
 import type { Worker } from "@jetflow/worker-sdk";

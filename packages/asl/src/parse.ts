@@ -192,6 +192,35 @@ function build(state: BuildState, node: Node | null | undefined, path: PathSegme
 }
 
 /**
+ * How many values `node` expands to, aliases included, counting each distinct node once
+ * (memoised): an alias bomb (aliases of aliases of lists) is measured in time proportional to
+ * its text, before `build` would spend seconds expanding it. Self-referring aliases and what lies
+ * deeper than `depthLeft` count 1 here; `build` reports them.
+ */
+function expandedSize(
+  doc: BuildState["doc"],
+  node: Node | null | undefined,
+  sizes: Map<Node, number>,
+  depthLeft: number,
+): number {
+  if (node === null || node === undefined || depthLeft <= 0) return 1;
+  const known = sizes.get(node);
+  if (known !== undefined) return known;
+  sizes.set(node, 1); // a cycle through this node counts once
+  let size = 1;
+  if (isAlias(node)) {
+    const target = node.resolve(doc);
+    size = target === undefined ? 1 : expandedSize(doc, target, sizes, depthLeft);
+  } else if (isSeq(node)) {
+    for (const item of node.items) size += expandedSize(doc, item as Node | null, sizes, depthLeft - 1);
+  } else if (isMap(node)) {
+    for (const pair of node.items) size += expandedSize(doc, pair.value as Node | null, sizes, depthLeft - 1);
+  }
+  sizes.set(node, size);
+  return size;
+}
+
+/**
  * Parses a definition written in JSON or YAML into plain JSON data, with the position of every
  * field. JSON syntax errors, YAML errors, duplicate keys, non-JSON values (`.nan`, binary...) and
  * limit breaches (`maxDefinitionBytes`, `maxJsonDepth`, `maxNodes`) come back as problems with
@@ -263,6 +292,17 @@ export function parseDefinition(text: string, options?: LoadOptions): ParseResul
         const pos = lines.linePos(opener?.start ?? issue.pos[0]);
         return { path: "", message, line: pos.line, column: pos.col };
       }),
+    };
+  }
+  if (expandedSize(doc, doc.contents as Node | null, new Map(), limits.maxJsonDepth + 1) > limits.maxNodes) {
+    return {
+      ok: false,
+      problems: [
+        {
+          path: "",
+          message: `the definition holds more than ${limits.maxNodes} values once its YAML aliases are expanded`,
+        },
+      ],
     };
   }
   const state: BuildState = {

@@ -2,7 +2,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { JetflowClient } from "@jetflow/client";
+import { Code, JetflowError } from "@jetflow/client";
+import type { ClientOptions, JetflowClient } from "@jetflow/client";
 import { run } from "./cli";
 import type { CliIo } from "./context";
 import { ExitCode, exitCodeForStatus } from "./exit-codes";
@@ -148,4 +149,67 @@ it("maps gRPC status codes to exit codes", () => {
   expect(exitCodeForStatus(6)).toBe(ExitCode.Rejected);
   expect(exitCodeForStatus(9)).toBe(ExitCode.Rejected);
   expect(exitCodeForStatus(13)).toBe(ExitCode.ServerError);
+});
+
+describe("credentials", () => {
+  /** Runs `describe x` against a client that refuses it, recording what the CLI connected with. */
+  async function describeWith(env: Record<string, string>, ...flags: string[]) {
+    let stderr = "";
+    let options: ClientOptions | undefined;
+    const io: CliIo = {
+      stdout: { write: () => undefined },
+      stderr: { write: (text) => void (stderr += text) },
+      env,
+      readFile: (path) => readFile(path, "utf8"),
+      connect: (given) => {
+        options = given;
+        return {
+          close: () => undefined,
+          describeExecution: () =>
+            Promise.reject(new JetflowError(Code.UNAUTHENTICATED, "missing or invalid credentials")),
+        } as unknown as JetflowClient;
+      },
+      onInterrupt: () => () => undefined,
+    };
+    const code = await run([...flags, "describe", "x"], io);
+    return { code, stderr, options };
+  }
+  const pem = join(dir, "ca.pem");
+  writeFileSync(pem, "-----BEGIN CERTIFICATE-----\n");
+
+  it("sends --token, else JETFLOW_TOKEN, and never the process's own", async () => {
+    expect((await describeWith({ JETFLOW_TOKEN: "from-env" }, "--token", "flag")).options?.token).toBe(
+      "flag",
+    );
+    expect((await describeWith({ JETFLOW_TOKEN: "from-env" })).options?.token).toBe("from-env");
+    expect((await describeWith({})).options?.token).toBe("");
+  });
+
+  it("reads the TLS files of --ca, --cert and --key, or of JETFLOW_CA", async () => {
+    const text = "-----BEGIN CERTIFICATE-----\n";
+    expect((await describeWith({}, "--ca", pem, "--cert", pem, "--key", pem)).options?.tls).toEqual({
+      ca: text,
+      cert: text,
+      key: text,
+    });
+    expect((await describeWith({ JETFLOW_CA: pem })).options?.tls).toEqual({ ca: text });
+    expect((await describeWith({}, "--tls")).options?.tls).toBe(true);
+    expect((await describeWith({})).options?.tls).toBeUndefined();
+  });
+
+  it("refuses --cert without --key, and unreadable files, as usage errors", async () => {
+    const alone = await describeWith({}, "--cert", pem);
+    expect(alone.code).toBe(ExitCode.Usage);
+    expect(alone.stderr).toContain("--cert and --key (JETFLOW_CERT, JETFLOW_KEY) go together");
+    const missing = await describeWith({}, "--ca", join(dir, "nope.pem"));
+    expect(missing.code).toBe(ExitCode.Usage);
+    expect(missing.stderr).toContain(`cannot read --ca file "${join(dir, "nope.pem")}": ENOENT`);
+  });
+
+  it("says how to give a token when the API wants one", async () => {
+    const { code, stderr } = await describeWith({});
+    expect(code).toBe(ExitCode.Rejected);
+    expect(stderr).toContain("missing or invalid credentials");
+    expect(stderr).toContain("the API needs a token: --token or JETFLOW_TOKEN give it");
+  });
 });

@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { JetflowError } from "@jetflow/client";
-import type { JetflowClient } from "@jetflow/client";
+import type { ClientOptions, JetflowClient } from "@jetflow/client";
 import { Command, CommanderError, Option } from "commander";
 import { addExecutionCommands } from "./commands/executions";
 import { addStatsCommand } from "./commands/stats";
@@ -24,9 +24,15 @@ export const DEFAULT_ADDRESS = "127.0.0.1:50051";
 
 const UNAVAILABLE = 14;
 const DEADLINE_EXCEEDED = 4;
+const UNAUTHENTICATED = 16;
 
 interface GlobalOptions {
   address?: string;
+  token?: string;
+  ca?: string;
+  cert?: string;
+  key?: string;
+  tls?: boolean;
   json?: boolean;
   color?: boolean;
   timeout?: number;
@@ -58,6 +64,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     const opts = command.optsWithGlobals<GlobalOptions>();
     address = opts.address ?? address;
     const json = opts.json === true;
+    const tls = await tlsOptions(opts, io);
     const style = createStyle(!json && colorEnabled(io.stdout.isTTY, io.env, opts.color));
     const ctx: Ctx = {
       io,
@@ -65,7 +72,14 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       style,
       address,
       command: commandName,
-      client: () => (client ??= io.connect({ address, deadlineMs: opts.timeout })),
+      client: () =>
+        (client ??= io.connect({
+          address,
+          deadlineMs: opts.timeout,
+          // "" rather than undefined: the client must not fall back to the process's own env.
+          token: opts.token ?? io.env["JETFLOW_TOKEN"] ?? "",
+          tls,
+        })),
       print: (text) => io.stdout.write(`${text}\n`),
       printJson: (value, compact) =>
         io.stdout.write(`${JSON.stringify(value, null, compact ? undefined : 2)}\n`),
@@ -84,6 +98,11 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       "-a, --address <host:port>",
       `jetflow API (api-gateway) address (default: $JETFLOW_ADDR or ${DEFAULT_ADDRESS})`,
     )
+    .option("--token <token>", "bearer token for the API (default: $JETFLOW_TOKEN; prefer the variable)")
+    .option("--tls", "connect with TLS, trusting the system's CAs (implied by --ca, --cert, --key)")
+    .option("--ca <file>", "PEM CA bundle that signed the API's certificate (default: $JETFLOW_CA)")
+    .option("--cert <file>", "PEM client certificate for mutual TLS (default: $JETFLOW_CERT)")
+    .option("--key <file>", "PEM private key of --cert (default: $JETFLOW_KEY)")
     .option("--json", "print JSON for scripts instead of text for people")
     .option("--color", "colour the output even when it is not a terminal")
     .option("--no-color", "never colour the output (also: NO_COLOR=1)")
@@ -109,6 +128,8 @@ Exit codes:
 
 Environment:
   JETFLOW_ADDR   API address (host:port), overridden by --address
+  JETFLOW_TOKEN  bearer token (API token or JWT), overridden by --token
+  JETFLOW_CA, JETFLOW_CERT, JETFLOW_KEY  TLS files, overridden by --ca, --cert, --key
   JETFLOW_COMMAND  how you run this command, for the commands hints print (default: jetflow)
   NO_COLOR       turn colours off
 
@@ -129,6 +150,28 @@ Docs: docs/cli.md`,
   } finally {
     client?.close();
   }
+}
+
+/** TLS settings from --tls/--ca/--cert/--key (or JETFLOW_CA/CERT/KEY); undefined: plaintext. */
+async function tlsOptions(opts: GlobalOptions, io: CliIo): Promise<ClientOptions["tls"]> {
+  const ca = opts.ca ?? io.env["JETFLOW_CA"];
+  const cert = opts.cert ?? io.env["JETFLOW_CERT"];
+  const key = opts.key ?? io.env["JETFLOW_KEY"];
+  if ((cert === undefined) !== (key === undefined)) {
+    throw new UsageError("--cert and --key (JETFLOW_CERT, JETFLOW_KEY) go together");
+  }
+  if (ca === undefined && cert === undefined) return opts.tls === true ? true : undefined;
+  const read = async (flag: string, path: string | undefined) => {
+    if (path === undefined) return undefined;
+    try {
+      return await io.readFile(path);
+    } catch (err) {
+      throw new UsageError(
+        `cannot read ${flag} file "${path}": ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      );
+    }
+  };
+  return { ca: await read("--ca", ca), cert: await read("--cert", cert), key: await read("--key", key) };
 }
 
 function report(err: unknown, io: CliIo, style: ReturnType<typeof createStyle>, address: string): number {
@@ -156,6 +199,9 @@ function report(err: unknown, io: CliIo, style: ReturnType<typeof createStyle>, 
     );
   } else {
     fail(e.details || e.message);
+    if (e.code === UNAUTHENTICATED) {
+      io.stderr.write(style.dim("the API needs a token: --token or JETFLOW_TOKEN give it\n"));
+    }
   }
   return exitCodeForStatus(e.code);
 }

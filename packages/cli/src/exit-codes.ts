@@ -12,7 +12,10 @@ export const ExitCode = {
   Unavailable: 3,
   /** The workflow, execution or task token does not exist. */
   NotFound: 4,
-  /** The server refused the request: invalid definition or input, name conflict, task already closed. */
+  /**
+   * The server refused the request: invalid definition or input, name conflict, task already
+   * closed, missing or invalid credentials, or a role that does not allow it.
+   */
   Rejected: 5,
   /** Any other server error. */
   ServerError: 6,
@@ -27,9 +30,11 @@ const INVALID_ARGUMENT = 3;
 const DEADLINE_EXCEEDED = 4;
 const NOT_FOUND = 5;
 const ALREADY_EXISTS = 6;
+const PERMISSION_DENIED = 7;
 const FAILED_PRECONDITION = 9;
 const OUT_OF_RANGE = 11;
 const UNAVAILABLE = 14;
+const UNAUTHENTICATED = 16;
 
 /** The exit code for a call that failed with gRPC status `code`. */
 export function exitCodeForStatus(code: number): ExitCode {
@@ -43,6 +48,8 @@ export function exitCodeForStatus(code: number): ExitCode {
     case ALREADY_EXISTS:
     case FAILED_PRECONDITION:
     case OUT_OF_RANGE:
+    case PERMISSION_DENIED:
+    case UNAUTHENTICATED:
       return ExitCode.Rejected;
     default:
       return ExitCode.ServerError;

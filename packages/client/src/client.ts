@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { Metadata, credentials } from "@grpc/grpc-js";
-import type { ClientReadableStream, ServiceError } from "@grpc/grpc-js";
+import type { ChannelCredentials, ClientReadableStream, ServiceError } from "@grpc/grpc-js";
 import { ExecutionStatus, WorkflowServiceClient } from "@jetflow/contracts";
 import type {
   DescribeExecutionResponse,
@@ -47,6 +47,40 @@ export interface ClientOptions {
   retries?: number;
   /** Told of each retry (method, attempt, code, wait) at `warn`. Default none: silent. */
   logger?: ClientLogger;
+  /**
+   * Bearer token sent as `authorization` on every call (a static API token or a JWT); a function
+   * is asked before each call, so that a short-lived JWT can be refreshed. Default
+   * `process.env.JETFLOW_TOKEN`, else none.
+   */
+  token?: string | (() => string | Promise<string>);
+  /**
+   * TLS to the gateway: `true` trusts the system's CAs; an object sets a CA bundle (`ca`, PEM)
+   * and, for mutual TLS, a client certificate and key (PEM). Default plaintext.
+   */
+  tls?: boolean | ClientTlsOptions;
+}
+
+/** TLS settings of a client; every field is PEM text or bytes. */
+export interface ClientTlsOptions {
+  /** CA bundle that signed the gateway's certificate. Default: the system's CAs. */
+  ca?: string | Buffer;
+  /** Client certificate chain, for gateways that require mutual TLS (with `key`). */
+  cert?: string | Buffer;
+  /** Private key of `cert`. */
+  key?: string | Buffer;
+}
+
+function toBuffer(pem: string | Buffer | undefined): Buffer | null {
+  return pem === undefined ? null : Buffer.isBuffer(pem) ? pem : Buffer.from(pem);
+}
+
+function channelCredentials(tls: ClientOptions["tls"]): ChannelCredentials {
+  if (tls === undefined || tls === false) return credentials.createInsecure();
+  if (tls === true) return credentials.createSsl();
+  if ((tls.cert === undefined) !== (tls.key === undefined)) {
+    throw new TypeError("tls.cert and tls.key must be given together");
+  }
+  return credentials.createSsl(toBuffer(tls.ca), toBuffer(tls.key), toBuffer(tls.cert));
 }
 
 /** The WorkflowService of a jetflow api-gateway. Every rejection is a JetflowError. */
@@ -164,7 +198,16 @@ export function createClient(options: ClientOptions = {}): JetflowClient {
   const deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINE_MS;
   const retries = options.retries ?? Infinity;
   const logger = options.logger;
-  const raw = new WorkflowServiceClient(address, credentials.createInsecure(), {
+  const token = options.token ?? process.env.JETFLOW_TOKEN;
+  // The token goes in each call's metadata rather than as call credentials, which grpc-js only
+  // sends over TLS: a token on a plaintext loopback port is the caller's choice to make.
+  async function callMetadata(): Promise<Metadata> {
+    const metadata = new Metadata();
+    const value = typeof token === "function" ? await token() : token;
+    if (value) metadata.set("authorization", `Bearer ${value}`);
+    return metadata;
+  }
+  const raw = new WorkflowServiceClient(address, channelCredentials(options.tls), {
     // History pages and descriptions carry JSON payloads of up to a few MiB.
     "grpc.max_receive_message_length": 64 * 1024 * 1024,
     "grpc.max_send_message_length": 64 * 1024 * 1024,
@@ -194,13 +237,15 @@ export function createClient(options: ClientOptions = {}): JetflowClient {
   ): Promise<Res> {
     const fn = (raw[method] as unknown as UnaryMethod).bind(raw);
     return withRetries(
-      (deadline, attemptNumber) =>
-        new Promise<Res>((resolve, reject) => {
+      async (deadline, attemptNumber) => {
+        const metadata = await callMetadata();
+        return new Promise<Res>((resolve, reject) => {
           unaryOptions.onAttempt?.(attemptNumber);
-          fn(request, new Metadata(), { deadline }, (err, response) =>
+          fn(request, metadata, { deadline }, (err, response) =>
             err ? reject(err) : resolve(response as Res),
           );
-        }),
+        });
+      },
       {
         retries,
         deadlineMs,
@@ -222,10 +267,10 @@ export function createClient(options: ClientOptions = {}): JetflowClient {
     for (;;) {
       if (signal?.aborted) return;
       const opened = Date.now();
-      const call: ClientReadableStream<WatchExecutionResponse> = raw.watchExecution({
-        executionId: req.executionId,
-        fromEventId: from,
-      });
+      const call: ClientReadableStream<WatchExecutionResponse> = raw.watchExecution(
+        { executionId: req.executionId, fromEventId: from },
+        await callMetadata(),
+      );
       // After cancel() the stream reports CANCELLED; the loop below has already left by then.
       call.on("error", () => undefined);
       const cancel = () => call.cancel();

@@ -14,7 +14,7 @@
  * ```
  */
 export { createClient } from "./client";
-export type { ClientLogger, ClientOptions, JetflowClient } from "./client";
+export type { ClientLogger, ClientOptions, ClientTlsOptions, JetflowClient } from "./client";
 export { JetflowError, Code, codeName } from "./errors";
 export { ExecutionStatus } from "@jetflow/contracts";
 export type {

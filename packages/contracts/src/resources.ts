@@ -40,6 +40,16 @@ export const buckets = {
    * top-level execution, written by the state-manager when an execution starts and when it ends.
    */
   executions: "jetflow_executions",
+  /**
+   * Activities declared through the Step Functions API (CreateActivity), owned by the api-gateway:
+   * key = base64url of the activity name → JSON `{ name, creationDate }`.
+   */
+  sfnActivities: "jetflow_sfn_activities",
+  /**
+   * State machines deleted through the Step Functions API, owned by the api-gateway: key = the
+   * workflow name → JSON `{ deletionDate }` (jetflow keeps every definition version).
+   */
+  sfnDeletedStateMachines: "jetflow_sfn_deleted",
 } as const;
 
 /** Durable consumer names. */
@@ -185,6 +195,18 @@ export const bucketConfigs = {
   }),
   /** Owned by state-manager: one small summary per top-level execution, kept as long as its history. */
   executions: (o: ResourceOptions = {}) => ({
+    history: 1,
+    replicas: o.replicas ?? 1,
+    storage: "file" as const,
+  }),
+  /** Owned by api-gateway (Step Functions API): a few small records. */
+  sfnActivities: (o: ResourceOptions = {}) => ({
+    history: 1,
+    replicas: o.replicas ?? 1,
+    storage: "file" as const,
+  }),
+  /** Owned by api-gateway (Step Functions API): one tombstone per deleted state machine. */
+  sfnDeletedStateMachines: (o: ResourceOptions = {}) => ({
     history: 1,
     replicas: o.replicas ?? 1,
     storage: "file" as const,

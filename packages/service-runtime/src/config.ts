@@ -81,6 +81,12 @@ export interface BaseConfig {
   natsCredsFile?: string;
   natsUser?: string;
   natsPassword?: string;
+  /**
+   * NATS_TLS_CA, NATS_TLS_CERT, NATS_TLS_KEY: PEM files for TLS to NATS (a CA to trust; a client
+   * certificate for servers that verify them). When set, a server without TLS is refused.
+   * Default unset: plaintext unless the URL says `tls://` or the server requires TLS.
+   */
+  natsTls?: NatsTlsFiles;
   /** LOG_LEVEL: pino level. Default info. */
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   /** HEALTH_PORT: port of the /healthz and /readyz endpoints; 0 (default) disables them. */
@@ -91,6 +97,25 @@ export interface BaseConfig {
   replicas: number;
   /** SHUTDOWN_TIMEOUT_MS: how long a graceful stop may take before the process exits anyway. Default 20000. */
   shutdownTimeoutMs: number;
+}
+
+/** PEM files for TLS to NATS; see {@link BaseConfig.natsTls}. */
+export interface NatsTlsFiles {
+  caFile?: string | undefined;
+  certFile?: string | undefined;
+  keyFile?: string | undefined;
+}
+
+function readNatsTls(reader: EnvReader): NatsTlsFiles | undefined {
+  const caFile = reader.optionalString("NATS_TLS_CA");
+  const certFile = reader.optionalString("NATS_TLS_CERT");
+  const keyFile = reader.optionalString("NATS_TLS_KEY");
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    reader.problems.push("NATS_TLS_CERT and NATS_TLS_KEY must be set together");
+  }
+  return caFile === undefined && certFile === undefined && keyFile === undefined
+    ? undefined
+    : { caFile, certFile, keyFile };
 }
 
 /** Reads the shared settings; the caller reads its own with the same reader, then calls `done()`. */
@@ -105,6 +130,7 @@ export function readBaseConfig(reader: EnvReader): BaseConfig {
     natsCredsFile: reader.optionalString("NATS_CREDS"),
     natsUser,
     natsPassword,
+    natsTls: readNatsTls(reader),
     logLevel: reader.oneOf(
       "LOG_LEVEL",
       ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const,

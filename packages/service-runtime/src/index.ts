@@ -1,5 +1,6 @@
 /**
- * @jetflow/service-runtime: the shell around every jetflow service.
+ * @jetflow/service-runtime: the shell around every jetflow service, and the NATS clients of the
+ * execution model (the state-manager's request/reply client, the history reader).
  *
  * ```ts
  * const config = loadConfig(process.env);          // EnvReader + readBaseConfig, throws ConfigError
@@ -7,7 +8,8 @@
  * ```
  */
 export { ConfigError, EnvReader, readBaseConfig } from "./config";
-export type { BaseConfig } from "./config";
+export type { BaseConfig, NatsTlsFiles } from "./config";
+export { natsTlsOptions } from "./nats-tls";
 export { createLogger } from "./logger";
 export type { Logger } from "./logger";
 export { connectNats } from "./nats";
@@ -22,3 +24,13 @@ export { Counter, Gauge, Histogram, Registry } from "prom-client";
 export { watchStreamLeaders, STREAM_PROBE_INTERVAL_MS } from "./stream-leaders";
 export type { StreamLeaderWatch } from "./stream-leaders";
 export type { Component, ServiceContext, RunningService } from "./run-service";
+export { LruCache } from "./lru-cache";
+export { Semaphore } from "./semaphore";
+export { publishDeadLetter, deadLetterMsgId } from "./dead-letter";
+export type { DeadLetterInput } from "./dead-letter";
+export { createRequestServer, reply } from "./request-server";
+export { StateClient, StateManagerError } from "./state-client";
+export type { CommitResult } from "./state-client";
+export { readEventBatches, readEventBatchesWith, lastBatchSeq, HistoryReadError } from "./history";
+export type { StoredBatch, ReadBatchesOptions } from "./history";
+export type { RequestServer, RequestServerOptions, RequestHandler } from "./request-server";

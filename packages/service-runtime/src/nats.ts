@@ -4,6 +4,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { connectionOptions, watchConnection } from "@jetflow/contracts/internal";
 import type { BaseConfig } from "./config";
+import { natsTlsOptions } from "./nats-tls";
 
 /**
  * Connects to NATS with the service's credentials and reconnects forever: a service outlives a
@@ -21,6 +22,7 @@ export async function connectNats(config: BaseConfig, name: string, log: Logger)
     user: config.natsUser,
     pass: config.natsPassword,
     ...connectionOptions(),
+    tls: await natsTlsOptions(config.natsTls),
     // Keep publishing through a short outage: the client buffers while it reconnects.
     waitOnFirstConnect: true,
     // nats.js builds an Error with a stack for every request and publish to report where a

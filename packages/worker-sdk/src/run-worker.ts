@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { connect, credsAuthenticator } from "@nats-io/transport-node";
-import type { NatsConnection } from "@nats-io/transport-node";
+import type { NatsConnection, TlsOptions } from "@nats-io/transport-node";
 import { connectionOptions, watchConnection } from "@jetflow/contracts/internal";
 import { WorkerError } from "./errors";
 import { silentLogger } from "./logger";
@@ -26,6 +26,12 @@ export interface RunWorkerOptions extends Omit<WorkerOptions, "nc" | "handlers">
   pass?: string;
   /** Path of a NATS .creds file. Default: `NATS_CREDS`. */
   credsFile?: string;
+  /**
+   * TLS to NATS: PEM files of a CA to trust and, for servers that verify clients, a certificate and
+   * key. When set, a server without TLS is refused. Default: `NATS_TLS_CA`, `NATS_TLS_CERT`,
+   * `NATS_TLS_KEY`; none of them: plaintext unless the URL says `tls://`.
+   */
+  tls?: { caFile?: string; certFile?: string; keyFile?: string };
   /** Prefix of the reply inboxes, when the NATS user may only use its own. Default: `NATS_INBOX_PREFIX`. */
   inboxPrefix?: string;
   /**
@@ -63,8 +69,9 @@ export interface RunningWorker {
  * so that a silently dead connection is dropped and replaced in under 10 s), starts a worker
  * with `handlers` and, unless told otherwise, shuts down gracefully on SIGTERM or SIGINT.
  * Unset options come from the environment: `NATS_URL`, `NATS_USER`/`NATS_PASSWORD` or
- * `NATS_CREDS`, `NATS_INBOX_PREFIX`, `JETFLOW_WORKER_ENSURE_STREAMS=false` for a worker whose
- * NATS user may not create streams, and `JETFLOW_WORKER_METRICS_PORT` to serve metrics.
+ * `NATS_CREDS`, `NATS_TLS_CA`/`NATS_TLS_CERT`/`NATS_TLS_KEY`, `NATS_INBOX_PREFIX`,
+ * `JETFLOW_WORKER_ENSURE_STREAMS=false` for a worker whose NATS user may not create streams, and
+ * `JETFLOW_WORKER_METRICS_PORT` to serve metrics.
  *
  * @throws WorkerError when the worker cannot start (the connection is closed again) or
  * `JETFLOW_WORKER_METRICS_PORT` is not a port number
@@ -81,6 +88,7 @@ export async function runWorker(
     pass,
     credsFile,
     inboxPrefix,
+    tls,
     metricsPort = metricsPortFrom(options.env ?? process.env),
     metricsHost,
     env = process.env,
@@ -99,6 +107,7 @@ export async function runWorker(
     pass: pass ?? nonEmpty(env["NATS_PASSWORD"]),
     authenticator: creds ? credsAuthenticator(await readFile(creds)) : undefined,
     inboxPrefix: inboxPrefix ?? nonEmpty(env["NATS_INBOX_PREFIX"]),
+    tls: tls ?? tlsFromEnv(env),
   });
   watchConnection(nc, workerOptions.logger ?? silentLogger, connectionName ?? "jetflow-worker");
   const ensureStreams = workerOptions.ensureStreams ?? env["JETFLOW_WORKER_ENSURE_STREAMS"] !== "false";
@@ -153,6 +162,17 @@ function metricsPortFrom(env: Readonly<Record<string, string | undefined>>): num
     throw new WorkerError(`JETFLOW_WORKER_METRICS_PORT must be a port number (0-65535), got "${text}"`);
   }
   return port;
+}
+
+function tlsFromEnv(env: Readonly<Record<string, string | undefined>>): TlsOptions | undefined {
+  const tls: TlsOptions = {};
+  const caFile = nonEmpty(env["NATS_TLS_CA"]);
+  const certFile = nonEmpty(env["NATS_TLS_CERT"]);
+  const keyFile = nonEmpty(env["NATS_TLS_KEY"]);
+  if (caFile) tls.caFile = caFile;
+  if (certFile) tls.certFile = certFile;
+  if (keyFile) tls.keyFile = keyFile;
+  return Object.keys(tls).length > 0 ? tls : undefined;
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -8,7 +8,7 @@
  */
 import { ExecutionStatus } from "@jetflow/contracts";
 import type { ExecutionSnapshot } from "@jetflow/contracts";
-import { childExecutionId, hasBit } from "@jetflow/execution-model";
+import { childExecutionId, hasBit } from "@jetflow/engine";
 
 /** Child snapshots loaded per DescribeExecution at most. */
 export const MAX_CHILD_LOADS = 64;

@@ -1,5 +1,11 @@
 import { EnvReader, readBaseConfig } from "@jetflow/service-runtime";
 import type { BaseConfig } from "@jetflow/service-runtime";
+import { readAuthConfig } from "./auth";
+import type { AuthConfig } from "./auth";
+import { readApiTlsConfig } from "./tls";
+import type { ApiTlsConfig } from "./tls";
+import { readSfnConfig } from "./sfn/config";
+import type { SfnConfig } from "./sfn/config";
 
 /** Configuration of the api-gateway. */
 export interface Config extends BaseConfig {
@@ -28,6 +34,12 @@ export interface Config extends BaseConfig {
    * @jetflow/console package; without it the API is served and the console pages are not.
    */
   consoleDir: string | undefined;
+  /** API_AUTH, API_TOKENS, API_JWT_*: who may call the API (see docs/security.md). */
+  auth: AuthConfig;
+  /** API_TLS_CERT, API_TLS_KEY, API_TLS_CLIENT_CA, API_TLS_RELOAD_MS; undefined: plaintext. */
+  tls: ApiTlsConfig | undefined;
+  /** The Step Functions API (SFN_*); see sfn/config.ts. */
+  sfn: SfnConfig;
 }
 
 /** The host part of a host:port address, without the brackets of an IPv6 address. */
@@ -57,7 +69,21 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     httpPort: reader.integer("HTTP_PORT", 8090, 0, 65535),
     httpHost: reader.string("HTTP_HOST", hostOf(grpcAddress)),
     consoleDir: reader.optionalString("CONSOLE_DIR"),
+    auth: readAuthConfig(reader),
+    tls: readApiTlsConfig(reader),
+    sfn: readSfnConfig(reader, hostOf(grpcAddress)),
   };
+  // The Step Functions endpoint authenticates with its own access keys (SigV4); with the API locked,
+  // it must not be the open door beside it.
+  if (
+    config.auth.mode === "required" &&
+    config.sfn.port !== undefined &&
+    config.sfn.accessKeys === undefined
+  ) {
+    reader.problems.push(
+      "SFN_ACCESS_KEYS is required when API authentication is on (API_AUTH=required) and SFN_PORT is set",
+    );
+  }
   reader.done();
   return config;
 }

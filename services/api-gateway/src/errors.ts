@@ -3,7 +3,7 @@
  * thrown inside a handler becomes INTERNAL with a generic message (no stack traces leak).
  */
 import { status } from "@grpc/grpc-js";
-import { StateManagerError } from "@jetflow/execution-model";
+import { StateManagerError } from "@jetflow/service-runtime";
 import { JetStreamApiError } from "@nats-io/jetstream";
 import {
   ClosedConnectionError,

@@ -1,4 +1,4 @@
-import { isExecutionId, namedExecutionId } from "@jetflow/execution-model";
+import { isExecutionId, namedExecutionId } from "@jetflow/engine";
 import { requestExecutionId } from "./executions";
 
 describe("requestExecutionId", () => {

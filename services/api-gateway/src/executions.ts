@@ -14,20 +14,20 @@ import {
   subjects,
 } from "@jetflow/contracts";
 import type { ExecutionSnapshot } from "@jetflow/contracts";
-import type { StateClient } from "@jetflow/execution-model";
+import type { StateClient } from "@jetflow/service-runtime";
 import {
   commandMsgIds,
-  evolve,
   isExecutionId,
   namedExecutionId,
   newExecutionId,
   parseTaskToken,
-  timerIds,
-} from "@jetflow/execution-model";
-import { startTraceSpan } from "@jetflow/contracts/internal";
+  startBatch,
+} from "@jetflow/engine";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
+import { startTraceSpan } from "@jetflow/contracts/internal";
 import { ApiError, RequestProblems } from "./errors";
+import { MAX_PAYLOAD_DEPTH, jsonNestingDepth } from "./json-depth";
 import type { WorkflowStore } from "./workflows";
 import { WORKFLOW_NAME_RULE, canonicalJson, isWorkflowName } from "./workflows";
 
@@ -69,6 +69,7 @@ export class Executions {
     inputJson: string,
     executionName: string,
     requestId = "",
+    identity?: string,
     callerTraceParent?: string,
   ): Promise<{ executionId: string; startTime: Date; created: boolean }> {
     const problems = new RequestProblems();
@@ -97,17 +98,18 @@ export class Executions {
       attributes: { "jetflow.workflow": workflowName, "jetflow.execution_id": executionId },
     });
     try {
-      const started = await this.create(
+      const started = await this.commitStart({
+        executionId,
         workflowName,
-        workflow,
+        workflowVersion: workflow.record.version,
         input,
         executionName,
         requestId,
-        executionId,
         startTime,
         timeoutSeconds,
-        span.traceParent,
-      );
+        identity,
+        traceParent: span.traceParent,
+      });
       span.end();
       return started;
     } catch (err) {
@@ -116,49 +118,35 @@ export class Executions {
     }
   }
 
-  private async create(
-    workflowName: string,
-    workflow: Awaited<ReturnType<WorkflowStore["get"]>>,
-    input: unknown,
-    executionName: string,
-    requestId: string,
-    executionId: string,
-    startTime: Date,
-    timeoutSeconds: number,
-    traceParent: string | undefined,
-  ): Promise<{ executionId: string; startTime: Date; created: boolean }> {
-    const batch = {
+  /** Appends the start (ExecutionStarted with expected sequence 0), or finds the same one. */
+  private async commitStart(start: {
+    executionId: string;
+    workflowName: string;
+    workflowVersion: number;
+    input: unknown;
+    executionName: string;
+    requestId: string;
+    startTime: Date;
+    timeoutSeconds: number;
+    identity: string | undefined;
+    traceParent: string | undefined;
+  }): Promise<{ executionId: string; startTime: Date; created: boolean }> {
+    const { executionId, workflowName, input, executionName, requestId, startTime } = start;
+    const { batch, snapshot } = startBatch({
       executionId,
-      parent: undefined,
-      traceParent,
-      events: [
-        {
-          eventId: 1,
-          executionId,
-          timestamp: startTime,
-          stateName: "",
-          details: {
-            $case: "executionStarted" as const,
-            value: {
-              workflowName,
-              workflowVersion: workflow.record.version,
-              inputJson: JSON.stringify(input),
-              executionName,
-              machinePath: "",
-              parent: undefined,
-              rootExecutionId: executionId,
-              timeoutSeconds,
-              timeoutTimerId: timeoutSeconds > 0 ? timerIds.executionTimeout(executionId) : "",
-              traceParent,
-            },
-          },
-        },
-      ],
-    };
+      workflowName,
+      workflowVersion: start.workflowVersion,
+      inputJson: JSON.stringify(input),
+      executionName,
+      timeoutSeconds: start.timeoutSeconds,
+      startTime,
+      identity: start.identity,
+      traceParent: start.traceParent,
+    });
     const result = await this.o.state.commit({
       batch,
       expectedLastEventSeq: 0,
-      snapshot: evolve(undefined, batch, 0),
+      snapshot,
     });
     if (result.kind === "ok" && !result.duplicate) {
       this.o.onExecutionCreated?.(workflowName);
@@ -197,7 +185,7 @@ export class Executions {
   }
 
   /** Asks the orchestrator to abort a running execution. @throws ApiError NOT_FOUND, FAILED_PRECONDITION */
-  async stop(executionId: string, error: string, cause: string): Promise<Date> {
+  async stop(executionId: string, error: string, cause: string, identity?: string): Promise<Date> {
     const problems = new RequestProblems();
     this.checkId(executionId, problems);
     checkErrorAndCause(error, cause, problems);
@@ -207,7 +195,7 @@ export class Executions {
       throw ApiError.precondition(`execution "${executionId}" is not running`);
     }
     await this.sendCommand(
-      { executionId, kind: { $case: "stop", value: { error, cause } } },
+      { executionId, kind: { $case: "stop", value: { error, cause, identity } } },
       commandMsgIds.stop(executionId),
     );
     return this.now();
@@ -297,6 +285,10 @@ export class Executions {
     if (bytes > this.o.maxPayloadBytes) {
       throw ApiError.tooLarge(`${path} is ${bytes} bytes, more than the limit of ${this.o.maxPayloadBytes}`);
     }
+    if (jsonNestingDepth(json, MAX_PAYLOAD_DEPTH) > MAX_PAYLOAD_DEPTH) {
+      problems.add(path, `nests objects and arrays more than ${MAX_PAYLOAD_DEPTH} levels deep`);
+      return undefined;
+    }
     try {
       return JSON.parse(json);
     } catch (err) {
@@ -317,7 +309,7 @@ export function requestExecutionId(workflowName: string, requestId: string): str
 }
 
 /** The execution id inside a task token, or "" after recording why the token is malformed. */
-function tokenExecutionId(taskToken: string, problems: RequestProblems): string {
+export function tokenExecutionId(taskToken: string, problems: RequestProblems): string {
   if (taskToken === "") {
     problems.add("task_token", "is required");
     return "";

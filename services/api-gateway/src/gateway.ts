@@ -12,7 +12,7 @@ import {
   streamConfigs,
   streams,
 } from "@jetflow/contracts";
-import { StateClient } from "@jetflow/execution-model";
+import { StateClient } from "@jetflow/service-runtime";
 import type { Component, Logger } from "@jetflow/service-runtime";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
@@ -28,8 +28,12 @@ import type { GrpcServerOptions } from "./grpc-server";
 import { closeHttp, createHttpServer, listenHttp } from "./http/http-server";
 import { findConsoleDir } from "./http/static-files";
 import { KvView } from "./kv-view";
+import { createAuthenticator } from "./auth";
+import { startSfnEndpoint } from "./sfn/endpoint";
+import type { SfnEndpoint } from "./sfn/endpoint";
 import { addHealth, addReflection, findProtoDir } from "./reflection";
 import { activitiesOf, ensureTaskConsumers } from "./task-consumers";
+import { createApiCredentials } from "./tls";
 import { WorkflowNames, WorkflowStore } from "./workflows";
 
 export interface GatewayOptions {
@@ -46,7 +50,8 @@ export interface GatewayOptions {
     | "httpHost"
     | "httpPort"
     | "consoleDir"
-  >;
+  > &
+    Partial<Pick<Config, "auth" | "tls" | "sfn">>;
   /** Told of each execution this gateway created (see `metrics.ts`). Must not throw. */
   onExecutionCreated?: (workflowName: string) => void;
 }
@@ -59,6 +64,7 @@ export function createGateway({ nc, log, config, onExecutionCreated }: GatewayOp
   let server: Server | undefined;
   let http: HttpServer | undefined;
   let httpPort = 0;
+  let sfn: SfnEndpoint | undefined;
   let views: KvView[] = [];
   let ready = false;
   let port = 0;
@@ -66,8 +72,16 @@ export function createGateway({ nc, log, config, onExecutionCreated }: GatewayOp
     start(): Promise<number>;
     readonly port: number;
     readonly httpPort: number;
+    /** Port of the Step Functions API; 0 when SFN_PORT is unset. */
+    readonly sfnPort: number;
   } = {
     async start() {
+      // Bad certificate files stop the start here, before any NATS work.
+      const credentials = createApiCredentials(config.tls);
+      const authenticator = createAuthenticator(config.auth ?? { mode: "none", tokens: [] });
+      if (!authenticator.enabled) {
+        log.warn("API authentication is off: anyone who reaches the gRPC port has every right");
+      }
       const js = jetstream(nc);
       const jsm = await jetstreamManager(nc);
       const resources = { replicas: config.replicas };
@@ -110,23 +124,25 @@ export function createGateway({ nc, log, config, onExecutionCreated }: GatewayOp
       await Promise.all(views.map((v) => v.start()));
 
       const connection = trackConnection(nc);
+      const executions = new Executions({
+        nc,
+        js,
+        state: new StateClient(nc, config.stateTimeoutMs),
+        workflows,
+        maxPayloadBytes: config.maxPayloadBytes,
+        requestTimeoutMs: config.stateTimeoutMs,
+        onExecutionCreated,
+      });
       const serviceOptions: GrpcServerOptions = {
         address: config.grpcAddress,
         nc,
         workflows,
         workflowNames: { list: workflowNames, view: namesView },
-        executions: new Executions({
-          nc,
-          js,
-          state: new StateClient(nc, config.stateTimeoutMs),
-          workflows,
-          maxPayloadBytes: config.maxPayloadBytes,
-          requestTimeoutMs: config.stateTimeoutMs,
-          onExecutionCreated,
-        }),
+        executions,
         executionList: { list: executionList, view: listView },
         log,
         connected: connection.connected,
+        authenticator,
       };
       const grpc = createGrpcServer(serviceOptions);
       const health = addHealth(grpc);
@@ -136,18 +152,42 @@ export function createGateway({ nc, log, config, onExecutionCreated }: GatewayOp
         log.warn({ err }, "server reflection disabled");
       }
       server = grpc;
-      port = await bindServer(grpc, config.grpcAddress);
+      port = await bindServer(grpc, config.grpcAddress, credentials);
       ready = true;
       health.setServing(connection.connected());
       connection.onChange((connected) => health.setServing(ready && connected));
-      log.info({ port }, "grpc server listening");
+      log.info(
+        {
+          port,
+          tls: config.tls ? (config.tls.clientCaFile ? "mutual" : "server") : "off",
+          auth: authenticator.enabled,
+        },
+        "grpc server listening",
+      );
       const consoleDir = findConsoleDir(config.consoleDir);
-      http = createHttpServer({ service: workflowService(serviceOptions), log, consoleDir });
+      const service = workflowService(serviceOptions);
+      http = createHttpServer({ service, log, consoleDir });
       httpPort = await listenHttp(http, config.httpHost, config.httpPort);
       log.info(
         { port: httpPort, host: config.httpHost, console: consoleDir !== undefined },
         "http server listening",
       );
+      const sfnPort = config.sfn?.port;
+      if (config.sfn !== undefined && sfnPort !== undefined) {
+        sfn = await startSfnEndpoint({
+          js,
+          jsm,
+          // Its callers are authenticated by their SigV4 access keys (required when the API's own
+          // authentication is on, see config.ts), which carry every right: the API's tokens and
+          // roles do not apply to it.
+          service: workflowService({ ...serviceOptions, authenticator: undefined }),
+          workflows,
+          executions,
+          config: { ...config.sfn, port: sfnPort },
+          replicas: config.replicas,
+          log: log.child({ component: "sfn" }),
+        });
+      }
       return port;
     },
     get port() {
@@ -156,6 +196,9 @@ export function createGateway({ nc, log, config, onExecutionCreated }: GatewayOp
     get httpPort() {
       return httpPort;
     },
+    get sfnPort() {
+      return sfn?.port ?? 0;
+    },
     ready: () => ready,
     // Histories are read from the events stream; definitions from their bucket.
     requiredStreams: [streams.events, `KV_${buckets.definitions}`],
@@ -163,6 +206,7 @@ export function createGateway({ nc, log, config, onExecutionCreated }: GatewayOp
       ready = false;
       for (const view of views) view.stop();
       if (http !== undefined) await closeHttp(http);
+      await sfn?.stop();
       const s = server;
       if (!s) return;
       await new Promise<void>((resolve) => s.tryShutdown(() => resolve()));

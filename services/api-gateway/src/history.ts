@@ -8,7 +8,7 @@
  *   (an execution's batches are spread among everyone else's), until the page is full.
  */
 import { EventBatch, HistoryEvent, decode, streams, subjects } from "@jetflow/contracts";
-import { readEventBatches } from "@jetflow/execution-model";
+import { readEventBatches } from "@jetflow/service-runtime";
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { ApiError } from "./errors";

@@ -24,7 +24,7 @@ export type EventSink = ServerWritableStream<WatchExecutionRequest, WatchExecuti
 
 const TERMINAL = new Set(["executionSucceeded", "executionFailed", "executionTimedOut", "executionAborted"]);
 
-/** `<parent>_<entry event id>_<index>`: the form of a child execution id (see execution-model). */
+/** `<parent>_<entry event id>_<index>`: the form of a child execution id (see `childExecutionId` in @jetflow/engine). */
 const CHILD_ID = /^(.+)_([1-9]\d*)_(\d+)$/;
 
 /** The parent execution id of a Parallel branch or Map iteration id, or undefined for other ids. */

@@ -96,6 +96,7 @@ export class WorkflowStore {
     name: string,
     definition: string,
     description: string,
+    registeredBy?: string,
   ): Promise<{ version: number; created: boolean }> {
     const bytes = Buffer.byteLength(definition);
     if (bytes > this.maxDefinitionBytes) {
@@ -140,6 +141,7 @@ export class WorkflowStore {
         description,
         createdTime: this.now(),
         sha256,
+        registeredBy,
       };
       try {
         await this.kv.create(`${name}.${version}`, encode(WorkflowDefinitionRecord, record));

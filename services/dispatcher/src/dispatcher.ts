@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import { consumerConfigs, streams } from "@jetflow/contracts";
 import { startDurableConsumer } from "@jetflow/contracts/internal";
 import type { DurableConsumer } from "@jetflow/contracts/internal";
-import { lastBatchSeq } from "@jetflow/execution-model";
+import { lastBatchSeq } from "@jetflow/service-runtime";
 import type { Component } from "@jetflow/service-runtime";
 import type { Config } from "./config";
 import { createBatchHandler, createTimerHandler } from "./handlers";

@@ -3,19 +3,20 @@ import type { KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { DecodeError, EventBatch, Timer, decode } from "@jetflow/contracts";
-import { InvalidBatchError, planEffects } from "./effects";
-import type { Effect } from "./effects";
-import { parkDeadLetter, performEffects } from "./publish";
-import type { DispatcherStats } from "./stats";
 import {
+  InvalidBatchError,
   InvalidTimerError,
   canGoStale,
   decideTimer,
   isStale,
   parseHeartbeatMs,
+  planEffects,
   timerFiredEffect,
   validateTimer,
-} from "./timers";
+} from "@jetflow/engine";
+import type { Effect } from "@jetflow/engine";
+import { parkDeadLetter, performEffects } from "./publish";
+import type { DispatcherStats } from "./stats";
 
 /** What the message handlers share. */
 export interface HandlerContext {

@@ -1,8 +1,8 @@
 import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { DeadLetter, encode, subjects } from "@jetflow/contracts";
 import { explainPublishError, traceHeaders } from "@jetflow/contracts/internal";
-import type { Effect } from "./effects";
+import type { Effect } from "@jetflow/engine";
+import { deadLetterMsgId, publishDeadLetter } from "@jetflow/service-runtime";
 
 /** The service name on dead letters and in the dead-letter subject. */
 export const SERVICE = "dispatcher";
@@ -43,14 +43,12 @@ export async function performEffects(
  * by its stream position, and resolves once JetStream has it.
  */
 export async function parkDeadLetter(js: JetStreamClient, msg: JsMsg, reason: string): Promise<void> {
-  const letter: DeadLetter = {
+  await publishDeadLetter(js, {
     service: SERVICE,
     subject: msg.subject,
-    data: Buffer.from(msg.data),
+    data: msg.data,
     reason,
     parkedTime: new Date(),
-  };
-  await js.publish(subjects.deadLetter(SERVICE), encode(DeadLetter, letter), {
-    msgID: `${SERVICE}.${msg.info.stream}.${msg.info.streamSequence}`,
+    msgId: deadLetterMsgId(SERVICE, msg),
   });
 }

@@ -9,13 +9,7 @@ import {
   subjects,
 } from "@jetflow/contracts";
 import type { ParentRef } from "@jetflow/contracts";
-import {
-  childExecutionId,
-  childIdPrefix,
-  commandMsgIds,
-  taskToken,
-  timerIds,
-} from "@jetflow/execution-model";
+import { childExecutionId, childIdPrefix, commandMsgIds, taskToken, timerIds } from "@jetflow/engine";
 import { connectTo, startNatsServer, uniqueName, waitFor } from "@jetflow/testing";
 import type { NatsServer } from "@jetflow/testing";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";

@@ -1,6 +1,6 @@
 import { DeadLetter, Timer, TimerKind, buckets, encode, streams, subjects } from "@jetflow/contracts";
 import type { Command } from "@jetflow/contracts";
-import { commandMsgIds, taskToken, timerIds } from "@jetflow/execution-model";
+import { commandMsgIds, taskToken, timerIds } from "@jetflow/engine";
 import { connectTo, startNatsServer, uniqueName, waitFor } from "@jetflow/testing";
 import type { NatsServer } from "@jetflow/testing";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";

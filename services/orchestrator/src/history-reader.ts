@@ -2,7 +2,7 @@
  * Reads an execution's own history back: the outputs of a Parallel/Map round's children, which
  * travel in the parent's events instead of its snapshot (to keep the snapshot small).
  */
-import { readEventBatches } from "@jetflow/execution-model";
+import { readEventBatches } from "@jetflow/service-runtime";
 import type { NatsConnection } from "@nats-io/transport-node";
 
 /** Outputs of the succeeded children of the round started by event `startedEventId`, by index. */

@@ -9,10 +9,8 @@ import { randomUUID } from "node:crypto";
 import type { StateMachine } from "@jetflow/asl";
 import {
   Command,
-  DeadLetter,
   consumerConfigs,
   decode,
-  encode,
   parseHeartbeatRecord,
   ensureStream,
   streamConfigs,
@@ -24,6 +22,7 @@ import {
 import type { EventBatch, ExecutionSnapshot } from "@jetflow/contracts";
 import { startDurableConsumer } from "@jetflow/contracts/internal";
 import type { DurableConsumer } from "@jetflow/contracts/internal";
+import { LruCache, Semaphore, StateClient, publishDeadLetter } from "@jetflow/service-runtime";
 import type { Component, Logger } from "@jetflow/service-runtime";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { JsMsg } from "@nats-io/jetstream";
@@ -31,19 +30,16 @@ import { Kvm } from "@nats-io/kv";
 import type { KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Config } from "./config";
-import { ChildOutputsNeeded, applyCommand } from "./decide";
-import type { DecideEnv, Ignored } from "./decide";
-import { rootExecutionOf } from "./context";
-import type { RootExecution } from "./context";
-import { isJudgedOnStaleSnapshot, provenEventId } from "./evidence";
+import {
+  completeChildStart,
+  decideTransition,
+  isJudgedOnStaleSnapshot,
+  provenEventId,
+  rootExecutionOf,
+} from "@jetflow/engine";
+import type { DecideEnv, Ignored, RootExecution } from "@jetflow/engine";
 import { DefinitionCache } from "./definitions";
 import { readChildOutputs } from "./history-reader";
-import { LruCache } from "./lru";
-import { Semaphore } from "./semaphore";
-import { StateClient } from "@jetflow/execution-model";
-import { completeChildStart } from "./machine";
-
-import { Transition } from "./transition";
 
 /** What the orchestrator needs from its surroundings. */
 export interface OrchestratorOptions {
@@ -296,7 +292,6 @@ export function createOrchestrator(options: OrchestratorOptions) {
     let outputs: Map<number, Map<number, string>> | undefined;
     for (;;) {
       const definition = await definitionFor(snapshot, commands);
-      const t = new Transition(executionId, snapshot, now());
       if (!definition) {
         for (const [index, command] of commands.entries()) {
           if (!behind.has(index)) judge(index, command, "unknown-execution", snapshot);
@@ -319,26 +314,24 @@ export function createOrchestrator(options: OrchestratorOptions) {
         maxStatesPerTransition: config.maxStatesPerTransition,
         childOutputs: (startedEventId) => outputs?.get(startedEventId),
       };
-      try {
-        for (const [index, command] of commands.entries()) {
-          let ignored: Ignored;
-          try {
-            ignored = applyCommand(t, command, env);
-          } catch (err) {
-            if (err instanceof ChildOutputsNeeded) throw err;
-            throw new DecisionError(index, err);
-          }
-          if (ignored && !behind.has(index)) {
-            counters.ignored++;
-            judge(index, command, ignored, snapshot);
-            elog.debug({ ignored, kind: command.kind?.$case }, "command changed nothing");
-          }
-        }
-      } catch (err) {
-        if (!(err instanceof ChildOutputsNeeded)) throw err;
+      const decision = decideTransition(executionId, snapshot, commands, env);
+      if (decision.kind === "failed") throw new DecisionError(decision.commandIndex, decision.error);
+      if (decision.kind === "needs") {
+        // The last child of a round completed: its result needs the children's outputs, which
+        // travel in the history. Read them, then decide the whole group again.
+        const { startedEventId } = decision.need;
         outputs ??= new Map();
-        outputs.set(err.startedEventId, await readChildOutputs(nc, executionId, err.startedEventId));
+        outputs.set(startedEventId, await readChildOutputs(nc, executionId, startedEventId));
         continue;
+      }
+      const t = decision.transition;
+      for (const [index, ignored] of decision.ignored.entries()) {
+        const command = commands[index];
+        if (ignored && command && !behind.has(index)) {
+          counters.ignored++;
+          judge(index, command, ignored, snapshot);
+          elog.debug({ ignored, kind: command.kind?.$case }, "command changed nothing");
+        }
       }
       const next = t.snapshot;
       const batch = t.toBatch(next?.parent);
@@ -478,14 +471,13 @@ export function createOrchestrator(options: OrchestratorOptions) {
     const reason = err instanceof Error ? err.message : String(err);
     log.warn({ subject: msg.subject, reason }, "command parked");
     try {
-      const letter: DeadLetter = {
+      await publishDeadLetter(js, {
         service: "orchestrator",
         subject: msg.subject,
-        data: Buffer.from(msg.data),
+        data: msg.data,
         reason,
         parkedTime: now(),
-      };
-      await js.publish(subjects.deadLetter("orchestrator"), encode(DeadLetter, letter));
+      });
       msg.ack();
     } catch (parkErr) {
       log.error({ err: parkErr }, "cannot park a malformed command; it will be redelivered");

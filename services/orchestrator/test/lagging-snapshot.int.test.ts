@@ -22,7 +22,7 @@ import {
   subjects,
 } from "@jetflow/contracts";
 import type { EventBatch, ExecutionSnapshot } from "@jetflow/contracts";
-import { commandMsgIds, evolve } from "@jetflow/execution-model";
+import { commandMsgIds, evolve } from "@jetflow/engine";
 import { connectTo, startNatsServer, waitFor } from "@jetflow/testing";
 import type { NatsServer } from "@jetflow/testing";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
@@ -31,7 +31,7 @@ import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import pino from "pino";
 import { loadConfig } from "../src/config";
 import { createOrchestrator } from "../src/orchestrator";
-import { Simulator } from "../src/simulator";
+import { Simulator } from "@jetflow/engine/test-support";
 
 const DEFINITION = JSON.stringify({
   StartAt: "Work",

@@ -5,7 +5,6 @@
  */
 import {
   Command,
-  DeadLetter,
   ExecutionSnapshot,
   activityFromSubject,
   TaskHeartbeatReply,
@@ -18,6 +17,7 @@ import {
   streams,
   subjects,
 } from "@jetflow/contracts";
+import { createRequestServer, publishDeadLetter } from "@jetflow/service-runtime";
 import {
   explainJetStreamError,
   startDurableConsumer,
@@ -31,10 +31,9 @@ import { JetStreamApiCodes, jetstream, jetstreamManager } from "@nats-io/jetstre
 import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import type { KV } from "@nats-io/kv";
-import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
+import type { Msg, NatsConnection } from "@nats-io/transport-node";
 import type { Config } from "./config";
-import { isCancelRequested, parseHeartbeat } from "./heartbeat";
-import { ingestBytes } from "./ingest";
+import { ingestBytes, isCancelRequested, parseHeartbeat } from "@jetflow/engine";
 import { ensureResources, isApiError } from "./resources";
 import { emptyStats } from "./stats";
 import type { IngestorStats } from "./stats";
@@ -72,32 +71,24 @@ export function createResultIngestor({
 }: ResultIngestorOptions): ResultIngestor {
   const stats = emptyStats();
   const limits = { maxOutputBytes: config.maxOutputBytes };
-  const inFlight = new Set<Promise<void>>();
   let js: JetStreamClient | undefined;
   let kvm: Kvm | undefined;
   let heartbeatsKv: KV | undefined;
   let instances: KV | undefined;
-  let heartbeatSub: Subscription | undefined;
+  // Heartbeats are core request/reply, shared by the replicas through the queue group.
+  const heartbeats = createRequestServer({ nc, log, queue: queueGroups.resultIngestor });
   let results: DurableConsumer | undefined;
   let running = false;
 
-  function track(work: Promise<void>): Promise<void> {
-    const tracked = work.catch((err: unknown) => log.error({ err }, "message handler failed"));
-    inFlight.add(tracked);
-    void tracked.finally(() => inFlight.delete(tracked));
-    return tracked;
-  }
-
   async function park(subject: string, data: Uint8Array, reason: string): Promise<void> {
     log.error({ subject, activity: activityFromSubject(subject), reason }, "message parked");
-    const letter: DeadLetter = {
+    await publishDeadLetter(js as JetStreamClient, {
       service: SERVICE_NAME,
       subject,
-      data: Buffer.from(data.buffer, data.byteOffset, data.byteLength),
+      data,
       reason,
       parkedTime: new Date(now()),
-    };
-    await (js as JetStreamClient).publish(subjects.deadLetter(SERVICE_NAME), encode(DeadLetter, letter));
+    });
     stats.deadLettered += 1;
   }
 
@@ -220,18 +211,9 @@ export function createResultIngestor({
         handle: onResult,
         log,
       });
-      heartbeatSub = nc.subscribe(subjects.allHeartbeats, {
-        queue: queueGroups.resultIngestor,
-        callback: (err, msg) => {
-          if (err) {
-            log.error({ err }, "heartbeat subscription failed");
-            return;
-          }
-          void track(onHeartbeat(msg));
-        },
-      });
+      heartbeats.serve(subjects.allHeartbeats, onHeartbeat);
       // A round trip to the server makes sure it has registered the subscription.
-      await nc.flush();
+      await heartbeats.registered();
       running = true;
       log.info(
         { maxInFlight: config.maxInFlight, maxOutputBytes: config.maxOutputBytes },
@@ -244,9 +226,8 @@ export function createResultIngestor({
 
     async stop() {
       running = false;
-      await heartbeatSub?.drain().catch(() => {});
+      await heartbeats.stop();
       await results?.stop();
-      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
       log.info({ stats }, "result-ingestor stopped");
     },
 

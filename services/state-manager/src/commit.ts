@@ -6,10 +6,10 @@
 import { buckets, streams, subjects } from "@jetflow/contracts";
 import { explainJetStreamError } from "@jetflow/contracts/internal";
 import type { CommitReply, ExecutionSnapshot } from "@jetflow/contracts";
-import { eventBatchMsgId } from "@jetflow/execution-model";
+import { eventBatchMsgId } from "@jetflow/engine";
 import type { JetStreamClient, JetStreamManager, PubAck } from "@nats-io/jetstream";
 import type { Logger } from "pino";
-import type { ValidCommit } from "./commit-validation";
+import type { ValidCommit } from "@jetflow/engine";
 import { errorMessage, isWrongLastSequence } from "./errors";
 import type { SnapshotStore } from "./kv-store";
 import type { StateManagerStats } from "./stats";

@@ -15,13 +15,13 @@
  * one `create` that finds the entry there.
  */
 import { ExecutionStatus, encode, ExecutionSummary } from "@jetflow/contracts";
-import { toExecutionSummary } from "@jetflow/execution-model";
+import { toExecutionSummary } from "@jetflow/engine";
 import type { ExecutionSnapshot } from "@jetflow/contracts";
 import type { KV } from "@nats-io/kv";
 import type { Logger } from "pino";
 import { isWrongLastSequence } from "./errors";
 import type { SnapshotStore } from "./kv-store";
-import type { LruCache } from "./lru-cache";
+import type { LruCache } from "@jetflow/service-runtime";
 
 /** What to write to the index for a snapshot, if anything. */
 export type IndexWrite = { op: "create" | "put"; summary: ExecutionSummary };

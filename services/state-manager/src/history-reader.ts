@@ -1,15 +1,16 @@
 /**
- * Folds an execution's history (read with execution-model's `readEventBatchesWith`, the reader
+ * Folds an execution's history (read with service-runtime's `readEventBatchesWith`, the reader
  * every service shares) into a snapshot: the load's repair and the replay tool.
  */
 import type { ExecutionSnapshot } from "@jetflow/contracts";
-import { evolve, readEventBatchesWith, replay } from "@jetflow/execution-model";
-import type { StoredBatch } from "@jetflow/execution-model";
+import { evolve, replay } from "@jetflow/engine";
+import { readEventBatchesWith } from "@jetflow/service-runtime";
+import type { StoredBatch } from "@jetflow/service-runtime";
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 
-export { lastBatchSeq } from "@jetflow/execution-model";
+export { lastBatchSeq } from "@jetflow/service-runtime";
 
 /** Every batch of `executionId`, in order. */
 export async function readExecutionHistory(

@@ -8,7 +8,7 @@ import { ExecutionSnapshot, buckets, decode, encode } from "@jetflow/contracts";
 import type { KV } from "@nats-io/kv";
 import type { Logger } from "pino";
 import { SnapshotWriteError, isWrongLastSequence } from "./errors";
-import type { LruCache } from "./lru-cache";
+import type { LruCache } from "@jetflow/service-runtime";
 import { MAX_PUT_ATTEMPTS, nextPutStep } from "./monotonic-put";
 import type { KnownEntry } from "./monotonic-put";
 

@@ -3,7 +3,7 @@
  * process died between the append and the snapshot write), and the KV entry repaired.
  */
 import type { ExecutionSnapshot, LoadReply } from "@jetflow/contracts";
-import { EventSequenceError } from "@jetflow/execution-model";
+import { EventSequenceError } from "@jetflow/engine";
 import type { JetStreamManager } from "@nats-io/jetstream";
 import type { Logger } from "pino";
 import { errorMessage } from "./errors";

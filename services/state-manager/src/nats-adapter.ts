@@ -8,7 +8,6 @@
 import type { ExecutionStatus } from "@jetflow/contracts";
 import {
   CommitReply,
-  DeadLetter,
   LoadReply,
   LoadRequest,
   bucketConfigs,
@@ -21,17 +20,17 @@ import {
   streams,
   subjects,
 } from "@jetflow/contracts";
+import { LruCache, createRequestServer, publishDeadLetter, reply } from "@jetflow/service-runtime";
 import type { Component } from "@jetflow/service-runtime";
-import { isExecutionId } from "@jetflow/execution-model";
+import { isExecutionId, parseCommitRequest } from "@jetflow/engine";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
-import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
+import type { Msg, NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { createCommitter } from "./commit";
 import { createExecutionIndex, withExecutionIndex } from "./execution-index";
 import type { Committer } from "./commit";
-import { parseCommitRequest } from "./commit-validation";
 import type { Config } from "./config";
 import { errorMessage } from "./errors";
 import { KeyedQueue } from "./keyed-queue";
@@ -39,7 +38,6 @@ import { createSnapshotStore } from "./kv-store";
 import type { CachedVersion } from "./kv-store";
 import { createLoader } from "./load";
 import type { Loader } from "./load";
-import { LruCache } from "./lru-cache";
 import { emptyStats } from "./stats";
 import type { StateManagerStats } from "./stats";
 
@@ -68,21 +66,14 @@ export interface StateManager extends Component {
 export function createStateManager({ nc, log, config, onCommitAnswered }: StateManagerOptions): StateManager {
   const stats = emptyStats();
   const commitQueue = new KeyedQueue();
-  const inFlight = new Set<Promise<void>>();
-  const subscriptions: Subscription[] = [];
+  const server = createRequestServer({ nc, log, queue: queueGroups.stateManager });
   let js: JetStreamClient | undefined;
   let commit: Committer | undefined;
   let load: Loader | undefined;
   let running = false;
 
-  function track(work: Promise<void>): void {
-    const tracked = work.catch((err: unknown) => log.error({ err }, "request handler failed"));
-    inFlight.add(tracked);
-    void tracked.finally(() => inFlight.delete(tracked));
-  }
-
   function respond(msg: Msg, bytes: Uint8Array): void {
-    if (!msg.respond(bytes)) log.warn({ subject: msg.subject }, "reply not sent: connection closed");
+    reply(msg, bytes, log);
   }
 
   function refuse(msg: Msg, reason: string, reply: Uint8Array): void {
@@ -93,20 +84,17 @@ export function createStateManager({ nc, log, config, onCommitAnswered }: StateM
   }
 
   function park(msg: Msg, reason: string): void {
-    const letter: DeadLetter = {
-      service: SERVICE_NAME,
-      subject: msg.subject,
-      data: Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength),
-      reason,
-      parkedTime: new Date(),
-    };
-    track(
+    const parkedTime = new Date();
+    void server.track(
       (async () => {
         try {
-          await (js as JetStreamClient).publish(
-            subjects.deadLetter(SERVICE_NAME),
-            encode(DeadLetter, letter),
-          );
+          await publishDeadLetter(js as JetStreamClient, {
+            service: SERVICE_NAME,
+            subject: msg.subject,
+            data: msg.data,
+            reason,
+            parkedTime,
+          });
           stats.deadLettered += 1;
         } catch (err) {
           log.error({ err, subject: msg.subject, reason }, "cannot park a dead letter");
@@ -115,7 +103,7 @@ export function createStateManager({ nc, log, config, onCommitAnswered }: StateM
     );
   }
 
-  function onCommit(msg: Msg): void {
+  function onCommit(msg: Msg): Promise<void> | undefined {
     if (!msg.reply) {
       stats.malformed += 1;
       log.warn({ subject: msg.subject }, "commit without a reply subject");
@@ -130,17 +118,15 @@ export function createStateManager({ nc, log, config, onCommitAnswered }: StateM
     const run = commit as Committer;
     const valid = parsed.commit;
     const arrived = performance.now();
-    track(
-      commitQueue
-        .run(valid.executionId, () => run(valid))
-        .then((reply) => {
-          respond(msg, encode(CommitReply, reply));
-          onCommitAnswered?.(reply, (performance.now() - arrived) / 1000);
-        }),
-    );
+    return commitQueue
+      .run(valid.executionId, () => run(valid))
+      .then((committed) => {
+        respond(msg, encode(CommitReply, committed));
+        onCommitAnswered?.(committed, (performance.now() - arrived) / 1000);
+      });
   }
 
-  function onLoad(msg: Msg): void {
+  function onLoad(msg: Msg): Promise<void> | undefined {
     if (!msg.reply) {
       stats.malformed += 1;
       log.warn({ subject: msg.subject }, "load without a reply subject");
@@ -161,25 +147,7 @@ export function createStateManager({ nc, log, config, onCommitAnswered }: StateM
       return;
     }
     const run = load as Loader;
-    track(run(executionId).then((reply) => respond(msg, encode(LoadReply, reply))));
-  }
-
-  function subscribe(subject: string, handler: (msg: Msg) => void): Subscription {
-    return nc.subscribe(subject, {
-      queue: queueGroups.stateManager,
-      callback: (err, msg) => {
-        if (err) {
-          log.error({ err, subject }, "subscription failed");
-          return;
-        }
-        try {
-          handler(msg);
-        } catch (handlerErr) {
-          // Nothing above is expected to throw; a bug must not kill the subscription.
-          log.error({ err: handlerErr, subject }, "request handler threw");
-        }
-      },
-    });
+    return run(executionId).then((loaded) => respond(msg, encode(LoadReply, loaded)));
   }
 
   return {
@@ -207,9 +175,10 @@ export function createStateManager({ nc, log, config, onCommitAnswered }: StateM
       );
       commit = createCommitter({ js, jsm, store, stats, log });
       load = createLoader({ jsm, store, stats, log });
-      subscriptions.push(subscribe(subjects.stateCommit, onCommit), subscribe(subjects.stateLoad, onLoad));
+      server.serve(subjects.stateCommit, onCommit);
+      server.serve(subjects.stateLoad, onLoad);
       // A round trip to the server makes sure it has registered the subscriptions.
-      await nc.flush();
+      await server.registered();
       running = true;
       log.info({ replicas: config.replicas }, "state-manager serving");
     },
@@ -220,8 +189,7 @@ export function createStateManager({ nc, log, config, onCommitAnswered }: StateM
 
     async stop() {
       running = false;
-      await Promise.all(subscriptions.splice(0).map((sub) => sub.drain()));
-      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+      await server.stop();
       log.info({ stats }, "state-manager stopped");
     },
 

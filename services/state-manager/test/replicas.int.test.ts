@@ -8,7 +8,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { readExecutionHistory, replayExecution } from "../src/history-reader";
 import { commit, commitOk, load, openInstances, startStateManager, storedSnapshot } from "./harness";
 import type { RunningStateManager } from "./harness";
-import { commitRequest, makeBatch } from "./history-builders";
+import { commitRequest, makeBatch } from "@jetflow/engine/test-support";
 
 let server: NatsServer | undefined;
 const instances: RunningStateManager[] = [];

@@ -10,7 +10,7 @@ import {
   streams,
   subjects,
 } from "@jetflow/contracts";
-import { eventBatchMsgId, evolve, namedExecutionId } from "@jetflow/execution-model";
+import { eventBatchMsgId, evolve, namedExecutionId } from "@jetflow/engine";
 import { connectTo, startNatsServer, uniqueName, waitFor } from "@jetflow/testing";
 import type { NatsServer } from "@jetflow/testing";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
@@ -20,7 +20,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { readExecutionHistory, replayExecution, replayExecutionFrom } from "../src/history-reader";
 import { commit, commitOk, load, openInstances, startStateManager, storedSnapshot } from "./harness";
 import type { RunningStateManager } from "./harness";
-import { commitRequest, makeBatch } from "./history-builders";
+import { commitRequest, makeBatch } from "@jetflow/engine/test-support";
 
 const MAX_SNAPSHOT_BYTES = 64 * 1024;
 

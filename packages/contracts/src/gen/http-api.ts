@@ -872,6 +872,10 @@ export const openApiDocument: Readonly<Record<string, unknown>> = {
           },
           "cause": {
             "type": "string"
+          },
+          "identity": {
+            "type": "string",
+            "description": "Who stopped it, from StopRequested (absent when the API runs without auth)."
           }
         }
       },
@@ -920,6 +924,10 @@ export const openApiDocument: Readonly<Record<string, unknown>> = {
           "timeoutTimerId": {
             "type": "string"
           },
+          "identity": {
+            "type": "string",
+            "description": "Who started it: the authenticated caller's identity (absent when the API runs without auth)."
+          },
           "traceParent": {
             "type": "string",
             "description": "W3C traceparent of the span that started the execution (the api-gateway's StartExecution), the parent of every span of the execution; absent when tracing is off."
@@ -946,6 +954,10 @@ export const openApiDocument: Readonly<Record<string, unknown>> = {
           },
           "cause": {
             "type": "string"
+          },
+          "identity": {
+            "type": "string",
+            "description": "Who asked for the stop (absent when the API runs without auth)."
           }
         }
       },

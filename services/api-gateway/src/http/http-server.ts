@@ -8,7 +8,7 @@
 import { createServer } from "node:http";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { status } from "@grpc/grpc-js";
+import { Metadata, status } from "@grpc/grpc-js";
 import type { ServiceError } from "@grpc/grpc-js";
 import { openApiDocument } from "@jetflow/contracts";
 import type { WorkflowServiceServer } from "@jetflow/contracts";
@@ -32,7 +32,7 @@ export interface HttpServerOptions {
 
 type GrpcFailure = Partial<ServiceError>;
 type UnaryHandler = (
-  call: { request: unknown },
+  call: { request: unknown; metadata: Metadata },
   callback: (err: GrpcFailure | null, response?: unknown) => void,
 ) => void;
 type StreamHandler = (call: SseCall<unknown, unknown>) => void;
@@ -85,6 +85,17 @@ function eventIdOf(message: unknown): string | undefined {
   return id === undefined ? undefined : String(id);
 }
 
+/**
+ * The caller's credentials as gRPC metadata: the same `authorization: Bearer …` header the gRPC
+ * API reads, so both front doors authenticate and authorize alike (see docs/security.md).
+ */
+function credentialsOf(req: IncomingMessage): Metadata {
+  const metadata = new Metadata();
+  const authorization = req.headers.authorization;
+  if (typeof authorization === "string") metadata.set("authorization", authorization);
+  return metadata;
+}
+
 /** Calls the route's handler and answers `res`. */
 async function callRoute(
   options: HttpServerOptions,
@@ -104,12 +115,14 @@ async function callRoute(
     object.fromEventId = Number(lastEventId) + 1;
   }
   const request = route.request.fromJSON(object);
+  const metadata = credentialsOf(req);
   const handler = (options.service as unknown as Record<string, unknown>)[compiled.handler];
   if (typeof handler !== "function")
     throw new ApiError(status.UNIMPLEMENTED, `${route.method} is not implemented`);
   if (route.streaming) {
     const call = new SseCall<unknown, unknown>({
       request,
+      metadata,
       req,
       res,
       toJSON: (message) => route.response.toJSON(message),
@@ -121,7 +134,7 @@ async function callRoute(
     return;
   }
   await new Promise<void>((resolve) => {
-    (handler as UnaryHandler)({ request }, (err, response) => {
+    (handler as UnaryHandler)({ request, metadata }, (err, response) => {
       if (err) sendFailure(res, err);
       else sendJson(res, 200, route.response.toJSON(response));
       resolve();

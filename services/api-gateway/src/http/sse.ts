@@ -10,13 +10,15 @@
  */
 import { EventEmitter } from "node:events";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { status } from "@grpc/grpc-js";
+import type { Metadata, status } from "@grpc/grpc-js";
 
 /** How often a comment line keeps idle connections (and proxies) open, in ms. */
 const KEEP_ALIVE_MS = 15_000;
 
 export interface SseCallOptions<Req, Res> {
   request: Req;
+  /** The caller's credentials, as the gRPC handler reads them. */
+  metadata: Metadata;
   req: IncomingMessage;
   res: ServerResponse;
   /** The message as JSON (the response type's toJSON). */
@@ -32,6 +34,7 @@ export interface SseCallOptions<Req, Res> {
 /** The stand-in for a gRPC server stream; see the module comment. */
 export class SseCall<Req, Res> extends EventEmitter {
   readonly request: Req;
+  readonly metadata: Metadata;
   cancelled = false;
   private started = false;
   private finished = false;
@@ -40,6 +43,7 @@ export class SseCall<Req, Res> extends EventEmitter {
   constructor(private readonly options: SseCallOptions<Req, Res>) {
     super();
     this.request = options.request;
+    this.metadata = options.metadata;
     const { req, res } = options;
     const gone = () => {
       if (this.finished) return;

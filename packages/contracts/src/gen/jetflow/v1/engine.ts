@@ -201,6 +201,8 @@ export interface WorkflowDefinitionRecord {
   description: string;
   createdTime: Date | undefined;
   sha256: string;
+  /** Who registered this version (absent when the API runs without auth). */
+  registeredBy?: string | undefined;
 }
 
 /** A durable timer in JETFLOW_TIMERS; the dispatcher turns it into a TimerFired command when due. */
@@ -283,6 +285,8 @@ export interface ChildCompleted {
 export interface StopRequested {
   error: string;
   cause: string;
+  /** Who asked for the stop, recorded in ExecutionAborted (absent when the API runs without auth). */
+  identity?: string | undefined;
 }
 
 /** Launch more children of the active Parallel/Map state (big maps start in slices). */
@@ -1640,7 +1644,15 @@ export const ExecutionSnapshot: MessageFns<ExecutionSnapshot> = {
 };
 
 function createBaseWorkflowDefinitionRecord(): WorkflowDefinitionRecord {
-  return { name: "", version: 0, definition: "", description: "", createdTime: undefined, sha256: "" };
+  return {
+    name: "",
+    version: 0,
+    definition: "",
+    description: "",
+    createdTime: undefined,
+    sha256: "",
+    registeredBy: undefined,
+  };
 }
 
 export const WorkflowDefinitionRecord: MessageFns<WorkflowDefinitionRecord> = {
@@ -1662,6 +1674,9 @@ export const WorkflowDefinitionRecord: MessageFns<WorkflowDefinitionRecord> = {
     }
     if (message.sha256 !== "") {
       writer.uint32(50).string(message.sha256);
+    }
+    if (message.registeredBy !== undefined) {
+      writer.uint32(58).string(message.registeredBy);
     }
     return writer;
   },
@@ -1727,6 +1742,14 @@ export const WorkflowDefinitionRecord: MessageFns<WorkflowDefinitionRecord> = {
             message.sha256 = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.registeredBy = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1751,6 +1774,11 @@ export const WorkflowDefinitionRecord: MessageFns<WorkflowDefinitionRecord> = {
         ? fromJsonTimestamp(object.created_time)
         : undefined,
       sha256: isSet(object.sha256) ? globalThis.String(object.sha256) : "",
+      registeredBy: isSet(object.registeredBy)
+        ? globalThis.String(object.registeredBy)
+        : isSet(object.registered_by)
+        ? globalThis.String(object.registered_by)
+        : undefined,
     };
   },
 
@@ -1774,6 +1802,9 @@ export const WorkflowDefinitionRecord: MessageFns<WorkflowDefinitionRecord> = {
     if (message.sha256 !== "") {
       obj.sha256 = message.sha256;
     }
+    if (message.registeredBy !== undefined) {
+      obj.registeredBy = message.registeredBy;
+    }
     return obj;
   },
 
@@ -1788,6 +1819,7 @@ export const WorkflowDefinitionRecord: MessageFns<WorkflowDefinitionRecord> = {
     message.description = object.description ?? "";
     message.createdTime = object.createdTime ?? undefined;
     message.sha256 = object.sha256 ?? "";
+    message.registeredBy = object.registeredBy ?? undefined;
     return message;
   },
 };
@@ -2859,7 +2891,7 @@ export const ChildCompleted: MessageFns<ChildCompleted> = {
 };
 
 function createBaseStopRequested(): StopRequested {
-  return { error: "", cause: "" };
+  return { error: "", cause: "", identity: undefined };
 }
 
 export const StopRequested: MessageFns<StopRequested> = {
@@ -2869,6 +2901,9 @@ export const StopRequested: MessageFns<StopRequested> = {
     }
     if (message.cause !== "") {
       writer.uint32(18).string(message.cause);
+    }
+    if (message.identity !== undefined) {
+      writer.uint32(26).string(message.identity);
     }
     return writer;
   },
@@ -2902,6 +2937,14 @@ export const StopRequested: MessageFns<StopRequested> = {
             message.cause = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.identity = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2918,6 +2961,7 @@ export const StopRequested: MessageFns<StopRequested> = {
     return {
       error: isSet(object.error) ? globalThis.String(object.error) : "",
       cause: isSet(object.cause) ? globalThis.String(object.cause) : "",
+      identity: isSet(object.identity) ? globalThis.String(object.identity) : undefined,
     };
   },
 
@@ -2929,6 +2973,9 @@ export const StopRequested: MessageFns<StopRequested> = {
     if (message.cause !== "") {
       obj.cause = message.cause;
     }
+    if (message.identity !== undefined) {
+      obj.identity = message.identity;
+    }
     return obj;
   },
 
@@ -2939,6 +2986,7 @@ export const StopRequested: MessageFns<StopRequested> = {
     const message = createBaseStopRequested();
     message.error = object.error ?? "";
     message.cause = object.cause ?? "";
+    message.identity = object.identity ?? undefined;
     return message;
   },
 };

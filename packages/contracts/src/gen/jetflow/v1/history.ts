@@ -75,6 +75,10 @@ export interface ExecutionStarted {
   /** Execution-level TimeoutSeconds (0: none) and the id of its timer. */
   timeoutSeconds: number;
   timeoutTimerId: string;
+  /** Who started it: the authenticated caller's identity (absent when the API runs without auth). */
+  identity?:
+    | string
+    | undefined;
   /**
    * W3C traceparent of the span that started the execution (the api-gateway's StartExecution),
    * the parent of every span of the execution; absent when tracing is off.
@@ -100,11 +104,15 @@ export interface ExecutionTimedOut {
 export interface ExecutionStopRequested {
   error: string;
   cause: string;
+  /** Who asked for the stop (absent when the API runs without auth). */
+  identity?: string | undefined;
 }
 
 export interface ExecutionAborted {
   error: string;
   cause: string;
+  /** Who stopped it, from StopRequested (absent when the API runs without auth). */
+  identity?: string | undefined;
 }
 
 export interface StateEntered {
@@ -1174,6 +1182,7 @@ function createBaseExecutionStarted(): ExecutionStarted {
     rootExecutionId: "",
     timeoutSeconds: 0,
     timeoutTimerId: "",
+    identity: undefined,
     traceParent: undefined,
   };
 }
@@ -1207,8 +1216,11 @@ export const ExecutionStarted: MessageFns<ExecutionStarted> = {
     if (message.timeoutTimerId !== "") {
       writer.uint32(74).string(message.timeoutTimerId);
     }
+    if (message.identity !== undefined) {
+      writer.uint32(82).string(message.identity);
+    }
     if (message.traceParent !== undefined) {
-      writer.uint32(82).string(message.traceParent);
+      writer.uint32(90).string(message.traceParent);
     }
     return writer;
   },
@@ -1303,6 +1315,14 @@ export const ExecutionStarted: MessageFns<ExecutionStarted> = {
               break;
             }
 
+            message.identity = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
             message.traceParent = reader.string();
             continue;
           }
@@ -1361,6 +1381,7 @@ export const ExecutionStarted: MessageFns<ExecutionStarted> = {
         : isSet(object.timeout_timer_id)
         ? globalThis.String(object.timeout_timer_id)
         : "",
+      identity: isSet(object.identity) ? globalThis.String(object.identity) : undefined,
       traceParent: isSet(object.traceParent)
         ? globalThis.String(object.traceParent)
         : isSet(object.trace_parent)
@@ -1398,6 +1419,9 @@ export const ExecutionStarted: MessageFns<ExecutionStarted> = {
     if (message.timeoutTimerId !== "") {
       obj.timeoutTimerId = message.timeoutTimerId;
     }
+    if (message.identity !== undefined) {
+      obj.identity = message.identity;
+    }
     if (message.traceParent !== undefined) {
       obj.traceParent = message.traceParent;
     }
@@ -1420,6 +1444,7 @@ export const ExecutionStarted: MessageFns<ExecutionStarted> = {
     message.rootExecutionId = object.rootExecutionId ?? "";
     message.timeoutSeconds = object.timeoutSeconds ?? 0;
     message.timeoutTimerId = object.timeoutTimerId ?? "";
+    message.identity = object.identity ?? undefined;
     message.traceParent = object.traceParent ?? undefined;
     return message;
   },
@@ -1669,7 +1694,7 @@ export const ExecutionTimedOut: MessageFns<ExecutionTimedOut> = {
 };
 
 function createBaseExecutionStopRequested(): ExecutionStopRequested {
-  return { error: "", cause: "" };
+  return { error: "", cause: "", identity: undefined };
 }
 
 export const ExecutionStopRequested: MessageFns<ExecutionStopRequested> = {
@@ -1679,6 +1704,9 @@ export const ExecutionStopRequested: MessageFns<ExecutionStopRequested> = {
     }
     if (message.cause !== "") {
       writer.uint32(18).string(message.cause);
+    }
+    if (message.identity !== undefined) {
+      writer.uint32(26).string(message.identity);
     }
     return writer;
   },
@@ -1712,6 +1740,14 @@ export const ExecutionStopRequested: MessageFns<ExecutionStopRequested> = {
             message.cause = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.identity = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1728,6 +1764,7 @@ export const ExecutionStopRequested: MessageFns<ExecutionStopRequested> = {
     return {
       error: isSet(object.error) ? globalThis.String(object.error) : "",
       cause: isSet(object.cause) ? globalThis.String(object.cause) : "",
+      identity: isSet(object.identity) ? globalThis.String(object.identity) : undefined,
     };
   },
 
@@ -1739,6 +1776,9 @@ export const ExecutionStopRequested: MessageFns<ExecutionStopRequested> = {
     if (message.cause !== "") {
       obj.cause = message.cause;
     }
+    if (message.identity !== undefined) {
+      obj.identity = message.identity;
+    }
     return obj;
   },
 
@@ -1749,12 +1789,13 @@ export const ExecutionStopRequested: MessageFns<ExecutionStopRequested> = {
     const message = createBaseExecutionStopRequested();
     message.error = object.error ?? "";
     message.cause = object.cause ?? "";
+    message.identity = object.identity ?? undefined;
     return message;
   },
 };
 
 function createBaseExecutionAborted(): ExecutionAborted {
-  return { error: "", cause: "" };
+  return { error: "", cause: "", identity: undefined };
 }
 
 export const ExecutionAborted: MessageFns<ExecutionAborted> = {
@@ -1764,6 +1805,9 @@ export const ExecutionAborted: MessageFns<ExecutionAborted> = {
     }
     if (message.cause !== "") {
       writer.uint32(18).string(message.cause);
+    }
+    if (message.identity !== undefined) {
+      writer.uint32(26).string(message.identity);
     }
     return writer;
   },
@@ -1797,6 +1841,14 @@ export const ExecutionAborted: MessageFns<ExecutionAborted> = {
             message.cause = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.identity = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1813,6 +1865,7 @@ export const ExecutionAborted: MessageFns<ExecutionAborted> = {
     return {
       error: isSet(object.error) ? globalThis.String(object.error) : "",
       cause: isSet(object.cause) ? globalThis.String(object.cause) : "",
+      identity: isSet(object.identity) ? globalThis.String(object.identity) : undefined,
     };
   },
 
@@ -1824,6 +1877,9 @@ export const ExecutionAborted: MessageFns<ExecutionAborted> = {
     if (message.cause !== "") {
       obj.cause = message.cause;
     }
+    if (message.identity !== undefined) {
+      obj.identity = message.identity;
+    }
     return obj;
   },
 
@@ -1834,6 +1890,7 @@ export const ExecutionAborted: MessageFns<ExecutionAborted> = {
     const message = createBaseExecutionAborted();
     message.error = object.error ?? "";
     message.cause = object.cause ?? "";
+    message.identity = object.identity ?? undefined;
     return message;
   },
 };

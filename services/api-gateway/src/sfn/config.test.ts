@@ -1,0 +1,43 @@
+import { loadConfig } from "../config";
+
+describe("the Step Functions settings", () => {
+  it("are off by default, with AWS's default region and a zero account", () => {
+    expect(loadConfig({}).sfn).toEqual({
+      port: undefined,
+      host: "127.0.0.1",
+      region: "us-east-1",
+      account: "000000000000",
+      accessKeys: undefined,
+      activityPollMs: 60_000,
+    });
+  });
+
+  it("read the port, scope and access keys", () => {
+    const sfn = loadConfig({
+      SFN_PORT: "0",
+      SFN_REGION: "eu-west-3",
+      SFN_ACCOUNT: "123456789012",
+      SFN_ACCESS_KEYS: "K:s",
+    }).sfn;
+    expect(sfn).toMatchObject({
+      port: 0,
+      region: "eu-west-3",
+      account: "123456789012",
+      accessKeys: new Map([["K", "s"]]),
+    });
+  });
+
+  it("name every wrong variable", () => {
+    expect(() =>
+      loadConfig({ SFN_PORT: "x", SFN_REGION: "moon", SFN_ACCOUNT: "12", SFN_ACCESS_KEYS: "oops" }),
+    ).toThrow(
+      [
+        "invalid configuration:",
+        '  SFN_PORT must be an integer from 0 to 65535, got "x"',
+        '  SFN_REGION must be a region name such as us-east-1, got "moon"',
+        '  SFN_ACCOUNT must be 12 digits, got "12"',
+        "  SFN_ACCESS_KEYS must be comma-separated id:secret pairs; pair 1 is not",
+      ].join("\n"),
+    );
+  });
+});
