@@ -190,8 +190,12 @@ export async function runBench(
   // Read first: the tree is shared and may move while the run goes on.
   const source = sourceInfo();
 
+  // Tracing is measured by running with OTEL_EXPORTER_OTLP_ENDPOINT set (docs/performance.md).
+  const tracingEnv: Record<string, string> = process.env.OTEL_EXPORTER_OTLP_ENDPOINT
+    ? { OTEL_EXPORTER_OTLP_ENDPOINT: process.env.OTEL_EXPORTER_OTLP_ENDPOINT }
+    : {};
   progress("starting nats-server and the five services");
-  const engine: Engine = await startEngine({ env: { LOG_LEVEL: "info", ...profileEnv } });
+  const engine: Engine = await startEngine({ env: { LOG_LEVEL: "info", ...profileEnv, ...tracingEnv } });
   const pidNames = new Map<number, string>();
   const workers: ManagedProcess[] = [];
   const floorWorkers: ManagedProcess[] = [];
@@ -223,6 +227,7 @@ export async function runBench(
             NATS_URL: engine.natsUrl,
             CONCURRENCY: String(config.workerConcurrency),
             ...profileEnv,
+            ...tracingEnv,
           },
           join(engine.logDir, `${label}-${i}.log`),
         );
