@@ -117,3 +117,53 @@ it("makes one connected trace of an execution across every service and the worke
       .sort(),
   ).toEqual(attempts.map((s) => s.spanId).sort());
 });
+
+it("puts the transitions and tasks of a Map's iterations in their parent's trace", async () => {
+  const definition = JSON.stringify({
+    StartAt: "Each",
+    States: {
+      Each: {
+        Type: "Map",
+        ItemsPath: "$.items",
+        ItemProcessor: {
+          StartAt: "Work",
+          States: { Work: { Type: "Task", Resource: "traced-flaky", End: true } },
+        },
+        End: true,
+      },
+    },
+  });
+  await engine.client.registerWorkflow({ name: "traced-map", definition, description: "" });
+  const { executionId } = await engine.client.startExecution({
+    workflowName: "traced-map",
+    workflowVersion: 0,
+    inputJson: '{"items":[{"succeedOn":1},{"succeedOn":1},{"succeedOn":1}]}',
+    executionName: "",
+  });
+  const ended = await waitForEnd(engine.client, executionId);
+  expect(statusOf(ended.execution?.status)).toBe("SUCCEEDED");
+  const root = await waitFor(() =>
+    receiver.spans.find(
+      (s) => s.name === "StartExecution traced-map" && s.attributes["jetflow.execution_id"] === executionId,
+    ),
+  );
+  const tasks = await waitFor(() => {
+    const found = receiver.spans.filter((s) => s.traceId === root.traceId && s.name === "task traced-flaky");
+    return found.length === 3 ? found : undefined;
+  });
+  // Each task ran in an iteration, a child execution of its own, under the same root span.
+  expect(new Set(tasks.map((s) => s.attributes["jetflow.execution_id"])).size).toBe(3);
+  for (const task of tasks) {
+    expect(task.attributes["jetflow.execution_id"]).not.toBe(executionId);
+    expect(task.parentSpanId).toBe(root.spanId);
+  }
+  await waitFor(() =>
+    receiver.spans.some(
+      (s) =>
+        s.traceId === root.traceId &&
+        s.service === "orchestrator" &&
+        s.attributes["jetflow.execution_id"] !== executionId &&
+        (s.attributes["jetflow.events"] as string[] | undefined)?.includes("executionSucceeded"),
+    ),
+  );
+});

@@ -335,6 +335,7 @@ export function createOrchestrator(options: OrchestratorOptions) {
       }
       const next = t.snapshot;
       const batch = t.toBatch(next?.parent);
+      if (batch && next && !snapshot) inheritTraceParent(batch, next);
       // The effects of the batch (tasks) continue the execution's trace (see trace-context).
       if (batch && next?.traceParent !== undefined) batch.traceParent = next.traceParent;
       if (!batch || !next) {
@@ -359,6 +360,20 @@ export function createOrchestrator(options: OrchestratorOptions) {
       }
       return { kind: "done", behind, malformed };
     }
+  }
+
+  /**
+   * A child execution (Map iteration, Parallel branch) joins its parent's trace: its
+   * ExecutionStarted and snapshot get the parent's trace parent, read from the parent's snapshot,
+   * which deciding the child's start has just loaded (or found cached).
+   */
+  function inheritTraceParent(batch: EventBatch, child: ExecutionSnapshot): void {
+    const parentId = child.parent?.executionId;
+    const traceParent = parentId === undefined ? undefined : snapshots.get(parentId)?.traceParent;
+    const started = batch.events[0]?.details;
+    if (traceParent === undefined || started?.$case !== "executionStarted") return;
+    started.value.traceParent = traceParent;
+    child.traceParent = traceParent;
   }
 
   /**
