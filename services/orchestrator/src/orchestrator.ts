@@ -20,7 +20,7 @@ import {
   bucketConfigs,
 } from "@jetflow/contracts";
 import type { EventBatch, ExecutionSnapshot } from "@jetflow/contracts";
-import { startDurableConsumer } from "@jetflow/contracts/internal";
+import { parseTraceParent, startDurableConsumer } from "@jetflow/contracts/internal";
 import type { DurableConsumer } from "@jetflow/contracts/internal";
 import { LruCache, Semaphore, StateClient, publishDeadLetter } from "@jetflow/service-runtime";
 import type { Component, Logger } from "@jetflow/service-runtime";
@@ -274,7 +274,12 @@ export function createOrchestrator(options: OrchestratorOptions) {
     const snapshot = cached ?? (assumeNew ? undefined : await state.load(executionId));
     // Every later line about this execution names its workflow and the state it was in.
     if (snapshot && elog.bindings()["workflow"] === undefined) {
-      elog.setBindings({ workflow: snapshot.workflowName, state: snapshot.active?.name ?? "" });
+      const traceId = parseTraceParent(snapshot.traceParent)?.traceId;
+      elog.setBindings({
+        workflow: snapshot.workflowName,
+        state: snapshot.active?.name ?? "",
+        ...(traceId === undefined ? {} : { traceId }),
+      });
     }
     const completed = await Promise.all(group.map((q) => completeChildBegin(q.command, snapshot)));
     const commands = completed.map((c) => c.command);

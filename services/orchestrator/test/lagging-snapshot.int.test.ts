@@ -148,17 +148,21 @@ describe("a result judged on a snapshot behind the stream", () => {
   it("is retried until a load shows its task, then applied, never acked as stale", async () => {
     const executionId = "lagging-1";
     const { current, behind, token } = scheduledExecution(executionId);
-    fake.snapshots.set(executionId, behind);
+    fake.snapshots.set(executionId, {
+      ...behind,
+      traceParent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+    });
     await sendResult(executionId, token);
     // Several deliveries, each judged on the lagging snapshot, and still not acknowledged.
     await waitFor(() => (fake.loads.get(executionId) ?? 0) >= 3, { message: "three loads" });
     expect(fake.commits.filter((b) => b.executionId === executionId)).toEqual([]);
     expect(await commandsLeft()).toBe(1);
-    // Each retry says which execution, workflow and state it is about.
+    // Each retry says which execution, workflow, state and trace it is about.
     expect(logLines.find((l) => l["executionId"] === executionId && l["level"] === 40)).toMatchObject({
       msg: "command judged on a snapshot behind the stream; retrying it",
       workflow: "wf",
       state: "",
+      traceId: "0af7651916cd43dd8448eb211c80319c",
       kind: "taskOutcome",
     });
     // The stream leader is back: the next load is current and the result is applied.
