@@ -794,6 +794,10 @@ export const openApiDocument: Readonly<Record<string, unknown>> = {
           },
           "cause": {
             "type": "string"
+          },
+          "identity": {
+            "type": "string",
+            "description": "Who stopped it, from StopRequested (absent when the API runs without auth)."
           }
         }
       },
@@ -841,6 +845,10 @@ export const openApiDocument: Readonly<Record<string, unknown>> = {
           },
           "timeoutTimerId": {
             "type": "string"
+          },
+          "identity": {
+            "type": "string",
+            "description": "Who started it: the authenticated caller's identity (absent when the API runs without auth)."
           }
         }
       },
@@ -864,6 +872,10 @@ export const openApiDocument: Readonly<Record<string, unknown>> = {
           },
           "cause": {
             "type": "string"
+          },
+          "identity": {
+            "type": "string",
+            "description": "Who asked for the stop (absent when the API runs without auth)."
           }
         }
       },
