@@ -53,7 +53,7 @@ export async function runService<C extends BaseConfig>(
 ): Promise<RunningService> {
   const log = createLogger(name, config.logLevel);
   // Before anything starts spans: off (nothing registered) unless OTEL_EXPORTER_OTLP_ENDPOINT is set.
-  const tracing = startTracing(name, process.env);
+  const tracing = await startTracing(name, process.env);
   const nc = await connectNats(config, name, log);
   const metrics = createServiceMetrics(name);
   watchConnectionMetrics(nc, metrics);

@@ -95,7 +95,7 @@ export async function runWorker(
     ...workerOptions
   } = options;
   // Off (nothing registered, spans are no-ops) unless OTEL_EXPORTER_OTLP_ENDPOINT is set.
-  const tracing = startTracing(connectionName ?? "jetflow-worker", env);
+  const tracing = await startTracing(connectionName ?? "jetflow-worker", env);
   const creds = credsFile ?? nonEmpty(env["NATS_CREDS"]);
   const nc = await connect({
     servers: servers ?? (env["NATS_URL"] ?? "nats://127.0.0.1:4222").split(",").map((s) => s.trim()),
