@@ -154,6 +154,8 @@ beforeAll(async () => {
         API_JWT_PUBLIC_KEY: jwtKeys.publicKey.export({ type: "spki", format: "pem" }).toString(),
         API_JWT_ISSUER: ISSUER,
         API_JWT_AUDIENCE: AUDIENCE,
+        // The Step Functions endpoint beside a locked API must have keys of its own.
+        SFN_ACCESS_KEYS: "sfn-test-key:sfn-test-secret",
       },
     },
   });

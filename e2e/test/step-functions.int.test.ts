@@ -410,91 +410,112 @@ describe("the Step Functions API with AWS's JavaScript client", () => {
 
   it("answers every error with AWS's type and HTTP status", async () => {
     const missingExecution = `arn:aws:states:us-east-1:000000000000:execution:${machine}:nobody`;
-    const cases: [Promise<unknown>, string][] = [
-      [sfn.send(new DescribeExecutionCommand({ executionArn: missingExecution })), "ExecutionDoesNotExist"],
-      [sfn.send(new GetExecutionHistoryCommand({ executionArn: missingExecution })), "ExecutionDoesNotExist"],
-      [sfn.send(new StopExecutionCommand({ executionArn: missingExecution })), "ExecutionDoesNotExist"],
-      [sfn.send(new RedriveExecutionCommand({ executionArn: missingExecution })), "ExecutionDoesNotExist"],
+    // One at a time: a slow answer on a busy machine must not leave the others rejected unhandled.
+    const cases: [() => Promise<unknown>, string][] = [
       [
-        sfn.send(
-          new RedriveExecutionCommand({
-            executionArn: `arn:aws:states:us-east-1:000000000000:execution:${machine}:ok-1`,
-          }),
-        ),
+        () => sfn.send(new DescribeExecutionCommand({ executionArn: missingExecution })),
+        "ExecutionDoesNotExist",
+      ],
+      [
+        () => sfn.send(new GetExecutionHistoryCommand({ executionArn: missingExecution })),
+        "ExecutionDoesNotExist",
+      ],
+      [() => sfn.send(new StopExecutionCommand({ executionArn: missingExecution })), "ExecutionDoesNotExist"],
+      [
+        () => sfn.send(new RedriveExecutionCommand({ executionArn: missingExecution })),
+        "ExecutionDoesNotExist",
+      ],
+      [
+        () =>
+          sfn.send(
+            new RedriveExecutionCommand({
+              executionArn: `arn:aws:states:us-east-1:000000000000:execution:${machine}:ok-1`,
+            }),
+          ),
         "ExecutionNotRedrivable",
       ],
-      [sfn.send(new DescribeExecutionCommand({ executionArn: "not-an-arn" })), "InvalidArn"],
+      [() => sfn.send(new DescribeExecutionCommand({ executionArn: "not-an-arn" })), "InvalidArn"],
       [
-        sfn.send(
-          new DescribeStateMachineCommand({
-            stateMachineArn: machineArn.replace("stateMachine", "activity"),
-          }),
-        ),
+        () =>
+          sfn.send(
+            new DescribeStateMachineCommand({
+              stateMachineArn: machineArn.replace("stateMachine", "activity"),
+            }),
+          ),
         "InvalidArn",
       ],
       [
-        sfn.send(new DescribeStateMachineCommand({ stateMachineArn: `${machineArn}-missing` })),
+        () => sfn.send(new DescribeStateMachineCommand({ stateMachineArn: `${machineArn}-missing` })),
         "StateMachineDoesNotExist",
       ],
       [
-        sfn.send(new StartExecutionCommand({ stateMachineArn: `${machineArn}-missing` })),
+        () => sfn.send(new StartExecutionCommand({ stateMachineArn: `${machineArn}-missing` })),
         "StateMachineDoesNotExist",
       ],
       [
-        sfn.send(
-          new CreateStateMachineCommand({
-            name: uniqueName("bad"),
-            definition: '{"StartAt":"X","States":{}}',
-            roleArn: ROLE,
-          }),
-        ),
+        () =>
+          sfn.send(
+            new CreateStateMachineCommand({
+              name: uniqueName("bad"),
+              definition: '{"StartAt":"X","States":{}}',
+              roleArn: ROLE,
+            }),
+          ),
         "InvalidDefinition",
       ],
       [
-        sfn.send(
-          new CreateStateMachineCommand({ name: machine, definition: chargeMachine("other"), roleArn: ROLE }),
-        ),
+        () =>
+          sfn.send(
+            new CreateStateMachineCommand({
+              name: machine,
+              definition: chargeMachine("other"),
+              roleArn: ROLE,
+            }),
+          ),
         "StateMachineAlreadyExists",
       ],
       [
-        sfn.send(new CreateStateMachineCommand({ name: "has space", definition: "{}", roleArn: ROLE })),
+        () => sfn.send(new CreateStateMachineCommand({ name: "has space", definition: "{}", roleArn: ROLE })),
         "InvalidName",
       ],
-      [sfn.send(new CreateActivityCommand({ name: "bad{name}" })), "InvalidName"],
-      [sfn.send(new StartExecutionCommand({ stateMachineArn: machineArn, name: "a b" })), "InvalidName"],
+      [() => sfn.send(new CreateActivityCommand({ name: "bad{name}" })), "InvalidName"],
       [
-        sfn.send(new StartExecutionCommand({ stateMachineArn: machineArn, input: "{not json" })),
+        () => sfn.send(new StartExecutionCommand({ stateMachineArn: machineArn, name: "a b" })),
+        "InvalidName",
+      ],
+      [
+        () => sfn.send(new StartExecutionCommand({ stateMachineArn: machineArn, input: "{not json" })),
         "InvalidExecutionInput",
       ],
       [
-        sfn.send(new DescribeActivityCommand({ activityArn: activityArn("never-declared") })),
+        () => sfn.send(new DescribeActivityCommand({ activityArn: activityArn("never-declared") })),
         "ActivityDoesNotExist",
       ],
       [
-        sfn.send(new GetActivityTaskCommand({ activityArn: activityArn("never-declared") })),
+        () => sfn.send(new GetActivityTaskCommand({ activityArn: activityArn("never-declared") })),
         "ActivityDoesNotExist",
       ],
-      [sfn.send(new SendTaskSuccessCommand({ taskToken: "garbage", output: "{}" })), "InvalidToken"],
+      [() => sfn.send(new SendTaskSuccessCommand({ taskToken: "garbage", output: "{}" })), "InvalidToken"],
       [
-        sfn.send(new SendTaskSuccessCommand({ taskToken: `n-${"0".repeat(40)}.3`, output: "{}" })),
+        () => sfn.send(new SendTaskSuccessCommand({ taskToken: `n-${"0".repeat(40)}.3`, output: "{}" })),
         "TaskDoesNotExist",
       ],
       [
-        sfn.send(new SendTaskSuccessCommand({ taskToken: `n-${"0".repeat(40)}.3`, output: "{nope" })),
+        () => sfn.send(new SendTaskSuccessCommand({ taskToken: `n-${"0".repeat(40)}.3`, output: "{nope" })),
         "InvalidOutput",
       ],
-      [sfn.send(new DescribeExecutionCommand({} as never)), "ValidationException"],
+      [() => sfn.send(new DescribeExecutionCommand({} as never)), "ValidationException"],
       [
-        sfn.send(new ListExecutionsCommand({ stateMachineArn: machineArn, maxResults: 5000 })),
+        () => sfn.send(new ListExecutionsCommand({ stateMachineArn: machineArn, maxResults: 5000 })),
         "ValidationException",
       ],
       [
-        sfn.send(new ListExecutionsCommand({ stateMachineArn: machineArn, nextToken: "bm9wZQ==" })),
+        () => sfn.send(new ListExecutionsCommand({ stateMachineArn: machineArn, nextToken: "bm9wZQ==" })),
         "InvalidToken",
       ],
     ];
     for (const [call, name] of cases) {
-      expect(await failure(call)).toMatchObject({ name, status: 400 });
+      expect(await failure(call())).toMatchObject({ name, status: 400 });
     }
   });
 

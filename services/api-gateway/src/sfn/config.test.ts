@@ -40,4 +40,12 @@ describe("the Step Functions settings", () => {
       ].join("\n"),
     );
   });
+
+  it("refuses an open Step Functions endpoint beside an API that requires authentication", () => {
+    const tokens = JSON.stringify([{ name: "ci", role: "admin", sha256: "a".repeat(64) }]);
+    expect(() => loadConfig({ API_TOKENS: tokens, SFN_PORT: "8091" })).toThrow(
+      "SFN_ACCESS_KEYS is required when API authentication is on (API_AUTH=required) and SFN_PORT is set",
+    );
+    expect(loadConfig({ API_TOKENS: tokens, SFN_PORT: "8091", SFN_ACCESS_KEYS: "K:s" }).sfn.port).toBe(8091);
+  });
 });
