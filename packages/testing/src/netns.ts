@@ -243,6 +243,9 @@ class Network implements NetnsNetwork {
     await removeBlackholes(this.subnet);
     for (let i = 0; i < this.nodes; i++) {
       await killNamespaceProcesses(this.namespace(i));
+      // Deleting our end removes the pair now; a namespace's own end would otherwise live on until
+      // the kernel frees the namespace, which a process still exiting can delay.
+      await ipQuiet("link", "del", this.hostVeth(i));
       await ipQuiet("netns", "del", this.namespace(i));
     }
     await ipQuiet("link", "del", this.bridge);
