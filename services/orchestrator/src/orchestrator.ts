@@ -403,6 +403,8 @@ export function createOrchestrator(options: OrchestratorOptions) {
       const entry = await (await heartbeatsKv).get(task.taskToken);
       const lastMs = entry?.operation === "PUT" ? parseHeartbeatRecord(entry.string()) : undefined;
       if (lastMs !== undefined) found.set(task.taskToken, lastMs);
+      // One active task, so one record: duplicates of its result need no second read.
+      break;
     }
     return found;
   }
