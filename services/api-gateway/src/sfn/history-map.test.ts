@@ -106,7 +106,7 @@ describe("toSfnHistoryEvent", () => {
     });
   });
 
-  it("maps the end of an execution and map iterations, and leaves out events AWS has no type for", () => {
+  it("maps the end of an execution and map iterations", () => {
     expect(
       toSfnHistoryEvent(event(7, { $case: "executionAborted", value: { error: "Op", cause: "c" } }), context),
     ).toMatchObject({ type: "ExecutionAborted", executionAbortedEventDetails: { error: "Op", cause: "c" } });
@@ -119,7 +119,54 @@ describe("toSfnHistoryEvent", () => {
       type: "MapIterationFailed",
       mapIterationFailedEventDetails: { name: "Fan", index: 2 },
     });
-    expect(toSfnHistoryEvent(event(8, { $case: "waitFinished", value: {} }), context)).toBeUndefined();
+  });
+
+  it("maps every event, those AWS has no type for under jetflow's name, so no id is skipped", () => {
+    const types = new Map([...context.stateTypes, ["Both", "Parallel"]]);
+    const ctx = { ...context, stateTypes: types };
+    const cases: [HistoryEvent["details"], string, string][] = [
+      [
+        { $case: "taskCancelled", value: { taskToken: "n-1.3", activity: "a" } },
+        "Charge",
+        "TaskStateAborted",
+      ],
+      [{ $case: "childrenCancelled", value: { idPrefix: "n-1.4", indices: [0] } }, "Fan", "MapStateAborted"],
+      [
+        { $case: "childrenCancelled", value: { idPrefix: "n-1.4", indices: [0] } },
+        "Both",
+        "ParallelStateAborted",
+      ],
+      [{ $case: "waitStarted", value: { fireTime: at, timerId: "t" } }, "W", "WaitTimerStarted"],
+      [{ $case: "waitFinished", value: {} }, "W", "WaitTimerFinished"],
+      [
+        {
+          $case: "taskRetryScheduled",
+          value: { error: "E", nextAttempt: 2, delayMs: 10, timerId: "t", fireTime: at, retrierIndex: 0 },
+        },
+        "Charge",
+        "TaskRetryScheduled",
+      ],
+      [{ $case: "executionStopRequested", value: { error: "", cause: "" } }, "", "ExecutionStopRequested"],
+      [
+        { $case: "parallelBranchStarted", value: { index: 0, childExecutionId: "c", inputJson: "{}" } },
+        "Both",
+        "ParallelBranchStarted",
+      ],
+      [
+        { $case: "childLaunchPending", value: { nextIndex: 3, entryEventId: 2 } },
+        "Fan",
+        "ChildLaunchPending",
+      ],
+      [undefined, "", "Unknown"],
+    ];
+    cases.forEach(([details, stateName, type], i) => {
+      expect(toSfnHistoryEvent(event(10 + i, details, stateName), ctx)).toEqual({
+        id: 10 + i,
+        previousEventId: 9 + i,
+        timestamp: at.getTime() / 1000,
+        type,
+      });
+    });
   });
 });
 

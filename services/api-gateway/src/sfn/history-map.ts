@@ -1,8 +1,11 @@
 /**
  * jetflow's HistoryEvent → Step Functions' HistoryEvent (`id`, `previousEventId`, `type`,
- * `timestamp` and the per-type details). Ids are jetflow's event ids; `previousEventId` is the
- * event before. Events Step Functions has no type for (retry scheduling, Wait timers, Parallel
- * branches, child launches, stop requests, task cancellations) are left out, so ids may skip.
+ * `timestamp` and the per-type details). Every jetflow event becomes exactly one Step Functions
+ * event, so ids are jetflow's event ids, contiguous from 1 as AWS's are, and `previousEventId` is
+ * the event before (0 for the first). Events with a Step Functions counterpart take its type
+ * (a task cancelled → `TaskStateAborted`, the children of a Map or Parallel cancelled →
+ * `MapStateAborted`/`ParallelStateAborted`); those Step Functions has no type for keep jetflow's
+ * name ({@link JETFLOW_ONLY_TYPES}), which every AWS SDK passes through as an unknown type.
  */
 import type { HistoryEvent } from "@jetflow/contracts";
 import type { ArnScope } from "./arns";
@@ -28,11 +31,27 @@ export interface HistoryContext {
   roleArn: string;
 }
 
-/** One jetflow event in Step Functions' shape, or undefined when Step Functions has no such type. */
-export function toSfnHistoryEvent(event: HistoryEvent, context: HistoryContext): SfnHistoryEvent | undefined {
-  const mapped = typeAndDetails(event, context);
-  if (mapped === undefined) return undefined;
-  const [type, detailsKey, details] = mapped;
+/**
+ * The types of jetflow events Step Functions has no counterpart for, by jetflow's event kind:
+ * retry back-offs, Wait timers, Parallel branches, child launches and stop requests.
+ */
+export const JETFLOW_ONLY_TYPES = {
+  taskRetryScheduled: "TaskRetryScheduled",
+  waitStarted: "WaitTimerStarted",
+  waitFinished: "WaitTimerFinished",
+  parallelBranchStarted: "ParallelBranchStarted",
+  parallelBranchSucceeded: "ParallelBranchSucceeded",
+  parallelBranchFailed: "ParallelBranchFailed",
+  childLaunchPending: "ChildLaunchPending",
+  executionStopRequested: "ExecutionStopRequested",
+} as const;
+
+/** The type of an event this gateway's contracts do not know (written by a newer engine). */
+export const UNKNOWN_EVENT_TYPE = "Unknown";
+
+/** One jetflow event in Step Functions' shape: every event maps to exactly one. */
+export function toSfnHistoryEvent(event: HistoryEvent, context: HistoryContext): SfnHistoryEvent {
+  const [type, detailsKey, details] = typeAndDetails(event, context);
   const result: SfnHistoryEvent = {
     timestamp: epochSeconds(event.timestamp),
     type,
@@ -50,12 +69,9 @@ function stateTypeName(context: HistoryContext, stateName: string): string {
   return context.stateTypes.get(stateName) ?? "Task";
 }
 
-function typeAndDetails(
-  event: HistoryEvent,
-  context: HistoryContext,
-): [string, string | undefined, unknown] | undefined {
+function typeAndDetails(event: HistoryEvent, context: HistoryContext): [string, string | undefined, unknown] {
   const details = event.details;
-  if (details === undefined) return undefined;
+  if (details === undefined) return [UNKNOWN_EVENT_TYPE, undefined, undefined];
   const errorCause = (v: { error: string; cause: string }) => ({ error: v.error, cause: v.cause });
   switch (details.$case) {
     case "executionStarted":
@@ -146,10 +162,29 @@ function typeAndDetails(
       return ["ParallelStateSucceeded", undefined, undefined];
     case "parallelFailed":
       return ["ParallelStateFailed", undefined, undefined];
-    default:
-      // Retry scheduling, Wait timers, Parallel branches, child launches, stop requests and task
-      // cancellations have no Step Functions event type.
-      return undefined;
+    case "taskCancelled":
+      // AWS's event for a task state cut short by a stop or a failed sibling branch.
+      return ["TaskStateAborted", undefined, undefined];
+    case "childrenCancelled":
+      return [
+        stateTypeName(context, event.stateName) === "Parallel" ? "ParallelStateAborted" : "MapStateAborted",
+        undefined,
+        undefined,
+      ];
+    case "taskRetryScheduled":
+    case "waitStarted":
+    case "waitFinished":
+    case "parallelBranchStarted":
+    case "parallelBranchSucceeded":
+    case "parallelBranchFailed":
+    case "childLaunchPending":
+    case "executionStopRequested":
+      return [JETFLOW_ONLY_TYPES[details.$case], undefined, undefined];
+    default: {
+      // Exhaustive: a new kind of event must be mapped above.
+      const unmapped: never = details;
+      return [UNKNOWN_EVENT_TYPE, undefined, unmapped];
+    }
   }
 }
 

@@ -430,7 +430,7 @@ const getExecutionHistory: Operation = async (ctx, request) => {
     roleArn: roleArnOf(ctx.scope),
   };
   return {
-    events: page.events.flatMap((e) => toSfnHistoryEvent(e, context) ?? []),
+    events: page.events.map((e) => toSfnHistoryEvent(e, context)),
     nextToken: encodePageToken("GetExecutionHistory", page.nextPageToken),
   };
 };
