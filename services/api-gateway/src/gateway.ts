@@ -29,6 +29,7 @@ import { closeHttp, createHttpServer, listenHttp } from "./http/http-server";
 import { findConsoleDir } from "./http/static-files";
 import { KvView } from "./kv-view";
 import { createAuthenticator } from "./auth";
+import { sfnCallerAuthenticator } from "./sfn/authorize";
 import { startSfnEndpoint } from "./sfn/endpoint";
 import type { SfnEndpoint } from "./sfn/endpoint";
 import { addHealth, addReflection, findProtoDir } from "./reflection";
@@ -178,9 +179,9 @@ export function createGateway({ nc, log, config, onExecutionCreated }: GatewayOp
           js,
           jsm,
           // Its callers are authenticated by their SigV4 access keys (required when the API's own
-          // authentication is on, see config.ts), which carry every right: the API's tokens and
-          // roles do not apply to it.
-          service: workflowService({ ...serviceOptions, authenticator: undefined }),
+          // authentication is on, see config.ts), each an identity with a role. This instance is
+          // called in-process only, as the Step Functions caller's identity (sfn/authorize.ts).
+          service: workflowService({ ...serviceOptions, authenticator: sfnCallerAuthenticator }),
           workflows,
           executions,
           config: { ...config.sfn, port: sfnPort },

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { loadConfig } from "../config";
 
 describe("the Step Functions settings", () => {
@@ -8,6 +11,7 @@ describe("the Step Functions settings", () => {
       region: "us-east-1",
       account: "000000000000",
       accessKeys: undefined,
+      keyIdentities: undefined,
       activityPollMs: 60_000,
     });
   });
@@ -24,7 +28,34 @@ describe("the Step Functions settings", () => {
       region: "eu-west-3",
       account: "123456789012",
       accessKeys: new Map([["K", "s"]]),
+      keyIdentities: new Map([
+        ["K", { name: "K", role: "admin", workflowPrefixes: undefined, via: "sigv4" }],
+      ]),
     });
+  });
+
+  it("read access keys with roles from a file", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sfn-keys-"));
+    const file = join(dir, "keys.json");
+    writeFileSync(
+      file,
+      JSON.stringify([{ accessKeyId: "R", secret: "s", role: "reader", workflowPrefixes: ["a-"] }]),
+    );
+    try {
+      const sfn = loadConfig({ SFN_PORT: "0", SFN_ACCESS_KEYS_FILE: file }).sfn;
+      expect(sfn.accessKeys).toEqual(new Map([["R", "s"]]));
+      expect(sfn.keyIdentities).toEqual(
+        new Map([["R", { name: "R", role: "reader", workflowPrefixes: ["a-"], via: "sigv4" }]]),
+      );
+      expect(() => loadConfig({ SFN_ACCESS_KEYS_FILE: file, SFN_ACCESS_KEYS: "K:s" })).toThrow(
+        "SFN_ACCESS_KEYS and SFN_ACCESS_KEYS_FILE are exclusive: set one",
+      );
+      expect(() => loadConfig({ SFN_ACCESS_KEYS_FILE: join(dir, "missing.json") })).toThrow(
+        "SFN_ACCESS_KEYS_FILE: cannot read",
+      );
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
   });
 
   it("name every wrong variable", () => {

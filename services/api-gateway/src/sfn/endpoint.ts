@@ -12,6 +12,7 @@ import type { Executions } from "../executions";
 import { closeHttp, listenHttp } from "../http/http-server";
 import type { WorkflowStore } from "../workflows";
 import { ActivityTasks } from "./activity-tasks";
+import { createSfnAuthorizer } from "./authorize";
 import type { SfnConfig } from "./config";
 import { ActivityRegistry, DeletedStateMachines } from "./registry";
 import { createSfnServer } from "./server";
@@ -27,7 +28,7 @@ export interface SfnEndpointOptions {
   config: SfnConfig & { port: number };
   replicas: number;
   log: Logger;
-  /** See SfnServerOptions.authorize. */
+  /** See SfnServerOptions.authorize. Default: the identities of SFN_ACCESS_KEYS and their roles. */
   authorize?: SfnServerOptions["authorize"];
 }
 
@@ -67,7 +68,13 @@ export async function startSfnEndpoint(o: SfnEndpointOptions): Promise<SfnEndpoi
     },
     log: o.log,
     accessKeys: o.config.accessKeys,
-    authorize: o.authorize,
+    authorize:
+      o.authorize ??
+      createSfnAuthorizer({
+        keyIdentities: o.config.keyIdentities,
+        executions: o.executions,
+        scope: { region: o.config.region, account: o.config.account },
+      }),
   });
   const port = await listenHttp(server, o.config.host, o.config.port);
   o.log.info(

@@ -8,6 +8,7 @@ import { ApiError, isUnavailable } from "../errors";
 
 /** The error names this endpoint answers with (the `__type` of the body). */
 export type SfnErrorType =
+  | "AccessDeniedException"
   | "ActivityDoesNotExist"
   | "ExecutionAlreadyExists"
   | "ExecutionDoesNotExist"
@@ -80,6 +81,9 @@ function defaultType(code: status): SfnErrorType {
     case status.UNAVAILABLE:
     case status.DEADLINE_EXCEEDED:
       return "ServiceUnavailable";
+    case status.PERMISSION_DENIED:
+      // The WorkflowService's own check of the caller (the same table as authorize.ts).
+      return "AccessDeniedException";
     case status.INTERNAL:
     case status.UNKNOWN:
     case status.DATA_LOSS:

@@ -8,10 +8,12 @@ import { randomUUID } from "node:crypto";
 import { createServer } from "node:http";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Logger } from "@jetflow/service-runtime";
+import { ANONYMOUS } from "../auth";
+import type { SfnAuthorizer } from "./authorize";
+import { sfnCaller } from "./authorize";
 import { SfnError, toSfnError } from "./errors";
 import type { CallInfo, Operation, SfnContext } from "./operations";
 import { operations } from "./operations";
-import type { SignedBy } from "./sigv4";
 import { verifySignature } from "./sigv4";
 
 export interface SfnServerOptions {
@@ -20,11 +22,11 @@ export interface SfnServerOptions {
   /** Access key id → secret; undefined accepts any signature (the local mode). */
   accessKeys: ReadonlyMap<string, string> | undefined;
   /**
-   * Decides whether a verified signer may call an operation; throw an SfnError
-   * (AccessDeniedException...) to refuse. Default: every signer may call everything. This is where
-   * the gateway's identities and roles plug in.
+   * Decides whether a verified signer may call an operation on what the request names, and
+   * answers the caller's identity (see authorize.ts); throw an SfnError (AccessDeniedException...)
+   * to refuse. Default: every caller is anonymous and may call everything.
    */
-  authorize?: (signer: SignedBy | undefined, operation: string) => void | Promise<void>;
+  authorize?: SfnAuthorizer;
   /** Largest request body, in bytes. Default 2 MiB (a 1 MiB definition, JSON-escaped). */
   maxBodyBytes?: number;
   now?: () => number;
@@ -118,22 +120,33 @@ export function createSfnServer(options: SfnServerOptions): Server {
         `Content-Type must be ${CONTENT_TYPE}, got "${contentType}"`,
       );
     }
-    await options.authorize?.(signer, name);
     const request = parseRequest(body);
+    const identity = options.authorize ? await options.authorize(signer, name, request) : ANONYMOUS;
     let gone = false;
     res.once("close", () => {
       gone = !res.writableFinished;
     });
     const call: CallInfo = { gone: () => gone };
     const started = Date.now();
-    const response = await operation(options.context, request, call);
-    log.debug({ operation: name, ms: Date.now() - started, accessKeyId: signer?.accessKeyId }, "sfn request");
+    // The WorkflowService the operation invokes sees (and records) the same identity.
+    const response = await sfnCaller.run(identity, () => operation(options.context, request, call));
+    log.debug(
+      {
+        operation: name,
+        ms: Date.now() - started,
+        accessKeyId: signer?.accessKeyId,
+        identity: identity.name,
+      },
+      "sfn request",
+    );
     if (!gone) send(res, 200, response);
   };
   return createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
       const sfnError = toSfnError(err);
       if (sfnError.type === "InternalFailure") log.error({ err, url: req.url }, "sfn request failed");
+      else if (sfnError.type === "AccessDeniedException")
+        log.info({ reason: sfnError.message }, "sfn call refused");
       else if (sfnError.type === "ServiceUnavailable") log.warn({ err }, "sfn request: engine unavailable");
       if (!res.headersSent && !res.destroyed) sendError(res, sfnError);
     });

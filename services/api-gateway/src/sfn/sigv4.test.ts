@@ -86,12 +86,43 @@ describe("SigV4 verification", () => {
 });
 
 describe("parseAccessKeys", () => {
-  it("reads id:secret pairs, secrets may hold colons", () => {
+  it("reads id:secret pairs, secrets may hold colons, each key an admin named by its id", () => {
     expect(parseAccessKeys("A:one, B:two:three")).toEqual(
       new Map([
-        ["A", "one"],
-        ["B", "two:three"],
+        ["A", { secret: "one", name: "A", role: "admin" }],
+        ["B", { secret: "two:three", name: "B", role: "admin" }],
       ]),
+    );
+  });
+
+  it("reads a JSON array with roles, names and workflow prefixes", () => {
+    const text = JSON.stringify([
+      { accessKeyId: "R", secret: "r:s", role: "reader" },
+      { accessKeyId: "T", secret: "t", role: "operator", name: "team-a-ci", workflowPrefixes: ["team-a-"] },
+    ]);
+    expect(parseAccessKeys(` ${text}`)).toEqual(
+      new Map([
+        ["R", { secret: "r:s", name: "R", role: "reader", workflowPrefixes: undefined }],
+        ["T", { secret: "t", name: "team-a-ci", role: "operator", workflowPrefixes: ["team-a-"] }],
+      ]),
+    );
+  });
+
+  it("names a malformed JSON entry by position, never printing a secret", () => {
+    expect(parseAccessKeys('[{"accessKeyId":"A","secret":"hush","role":"root"}]')).toBe(
+      'SFN_ACCESS_KEYS [0].role must be one of reader, operator, admin, got "root"',
+    );
+    expect(parseAccessKeys('[{"accessKeyId":"A","secret":"hush"', "SFN_ACCESS_KEYS_FILE")).toBe(
+      "SFN_ACCESS_KEYS_FILE must be id:secret pairs or a JSON array " +
+        '[{"accessKeyId","secret","role"}...] (optional "name", "workflowPrefixes"), got invalid JSON',
+    );
+    expect(
+      parseAccessKeys(
+        '[{"accessKeyId":"A","secret":"x","role":"admin"},{"accessKeyId":"A","secret":"y","role":"admin"}]',
+      ),
+    ).toBe('SFN_ACCESS_KEYS [1].accessKeyId "A" appears twice');
+    expect(parseAccessKeys('[{"accessKeyId":"A","secret":"x","role":"admin","workflowPrefixes":"a"}]')).toBe(
+      "SFN_ACCESS_KEYS [0].workflowPrefixes must be an array of non-empty strings",
     );
   });
 

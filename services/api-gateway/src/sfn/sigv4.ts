@@ -6,6 +6,8 @@
  */
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import { SfnError } from "./errors";
+import { ROLES, isRole } from "../auth";
+import type { Role } from "../auth";
 
 /** What SigV4 reads of a request. Header names lowercase; several values of a header joined by ",". */
 export interface SignedRequest {
@@ -209,21 +211,69 @@ export function verifySignature(
   return { accessKeyId: auth.accessKeyId, region: auth.region, service: auth.service };
 }
 
+/** One configured access key: its secret, and the identity it stands for. */
+export interface AccessKey {
+  secret: string;
+  /** Recorded in history and logs as who did what. Default: the access key id. */
+  name: string;
+  role: Role;
+  /** When set, the key only reaches workflows whose names start with one of these. */
+  workflowPrefixes?: string[] | undefined;
+}
+
+const JSON_SHAPE = '[{"accessKeyId","secret","role"}...] (optional "name", "workflowPrefixes")';
+
 /**
- * Parses SFN_ACCESS_KEYS: comma-separated `id:secret` pairs. Returns the problem's text when one
- * pair is malformed.
+ * Parses SFN_ACCESS_KEYS, in either form:
+ * - comma-separated `id:secret` pairs (the secret may hold colons): each key is `admin`, as every
+ *   key could call everything before keys had roles;
+ * - a JSON array of `{accessKeyId, secret, role, name?, workflowPrefixes?}`, roles and scopes as
+ *   API_TOKENS has them.
+ * Returns the problem's text when an entry is malformed, naming it by position (its text holds a
+ * secret).
  */
-export function parseAccessKeys(text: string): Map<string, string> | string {
-  const keys = new Map<string, string>();
+export function parseAccessKeys(text: string, variable = "SFN_ACCESS_KEYS"): Map<string, AccessKey> | string {
+  if (text.trimStart().startsWith("[")) return parseJsonAccessKeys(text, variable);
+  const keys = new Map<string, AccessKey>();
   for (const [index, pair] of text.split(",").entries()) {
     const trimmed = pair.trim();
     if (trimmed === "") continue;
     const colon = trimmed.indexOf(":");
     if (colon <= 0 || colon === trimmed.length - 1) {
-      // The pair is named by its position: its text may hold a secret.
-      return `SFN_ACCESS_KEYS must be comma-separated id:secret pairs; pair ${index + 1} is not`;
+      return `${variable} must be comma-separated id:secret pairs; pair ${index + 1} is not`;
     }
-    keys.set(trimmed.slice(0, colon), trimmed.slice(colon + 1));
+    const id = trimmed.slice(0, colon);
+    keys.set(id, { secret: trimmed.slice(colon + 1), name: id, role: "admin" });
+  }
+  return keys;
+}
+
+function parseJsonAccessKeys(text: string, variable: string): Map<string, AccessKey> | string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return `${variable} must be id:secret pairs or a JSON array ${JSON_SHAPE}, got invalid JSON`;
+  }
+  if (!Array.isArray(parsed)) return `${variable} must be a JSON array ${JSON_SHAPE}`;
+  const keys = new Map<string, AccessKey>();
+  for (const [index, entry] of (parsed as unknown[]).entries()) {
+    const e = (typeof entry === "object" && entry !== null ? entry : {}) as Record<string, unknown>;
+    const at = `${variable} [${index}]`;
+    const { accessKeyId: id, secret, role, name, workflowPrefixes: prefixes } = e;
+    if (typeof id !== "string" || !/^[A-Za-z0-9_+=,.@-]{1,128}$/.test(id))
+      return `${at}.accessKeyId must be 1 to 128 letters, digits or _+=,.@-`;
+    if (typeof secret !== "string" || secret === "") return `${at}.secret must be a non-empty string`;
+    if (!isRole(role)) return `${at}.role must be one of ${ROLES.join(", ")}, got ${JSON.stringify(role)}`;
+    if (name !== undefined && (typeof name !== "string" || name === "" || name.length > 200))
+      return `${at}.name must be a non-empty string of at most 200 characters`;
+    if (
+      prefixes !== undefined &&
+      (!Array.isArray(prefixes) || !prefixes.every((p) => typeof p === "string" && p !== ""))
+    )
+      return `${at}.workflowPrefixes must be an array of non-empty strings`;
+    if (keys.has(id)) return `${at}.accessKeyId "${id}" appears twice`;
+    keys.set(id, { secret, name: name ?? id, role, workflowPrefixes: prefixes as string[] | undefined });
   }
   return keys;
 }
