@@ -28,7 +28,9 @@ import {
   ValidateStateMachineDefinitionCommand,
 } from "@aws-sdk/client-sfn";
 import type { HistoryEvent } from "@aws-sdk/client-sfn";
+import { consumers, streams } from "@jetflow/contracts";
 import { namedExecutionId } from "@jetflow/engine";
+import { jetstreamManager } from "@nats-io/jetstream";
 import { freePorts, uniqueName, waitFor } from "@jetflow/testing";
 import { ManagedProcess } from "../src";
 import { useEngine } from "./fixture";
@@ -262,6 +264,97 @@ describe("the Step Functions API with AWS's JavaScript client", () => {
       nextToken = page.nextToken;
     } while (nextToken !== undefined);
     expect(paged.map((e) => e.id)).toEqual(events.map((e) => e.id).reverse());
+  });
+
+  it("numbers every event of a history with retries, Wait, Map, Parallel and Catch without a gap", async () => {
+    const name = uniqueName("everything");
+    const { stateMachineArn } = await sfn.send(
+      new CreateStateMachineCommand({
+        name,
+        roleArn: ROLE,
+        definition: JSON.stringify({
+          StartAt: "Flaky",
+          States: {
+            Flaky: {
+              Type: "Task",
+              Resource: "flaky",
+              Parameters: { succeedOn: 2 },
+              Retry: [{ ErrorEquals: ["Flaky"], IntervalSeconds: 1, MaxAttempts: 3, BackoffRate: 1 }],
+              ResultPath: null,
+              Next: "Pause",
+            },
+            Pause: { Type: "Wait", Seconds: 1, Next: "Fan" },
+            Fan: {
+              Type: "Map",
+              ItemsPath: "$.items",
+              ItemProcessor: {
+                StartAt: "Inc",
+                States: { Inc: { Type: "Task", Resource: "inc", End: true } },
+              },
+              ResultPath: "$.mapped",
+              Next: "Both",
+            },
+            Both: {
+              Type: "Parallel",
+              Branches: [
+                { StartAt: "Echo", States: { Echo: { Type: "Task", Resource: "echo", End: true } } },
+                { StartAt: "Same", States: { Same: { Type: "Pass", End: true } } },
+              ],
+              ResultPath: "$.both",
+              Next: "Guard",
+            },
+            Guard: {
+              Type: "Task",
+              Resource: "fail",
+              Parameters: { error: "Boom", cause: "on purpose" },
+              Catch: [{ ErrorEquals: ["Boom"], ResultPath: "$.caught", Next: "Done" }],
+              End: true,
+            },
+            Done: { Type: "Pass", End: true },
+          },
+        }),
+      }),
+    );
+    const { executionArn = "" } = await sfn.send(
+      new StartExecutionCommand({ stateMachineArn, input: JSON.stringify({ items: [{ n: 1 }, { n: 2 }] }) }),
+    );
+    await waitForStatus(executionArn, "SUCCEEDED");
+    const events =
+      (await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000 }))).events ?? [];
+    expect(events.map((e) => e.id)).toEqual(events.map((_, i) => i + 1));
+    expect(events.map((e) => e.previousEventId)).toEqual(events.map((_, i) => i));
+    const types = new Set(events.map((e) => e.type));
+    for (const type of [
+      "ActivityFailed",
+      "TaskRetryScheduled",
+      "WaitStateEntered",
+      "WaitTimerStarted",
+      "WaitTimerFinished",
+      "MapStateStarted",
+      "MapIterationSucceeded",
+      "ParallelStateStarted",
+      "ParallelBranchStarted",
+      "ParallelStateSucceeded",
+      "ExecutionSucceeded",
+    ]) {
+      expect(types).toContain(type);
+    }
+    // Pages, either way, cut the same events.
+    for (const reverseOrder of [false, true]) {
+      const paged: HistoryEvent[] = [];
+      let nextToken: string | undefined;
+      do {
+        const page = await sfn.send(
+          new GetExecutionHistoryCommand({ executionArn, maxResults: 3, reverseOrder, nextToken }),
+        );
+        expect(page.events?.length).toBeLessThanOrEqual(3);
+        paged.push(...(page.events ?? []));
+        nextToken = page.nextToken;
+      } while (nextToken !== undefined);
+      expect(paged.map((e) => e.id)).toEqual(
+        reverseOrder ? events.map((e) => e.id).reverse() : events.map((e) => e.id),
+      );
+    }
   });
 
   it("stops an execution, which ends ABORTED", async () => {
@@ -658,7 +751,18 @@ describe("the Step Functions API with access keys", () => {
         HTTP_PORT: String(httpPort),
         SFN_PORT: String(sfnPort),
         SFN_HOST: "127.0.0.1",
-        SFN_ACCESS_KEYS: "AKIDJETFLOW:right-secret",
+        SFN_ACCESS_KEYS: JSON.stringify([
+          { accessKeyId: "AKIDJETFLOW", secret: "right-secret", role: "admin" },
+          { accessKeyId: "AKIDREADER", secret: "reader-secret", role: "reader", name: "reader-bot" },
+          {
+            accessKeyId: "AKIDTEAMA",
+            secret: "team-secret",
+            role: "operator",
+            name: "team-a-ci",
+            workflowPrefixes: ["team-a-"],
+          },
+        ]),
+        SFN_ACTIVITY_POLL_MS: "2000",
       },
       join(fixture.engine.logDir, "api-gateway-signed.log"),
     );
@@ -689,6 +793,162 @@ describe("the Step Functions API with access keys", () => {
       status: 400,
     });
     unknownKey.destroy();
+  });
+
+  /** An execution of a new state machine `name` on `activity`, its task taken through `taker`. */
+  async function executionWithTask(name: string, activity: string, taker = sfn) {
+    await sfn.send(new CreateActivityCommand({ name: activity }));
+    const { stateMachineArn } = await sfn.send(
+      new CreateStateMachineCommand({ name, definition: chargeMachine(activity), roleArn: ROLE }),
+    );
+    const { executionArn = "" } = await sfn.send(
+      new StartExecutionCommand({ stateMachineArn, input: '{"amount":5}' }),
+    );
+    let taskToken: string | undefined;
+    await waitFor(async () => {
+      taskToken = (
+        await taker.send(new GetActivityTaskCommand({ activityArn: activityArn(activity), workerName: "w" }))
+      ).taskToken;
+      return taskToken !== undefined;
+    }, 30_000);
+    return { stateMachineArn: stateMachineArn ?? "", executionArn, taskToken: taskToken ?? "" };
+  }
+
+  it("lets a reader key describe and list, and refuses it starting, stopping and answering tasks", async () => {
+    const reader = clientFor(endpoint, "reader-secret", "AKIDREADER");
+    const activity = uniqueName("reader-task");
+    const { stateMachineArn, executionArn, taskToken } = await executionWithTask(
+      uniqueName("read"),
+      activity,
+    );
+    await reader.send(new DescribeStateMachineCommand({ stateMachineArn }));
+    expect((await reader.send(new ListStateMachinesCommand({}))).stateMachines?.length).toBeGreaterThan(0);
+    expect((await reader.send(new DescribeExecutionCommand({ executionArn }))).status).toBe("RUNNING");
+    expect((await reader.send(new ListExecutionsCommand({ stateMachineArn }))).executions).toHaveLength(1);
+    expect(
+      (await reader.send(new GetExecutionHistoryCommand({ executionArn }))).events?.length,
+    ).toBeGreaterThan(0);
+    await reader.send(new DescribeActivityCommand({ activityArn: activityArn(activity) }));
+
+    const denied = await failure(reader.send(new StartExecutionCommand({ stateMachineArn })));
+    expect(denied).toEqual({
+      name: "AccessDeniedException",
+      status: 400,
+      message:
+        "User: arn:aws:iam::000000000000:user/reader-bot is not authorized to perform: " +
+        `states:StartExecution on resource: ${stateMachineArn} because states:StartExecution needs ` +
+        'the role "operator" and "reader-bot" has "reader"',
+    });
+    for (const command of [
+      new StopExecutionCommand({ executionArn }),
+      new SendTaskSuccessCommand({ taskToken, output: "{}" }),
+      new SendTaskFailureCommand({ taskToken, error: "E" }),
+      new SendTaskHeartbeatCommand({ taskToken }),
+      new GetActivityTaskCommand({ activityArn: activityArn(activity) }),
+    ]) {
+      const refused = await failure(reader.send(command as StopExecutionCommand));
+      expect(refused).toMatchObject({ name: "AccessDeniedException", status: 400 });
+      expect(refused.message).toContain('needs the role "operator"');
+    }
+    const refused = await failure(reader.send(new CreateActivityCommand({ name: uniqueName("nope") })));
+    expect(refused.message).toContain('needs the role "admin"');
+    // None of it happened: the task is still the running attempt.
+    await sfn.send(new SendTaskSuccessCommand({ taskToken, output: '{"ok":1}' }));
+    await waitForStatus(executionArn, "SUCCEEDED");
+    reader.destroy();
+  });
+
+  it("limits a scoped key to its workflow prefixes, and records it as who started and stopped", async () => {
+    const team = clientFor(endpoint, "team-secret", "AKIDTEAMA");
+    const own = uniqueName("team-a-pay");
+    const other = await executionWithTask(uniqueName("team-b-pay"), uniqueName("team-b-task"));
+    await sfn.send(
+      new CreateStateMachineCommand({
+        name: own,
+        definition: chargeMachine(uniqueName("idle")),
+        roleArn: ROLE,
+      }),
+    );
+    const ownArn = `arn:aws:states:us-east-1:000000000000:stateMachine:${own}`;
+
+    const started = await team.send(new StartExecutionCommand({ stateMachineArn: ownArn, name: "by-team" }));
+    expect(
+      (await team.send(new DescribeExecutionCommand({ executionArn: started.executionArn }))).status,
+    ).toBe("RUNNING");
+    const names = (await team.send(new ListStateMachinesCommand({ maxResults: 1000 }))).stateMachines ?? [];
+    expect(names.map((m) => m.name)).toContain(own);
+    expect(names.every((m) => m.name?.startsWith("team-a-"))).toBe(true);
+
+    for (const command of [
+      new StartExecutionCommand({ stateMachineArn: other.stateMachineArn }),
+      new DescribeExecutionCommand({ executionArn: other.executionArn }),
+      new GetExecutionHistoryCommand({ executionArn: other.executionArn }),
+      new StopExecutionCommand({ executionArn: other.executionArn }),
+      new SendTaskSuccessCommand({ taskToken: other.taskToken, output: "{}" }),
+    ]) {
+      const refused = await failure(team.send(command as StartExecutionCommand));
+      expect(refused).toMatchObject({ name: "AccessDeniedException", status: 400 });
+      expect(refused.message).toContain('"team-a-ci" is limited to the workflow prefixes ["team-a-"]');
+    }
+    const poll = await failure(
+      team.send(new GetActivityTaskCommand({ activityArn: activityArn(uniqueName("any")) })),
+    );
+    expect(poll).toMatchObject({ name: "AccessDeniedException" });
+    expect(poll.message).toContain("concerns every workflow");
+
+    await team.send(new StopExecutionCommand({ executionArn: started.executionArn, error: "Halt" }));
+    await waitForStatus(started.executionArn ?? "", "ABORTED");
+    // The identity is recorded as the gRPC API records it: in the history and in the log.
+    const executionId = namedExecutionId(own, "by-team");
+    const { events } = await fixture.engine.client.getExecutionHistory({
+      executionId,
+      pageSize: 1000,
+      pageToken: "",
+      reverseOrder: false,
+    });
+    expect(events.find((e) => e.details?.$case === "executionStarted")?.details?.value).toMatchObject({
+      identity: "team-a-ci",
+    });
+    expect(events.find((e) => e.details?.$case === "executionAborted")?.details?.value).toMatchObject({
+      error: "Halt",
+      identity: "team-a-ci",
+    });
+    const log = gateway?.printed ?? "";
+    expect(log).toContain(
+      `"identity":"team-a-ci","workflow":"${own}","executionId":"${executionId}","msg":"execution started"`,
+    );
+    await sfn.send(new SendTaskSuccessCommand({ taskToken: other.taskToken, output: "{}" }));
+    team.destroy();
+  });
+
+  it("answers a task taken through one gateway through another, and after that one restarted", async () => {
+    const admin = clientFor(endpoint, "right-secret", "AKIDJETFLOW");
+    const activity = uniqueName("relay");
+    // Taken through the fixture's gateway, answered through this one.
+    const first = await executionWithTask(uniqueName("relay"), activity);
+    await admin.send(new SendTaskSuccessCommand({ taskToken: first.taskToken, output: '{"via":"B"}' }));
+    expect((await waitForStatus(first.executionArn, "SUCCEEDED")).output).toBe('{"via":"B"}');
+
+    // Taken through this gateway, which then restarts; answered through it and the other one.
+    const second = await executionWithTask(uniqueName("relay"), activity, admin);
+    const jsm = await jetstreamManager(fixture.nc);
+    // Handed out means handed over: the gateway holds nothing a restart could lose or redeliver.
+    await waitFor(async () => {
+      const info = await jsm.consumers.info(streams.tasks, consumers.task(activity));
+      return info.num_ack_pending === 0 && info.num_pending === 0;
+    }, 30_000);
+    admin.destroy();
+    await gateway?.stop();
+    gateway?.start();
+    await gateway?.waitForLog("service started");
+    const restarted = clientFor(endpoint, "right-secret", "AKIDJETFLOW");
+    await restarted.send(new SendTaskHeartbeatCommand({ taskToken: second.taskToken }));
+    await restarted.send(new SendTaskSuccessCommand({ taskToken: second.taskToken, output: '{"via":"B2"}' }));
+    expect((await waitForStatus(second.executionArn, "SUCCEEDED")).output).toBe('{"via":"B2"}');
+    expect(
+      (await sfn.send(new GetActivityTaskCommand({ activityArn: activityArn(activity) }))).taskToken,
+    ).toBeUndefined();
+    restarted.destroy();
   });
 
   it("refuses an unsigned request", async () => {

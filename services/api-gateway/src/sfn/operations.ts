@@ -58,6 +58,11 @@ export interface SfnContext {
 export interface CallInfo {
   /** True once the client closed its connection (a long poll stops then). */
   gone: () => boolean;
+  /**
+   * Registers `settle`, told once the exchange is over whether the successful answer was written
+   * to the client (false: an error answered instead, or the client left first).
+   */
+  afterResponse: (settle: (sent: boolean) => void) => void;
 }
 
 /** One operation: the request body in, the response body out. */
@@ -531,7 +536,7 @@ const deleteActivity: Operation = async (ctx, request) => {
 const getActivityTask: Operation = async (ctx, request, call) => {
   const activity = await declaredActivity(ctx, request);
   const workerName = optionalString(request, "workerName", 80);
-  return mapped({}, () => ctx.tasks.next(activity.name, workerName, call.gone));
+  return mapped({}, () => ctx.tasks.next(activity.name, workerName, call.gone, call.afterResponse));
 };
 
 const sendTaskSuccess: Operation = async (ctx, request) => {

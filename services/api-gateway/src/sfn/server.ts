@@ -123,10 +123,22 @@ export function createSfnServer(options: SfnServerOptions): Server {
     const request = parseRequest(body);
     const identity = options.authorize ? await options.authorize(signer, name, request) : ANONYMOUS;
     let gone = false;
+    let answered = false;
+    let closed = false;
+    const settles: ((sent: boolean) => void)[] = [];
     res.once("close", () => {
+      closed = true;
       gone = !res.writableFinished;
+      const sent = answered && res.writableFinished;
+      for (const settle of settles) settle(sent);
     });
-    const call: CallInfo = { gone: () => gone };
+    const call: CallInfo = {
+      gone: () => gone,
+      afterResponse: (settle) => {
+        if (closed) settle(false);
+        else settles.push(settle);
+      },
+    };
     const started = Date.now();
     // The WorkflowService the operation invokes sees (and records) the same identity.
     const response = await sfnCaller.run(identity, () => operation(options.context, request, call));
@@ -139,7 +151,10 @@ export function createSfnServer(options: SfnServerOptions): Server {
       },
       "sfn request",
     );
-    if (!gone) send(res, 200, response);
+    if (!gone) {
+      answered = true;
+      send(res, 200, response);
+    }
   };
   return createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
