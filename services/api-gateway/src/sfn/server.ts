@@ -98,6 +98,24 @@ export function createSfnServer(options: SfnServerOptions): Server {
   const { log } = options;
   const now = options.now ?? Date.now;
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    // Registered first: a client may leave while the body is read or the call authorized.
+    let gone = false;
+    let answered = false;
+    let closed = false;
+    const settles: ((sent: boolean) => void)[] = [];
+    res.once("close", () => {
+      closed = true;
+      gone = !res.writableFinished;
+      const sent = answered && res.writableFinished;
+      for (const settle of settles) settle(sent);
+    });
+    const call: CallInfo = {
+      gone: () => gone,
+      afterResponse: (settle) => {
+        if (closed) settle(false);
+        else settles.push(settle);
+      },
+    };
     const url = new URL(req.url ?? "/", "http://localhost");
     if (req.method !== "POST" || url.pathname !== "/") {
       throw new SfnError("UnknownOperationException", `jetflow's Step Functions API answers POST / only`);
@@ -122,23 +140,6 @@ export function createSfnServer(options: SfnServerOptions): Server {
     }
     const request = parseRequest(body);
     const identity = options.authorize ? await options.authorize(signer, name, request) : ANONYMOUS;
-    let gone = false;
-    let answered = false;
-    let closed = false;
-    const settles: ((sent: boolean) => void)[] = [];
-    res.once("close", () => {
-      closed = true;
-      gone = !res.writableFinished;
-      const sent = answered && res.writableFinished;
-      for (const settle of settles) settle(sent);
-    });
-    const call: CallInfo = {
-      gone: () => gone,
-      afterResponse: (settle) => {
-        if (closed) settle(false);
-        else settles.push(settle);
-      },
-    };
     const started = Date.now();
     // The WorkflowService the operation invokes sees (and records) the same identity.
     const response = await sfnCaller.run(identity, () => operation(options.context, request, call));
