@@ -81,7 +81,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     config.sfn.accessKeys === undefined
   ) {
     reader.problems.push(
-      "SFN_ACCESS_KEYS is required when API authentication is on (API_AUTH=required) and SFN_PORT is set",
+      "SFN_ACCESS_KEYS is required when API authentication is on (API_AUTH=required) and SFN_PORT is set" +
+        " (or SFN_ACCESS_KEYS_FILE)",
     );
   }
   reader.done();
