@@ -171,7 +171,7 @@ describe("the web console with API_AUTH=required", () => {
     // The token lives in the tab's sessionStorage and survives a reload, in no cookie.
     await page.reload();
     await page.getByRole("link", { name: "auth-listed" }).waitFor();
-    expect(await page.evaluate(() => sessionStorage.getItem("jetflow.token"))).toBe(TOKENS.operator);
+    expect(await page.evaluate('sessionStorage.getItem("jetflow.token")')).toBe(TOKENS.operator);
     expect(await page.context().cookies()).toEqual([]);
   });
 
@@ -200,7 +200,7 @@ describe("the web console with API_AUTH=required", () => {
     const { executionId } = await post("/v1/executions", { workflowName: "auth-waiting" });
     await page.getByTestId("sign-out").click();
     await page.getByTestId("sign-in").waitFor();
-    expect(await page.evaluate(() => sessionStorage.getItem("jetflow.token"))).toBeNull();
+    expect(await page.evaluate('sessionStorage.getItem("jetflow.token")')).toBeNull();
     await signInWith(TOKENS.reader);
     await page.goto(`${fixture.engine.httpUrl}/executions/${String(executionId)}`);
     await stateHasStatus("Approve", "running");

@@ -105,7 +105,6 @@ async function call<T>(path: string, init?: { method: string; body: unknown }): 
     method: init?.method ?? "GET",
     headers: { ...authHeaders(), ...(init ? { "content-type": "application/json" } : {}) },
     body: init ? JSON.stringify(init.body) : undefined,
-    cache: "no-store",
   });
   const text = await res.text();
   if (!res.ok) {

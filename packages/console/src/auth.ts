@@ -15,12 +15,24 @@ export interface AuthState {
   signInReason: string | undefined;
 }
 
+/** The part of the Web Storage API used here (typed apart so that jest's node types check it). */
+interface TokenStorage {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+  removeItem(key: string): void;
+}
+
+/** The tab's sessionStorage; undefined outside a browser. */
+function storage(): TokenStorage | undefined {
+  return (globalThis as { sessionStorage?: TokenStorage }).sessionStorage;
+}
+
 const listeners = new Set<() => void>();
 let state: AuthState = { token: readStored(), signInReason: undefined };
 
 function readStored(): string {
   try {
-    return sessionStorage.getItem(STORAGE_KEY) ?? "";
+    return storage()?.getItem(STORAGE_KEY) ?? "";
   } catch {
     // Storage refused (a privacy setting): the token lives for this page only.
     return "";
@@ -52,7 +64,7 @@ export function authHeaders(): Record<string, string> {
 export function signIn(token: string): void {
   const trimmed = token.trim();
   try {
-    sessionStorage.setItem(STORAGE_KEY, trimmed);
+    storage()?.setItem(STORAGE_KEY, trimmed);
   } catch {
     // See readStored.
   }
@@ -62,7 +74,7 @@ export function signIn(token: string): void {
 /** Forgets the token. */
 export function signOut(): void {
   try {
-    sessionStorage.removeItem(STORAGE_KEY);
+    storage()?.removeItem(STORAGE_KEY);
   } catch {
     // See readStored.
   }

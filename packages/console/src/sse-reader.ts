@@ -135,7 +135,6 @@ export async function readEventStream(url: string, options: ReadEventStreamOptio
           ...options.headers(),
           ...(resumeId === "" ? {} : { "last-event-id": resumeId }),
         },
-        cache: "no-store",
         signal,
       });
       if (!res.ok || res.body === null) {
