@@ -3,7 +3,7 @@
 // included (fetch-based SSE, so the token is in no URL); a wrong token brings the sign-in back
 // with the reason, and a reader is told which role a refused action needs. Also: a Map's inner
 // states coloured by the statuses of its iterations. Screenshots go to e2e/artifacts/console/.
-import { createHash } from "node:crypto";
+import { createHash, generateKeyPairSync, sign } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { chromium } from "playwright-core";
@@ -16,11 +16,26 @@ const TOKENS = {
   admin: "admin-console-secret",
 };
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+const ISSUER = "https://idp.example.test";
+const AUDIENCE = "jetflow-console";
+const jwtKeys = generateKeyPairSync("ec", { namedCurve: "P-256" });
+
+/** An ES256 JWT signed with node:crypto, valid for five minutes. */
+function signJwt(claims: Record<string, unknown>): string {
+  const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
+  const now = Math.floor(Date.now() / 1000);
+  const body = `${b64url({ alg: "ES256", typ: "JWT" })}.${b64url({ iss: ISSUER, aud: AUDIENCE, iat: now, exp: now + 300, ...claims })}`;
+  const signature = sign("sha256", Buffer.from(body), { key: jwtKeys.privateKey, dsaEncoding: "ieee-p1363" });
+  return `${body}.${signature.toString("base64url")}`;
+}
 
 const fixture = useEngine({
   serviceEnv: {
     "api-gateway": {
       API_AUTH: "required",
+      API_JWT_PUBLIC_KEY: jwtKeys.publicKey.export({ type: "spki", format: "pem" }).toString(),
+      API_JWT_ISSUER: ISSUER,
+      API_JWT_AUDIENCE: AUDIENCE,
       // The Step Functions endpoint beside a locked API must have keys of its own.
       SFN_ACCESS_KEYS: "sfn-console-key:sfn-console-secret",
       API_TOKENS: JSON.stringify(
@@ -215,6 +230,15 @@ describe("the web console with API_AUTH=required", () => {
     await page.reload();
     await stateHasStatus("Approve", "running");
     expect(await page.getByTestId("execution-status").first().textContent()).toBe("running");
+  });
+
+  it("signs in with a JWT from the identity provider as well as with a static token", async () => {
+    await page.getByTestId("sign-out").click();
+    await page.getByTestId("sign-in").waitFor();
+    await signInWith(signJwt({ sub: "dana", roles: ["reader"] }));
+    await page.getByTestId("signed-in").waitFor();
+    await page.goto(fixture.engine.httpUrl);
+    await page.getByRole("link", { name: "auth-waiting" }).waitFor();
   });
 
   it("colours the states inside a Map by the statuses of its iterations, with their counts", async () => {
