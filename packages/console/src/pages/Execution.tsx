@@ -1,7 +1,8 @@
 /**
  * One execution: the graph coloured by each state's status, live while it runs (Server-Sent
- * Events read over fetch, so that they carry the token); the event timeline; input, output, error and cause; the Map and Parallel children with
- * counts by status; the open task tokens; stop, and complete a task by token.
+ * Events read over fetch, so that they carry the token); the event timeline; input, output, error
+ * and cause; the Map and Parallel children with counts by status; the open task tokens; stop, and
+ * complete a task by token.
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { ApiError, api, eventDetails, eventType, noteRefusal, readHistory } from "../api";
