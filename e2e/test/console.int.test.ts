@@ -168,6 +168,12 @@ describe("the web console", () => {
     // States inside the Parallel's branches come from the branches' own histories.
     await stateHasStatus("Fan out/0/Add one", "succeeded");
     await stateHasStatus("Fan out/1/Note", "succeeded");
+    // States inside the Map from its iterations' histories, with their counts.
+    await page
+      .locator(
+        '[data-testid="state"][data-state="Each item/*/Echo"][data-status="succeeded"][data-note="3 succeeded"]',
+      )
+      .waitFor();
     expect(await page.getByTestId("execution-status").first().textContent()).toBe("succeeded");
     await page.getByTestId("tab-children").click();
     await page

@@ -189,6 +189,24 @@ describe("executions over HTTP", () => {
     });
   });
 
+  it("opens a watch's event stream once it is admitted, before any event is due", async () => {
+    const { body } = await post("/v1/executions", { workflowName: "http-external" });
+    const executionId = body.executionId as string;
+    await activeToken(executionId);
+    const abort = new AbortController();
+    try {
+      // Nothing happens in this execution until it is stopped: the headers alone must arrive.
+      const res = await fetch(url(`/v1/executions/${executionId}/watch?fromEventId=1000`), {
+        signal: abort.signal,
+      });
+      expect(res.status).toBe(200);
+      expect(res.headers.get("content-type")).toBe("text/event-stream; charset=utf-8");
+    } finally {
+      abort.abort();
+    }
+    await post(`/v1/executions/${executionId}:stop`, {});
+  });
+
   it("completes, fails and heartbeats tasks by token", async () => {
     const first = (await post("/v1/executions", { workflowName: "http-external", inputJson: "{}" })).body
       .executionId as string;

@@ -1,8 +1,9 @@
 /**
  * The HTTP/JSON API as the console uses it: the proto3 JSON shapes of the messages it reads (fields
- * at their default value are absent) and one function per call. Same origin, so the API's
- * authentication (cookies or a proxy in front) applies to the console unchanged.
+ * at their default value are absent) and one function per call. Every call carries the signed-in
+ * token (auth.ts); a 401 asks for it again.
  */
+import { authHeaders, requireSignIn } from "./auth";
 
 export type ExecutionStatus =
   | "EXECUTION_STATUS_RUNNING"
@@ -66,6 +67,9 @@ export interface DefinitionProblem {
   column?: number;
 }
 
+/** gRPC status codes the console tells apart. */
+export const Code = { PERMISSION_DENIED: 7, UNAUTHENTICATED: 16 } as const;
+
 /** A failed call: the gRPC status code and message the API answered with. */
 export class ApiError extends Error {
   override readonly name = "ApiError";
@@ -78,16 +82,37 @@ export class ApiError extends Error {
   }
 }
 
+/** The body of a failed response as {code, message}, whatever answered (the API or a proxy). */
+function errorOf(res: Response, text: string): ApiError {
+  let body: Record<string, unknown> = {};
+  try {
+    body = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    // A proxy's HTML page, say: the HTTP status says enough.
+  }
+  const fallback =
+    res.status === 401 ? Code.UNAUTHENTICATED : res.status === 403 ? Code.PERMISSION_DENIED : 2;
+  return new ApiError(res.status, Number(body.code ?? fallback), String(body.message ?? res.statusText));
+}
+
+/** Turns a refusal into what the user sees: 401 brings up the sign-in. */
+export function noteRefusal(err: ApiError): void {
+  if (err.httpStatus === 401) requireSignIn(err.message);
+}
+
 async function call<T>(path: string, init?: { method: string; body: unknown }): Promise<T> {
   const res = await fetch(path, {
     method: init?.method ?? "GET",
-    headers: init ? { "content-type": "application/json" } : {},
+    headers: { ...authHeaders(), ...(init ? { "content-type": "application/json" } : {}) },
     body: init ? JSON.stringify(init.body) : undefined,
   });
   const text = await res.text();
-  const body = (text === "" ? {} : JSON.parse(text)) as Record<string, unknown>;
-  if (!res.ok) throw new ApiError(res.status, Number(body.code ?? 2), String(body.message ?? res.statusText));
-  return body as T;
+  if (!res.ok) {
+    const err = errorOf(res, text);
+    noteRefusal(err);
+    throw err;
+  }
+  return (text === "" ? {} : JSON.parse(text)) as T;
 }
 
 function query(params: Record<string, string | number | undefined>): string {
@@ -144,7 +169,7 @@ export const api = {
     call<object>("/v1/tasks:sendSuccess", { method: "POST", body: { taskToken, outputJson } }),
   sendTaskFailure: (taskToken: string, error: string, cause: string) =>
     call<object>("/v1/tasks:sendFailure", { method: "POST", body: { taskToken, error, cause } }),
-  /** The URL of the execution's Server-Sent Events (WatchExecution) from `fromEventId`. */
+  /** The URL of the execution's Server-Sent Events (WatchExecution) from `fromEventId`; see sse-reader.ts. */
   watchUrl: (id: string, fromEventId: number) => `/v1/executions/${enc(id)}/watch${query({ fromEventId })}`,
 };
 

@@ -1,5 +1,13 @@
 import type { HistoryEvent } from "./api";
-import { applyEvent, countByStatus, emptyView } from "./execution-state";
+import {
+  aggregateIterations,
+  applyEvent,
+  countByStatus,
+  emptyView,
+  innerCountsText,
+  iterationsToRead,
+} from "./execution-state";
+import type { ChildRun, ChildStatus } from "./execution-state";
 
 let nextId = 1;
 const event = (stateName: string, details: Record<string, unknown>): HistoryEvent => ({
@@ -68,5 +76,62 @@ describe("an execution's history folded for the graph", () => {
     ]);
     const children = view.children.get("M");
     expect(children && countByStatus(children)).toEqual({ running: 1, succeeded: 1, failed: 1, pending: 2 });
+  });
+});
+
+describe("a Map's inner states from its iterations", () => {
+  const iteration = (...events: [string, Record<string, unknown>][]) =>
+    fold(events.map(([state, details]) => event(state, details)));
+  const done = iteration(
+    ["Echo", { stateEntered: {} }],
+    ["Echo", { stateExited: {} }],
+    ["Check", { stateEntered: {} }],
+    ["Check", { stateExited: {} }],
+  );
+  const runningAtCheck = iteration(
+    ["Echo", { stateEntered: {} }],
+    ["Echo", { stateExited: {} }],
+    ["Check", { stateEntered: {} }],
+  );
+  const failedAtEcho = iteration(
+    ["Echo", { stateEntered: {} }],
+    ["Echo", { taskScheduled: { taskToken: "t", activity: "echo", attempt: 1 } }],
+    ["Echo", { taskFailed: { taskToken: "t", error: "Boom" } }],
+    ["", { executionFailed: {} }],
+  );
+
+  it("colours a state running when any iteration runs there, failed when any failed, else succeeded", () => {
+    const all = aggregateIterations([done, runningAtCheck, failedAtEcho, done]);
+    expect(all.get("Echo")).toEqual({ status: "failed", counts: { succeeded: 3, failed: 1 } });
+    expect(all.get("Check")).toEqual({ status: "running", counts: { succeeded: 2, running: 1 } });
+    expect(aggregateIterations([done, done]).get("Check")).toEqual({
+      status: "succeeded",
+      counts: { succeeded: 2 },
+    });
+    expect(aggregateIterations([done]).has("Other")).toBe(false);
+    expect(innerCountsText({ status: "running", counts: { succeeded: 2, running: 1 } })).toBe(
+      "1 running · 2 succeeded",
+    );
+  });
+
+  it("reads a bounded set of iterations: running first, with room kept for failed and succeeded ones", () => {
+    const items = new Map<number, ChildRun>();
+    const statuses: ChildStatus[] = ["running", "succeeded", "failed"];
+    for (let i = 0; i < 10_000; i++)
+      items.set(i, { index: i, executionId: `c${i}`, status: statuses[i % 3] ?? "running" });
+    const picked = iterationsToRead({ kind: "map", total: 10_000, items }, 24);
+    expect(picked).toHaveLength(24);
+    expect(picked.filter((i) => i.status === "running")).toHaveLength(12);
+    expect(picked.filter((i) => i.status === "failed")).toHaveLength(6);
+    expect(picked.filter((i) => i.status === "succeeded").map((i) => i.index)).toEqual([1, 4, 7, 10, 13, 16]);
+
+    const fewRunning = new Map<number, ChildRun>([
+      [0, { index: 0, executionId: "a", status: "running" }],
+      [1, { index: 1, executionId: "b", status: "succeeded" }],
+      [2, { index: 2, executionId: "c", status: "succeeded" }],
+    ]);
+    expect(iterationsToRead({ kind: "map", total: 3, items: fewRunning }, 24).map((i) => i.index)).toEqual([
+      0, 1, 2,
+    ]);
   });
 });

@@ -163,3 +163,71 @@ export function countByStatus(children: Children): Record<ChildStatus | "pending
   counts.pending = Math.max(0, children.total - children.items.size);
   return counts;
 }
+
+/** What the iterations read of a Map say about one of its inner states. */
+export interface InnerStateSummary {
+  /** The aggregate: running if any iteration is running there, else failed if any failed, ... */
+  status: StateStatus;
+  /** How many of the iterations read are in each status at this state. */
+  counts: Partial<Record<StateStatus, number>>;
+}
+
+/** Highest first: one iteration running somewhere makes the state running, and so on down. */
+const AGGREGATE_ORDER: readonly StateStatus[] = [
+  "running",
+  "retrying",
+  "failed",
+  "aborted",
+  "caught",
+  "succeeded",
+];
+
+/**
+ * Folds the views of several iterations of one Map (each a child execution's history folded
+ * without prefix) into one status per inner state: any running → running, else any retrying →
+ * retrying, else any failed → failed, then aborted, caught, and succeeded when all that reached
+ * it succeeded. States no iteration reached are absent.
+ */
+export function aggregateIterations(views: Iterable<ExecutionView>): Map<string, InnerStateSummary> {
+  const out = new Map<string, InnerStateSummary>();
+  for (const view of views) {
+    for (const [state, status] of view.status) {
+      let summary = out.get(state);
+      if (summary === undefined) {
+        summary = { status, counts: {} };
+        out.set(state, summary);
+      }
+      summary.counts[status] = (summary.counts[status] ?? 0) + 1;
+      if (AGGREGATE_ORDER.indexOf(status) < AGGREGATE_ORDER.indexOf(summary.status)) summary.status = status;
+    }
+  }
+  return out;
+}
+
+/** "2 running · 5 succeeded": the counts of an inner state, highest status first. */
+export function innerCountsText(summary: InnerStateSummary): string {
+  return AGGREGATE_ORDER.filter((s) => (summary.counts[s] ?? 0) > 0)
+    .map((s) => `${summary.counts[s]} ${s}`)
+    .join(" · ");
+}
+
+/**
+ * Which iterations of a Map to read to colour its inner states, at most `max`: every running one
+ * first (they change), then failed ones (they explain a failure), then the earliest succeeded
+ * ones. A 10,000-item Map costs `max` small history reads, not 10,000.
+ */
+export function iterationsToRead(children: Children, max: number): ChildRun[] {
+  const byStatus = (status: ChildStatus) =>
+    [...children.items.values()].filter((i) => i.status === status).sort((a, b) => a.index - b.index);
+  const running = byStatus("running");
+  const failed = byStatus("failed");
+  const succeeded = byStatus("succeeded");
+  // Room is kept for a few failed and succeeded ones however many run.
+  const share = Math.max(1, Math.floor(max / 4));
+  const failedKept = Math.min(share, failed.length);
+  const succeededKept = Math.min(share, succeeded.length);
+  const picked = running.slice(0, Math.max(0, max - failedKept - succeededKept));
+  picked.push(...failed.slice(0, Math.max(0, max - picked.length - succeededKept)));
+  picked.push(...succeeded.slice(0, Math.max(0, max - picked.length)));
+  return picked;
+}

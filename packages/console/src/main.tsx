@@ -1,5 +1,10 @@
-/** The console's shell: the navigation bar and the page for the current path. */
-import { StrictMode } from "react";
+/**
+ * The console's shell: the navigation bar with sign-in and sign-out, and the page for the current
+ * path (or the sign-in, when the API refused the token).
+ */
+import { StrictMode, useEffect, useState } from "react";
+import { authState, onAuthChange, signOut } from "./auth";
+import { SignIn } from "./components/SignIn";
 import { createRoot } from "react-dom/client";
 import { ExecutionPage } from "./pages/Execution";
 import { ExecutionList } from "./pages/Executions";
@@ -27,8 +32,18 @@ function Page() {
   return <WorkflowList />;
 }
 
+/** The auth state, re-rendering on each change. */
+function useAuth() {
+  const [auth, setAuth] = useState(authState);
+  useEffect(() => onAuthChange(() => setAuth(authState())), []);
+  return auth;
+}
+
 function App() {
   const { path } = useLocation();
+  const auth = useAuth();
+  const [signingIn, setSigningIn] = useState(false);
+  useEffect(() => setSigningIn(false), [auth.token]);
   const here = (prefix: string) =>
     path === prefix || (prefix !== "/" && path.startsWith(prefix)) ? "active" : "";
   return (
@@ -50,9 +65,33 @@ function App() {
         <a href="/openapi.json" className="right">
           API (OpenAPI)
         </a>
+        {auth.token !== "" ? (
+          <span className="account">
+            <span className="muted" data-testid="signed-in">
+              signed in
+            </span>{" "}
+            <button onClick={signOut} data-testid="sign-out">
+              Sign out
+            </button>
+          </span>
+        ) : (
+          <span className="account">
+            <button onClick={() => setSigningIn(true)} data-testid="sign-in-open">
+              Sign in
+            </button>
+          </span>
+        )}
       </header>
       <main>
-        <Page />
+        {auth.signInReason !== undefined || signingIn ? (
+          <SignIn
+            reason={auth.signInReason}
+            onCancel={auth.signInReason === undefined ? () => setSigningIn(false) : undefined}
+          />
+        ) : (
+          // A new token reloads the page's data.
+          <Page key={auth.token} />
+        )}
       </main>
     </>
   );

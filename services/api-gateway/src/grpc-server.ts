@@ -327,7 +327,12 @@ export function workflowService(o: GrpcServerOptions): WorkflowServiceServer {
             (err) => err instanceof ApiError && err.code === status.NOT_FOUND,
           );
         })
-        .then((target) => watchEvents(o.nc, target, call.request.fromEventId, call))
+        .then((target) => {
+          // Over HTTP, send the SSE headers now that the watch is allowed and its target exists:
+          // a client then knows it is following before the next event, which may be far off.
+          (call as { open?: () => void }).open?.();
+          return watchEvents(o.nc, target, call.request.fromEventId, call);
+        })
         .catch(fail);
     },
     stopExecution: unary(

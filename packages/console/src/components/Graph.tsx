@@ -1,6 +1,7 @@
 /**
  * A workflow drawn as SVG from its ELK layout: states as boxes coloured by status, Parallel and
- * Map as nested groups (a Map's label carries its iteration counts), transitions as arrows with
+ * Map as nested groups (a Map's label carries its iteration counts, each inner state the counts of
+ * the iterations read at it), transitions as arrows with
  * Choice rules and Catch errors as labels (Catch edges dashed).
  */
 import { useEffect, useState } from "react";
@@ -12,7 +13,10 @@ export interface GraphProps {
   graph: WorkflowGraph;
   /** Status by node id; states without one are drawn as not reached. */
   status?: ReadonlyMap<string, StateStatus>;
-  /** Extra text under a group's label (e.g. "7 succeeded · 3 running"), by node id. */
+  /**
+   * Counts by node id: a group's after its label ("3 items · 2 succeeded"), a state's (inside a
+   * Map: "1 running · 5 succeeded") under its box and in its tooltip.
+   */
   notes?: ReadonlyMap<string, string>;
   selected?: string;
   onSelect?: (id: string) => void;
@@ -57,6 +61,7 @@ function NodeBox({
       data-testid="state"
       data-state={node.id}
       data-status={status ?? "none"}
+      data-note={note}
       onClick={(e) => {
         e.stopPropagation();
         onSelect?.(node.id);
@@ -78,9 +83,15 @@ function NodeBox({
             {node.kind}
             {status ? ` · ${status}` : ""}
           </text>
+          {note ? (
+            // A state inside a Map: how many of the iterations read are in each status there.
+            <text x={x + width / 2} y={y + height + 11} textAnchor="middle" className="counts">
+              {note}
+            </text>
+          ) : null}
         </>
       )}
-      <title>{`${node.label} (${node.kind})${status ? `: ${status}` : ""}`}</title>
+      <title>{`${node.label} (${node.kind})${status ? `: ${status}` : ""}${note ? `\n${note}` : ""}`}</title>
     </g>
   );
 }
@@ -140,8 +151,8 @@ export function Graph({ graph, status, notes, selected, onSelect }: GraphProps) 
       className="graph"
       data-testid="graph"
       width={width + 20}
-      height={layout.height + 20}
-      viewBox={`-10 -10 ${width + 20} ${layout.height + 20}`}
+      height={layout.height + 34}
+      viewBox={`-10 -10 ${width + 20} ${layout.height + 34}`}
     >
       <defs>
         <marker

@@ -1,6 +1,6 @@
 /** Small pieces shared by the pages: status badges, JSON blocks, a JSON editor, errors, times. */
 import { useState } from "react";
-import { statusLabel } from "../api";
+import { ApiError, Code, statusLabel } from "../api";
 
 export function StatusBadge({ status }: { status: string | undefined }) {
   const label = statusLabel(status);
@@ -59,8 +59,26 @@ export function JsonEditor({
   );
 }
 
+/**
+ * An error as the user reads it. A refusal for want of a role says so and quotes the server,
+ * whose message names the role needed and the one held.
+ */
 export function ErrorText({ error }: { error: unknown }) {
   if (error === undefined || error === null) return null;
+  if (error instanceof ApiError && error.code === Code.PERMISSION_DENIED) {
+    return (
+      <p className="error" role="alert" data-testid="permission-denied">
+        Permission denied: {error.message}
+      </p>
+    );
+  }
+  if (error instanceof ApiError && error.code === Code.UNAUTHENTICATED) {
+    return (
+      <p className="error" role="alert" data-testid="unauthenticated">
+        Not signed in: {error.message}
+      </p>
+    );
+  }
   return (
     <p className="error" role="alert">
       {error instanceof Error ? error.message : String(error)}

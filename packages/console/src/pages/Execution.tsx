@@ -1,21 +1,35 @@
 /**
  * One execution: the graph coloured by each state's status, live while it runs (Server-Sent
- * Events); the event timeline; input, output, error and cause; the Map and Parallel children with
- * counts by status; the open task tokens; stop, and complete a task by token.
+ * Events read over fetch, so that they carry the token); the event timeline; input, output, error
+ * and cause; the Map and Parallel children with counts by status; the open task tokens; stop, and
+ * complete a task by token.
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
-import { api, eventDetails, eventType, readHistory } from "../api";
+import { ApiError, api, eventDetails, eventType, noteRefusal, readHistory } from "../api";
 import type { Execution, HistoryEvent } from "../api";
 import { buildGraph, parseDefinitionText, resolveMachinePath } from "../asl-graph";
 import { ErrorText, JsonBlock, JsonEditor, StatusBadge, Time, useAction } from "../components/common";
 import { Graph } from "../components/Graph";
-import { applyEvent, countByStatus, emptyView } from "../execution-state";
-import type { ChildStatus, Children, ExecutionView, StateStatus } from "../execution-state";
+import { authHeaders } from "../auth";
+import {
+  aggregateIterations,
+  applyEvent,
+  countByStatus,
+  emptyView,
+  innerCountsText,
+  iterationsToRead,
+} from "../execution-state";
+import type { ChildRun, ChildStatus, Children, ExecutionView, StateStatus } from "../execution-state";
+import { SseHttpError, readEventStream } from "../sse-reader";
 import { Link } from "../router";
 
 const RUNNING = "EXECUTION_STATUS_RUNNING";
 /** Parallel branches whose own histories are read to colour the states inside them. */
 const MAX_BRANCHES_SHOWN = 16;
+/** Iterations of one Map read to colour its inner states (see iterationsToRead). */
+const MAX_ITERATIONS_READ = 24;
+/** Folded histories of finished children kept between refreshes. */
+const MAX_CACHED_CHILDREN = 500;
 
 function foldAll(events: HistoryEvent[], prefix = ""): ExecutionView {
   const view = emptyView();
@@ -265,7 +279,10 @@ export function ExecutionPage({ id }: { id: string }) {
   const [execution, setExecution] = useState<Execution>();
   const [events, setEvents] = useState<HistoryEvent[]>([]);
   const [definition, setDefinition] = useState<string>();
-  const [branchViews, setBranchViews] = useState<Map<string, ExecutionView>>(new Map());
+  const [inner, setInner] = useState<{ status: Map<string, StateStatus>; notes: Map<string, string> }>({
+    status: new Map(),
+    notes: new Map(),
+  });
   const [live, setLive] = useState(false);
   const [error, setError] = useState<unknown>();
   const [selected, setSelected] = useState<string>();
@@ -278,7 +295,7 @@ export function ExecutionPage({ id }: { id: string }) {
 
   // Load the snapshot and whole history, then follow new events over SSE while it runs.
   useEffect(() => {
-    let source: EventSource | undefined;
+    const abort = new AbortController();
     let closed = false;
     setError(undefined);
     (async () => {
@@ -298,33 +315,52 @@ export function ExecutionPage({ id }: { id: string }) {
       const path = String((started && eventDetails(started).machinePath) ?? "");
       setDefinition(JSON.stringify({ text: workflow.definition, path }));
       if (described.execution.status !== RUNNING) return;
-      source = new EventSource(api.watchUrl(id, viewRef.current.lastEventId + 1));
-      setLive(true);
       // Events can arrive by the thousand (a large Map): fold each at once, render at most 5 times a second.
       let pending: HistoryEvent[] = [];
       let flush: ReturnType<typeof setTimeout> | undefined;
-      source.onmessage = (message: MessageEvent<string>) => {
-        const { event } = JSON.parse(message.data) as { event: HistoryEvent };
-        if (event.eventId <= viewRef.current.lastEventId) return;
-        applyEvent(viewRef.current, event);
-        pending.push(event);
-        flush ??= setTimeout(() => {
-          const arrived = pending;
-          pending = [];
-          flush = undefined;
-          setEvents((all) => all.concat(arrived));
-          setVersion((v) => v + 1);
-        }, 200);
-      };
-      source.addEventListener("end", () => {
-        source?.close();
-        setLive(false);
-        api.describeExecution(id).then(setExecution, setError);
+      let ended = false;
+      await readEventStream(api.watchUrl(id, viewRef.current.lastEventId + 1), {
+        headers: authHeaders,
+        signal: abort.signal,
+        isDone: () => ended,
+        onOpen: () => setLive(true),
+        onMessage: (message) => {
+          if (message.event === "end") {
+            ended = true;
+            setLive(false);
+            api.describeExecution(id).then(setExecution, setError);
+            return;
+          }
+          if (message.event === "error") {
+            // The server ended the stream with a status; the reader opens it again.
+            setLive(false);
+            return;
+          }
+          const { event } = JSON.parse(message.data) as { event: HistoryEvent };
+          if (event.eventId <= viewRef.current.lastEventId) return;
+          applyEvent(viewRef.current, event);
+          pending.push(event);
+          flush ??= setTimeout(() => {
+            const arrived = pending;
+            pending = [];
+            flush = undefined;
+            setEvents((all) => all.concat(arrived));
+            setVersion((v) => v + 1);
+          }, 200);
+        },
+        onError: (err, willRetry) => {
+          setLive(false);
+          if (err instanceof SseHttpError) {
+            const refusal = new ApiError(err.httpStatus, err.code, err.message);
+            noteRefusal(refusal);
+            if (!willRetry) setError(refusal);
+          }
+        },
       });
     })().catch(setError);
     return () => {
       closed = true;
-      source?.close();
+      abort.abort();
       setLive(false);
     };
   }, [id, reload]);
@@ -332,34 +368,61 @@ export function ExecutionPage({ id }: { id: string }) {
   const view = viewRef.current;
   const running = execution?.execution.status === RUNNING;
 
-  // States inside Parallel branches: each branch is a child execution with its own history.
-  const branchKey = [...view.children.entries()]
-    .filter(([, c]) => c.kind === "parallel")
-    .map(
-      ([name, c]) => `${name}:${[...c.items.values()].map((i) => `${i.executionId}=${i.status}`).join(",")}`,
-    )
+  // States inside Parallel branches and Map iterations: each is a child execution with its own
+  // history. Branches are drawn one by one; a Map's inner states are coloured by the aggregate of
+  // a bounded set of its iterations (iterationsToRead), so a 10,000-item Map costs a few reads.
+  const childKey = [...view.children.entries()]
+    .map(([name, c]) => {
+      const counts = countByStatus(c);
+      return `${name}:${c.kind}:${c.items.size}:${counts.running}:${counts.succeeded}:${counts.failed}`;
+    })
     .join(";");
+  const finishedViews = useRef(new Map<string, ExecutionView>());
   useEffect(() => {
     let cancelled = false;
+    const cache = finishedViews.current;
+    /** A child's history folded; finished children are read once. */
+    const viewOf = async (child: ChildRun): Promise<ExecutionView> => {
+      const cached = cache.get(child.executionId);
+      if (cached) return cached;
+      const folded = foldAll(await readHistory(child.executionId));
+      if (child.status !== "running") {
+        if (cache.size >= MAX_CACHED_CHILDREN) cache.clear();
+        cache.set(child.executionId, folded);
+      }
+      return folded;
+    };
     const load = async () => {
-      const views = new Map<string, ExecutionView>();
+      const status = new Map<string, StateStatus>();
+      const notes = new Map<string, string>();
       for (const [name, children] of view.children) {
-        if (children.kind !== "parallel") continue;
-        for (const item of [...children.items.values()].slice(0, MAX_BRANCHES_SHOWN)) {
-          const prefix = `${name}/${item.index}/`;
-          views.set(prefix, foldAll(await readHistory(item.executionId), prefix));
+        if (children.kind === "parallel") {
+          for (const item of [...children.items.values()].slice(0, MAX_BRANCHES_SHOWN)) {
+            const branch = await viewOf(item);
+            for (const [state, s] of branch.status) status.set(`${name}/${item.index}/${state}`, s);
+          }
+          continue;
+        }
+        const read = iterationsToRead(children, MAX_ITERATIONS_READ);
+        const views = await Promise.all(read.map(viewOf));
+        for (const [state, summary] of aggregateIterations(views)) {
+          status.set(`${name}/*/${state}`, summary.status);
+          notes.set(
+            `${name}/*/${state}`,
+            `${innerCountsText(summary)}${read.length < children.total ? ` (of ${read.length} iterations read)` : ""}`,
+          );
         }
       }
-      if (!cancelled) setBranchViews(views);
+      if (!cancelled) setInner({ status, notes });
     };
     load().catch(() => undefined);
     const timer =
-      running && branchKey !== "" ? setInterval(() => void load().catch(() => undefined), 2000) : undefined;
+      running && childKey !== "" ? setInterval(() => void load().catch(() => undefined), 2000) : undefined;
     return () => {
       cancelled = true;
       if (timer) clearInterval(timer);
     };
-  }, [branchKey, running]);
+  }, [childKey, running]);
 
   const graph = useMemo(() => {
     if (!definition) return undefined;
@@ -372,8 +435,8 @@ export function ExecutionPage({ id }: { id: string }) {
   }, [definition]);
 
   const status = new Map(view.status);
-  for (const branch of branchViews.values()) for (const [k, v] of branch.status) status.set(k, v);
-  const notes = new Map<string, string>();
+  for (const [k, v] of inner.status) status.set(k, v);
+  const notes = new Map(inner.notes);
   for (const [name, children] of view.children) notes.set(name, countsText(children));
 
   if (error && !execution) return <ErrorText error={error} />;
