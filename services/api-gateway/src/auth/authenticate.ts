@@ -101,8 +101,14 @@ export function hashToken(token: string): string {
   return createHash("sha256").update(token).digest("hex");
 }
 
-/** Creates the authenticator for `config`. */
-export function createAuthenticator(config: AuthConfig): Authenticator {
+/**
+ * Creates the authenticator for `config`. `tokenFile` holds the tokens of API_TOKENS_FILE, read
+ * on each call so that a reloaded file counts at once (see token-file.ts).
+ */
+export function createAuthenticator(
+  config: AuthConfig,
+  tokenFile?: { readonly byHash: ReadonlyMap<string, StaticToken> },
+): Authenticator {
   if (config.mode === "none") return { enabled: false, authenticate: () => Promise.resolve(ANONYMOUS) };
   // Keyed by hash: looking a token up never compares the secret itself.
   const byHash = new Map<string, StaticToken>(config.tokens.map((t) => [t.sha256, t]));
@@ -111,7 +117,8 @@ export function createAuthenticator(config: AuthConfig): Authenticator {
     enabled: true,
     async authenticate(headers) {
       const token = bearerToken(headers);
-      const known = byHash.get(hashToken(token));
+      const hash = hashToken(token);
+      const known = byHash.get(hash) ?? tokenFile?.byHash.get(hash);
       if (known) {
         return { name: known.name, role: known.role, workflowPrefixes: known.workflowPrefixes, via: "token" };
       }

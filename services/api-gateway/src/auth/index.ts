@@ -5,6 +5,8 @@
 export { createAuthenticator, hashToken } from "./authenticate";
 export type { Authenticator, RequestHeaders } from "./authenticate";
 export { readAuthConfig } from "./config";
+export { TokenFile, parseTokenFile } from "./token-file";
+export type { TokenFileOptions } from "./token-file";
 export type { AuthConfig, JwtConfig, StaticToken } from "./config";
 export { AuthError, UNAUTHENTICATED_MESSAGE } from "./errors";
 export { ANONYMOUS } from "./identity";
