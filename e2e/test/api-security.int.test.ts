@@ -226,11 +226,7 @@ describe("the status of every RPC", () => {
 
 describe("the HTTP/JSON API", () => {
   /** The status of one HTTPS request (node:https, the test CA, the client certificate). */
-  function get(
-    path: string,
-    token?: string,
-    init: { method?: string; body?: string } = {},
-  ): Promise<number> {
+  function get(path: string, token?: string, init: { method?: string; body?: string } = {}): Promise<number> {
     const url = new URL(path, engine.httpUrl);
     return new Promise((resolve, reject) => {
       const req = httpsRequest(

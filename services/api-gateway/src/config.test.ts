@@ -17,7 +17,9 @@ describe("loadConfig: the HTTP port's TLS", () => {
       ]),
     );
     expect(loadConfig({ ...env, HTTP_HOST: "127.0.0.1" }).httpTls).toBe("off");
-    expect(() => loadConfig({ ...TLS, HTTP_TLS: "on" })).toThrow('HTTP_TLS must be one of auto, off, got "on"');
+    expect(() => loadConfig({ ...TLS, HTTP_TLS: "on" })).toThrow(
+      'HTTP_TLS must be one of auto, off, got "on"',
+    );
   });
 
   it("knows loopback addresses", () => {

@@ -102,11 +102,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     );
   }
   // As the gRPC port: with API_TLS=required nothing reachable from other machines is plaintext.
-  if (
-    config.httpTls === "off" &&
-    env["API_TLS"] === "required" &&
-    !isLoopbackHost(config.httpHost)
-  ) {
+  if (config.httpTls === "off" && env["API_TLS"] === "required" && !isLoopbackHost(config.httpHost)) {
     reader.problems.push(
       `HTTP_TLS=off serves plain HTTP on "${config.httpHost}", refused with API_TLS=required: bind HTTP_HOST to a loopback address or drop HTTP_TLS`,
     );

@@ -351,9 +351,7 @@ export function workflowService(o: GrpcServerOptions): WorkflowServiceServer {
       const fail = (err: unknown) => {
         if (!call.cancelled) call.emit("error", toServiceError(err, o.log, "WatchExecution"));
       };
-      admit("WatchExecution", o, call, call.request, (req) =>
-        workflowOfExecution(req.executionId, o),
-      )
+      admit("WatchExecution", o, call, call.request, (req) => workflowOfExecution(req.executionId, o))
         .then(() => {
           if (!o.connected()) throw ApiError.unavailable(NOT_CONNECTED);
           return resolveWatchTarget(

@@ -28,9 +28,24 @@ interface CertFiles {
 function createTestCa(name: string): { ca: string; issue(leaf: string): CertFiles } {
   const dir = mkdtempSync(join(tmpdir(), `jetflow-gw-ca-${name}-`));
   const openssl = (args: string[]) =>
-    execFileSync(process.env.OPENSSL_BIN ?? "openssl", args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
+    execFileSync(process.env.OPENSSL_BIN ?? "openssl", args, {
+      cwd: dir,
+      stdio: ["ignore", "ignore", "pipe"],
+    });
   const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
-  openssl(["req", "-x509", ...ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", `/CN=${name}`]);
+  openssl([
+    "req",
+    "-x509",
+    ...ec,
+    "-keyout",
+    "ca.key",
+    "-out",
+    "ca.pem",
+    "-days",
+    "2",
+    "-subj",
+    `/CN=${name}`,
+  ]);
   writeFileSync(
     join(dir, "leaf.ext"),
     "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\nbasicConstraints=CA:FALSE\n",
@@ -41,15 +56,26 @@ function createTestCa(name: string): { ca: string; issue(leaf: string): CertFile
     issue(leaf) {
       openssl(["req", ...ec, "-keyout", `${leaf}.key`, "-out", `${leaf}.csr`, "-subj", `/CN=${leaf}`]);
       openssl(
-        ["x509", "-req", "-in", `${leaf}.csr`, "-CA", "ca.pem", "-CAkey", "ca.key", "-days", "2"]
-          .concat(["-set_serial", String(serial++), "-extfile", "leaf.ext", "-out", `${leaf}.pem`]),
+        ["x509", "-req", "-in", `${leaf}.csr`, "-CA", "ca.pem", "-CAkey", "ca.key", "-days", "2"].concat([
+          "-set_serial",
+          String(serial++),
+          "-extfile",
+          "leaf.ext",
+          "-out",
+          `${leaf}.pem`,
+        ]),
       );
       return { cert: join(dir, `${leaf}.pem`), key: join(dir, `${leaf}.key`) };
     },
   };
 }
 
-const TOKENS = { admin: "admin-secret", reader: "reader-secret", limited: "limited-secret", late: "late-secret" };
+const TOKENS = {
+  admin: "admin-secret",
+  reader: "reader-secret",
+  limited: "limited-secret",
+  late: "late-secret",
+};
 const entry = (name: string, role: string, token: string) => ({ name, role, sha256: hashToken(token) });
 const RATE = { perSecond: 5, burst: 5, maxCallers: 1000 };
 
@@ -102,7 +128,11 @@ function https(
       const chunks: Buffer[] = [];
       res.on("data", (chunk: Buffer) => chunks.push(chunk));
       res.on("end", () =>
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }),
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: Buffer.concat(chunks).toString(),
+        }),
       );
       res.on("error", reject);
     });
@@ -159,7 +189,12 @@ beforeAll(async () => {
       httpHost: "127.0.0.1",
       httpPort: 0,
       consoleDir: undefined,
-      tls: { certFile: serverCert.cert, keyFile: serverCert.key, clientCaFile: ca.ca, reloadIntervalMs: 1000 },
+      tls: {
+        certFile: serverCert.cert,
+        keyFile: serverCert.key,
+        clientCaFile: ca.ca,
+        reloadIntervalMs: 1000,
+      },
       httpTls: "auto",
       auth: { mode: "required", tokens: [], tokensFile, tokensReloadMs: 60_000 },
       rateLimit: RATE,
@@ -180,14 +215,19 @@ describe("HTTPS on the HTTP/JSON port", () => {
     expect((await https("/v1/workflows", { token: TOKENS.reader })).status).toBe(200);
     const refused = await https("/v1/workflows", { token: "guessed" });
     expect(refused.status).toBe(401);
-    expect(JSON.parse(refused.body)).toEqual({ code: 16, message: "missing or invalid credentials", details: [] });
+    expect(JSON.parse(refused.body)).toEqual({
+      code: 16,
+      message: "missing or invalid credentials",
+      details: [],
+    });
     expect((await https("/openapi.json")).status).toBe(200);
   });
 
   it("refuses plain HTTP, a client without a certificate, and one from another CA", async () => {
     const plain = new Promise<number>((resolve, reject) => {
-      const req = httpRequest({ host: "127.0.0.1", port: gateway.httpPort, path: "/v1/workflows", agent: false }, (res) =>
-        resolve(res.statusCode ?? 0),
+      const req = httpRequest(
+        { host: "127.0.0.1", port: gateway.httpPort, path: "/v1/workflows", agent: false },
+        (res) => resolve(res.statusCode ?? 0),
       );
       req.on("error", reject);
       req.end();
@@ -219,7 +259,11 @@ describe("HTTPS on the HTTP/JSON port", () => {
       address: `127.0.0.1:${gateway.port}`,
       retries: 0,
       token: TOKENS.admin,
-      tls: { ca: readFileSync(next.ca), cert: readFileSync(nextClient.cert), key: readFileSync(nextClient.key) },
+      tls: {
+        ca: readFileSync(next.ca),
+        cert: readFileSync(nextClient.cert),
+        key: readFileSync(nextClient.key),
+      },
     });
     clients.push(client);
     await waitFor(
@@ -256,10 +300,10 @@ describe("API tokens from a file", () => {
 
   it("keeps the tokens in force when the new file is broken", async () => {
     writeFileSync(tokensFile, '[\n  {"name": "admin-bot", "role": "admin"},\n  {"name": "x", "role": }\n]');
-    const report = await waitFor(
-      () => logged.find((line) => line.includes("api token file not reloaded")),
-      { timeoutMs: 20_000, message: "the broken file was not reported" },
-    );
+    const report = await waitFor(() => logged.find((line) => line.includes("api token file not reloaded")), {
+      timeoutMs: 20_000,
+      message: "the broken file was not reported",
+    });
     expect(JSON.parse(report)).toMatchObject({
       level: 50,
       file: tokensFile,

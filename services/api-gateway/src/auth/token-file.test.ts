@@ -33,7 +33,9 @@ describe("parseTokenFile", () => {
       tokens: [],
       problems: ['line 4: the array is not closed with "]"'],
     });
-    expect(parseTokenFile(`${file(entry("ci", "a"))}x`).problems).toEqual(['line 4: text after the closing "]"']);
+    expect(parseTokenFile(`${file(entry("ci", "a"))}x`).problems).toEqual([
+      'line 4: text after the closing "]"',
+    ]);
     expect(parseTokenFile(`[\n${entry("ci", "a")},\n]`).problems).toEqual([
       "line 3: a comma without an entry after it",
     ]);
@@ -84,7 +86,10 @@ describe("TokenFile", () => {
       expect(await accepted("second")).toBe(false);
 
       writeFileSync(path, file(entry("ci", "first"), entry("deploy-bot", "second", "admin")));
-      await waitFor(() => accepted("second"), { timeoutMs: 20_000, message: "the added token was not let in" });
+      await waitFor(() => accepted("second"), {
+        timeoutMs: 20_000,
+        message: "the added token was not let in",
+      });
       await expect(auth.authenticate(bearer("second"))).resolves.toMatchObject({
         name: "deploy-bot",
         role: "admin",

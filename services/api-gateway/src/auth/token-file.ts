@@ -173,7 +173,9 @@ export class TokenFile {
         this.#debounce = setTimeout(() => this.reload(), 50);
         this.#debounce.unref();
       });
-      this.#watcher.on("error", (err) => log.warn({ err, file }, "api token file watch failed; polling only"));
+      this.#watcher.on("error", (err) =>
+        log.warn({ err, file }, "api token file watch failed; polling only"),
+      );
     } catch (err) {
       log.warn({ err, file: basename(file) }, "api token file cannot be watched; polling only");
     }
