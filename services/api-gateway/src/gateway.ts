@@ -176,6 +176,7 @@ export function createGateway({ nc, log, config, onExecutionCreated }: GatewayOp
           port,
           tls: config.tls ? (config.tls.clientCaFile ? "mutual" : "server") : "off",
           auth: authenticator.enabled,
+          rateLimitPerS: serviceOptions.rateLimiter?.config.perSecond ?? "off",
         },
         "grpc server listening",
       );
