@@ -28,7 +28,7 @@ import { closeHttp, createHttpServer, listenHttp } from "./http/http-server";
 import type { Server as HttpServer } from "./http/http-server";
 import { findConsoleDir } from "./http/static-files";
 import { KvView } from "./kv-view";
-import { TokenFile, createAuthenticator } from "./auth";
+import { PublicKeyFile, TokenFile, createAuthenticator } from "./auth";
 import { startSfnEndpoint } from "./sfn/endpoint";
 import type { SfnEndpoint } from "./sfn/endpoint";
 import { createRateLimiter } from "./rate-limit";
@@ -67,6 +67,7 @@ export function createGateway({ nc, log, config, onExecutionCreated }: GatewayOp
   let httpPort = 0;
   let stopCertificateReload: (() => void) | undefined;
   let tokenFile: TokenFile | undefined;
+  let publicKeyFile: PublicKeyFile | undefined;
   let sfn: SfnEndpoint | undefined;
   let views: KvView[] = [];
   let ready = false;
@@ -90,8 +91,18 @@ export function createGateway({ nc, log, config, onExecutionCreated }: GatewayOp
               log: log.child({ component: "auth" }),
             })
           : undefined;
-      const authenticator = createAuthenticator(auth, tokenFile);
+      const keyFile = auth.mode === "required" ? auth.jwt?.publicKeyFile : undefined;
+      publicKeyFile =
+        keyFile !== undefined
+          ? new PublicKeyFile({
+              file: keyFile,
+              reloadIntervalMs: auth.tokensReloadMs ?? 10_000,
+              log: log.child({ component: "auth" }),
+            })
+          : undefined;
+      const authenticator = createAuthenticator(auth, { tokenFile, publicKeyFile });
       tokenFile?.start();
+      publicKeyFile?.start();
       if (!authenticator.enabled) {
         log.warn("API authentication is off: anyone who reaches the gRPC port has every right");
       }
@@ -233,6 +244,7 @@ export function createGateway({ nc, log, config, onExecutionCreated }: GatewayOp
       for (const view of views) view.stop();
       stopCertificateReload?.();
       tokenFile?.stop();
+      publicKeyFile?.stop();
       if (http !== undefined) await closeHttp(http);
       await sfn?.stop();
       const s = server;

@@ -24,6 +24,11 @@ export interface JwtConfig {
   jwksUrl?: string | undefined;
   /** API_JWT_PUBLIC_KEY: a PEM public key (SPKI), instead of a JWKS URL. */
   publicKeyPem?: string | undefined;
+  /**
+   * API_JWT_PUBLIC_KEY_FILE: a file holding the PEM public key, re-read when it changes (see
+   * watched-file.ts), instead of a JWKS URL or API_JWT_PUBLIC_KEY.
+   */
+  publicKeyFile?: string | undefined;
   /** API_JWT_ISSUER: the required `iss`. */
   issuer: string;
   /** API_JWT_AUDIENCE: the required `aud`. */
@@ -52,7 +57,10 @@ export interface AuthConfig {
    * token-file.ts); its tokens count beside those of API_TOKENS.
    */
   tokensFile?: string | undefined;
-  /** API_TOKENS_RELOAD_MS: how often API_TOKENS_FILE is re-read besides on change events. Default 10000. */
+  /**
+   * API_TOKENS_RELOAD_MS: how often API_TOKENS_FILE and API_JWT_PUBLIC_KEY_FILE are re-read
+   * besides on change events. Default 10000.
+   */
   tokensReloadMs?: number | undefined;
   jwt?: JwtConfig | undefined;
 }
@@ -125,9 +133,15 @@ function readTokens(reader: EnvReader, raw: string | undefined): StaticToken[] {
 function readJwt(reader: EnvReader): JwtConfig | undefined {
   const jwksUrl = reader.optionalString("API_JWT_JWKS_URL");
   const publicKeyPem = reader.optionalString("API_JWT_PUBLIC_KEY");
-  if (jwksUrl === undefined && publicKeyPem === undefined) return undefined;
-  if (jwksUrl !== undefined && publicKeyPem !== undefined) {
-    reader.problems.push("API_JWT_JWKS_URL and API_JWT_PUBLIC_KEY are exclusive: set one");
+  const publicKeyFile = reader.optionalString("API_JWT_PUBLIC_KEY_FILE");
+  const sources = [jwksUrl, publicKeyPem, publicKeyFile].filter((v) => v !== undefined).length;
+  if (sources === 0) return undefined;
+  if (sources > 1) {
+    reader.problems.push(
+      publicKeyFile === undefined
+        ? "API_JWT_JWKS_URL and API_JWT_PUBLIC_KEY are exclusive: set one"
+        : "API_JWT_JWKS_URL, API_JWT_PUBLIC_KEY and API_JWT_PUBLIC_KEY_FILE are exclusive: set one",
+    );
   }
   if (jwksUrl !== undefined && !/^https?:\/\/\S+$/.test(jwksUrl)) {
     reader.problems.push(`API_JWT_JWKS_URL must be an http(s) URL, got "${jwksUrl}"`);
@@ -158,6 +172,7 @@ function readJwt(reader: EnvReader): JwtConfig | undefined {
   return {
     jwksUrl,
     publicKeyPem,
+    ...(publicKeyFile === undefined ? {} : { publicKeyFile }),
     issuer: issuer ?? "",
     audience: audience ?? "",
     algorithms,
@@ -183,5 +198,6 @@ export function readAuthConfig(reader: EnvReader): AuthConfig {
   if (mode === "none" && configured) {
     reader.problems.push("API_AUTH=none contradicts the configured API_TOKENS/API_JWT_*: remove one");
   }
-  return tokensFile === undefined ? { mode, tokens, jwt } : { mode, tokens, tokensFile, tokensReloadMs, jwt };
+  if (tokensFile === undefined && jwt?.publicKeyFile === undefined) return { mode, tokens, jwt };
+  return { mode, tokens, tokensFile, tokensReloadMs, jwt };
 }

@@ -3,7 +3,8 @@
  * `authenticate(headers) → Identity`, then `authorize(identity, method, workflowName)`.
  */
 export { createAuthenticator, hashToken } from "./authenticate";
-export type { Authenticator, RequestHeaders } from "./authenticate";
+export type { AuthFiles, Authenticator, RequestHeaders } from "./authenticate";
+export { PublicKeyFile, parsePublicKey } from "./key-file";
 export { readAuthConfig } from "./config";
 export { TokenFile, parseTokenFile } from "./token-file";
 export type { TokenFileOptions } from "./token-file";

@@ -74,7 +74,7 @@ describe("TokenFile", () => {
     writeFileSync(path, file(entry("ci", "first")));
     // Polling is slow here: the change events of the directory must be enough.
     const tokens = new TokenFile({ file: path, reloadIntervalMs: 3_600_000, log });
-    const auth = createAuthenticator({ mode: "required", tokens: [] }, tokens);
+    const auth = createAuthenticator({ mode: "required", tokens: [] }, { tokenFile: tokens });
     const accepted = (token: string) =>
       auth.authenticate(bearer(token)).then(
         () => true,

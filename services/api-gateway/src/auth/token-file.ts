@@ -1,16 +1,12 @@
 /**
  * API tokens from a file (API_TOKENS_FILE) that may change while the gateway runs: adding an
  * entry lets its token in, removing one locks it out, without a restart. The file holds the
- * same JSON array as API_TOKENS. It is re-read when its directory reports a change (fs.watch;
- * a Kubernetes Secret volume swaps a symlink there) and every `reloadIntervalMs` in case an event
- * is missed. A file that does not parse, or holds a bad entry, leaves the previous tokens in
- * force and is logged with the line of each problem.
+ * same JSON array as API_TOKENS; it is watched as a {@link WatchedFile}. A file that does not
+ * parse, or holds a bad entry, leaves the previous tokens in force and is logged with the line of
+ * each problem.
  */
-import { watch, readFileSync } from "node:fs";
-import type { FSWatcher } from "node:fs";
-import { basename, dirname } from "node:path";
-import { ConfigError } from "@jetflow/service-runtime";
 import type { Logger } from "@jetflow/service-runtime";
+import { WatchedFile } from "./watched-file";
 import { toStaticToken } from "./config";
 import type { StaticToken } from "./config";
 
@@ -102,105 +98,27 @@ export interface TokenFileOptions {
   log: Pick<Logger, "info" | "error" | "warn">;
 }
 
-/** The tokens of API_TOKENS_FILE, kept current; see the module comment. */
-export class TokenFile {
-  #byHash: ReadonlyMap<string, StaticToken>;
-  #text: string;
-  #failing = "";
-  #watcher: FSWatcher | undefined;
-  #timer: NodeJS.Timeout | undefined;
-  #debounce: NodeJS.Timeout | undefined;
-
-  /**
-   * Reads the file once: at start a bad file stops the gateway rather than running without tokens.
-   * @throws ConfigError naming the file and each problem with its line
-   */
-  constructor(private readonly options: TokenFileOptions) {
-    const { file } = options;
-    let text: string;
-    try {
-      text = readFileSync(file, "utf8");
-    } catch (err) {
-      throw new ConfigError([
-        `API_TOKENS_FILE: cannot read "${file}": ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
-      ]);
-    }
-    const { tokens, problems } = parseTokenFile(text);
-    if (problems.length > 0) throw new ConfigError(problems.map((p) => `API_TOKENS_FILE "${file}" ${p}`));
-    this.#text = text;
-    this.#byHash = byHash(tokens);
+/**
+ * The tokens of API_TOKENS_FILE, kept current (see {@link WatchedFile}); reading it at start
+ * throws ConfigError naming the file and each problem with its line.
+ */
+export class TokenFile extends WatchedFile<ReadonlyMap<string, StaticToken>> {
+  constructor(options: TokenFileOptions) {
+    super({
+      ...options,
+      variable: "API_TOKENS_FILE",
+      parse: (text) => {
+        const { tokens, problems } = parseTokenFile(text);
+        return { value: new Map(tokens.map((t) => [t.sha256, t])), problems };
+      },
+      reloadedMessage: "api tokens reloaded",
+      refusedMessage: "api token file not reloaded; the previous tokens stay in force",
+      describe: (byHash) => ({ tokens: byHash.size }),
+    });
   }
 
   /** The tokens in force, by sha256. */
   get byHash(): ReadonlyMap<string, StaticToken> {
-    return this.#byHash;
+    return this.value;
   }
-
-  /** Re-reads the file now; true when the tokens changed. Never throws. */
-  reload(): boolean {
-    const { file, log } = this.options;
-    let text: string;
-    try {
-      text = readFileSync(file, "utf8");
-    } catch (err) {
-      this.#fail([`cannot read "${file}": ${(err as NodeJS.ErrnoException).code ?? String(err)}`]);
-      return false;
-    }
-    if (text === this.#text) return false;
-    const { tokens, problems } = parseTokenFile(text);
-    if (problems.length > 0) {
-      this.#fail(problems);
-      return false;
-    }
-    this.#text = text;
-    this.#failing = "";
-    this.#byHash = byHash(tokens);
-    log.info({ file, tokens: tokens.length }, "api tokens reloaded");
-    return true;
-  }
-
-  /** Starts watching the file. */
-  start(): void {
-    const { file, reloadIntervalMs, log } = this.options;
-    this.#timer = setInterval(() => this.reload(), reloadIntervalMs);
-    this.#timer.unref();
-    try {
-      // The directory, not the file: an editor or the kubelet replaces the file (a new inode), and
-      // a watch on the old one would go quiet.
-      this.#watcher = watch(dirname(file), { persistent: false }, () => {
-        // A burst of events for one save (truncate, write, rename) becomes one read.
-        clearTimeout(this.#debounce);
-        this.#debounce = setTimeout(() => this.reload(), 50);
-        this.#debounce.unref();
-      });
-      this.#watcher.on("error", (err) =>
-        log.warn({ err, file }, "api token file watch failed; polling only"),
-      );
-    } catch (err) {
-      log.warn({ err, file: basename(file) }, "api token file cannot be watched; polling only");
-    }
-  }
-
-  /** Stops watching. */
-  stop(): void {
-    clearInterval(this.#timer);
-    clearTimeout(this.#debounce);
-    this.#watcher?.close();
-  }
-
-  #fail(problems: string[]): void {
-    const text = problems.join("\n");
-    // Once per distinct problem, not every interval.
-    if (text !== this.#failing) {
-      this.options.log.error(
-        { file: this.options.file, problems },
-        "api token file not reloaded; the previous tokens stay in force",
-      );
-    }
-    this.#failing = text;
-  }
-}
-
-function byHash(tokens: StaticToken[]): ReadonlyMap<string, StaticToken> {
-  return new Map(tokens.map((t) => [t.sha256, t]));
 }
