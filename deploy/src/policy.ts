@@ -310,6 +310,14 @@ function checkProduction(
           );
         }
       }
+      // The HTTP/JSON port carries the same tokens: it is HTTPS whenever the gRPC port is TLS.
+      if (env.get("HTTP_TLS") === "off") {
+        problem(
+          w.name,
+          `.spec.template.spec.containers[${i}].env`,
+          "must not set HTTP_TLS=off in production: the HTTP/JSON API carries bearer tokens too",
+        );
+      }
     });
   }
   const hpas = objects.filter((o) => o.kind === "HorizontalPodAutoscaler");

@@ -108,10 +108,11 @@ it("fails a broken manifest, naming the object and the field", async () => {
       target: "{ group: apps, version: v1, kind: StatefulSet, name: jetflow-nats }",
       ops: ["{ op: replace, path: /spec/template/spec/securityContext/runAsNonRoot, value: false }"],
     },
-    // An open API, and a certificate Secret nobody creates.
+    // An open API, a plaintext HTTP port, and a certificate Secret nobody creates.
     {
       target: "{ group: apps, version: v1, kind: Deployment, name: jetflow-api-gateway }",
       ops: [
+        '{ op: add, path: /spec/template/spec/containers/0/env/-, value: { name: HTTP_TLS, value: "off" } }',
         "{ op: test, path: /spec/template/spec/containers/0/env/0/name, value: API_AUTH }",
         "{ op: replace, path: /spec/template/spec/containers/0/env/0/value, value: none }",
         "{ op: test, path: /spec/template/spec/volumes/1/name, value: api-tls }",
@@ -142,7 +143,7 @@ it("fails a broken manifest, naming the object and the field", async () => {
   const result = await validate(dir);
   expect(result.code).toBe(1);
   const lines = result.output.trim().split("\n");
-  expect(lines[0]).toBe(`${dir}: 12 problems (production)`);
+  expect(lines[0]).toBe(`${dir}: 13 problems (production)`);
   const orchestrator = "Deployment/jetflow-orchestrator in jetflow";
   const gateway = "Deployment/jetflow-api-gateway in jetflow";
   expect(
@@ -157,6 +158,7 @@ it("fails a broken manifest, naming the object and the field", async () => {
       `${orchestrator}: .spec.template.spec.containers[0].readinessProbe must GET /readyz on port "health"`,
       `${orchestrator}: .spec.replicas must be at least 2 in production`,
       `${gateway}: .spec.template.spec.containers[0].env must set API_AUTH=required in production`,
+      `${gateway}: .spec.template.spec.containers[0].env must not set HTTP_TLS=off in production: the HTTP/JSON API carries bearer tokens too`,
       `${gateway}: .spec.template.spec.volumes[1].secret.secretName refers to a missing Secret "jetflow-api-tsl"`,
       "Deployment/jetflow-dispatcher in jetflow: .metadata.lables is not a field of ObjectMeta",
       "Deployment/jetflow-dispatcher in jetflow: .spec.replica is not a field of DeploymentSpec",
@@ -196,7 +198,7 @@ it("runs the production topology: three NATS nodes, R3, two replicas of everythi
   );
 });
 
-it("locks the production API: TLS from a Secret and hashed tokens required; dev stays open", () => {
+it("locks the production API: TLS on both ports from a Secret, hashed tokens from a file, rate limits; dev stays open", () => {
   type Container = {
     env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
     volumeMounts?: { name: string; mountPath: string }[];
@@ -204,7 +206,11 @@ it("locks the production API: TLS from a Secret and hashed tokens required; dev 
   type Gateway = {
     spec?: {
       template?: {
-        spec?: { containers?: Container[]; volumes?: { name: string; secret?: { secretName: string } }[] };
+        spec?: {
+          containers?: Container[];
+          volumes?: { name: string; secret?: { secretName: string } }[];
+          securityContext?: { fsGroup?: number; runAsGroup?: number };
+        };
       };
     };
   };
@@ -214,13 +220,25 @@ it("locks the production API: TLS from a Secret and hashed tokens required; dev 
   const env = Object.fromEntries((production?.containers?.[0]?.env ?? []).map((e) => [e.name, e]));
   expect(env["API_AUTH"]?.value).toBe("required");
   expect(env["API_TLS"]?.value).toBe("required");
-  expect(env["API_TOKENS"]?.valueFrom?.secretKeyRef).toEqual({
-    name: "jetflow-api-tokens",
-    key: "tokens.json",
-  });
+  // A file, not a variable: the gateway re-reads it when the kubelet updates the Secret.
+  const tokensMount = production?.containers?.[0]?.volumeMounts?.find((m) => m.name === "api-tokens");
+  expect(env["API_TOKENS_FILE"]?.value).toBe(`${tokensMount?.mountPath}/tokens.json`);
+  expect(production?.volumes?.find((v) => v.name === "api-tokens")?.secret?.secretName).toBe(
+    "jetflow-api-tokens",
+  );
+  expect(env["API_TOKENS"]).toBeUndefined();
   const mount = production?.containers?.[0]?.volumeMounts?.find((m) => m.name === "api-tls");
   expect(env["API_TLS_CERT"]?.value).toBe(`${mount?.mountPath}/tls.crt`);
   expect(production?.volumes?.find((v) => v.name === "api-tls")?.secret?.secretName).toBe("jetflow-api-tls");
+  // The Secret files are 0440: readable through the pod's group.
+  expect(production?.securityContext?.fsGroup).toBe(production?.securityContext?.runAsGroup);
+  // The HTTP port serves HTTPS with the same certificate (HTTP_TLS unset: it follows API_TLS_*).
+  expect(env["HTTP_TLS"]).toBeUndefined();
+  const service = find(rendered.production ?? [], "Service", "jetflow-api-gateway") as {
+    spec?: { ports?: { name: string; appProtocol?: string }[] };
+  };
+  expect(service.spec?.ports?.find((p) => p.name === "http")?.appProtocol).toBe("https");
+  expect(Number(env["API_RATE_LIMIT_PER_S"]?.value)).toBeGreaterThan(0);
   expect((gateway("dev")?.containers?.[0]?.env ?? []).map((e) => e.name)).not.toContain("API_AUTH");
 });
 

@@ -151,7 +151,10 @@ export interface Engine {
   nats: NatsServer;
   natsUrl: string;
   grpcAddress: string;
-  /** The first api-gateway's HTTP/JSON API and console, e.g. "http://127.0.0.1:43121". */
+  /**
+   * The first api-gateway's HTTP/JSON API and console, e.g. "http://127.0.0.1:43121"; https when
+   * the gateway has API_TLS_CERT (and not HTTP_TLS=off).
+   */
   httpUrl: string;
   /** The first api-gateway's Step Functions API, e.g. "http://127.0.0.1:43122". */
   sfnUrl: string;
@@ -163,6 +166,12 @@ export interface Engine {
   /** Starts every stopped service process again and waits until each is ready. */
   startService(name: ServiceName): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** True when the gateway serves its HTTP port over TLS (see the gateway's HTTP_TLS). */
+function httpsOf(options: EngineOptions): boolean {
+  const env = { ...options.env, ...options.serviceEnv?.["api-gateway"] };
+  return env["API_TLS_CERT"] !== undefined && env["API_TLS_CERT"] !== "" && env["HTTP_TLS"] !== "off";
 }
 
 /** Starts nats-server and the five services; resolves when the gateway serves gRPC. */
@@ -241,7 +250,7 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
     nats,
     natsUrl,
     grpcAddress,
-    httpUrl: `http://127.0.0.1:${httpPorts[0] ?? 0}`,
+    httpUrl: `${httpsOf(options) ? "https" : "http"}://127.0.0.1:${httpPorts[0] ?? 0}`,
     sfnUrl: `http://127.0.0.1:${sfnPorts[0] ?? 0}`,
     client,
     logDir,

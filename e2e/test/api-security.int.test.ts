@@ -4,6 +4,7 @@
 import { createHash, generateKeyPairSync, sign } from "node:crypto";
 import type { KeyObject } from "node:crypto";
 import { copyFileSync, readFileSync } from "node:fs";
+import { request as httpsRequest } from "node:https";
 import { Code, JetflowError, createClient } from "@jetflow/client";
 import { WorkflowDefinitionRecord, buckets, decode } from "@jetflow/contracts";
 import type { ClientOptions, JetflowClient } from "@jetflow/client";
@@ -224,13 +225,38 @@ describe("the status of every RPC", () => {
 });
 
 describe("the HTTP/JSON API", () => {
-  async function get(path: string, token?: string, init: RequestInit = {}): Promise<number> {
-    const headers: Record<string, string> = { "content-type": "application/json" };
-    if (token !== undefined) headers["authorization"] = `Bearer ${token}`;
-    const response = await fetch(`${engine.httpUrl}${path}`, { ...init, headers });
-    await response.arrayBuffer();
-    return response.status;
+  /** The status of one HTTPS request (node:https, the test CA, the client certificate). */
+  function get(path: string, token?: string, init: { method?: string; body?: string } = {}): Promise<number> {
+    const url = new URL(path, engine.httpUrl);
+    return new Promise((resolve, reject) => {
+      const req = httpsRequest(
+        url,
+        {
+          method: init.method ?? "GET",
+          servername: "localhost",
+          ca: readFileSync(ca.ca),
+          cert: readFileSync(clientCert.cert),
+          key: readFileSync(clientCert.key),
+          agent: false,
+          headers: {
+            "content-type": "application/json",
+            ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+          },
+        },
+        (res) => {
+          res.resume();
+          res.on("end", () => resolve(res.statusCode ?? 0));
+        },
+      );
+      req.on("error", reject);
+      req.end(init.body);
+    });
   }
+
+  it("serves HTTPS with the gRPC port's certificate, and no plain HTTP", async () => {
+    expect(engine.httpUrl).toMatch(/^https:/);
+    await expect(fetch(engine.httpUrl.replace(/^https:/, "http:") + "/v1/workflows")).rejects.toThrow();
+  });
 
   it("applies the same authentication and roles as gRPC", async () => {
     expect(await get("/v1/workflows")).toBe(401);

@@ -4,6 +4,8 @@ import { readAuthConfig } from "./auth";
 import type { AuthConfig } from "./auth";
 import { readApiTlsConfig } from "./tls";
 import type { ApiTlsConfig } from "./tls";
+import { readRateLimitConfig } from "./rate-limit";
+import type { RateLimitConfig } from "./rate-limit";
 import { readSfnConfig } from "./sfn/config";
 import type { SfnConfig } from "./sfn/config";
 
@@ -38,6 +40,14 @@ export interface Config extends BaseConfig {
   auth: AuthConfig;
   /** API_TLS_CERT, API_TLS_KEY, API_TLS_CLIENT_CA, API_TLS_RELOAD_MS; undefined: plaintext. */
   tls: ApiTlsConfig | undefined;
+  /**
+   * HTTP_TLS: "auto" (default) serves HTTPS on HTTP_PORT with the API's certificate whenever
+   * API_TLS_CERT is set; "off" serves plain HTTP (behind a TLS-terminating proxy), refused on a
+   * non-loopback HTTP_HOST when API_TLS=required.
+   */
+  httpTls: "auto" | "off";
+  /** API_RATE_LIMIT_PER_S, API_RATE_LIMIT_BURST, API_RATE_LIMIT_CALLERS: calls per caller (off by default). */
+  rateLimit: RateLimitConfig;
   /** The Step Functions API (SFN_*); see sfn/config.ts. */
   sfn: SfnConfig;
 }
@@ -46,6 +56,11 @@ export interface Config extends BaseConfig {
 function hostOf(address: string): string {
   const host = address.slice(0, address.lastIndexOf(":"));
   return host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
+}
+
+/** True for an address only this machine can reach. */
+export function isLoopbackHost(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 /**
@@ -71,6 +86,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     consoleDir: reader.optionalString("CONSOLE_DIR"),
     auth: readAuthConfig(reader),
     tls: readApiTlsConfig(reader),
+    httpTls: reader.oneOf("HTTP_TLS", ["auto", "off"] as const, "auto"),
+    rateLimit: readRateLimitConfig(reader),
     sfn: readSfnConfig(reader, hostOf(grpcAddress)),
   };
   // The Step Functions endpoint authenticates with its own access keys (SigV4); with the API locked,
@@ -83,6 +100,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     reader.problems.push(
       "SFN_ACCESS_KEYS is required when API authentication is on (API_AUTH=required) and SFN_PORT is set" +
         " (or SFN_ACCESS_KEYS_FILE)",
+    );
+  }
+  // As the gRPC port: with API_TLS=required nothing reachable from other machines is plaintext.
+  if (config.httpTls === "off" && env["API_TLS"] === "required" && !isLoopbackHost(config.httpHost)) {
+    reader.problems.push(
+      `HTTP_TLS=off serves plain HTTP on "${config.httpHost}", refused with API_TLS=required: bind HTTP_HOST to a loopback address or drop HTTP_TLS`,
     );
   }
   reader.done();

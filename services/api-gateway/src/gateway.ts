@@ -18,7 +18,6 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Server } from "@grpc/grpc-js";
-import type { Server as HttpServer } from "node:http";
 import type { Config } from "./config";
 import { trackConnection } from "./connection";
 import { ExecutionList } from "./execution-list";
@@ -26,15 +25,17 @@ import { Executions } from "./executions";
 import { bindServer, createGrpcServer, workflowService } from "./grpc-server";
 import type { GrpcServerOptions } from "./grpc-server";
 import { closeHttp, createHttpServer, listenHttp } from "./http/http-server";
+import type { Server as HttpServer } from "./http/http-server";
 import { findConsoleDir } from "./http/static-files";
 import { KvView } from "./kv-view";
-import { createAuthenticator } from "./auth";
+import { PublicKeyFile, TokenFile, createAuthenticator } from "./auth";
 import { sfnCallerAuthenticator } from "./sfn/authorize";
 import { startSfnEndpoint } from "./sfn/endpoint";
 import type { SfnEndpoint } from "./sfn/endpoint";
+import { createRateLimiter } from "./rate-limit";
 import { addHealth, addReflection, findProtoDir } from "./reflection";
 import { activitiesOf, ensureTaskConsumers } from "./task-consumers";
-import { createApiCredentials } from "./tls";
+import { createApiCredentials, reloadHttpsCertificates } from "./tls";
 import { WorkflowNames, WorkflowStore } from "./workflows";
 
 export interface GatewayOptions {
@@ -52,7 +53,7 @@ export interface GatewayOptions {
     | "httpPort"
     | "consoleDir"
   > &
-    Partial<Pick<Config, "auth" | "tls" | "sfn">>;
+    Partial<Pick<Config, "auth" | "tls" | "httpTls" | "rateLimit" | "sfn">>;
   /** Told of each execution this gateway created (see `metrics.ts`). Must not throw. */
   onExecutionCreated?: (workflowName: string) => void;
 }
@@ -65,6 +66,9 @@ export function createGateway({ nc, log, config, onExecutionCreated }: GatewayOp
   let server: Server | undefined;
   let http: HttpServer | undefined;
   let httpPort = 0;
+  let stopCertificateReload: (() => void) | undefined;
+  let tokenFile: TokenFile | undefined;
+  let publicKeyFile: PublicKeyFile | undefined;
   let sfn: SfnEndpoint | undefined;
   let views: KvView[] = [];
   let ready = false;
@@ -79,7 +83,27 @@ export function createGateway({ nc, log, config, onExecutionCreated }: GatewayOp
     async start() {
       // Bad certificate files stop the start here, before any NATS work.
       const credentials = createApiCredentials(config.tls);
-      const authenticator = createAuthenticator(config.auth ?? { mode: "none", tokens: [] });
+      const auth = config.auth ?? { mode: "none", tokens: [] };
+      tokenFile =
+        auth.mode === "required" && auth.tokensFile !== undefined
+          ? new TokenFile({
+              file: auth.tokensFile,
+              reloadIntervalMs: auth.tokensReloadMs ?? 10_000,
+              log: log.child({ component: "auth" }),
+            })
+          : undefined;
+      const keyFile = auth.mode === "required" ? auth.jwt?.publicKeyFile : undefined;
+      publicKeyFile =
+        keyFile !== undefined
+          ? new PublicKeyFile({
+              file: keyFile,
+              reloadIntervalMs: auth.tokensReloadMs ?? 10_000,
+              log: log.child({ component: "auth" }),
+            })
+          : undefined;
+      const authenticator = createAuthenticator(auth, { tokenFile, publicKeyFile });
+      tokenFile?.start();
+      publicKeyFile?.start();
       if (!authenticator.enabled) {
         log.warn("API authentication is off: anyone who reaches the gRPC port has every right");
       }
@@ -144,6 +168,8 @@ export function createGateway({ nc, log, config, onExecutionCreated }: GatewayOp
         log,
         connected: connection.connected,
         authenticator,
+        // One limiter for both front doors: a caller's gRPC and HTTP calls share its bucket.
+        rateLimiter: createRateLimiter(config.rateLimit),
       };
       const grpc = createGrpcServer(serviceOptions);
       const health = addHealth(grpc);
@@ -162,15 +188,26 @@ export function createGateway({ nc, log, config, onExecutionCreated }: GatewayOp
           port,
           tls: config.tls ? (config.tls.clientCaFile ? "mutual" : "server") : "off",
           auth: authenticator.enabled,
+          rateLimitPerS: serviceOptions.rateLimiter?.config.perSecond ?? "off",
         },
         "grpc server listening",
       );
       const consoleDir = findConsoleDir(config.consoleDir);
       const service = workflowService(serviceOptions);
-      http = createHttpServer({ service, log, consoleDir });
+      // The HTTP port is as locked as the gRPC port unless HTTP_TLS=off (see config.ts).
+      const httpTls = config.httpTls === "off" ? undefined : config.tls;
+      http = createHttpServer({ service, log, consoleDir, tls: httpTls });
+      if (httpTls !== undefined && "setSecureContext" in http) {
+        stopCertificateReload = reloadHttpsCertificates(http, httpTls, log);
+      }
       httpPort = await listenHttp(http, config.httpHost, config.httpPort);
       log.info(
-        { port: httpPort, host: config.httpHost, console: consoleDir !== undefined },
+        {
+          port: httpPort,
+          host: config.httpHost,
+          tls: httpTls ? (httpTls.clientCaFile ? "mutual" : "server") : "off",
+          console: consoleDir !== undefined,
+        },
         "http server listening",
       );
       const sfnPort = config.sfn?.port;
@@ -181,7 +218,11 @@ export function createGateway({ nc, log, config, onExecutionCreated }: GatewayOp
           // Its callers are authenticated by their SigV4 access keys (required when the API's own
           // authentication is on, see config.ts), each an identity with a role. This instance is
           // called in-process only, as the Step Functions caller's identity (sfn/authorize.ts).
-          service: workflowService({ ...serviceOptions, authenticator: sfnCallerAuthenticator }),
+          service: workflowService({
+            ...serviceOptions,
+            authenticator: sfnCallerAuthenticator,
+            rateLimiter: undefined,
+          }),
           workflows,
           executions,
           config: { ...config.sfn, port: sfnPort },
@@ -206,6 +247,9 @@ export function createGateway({ nc, log, config, onExecutionCreated }: GatewayOp
     async stop() {
       ready = false;
       for (const view of views) view.stop();
+      stopCertificateReload?.();
+      tokenFile?.stop();
+      publicKeyFile?.stop();
       if (http !== undefined) await closeHttp(http);
       await sfn?.stop();
       const s = server;

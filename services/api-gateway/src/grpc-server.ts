@@ -3,9 +3,8 @@
  * gRPC status codes. Unknown failures become INTERNAL with a generic message and are logged; no
  * stack trace reaches a client.
  */
-import { Server, status } from "@grpc/grpc-js";
+import { Metadata, Server, status } from "@grpc/grpc-js";
 import type {
-  Metadata,
   ServerCredentials,
   ServerUnaryCall,
   ServiceError,
@@ -29,6 +28,8 @@ import type { Executions } from "./executions";
 import { tokenExecutionId } from "./executions";
 import { readHistoryPage } from "./history";
 import type { KvView } from "./kv-view";
+import { RateLimitedError, addressOfPeer } from "./rate-limit";
+import type { RateLimiter } from "./rate-limit";
 import { resolveWatchTarget, watchEvents } from "./watch";
 import type { WorkflowNames, WorkflowStore } from "./workflows";
 import { WORKFLOW_NAME_RULE, isWorkflowName } from "./workflows";
@@ -49,6 +50,8 @@ export interface GrpcServerOptions {
   maxPageBytes?: number;
   /** Who may call what. Default: no authentication (every caller is admin). */
   authenticator?: Authenticator;
+  /** Calls per caller (identity, or address without one). Default: no limit. */
+  rateLimiter?: RateLimiter | undefined;
 }
 
 const DEFAULT_PAGE_SIZE = 100;
@@ -58,6 +61,13 @@ const NOT_CONNECTED = "not connected to NATS; try again";
 /** The gRPC status of anything a handler threw; unknown failures are logged, never sent. */
 function toServiceError(err: unknown, log: Logger, method: string): Partial<ServiceError> {
   if (err instanceof ApiError) return { code: err.code, details: err.message };
+  if (err instanceof RateLimitedError) {
+    log.debug({ method, retryAfterMs: err.retryAfterMs }, "call rate-limited");
+    // Seconds, as HTTP's Retry-After (the HTTP layer copies it there); at least 1.
+    const metadata = new Metadata();
+    metadata.set("retry-after", String(Math.max(1, Math.ceil(err.retryAfterMs / 1000))));
+    return { code: status.RESOURCE_EXHAUSTED, details: err.message, metadata };
+  }
   if (err instanceof AuthError) {
     if (err.kind === "permission-denied") {
       log.info({ method, reason: err.message }, "call refused");
@@ -82,20 +92,46 @@ const NO_AUTH = createAuthenticator({ mode: "none", tokens: [] });
  */
 type WorkflowOf<Req> = (request: Req, o: GrpcServerOptions) => Promise<string | undefined>;
 
+/** Charges one call to `key`. @throws RateLimitedError when its bucket is empty */
+function charge(limiter: RateLimiter, key: string): void {
+  const decision = limiter.take(key);
+  if (!decision.allowed) throw new RateLimitedError(decision.retryAfterMs, limiter.config);
+}
+
+/** The caller's part of a call: its credentials and where it comes from. */
+interface Caller {
+  metadata: Metadata;
+  /** grpc-js's peer (`ipv4:1.2.3.4:5678`); the HTTP layer gives the socket's address. */
+  getPeer?: () => string;
+}
+
 /**
- * Authenticates a call and checks its role, then its workflow scope. Runs before anything else
- * so that an unauthenticated caller learns nothing, not even whether NATS is up.
- * @throws AuthError
+ * Authenticates a call, charges it to the caller's rate limit, and checks its role, then its
+ * workflow scope. Runs before anything else so that an unauthenticated caller learns nothing,
+ * not even whether NATS is up. Refused credentials count against the caller's address, so that
+ * guessing tokens is rate-limited too.
+ * @throws AuthError, RateLimitedError
  */
 async function admit<Req>(
   method: ApiMethod,
   o: GrpcServerOptions,
-  metadata: Metadata,
+  caller: Caller,
   request: Req,
   workflowOf?: WorkflowOf<Req>,
 ): Promise<Identity> {
   const authenticator = o.authenticator ?? NO_AUTH;
-  const identity = await authenticator.authenticate(metadata.getMap());
+  const limiter = o.rateLimiter;
+  const addressKey = () => `address:${addressOfPeer(caller.getPeer?.() ?? "unknown")}`;
+  let identity: Identity;
+  try {
+    identity = await authenticator.authenticate(caller.metadata.getMap());
+  } catch (err) {
+    if (limiter && err instanceof AuthError) charge(limiter, addressKey());
+    throw err;
+  }
+  if (limiter) {
+    charge(limiter, identity.via === "none" ? addressKey() : `identity:${identity.via}:${identity.name}`);
+  }
   authorize(identity, method);
   if (identity.workflowPrefixes !== undefined && workflowOf) {
     const workflowName = await workflowOf(request, o);
@@ -111,7 +147,7 @@ function unary<Req, Res>(
   workflowOf?: WorkflowOf<Req>,
 ): handleUnaryCall<Req, Res> {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
-    admit(method, options, call.metadata, call.request, workflowOf)
+    admit(method, options, call, call.request, workflowOf)
       .then((identity) => {
         if (!options.connected()) throw ApiError.unavailable(NOT_CONNECTED);
         return handler(call.request, identity, call);
@@ -315,9 +351,7 @@ export function workflowService(o: GrpcServerOptions): WorkflowServiceServer {
       const fail = (err: unknown) => {
         if (!call.cancelled) call.emit("error", toServiceError(err, o.log, "WatchExecution"));
       };
-      admit("WatchExecution", o, call.metadata, call.request, (req) =>
-        workflowOfExecution(req.executionId, o),
-      )
+      admit("WatchExecution", o, call, call.request, (req) => workflowOfExecution(req.executionId, o))
         .then(() => {
           if (!o.connected()) throw ApiError.unavailable(NOT_CONNECTED);
           return resolveWatchTarget(

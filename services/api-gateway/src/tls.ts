@@ -1,13 +1,18 @@
 /**
- * Server credentials of the gRPC API: plaintext, TLS with a server certificate, or mutual TLS
- * requiring client certificates signed by a configured CA. The files are re-read every
- * `reloadIntervalMs` (grpc-js's file-watcher certificate provider), so a rotated certificate
- * serves new connections without a restart; open connections keep the one they began with.
+ * Transport security of the API ports: plaintext, TLS with a server certificate, or mutual TLS
+ * requiring client certificates signed by a configured CA, for the gRPC port (grpc-js's
+ * file-watcher certificate provider) and the HTTP/JSON port (node:https). The files are re-read
+ * every `reloadIntervalMs`, so a rotated certificate serves new connections without a restart;
+ * open connections keep the one they began with.
  */
-import { X509Certificate, createPrivateKey } from "node:crypto";
+import { X509Certificate, createHash, createPrivateKey } from "node:crypto";
 import { readFileSync } from "node:fs";
+import type { RequestListener } from "node:http";
+import { createServer as createHttpsServerOfNode } from "node:https";
+import type { Server as HttpsServer } from "node:https";
+import type { SecureContextOptions } from "node:tls";
 import { ServerCredentials, experimental } from "@grpc/grpc-js";
-import type { EnvReader } from "@jetflow/service-runtime";
+import type { EnvReader, Logger } from "@jetflow/service-runtime";
 import { ConfigError } from "@jetflow/service-runtime";
 
 /** TLS settings of the API port. */
@@ -115,4 +120,76 @@ export function createApiCredentials(tls: ApiTlsConfig | undefined): ServerCrede
   // to a constructor taking (identity, ca): the identity provider goes first, as the code runs.
   // The TLS e2e test fails if an upgrade swaps them back.
   return experimental.createCertificateProviderServerCredentials(identity, clientCa, clientCa !== null);
+}
+
+/** The TLS options of node:https for `tls`: server certificate, and client CA for mutual TLS. */
+export function readHttpsOptions(tls: ApiTlsConfig): SecureContextOptions {
+  return {
+    cert: readFileSync(tls.certFile),
+    key: readFileSync(tls.keyFile),
+    ...(tls.clientCaFile ? { ca: readFileSync(tls.clientCaFile) } : {}),
+  };
+}
+
+/**
+ * Creates the HTTPS server of the HTTP/JSON API with the same files as the gRPC port: server
+ * certificate, and with API_TLS_CLIENT_CA a client certificate required of every connection.
+ * @throws ConfigError on bad files
+ */
+export function createHttpsServer(tls: ApiTlsConfig, listener: RequestListener): HttpsServer {
+  checkApiTlsFiles(tls);
+  const mutual = tls.clientCaFile !== undefined;
+  return createHttpsServerOfNode(
+    { ...readHttpsOptions(tls), requestCert: mutual, rejectUnauthorized: mutual },
+    listener,
+  );
+}
+
+/**
+ * Re-reads the certificate files every `tls.reloadIntervalMs` and gives changed ones to
+ * `server` (new connections use them, open connections keep theirs). Files that do not make a
+ * valid pair (a half-written replacement, a key of another certificate) are logged and the
+ * previous certificate stays in use. Returns the function that stops watching.
+ */
+export function reloadHttpsCertificates(
+  server: Pick<HttpsServer, "setSecureContext">,
+  tls: ApiTlsConfig,
+  log: Pick<Logger, "info" | "error">,
+): () => void {
+  const fingerprint = (): string => {
+    const hash = createHash("sha256");
+    for (const file of [tls.certFile, tls.keyFile, tls.clientCaFile]) {
+      if (file !== undefined) hash.update(readFileSync(file)).update("\0");
+    }
+    return hash.digest("hex");
+  };
+  let current = "";
+  try {
+    current = fingerprint();
+  } catch {
+    // Checked at start already; the first successful read below sets it.
+  }
+  let failing = "";
+  const check = (): void => {
+    let next: string;
+    try {
+      next = fingerprint();
+      if (next === current) return;
+      checkApiTlsFiles(tls);
+      server.setSecureContext(readHttpsOptions(tls));
+    } catch (err) {
+      const problems = err instanceof ConfigError ? err.problems : [String(err)];
+      const text = problems.join("; ");
+      // Once per distinct problem: a broken file is not logged every interval.
+      if (text !== failing) log.error({ problems }, "https certificate not reloaded; the previous one stays");
+      failing = text;
+      return;
+    }
+    current = next;
+    failing = "";
+    log.info({ certFile: tls.certFile }, "https certificate reloaded");
+  };
+  const timer = setInterval(check, tls.reloadIntervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }

@@ -86,7 +86,7 @@ describe("readAuthConfig", () => {
       "API_JWT_AUDIENCE is required with JWT authentication",
     ]);
     expect(problemsOf({ API_AUTH: "required" })).toEqual([
-      "API_AUTH=required needs API_TOKENS or API_JWT_JWKS_URL or API_JWT_PUBLIC_KEY",
+      "API_AUTH=required needs API_TOKENS or API_TOKENS_FILE or API_JWT_JWKS_URL or API_JWT_PUBLIC_KEY",
     ]);
   });
 

@@ -56,10 +56,19 @@ function strongestRole(claim: unknown): Role | undefined {
   return best;
 }
 
-function createJwtCheck(jwt: JwtConfig): (token: string) => Promise<Identity> {
+function createJwtCheck(
+  jwt: JwtConfig,
+  keyFile: { readonly value: KeyLike | undefined } | undefined,
+): (token: string) => Promise<Identity> {
   const key: KeyLike | JWTVerifyGetKey = jwt.jwksUrl
     ? createRemoteJWKSet(new URL(jwt.jwksUrl))
-    : createPublicKey(jwt.publicKeyPem ?? "");
+    : keyFile
+      ? // Read on each call: a reloaded key counts at once.
+        () => {
+          if (keyFile.value === undefined) throw new Error("no public key");
+          return keyFile.value;
+        }
+      : createPublicKey(jwt.publicKeyPem ?? "");
   return async (token) => {
     let payload: JWTPayload;
     try {
@@ -101,17 +110,30 @@ export function hashToken(token: string): string {
   return createHash("sha256").update(token).digest("hex");
 }
 
-/** Creates the authenticator for `config`. */
-export function createAuthenticator(config: AuthConfig): Authenticator {
+/** Files of the auth configuration that are re-read while the gateway runs. */
+export interface AuthFiles {
+  /** The tokens of API_TOKENS_FILE (see token-file.ts). */
+  tokenFile?: { readonly byHash: ReadonlyMap<string, StaticToken> } | undefined;
+  /** The key of API_JWT_PUBLIC_KEY_FILE (see key-file.ts). */
+  publicKeyFile?: { readonly value: KeyLike | undefined } | undefined;
+}
+
+/**
+ * Creates the authenticator for `config`. `files` hold what API_TOKENS_FILE and
+ * API_JWT_PUBLIC_KEY_FILE contain, read on each call so that a reloaded file counts at once.
+ */
+export function createAuthenticator(config: AuthConfig, files: AuthFiles = {}): Authenticator {
+  const { tokenFile } = files;
   if (config.mode === "none") return { enabled: false, authenticate: () => Promise.resolve(ANONYMOUS) };
   // Keyed by hash: looking a token up never compares the secret itself.
   const byHash = new Map<string, StaticToken>(config.tokens.map((t) => [t.sha256, t]));
-  const checkJwt = config.jwt ? createJwtCheck(config.jwt) : undefined;
+  const checkJwt = config.jwt ? createJwtCheck(config.jwt, files.publicKeyFile) : undefined;
   return {
     enabled: true,
     async authenticate(headers) {
       const token = bearerToken(headers);
-      const known = byHash.get(hashToken(token));
+      const hash = hashToken(token);
+      const known = byHash.get(hash) ?? tokenFile?.byHash.get(hash);
       if (known) {
         return { name: known.name, role: known.role, workflowPrefixes: known.workflowPrefixes, via: "token" };
       }

@@ -24,6 +24,11 @@ export interface JwtConfig {
   jwksUrl?: string | undefined;
   /** API_JWT_PUBLIC_KEY: a PEM public key (SPKI), instead of a JWKS URL. */
   publicKeyPem?: string | undefined;
+  /**
+   * API_JWT_PUBLIC_KEY_FILE: a file holding the PEM public key, re-read when it changes (see
+   * watched-file.ts), instead of a JWKS URL or API_JWT_PUBLIC_KEY.
+   */
+  publicKeyFile?: string | undefined;
   /** API_JWT_ISSUER: the required `iss`. */
   issuer: string;
   /** API_JWT_AUDIENCE: the required `aud`. */
@@ -47,6 +52,16 @@ export interface AuthConfig {
   mode: "none" | "required";
   /** API_TOKENS: a JSON array of {@link StaticToken}. */
   tokens: StaticToken[];
+  /**
+   * API_TOKENS_FILE: a file holding the same JSON array, re-read when it changes (see
+   * token-file.ts); its tokens count beside those of API_TOKENS.
+   */
+  tokensFile?: string | undefined;
+  /**
+   * API_TOKENS_RELOAD_MS: how often API_TOKENS_FILE and API_JWT_PUBLIC_KEY_FILE are re-read
+   * besides on change events. Default 10000.
+   */
+  tokensReloadMs?: number | undefined;
   jwt?: JwtConfig | undefined;
 }
 
@@ -62,6 +77,36 @@ const ASYMMETRIC_ALGORITHMS = [
   "ES512",
   "EdDSA",
 ];
+
+/**
+ * Checks one entry of API_TOKENS or API_TOKENS_FILE; `problem` gets each thing wrong with it,
+ * prefixed by `at` (its index). The token is returned when it is usable.
+ */
+export function toStaticToken(
+  entry: unknown,
+  at: string,
+  problem: (what: string) => void,
+): StaticToken | undefined {
+  const e = (typeof entry === "object" && entry !== null ? entry : {}) as Record<string, unknown>;
+  if (typeof e.name !== "string" || e.name === "" || e.name.length > 200)
+    problem(`${at}.name must be a non-empty string of at most 200 characters`);
+  if (!isRole(e.role))
+    problem(`${at}.role must be one of reader, operator, admin, got ${JSON.stringify(e.role)}`);
+  if (typeof e.sha256 !== "string" || !/^[0-9a-fA-F]{64}$/.test(e.sha256))
+    problem(`${at}.sha256 must be the token's sha256 as 64 hex digits (not the token itself)`);
+  const prefixes = e.workflowPrefixes;
+  if (prefixes !== undefined && (!Array.isArray(prefixes) || !prefixes.every((p) => typeof p === "string")))
+    problem(`${at}.workflowPrefixes must be an array of strings`);
+  if (typeof e.name === "string" && isRole(e.role) && typeof e.sha256 === "string") {
+    return {
+      name: e.name,
+      role: e.role,
+      sha256: e.sha256.toLowerCase(),
+      workflowPrefixes: Array.isArray(prefixes) ? (prefixes as string[]) : undefined,
+    };
+  }
+  return undefined;
+}
 
 function readTokens(reader: EnvReader, raw: string | undefined): StaticToken[] {
   if (raw === undefined) return [];
@@ -79,25 +124,8 @@ function readTokens(reader: EnvReader, raw: string | undefined): StaticToken[] {
   }
   const tokens: StaticToken[] = [];
   parsed.forEach((entry: unknown, i) => {
-    const e = (typeof entry === "object" && entry !== null ? entry : {}) as Record<string, unknown>;
-    const at = `[${i}]`;
-    if (typeof e.name !== "string" || e.name === "" || e.name.length > 200)
-      problem(`${at}.name must be a non-empty string of at most 200 characters`);
-    if (!isRole(e.role))
-      problem(`${at}.role must be one of reader, operator, admin, got ${JSON.stringify(e.role)}`);
-    if (typeof e.sha256 !== "string" || !/^[0-9a-fA-F]{64}$/.test(e.sha256))
-      problem(`${at}.sha256 must be the token's sha256 as 64 hex digits (not the token itself)`);
-    const prefixes = e.workflowPrefixes;
-    if (prefixes !== undefined && (!Array.isArray(prefixes) || !prefixes.every((p) => typeof p === "string")))
-      problem(`${at}.workflowPrefixes must be an array of strings`);
-    if (typeof e.name === "string" && isRole(e.role) && typeof e.sha256 === "string") {
-      tokens.push({
-        name: e.name,
-        role: e.role,
-        sha256: e.sha256.toLowerCase(),
-        workflowPrefixes: Array.isArray(prefixes) ? (prefixes as string[]) : undefined,
-      });
-    }
+    const token = toStaticToken(entry, `[${i}]`, problem);
+    if (token) tokens.push(token);
   });
   return tokens;
 }
@@ -105,9 +133,15 @@ function readTokens(reader: EnvReader, raw: string | undefined): StaticToken[] {
 function readJwt(reader: EnvReader): JwtConfig | undefined {
   const jwksUrl = reader.optionalString("API_JWT_JWKS_URL");
   const publicKeyPem = reader.optionalString("API_JWT_PUBLIC_KEY");
-  if (jwksUrl === undefined && publicKeyPem === undefined) return undefined;
-  if (jwksUrl !== undefined && publicKeyPem !== undefined) {
-    reader.problems.push("API_JWT_JWKS_URL and API_JWT_PUBLIC_KEY are exclusive: set one");
+  const publicKeyFile = reader.optionalString("API_JWT_PUBLIC_KEY_FILE");
+  const sources = [jwksUrl, publicKeyPem, publicKeyFile].filter((v) => v !== undefined).length;
+  if (sources === 0) return undefined;
+  if (sources > 1) {
+    reader.problems.push(
+      publicKeyFile === undefined
+        ? "API_JWT_JWKS_URL and API_JWT_PUBLIC_KEY are exclusive: set one"
+        : "API_JWT_JWKS_URL, API_JWT_PUBLIC_KEY and API_JWT_PUBLIC_KEY_FILE are exclusive: set one",
+    );
   }
   if (jwksUrl !== undefined && !/^https?:\/\/\S+$/.test(jwksUrl)) {
     reader.problems.push(`API_JWT_JWKS_URL must be an http(s) URL, got "${jwksUrl}"`);
@@ -138,6 +172,7 @@ function readJwt(reader: EnvReader): JwtConfig | undefined {
   return {
     jwksUrl,
     publicKeyPem,
+    ...(publicKeyFile === undefined ? {} : { publicKeyFile }),
     issuer: issuer ?? "",
     audience: audience ?? "",
     algorithms,
@@ -150,14 +185,19 @@ function readJwt(reader: EnvReader): JwtConfig | undefined {
 /** Reads API_AUTH, API_TOKENS and API_JWT_*; problems go to `reader`. */
 export function readAuthConfig(reader: EnvReader): AuthConfig {
   const tokens = readTokens(reader, reader.optionalString("API_TOKENS"));
+  const tokensFile = reader.optionalString("API_TOKENS_FILE");
+  const tokensReloadMs = reader.integer("API_TOKENS_RELOAD_MS", 10_000, 100, 86_400_000);
   const jwt = readJwt(reader);
-  const configured = tokens.length > 0 || jwt !== undefined;
+  const configured = tokens.length > 0 || tokensFile !== undefined || jwt !== undefined;
   const mode = reader.oneOf("API_AUTH", ["none", "required"] as const, configured ? "required" : "none");
   if (mode === "required" && !configured) {
-    reader.problems.push("API_AUTH=required needs API_TOKENS or API_JWT_JWKS_URL or API_JWT_PUBLIC_KEY");
+    reader.problems.push(
+      "API_AUTH=required needs API_TOKENS or API_TOKENS_FILE or API_JWT_JWKS_URL or API_JWT_PUBLIC_KEY",
+    );
   }
   if (mode === "none" && configured) {
     reader.problems.push("API_AUTH=none contradicts the configured API_TOKENS/API_JWT_*: remove one");
   }
-  return { mode, tokens, jwt };
+  if (tokensFile === undefined && jwt?.publicKeyFile === undefined) return { mode, tokens, jwt };
+  return { mode, tokens, tokensFile, tokensReloadMs, jwt };
 }

@@ -3,10 +3,12 @@
  * implementation as gRPC (same validation, same errors): the request is read from the path, query
  * and body in the proto3 JSON mapping, the gRPC status of a failure becomes the HTTP status, and
  * the body is google.rpc.Status JSON ({code, message, details}). WatchExecution is Server-Sent
- * Events. /openapi.json is the OpenAPI document generated from the protos.
+ * Events. /openapi.json is the OpenAPI document generated from the protos. With the API's TLS
+ * settings it is HTTPS (see tls.ts), with the gRPC port's certificate and client CA.
  */
 import { createServer } from "node:http";
-import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { IncomingMessage, Server as PlainServer, ServerResponse } from "node:http";
+import type { Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { Metadata, status } from "@grpc/grpc-js";
 import type { ServiceError } from "@grpc/grpc-js";
@@ -19,6 +21,11 @@ import type { CompiledRoute } from "./routes";
 import { SseCall } from "./sse";
 import { serveConsole } from "./static-files";
 import { httpStatusOf, statusBody } from "./status";
+import { createHttpsServer } from "../tls";
+import type { ApiTlsConfig } from "../tls";
+
+/** The HTTP/JSON API's server: node:http, or node:https with the API's TLS settings. */
+export type Server = PlainServer | HttpsServer;
 
 export interface HttpServerOptions {
   /** The WorkflowService implementation the gRPC server runs too. */
@@ -28,11 +35,13 @@ export interface HttpServerOptions {
   consoleDir: string | undefined;
   /** Largest request body, in bytes. Default 4 MiB (gRPC's default message limit). */
   maxBodyBytes?: number;
+  /** The API's certificate files: HTTPS (mutual TLS with a client CA). Default: plain HTTP. */
+  tls?: ApiTlsConfig | undefined;
 }
 
 type GrpcFailure = Partial<ServiceError>;
 type UnaryHandler = (
-  call: { request: unknown; metadata: Metadata },
+  call: { request: unknown; metadata: Metadata; getPeer(): string },
   callback: (err: GrpcFailure | null, response?: unknown) => void,
 ) => void;
 type StreamHandler = (call: SseCall<unknown, unknown>) => void;
@@ -58,6 +67,9 @@ function sendStatus(
 
 function sendFailure(res: ServerResponse, err: GrpcFailure): void {
   const code = err.code ?? status.INTERNAL;
+  // A rate-limited call says when to come back (RFC 9110 Retry-After, in seconds).
+  const retryAfter = err.metadata?.get("retry-after")[0];
+  if (typeof retryAfter === "string" && !res.headersSent) res.setHeader("retry-after", retryAfter);
   sendStatus(res, code, err.details ?? "internal error");
 }
 
@@ -96,6 +108,11 @@ function credentialsOf(req: IncomingMessage): Metadata {
   return metadata;
 }
 
+/** The caller's address, as grpc-js's `getPeer()` gives it (the rate limiter's key without auth). */
+function peerOf(req: IncomingMessage): string {
+  return req.socket.remoteAddress ?? "unknown";
+}
+
 /** Calls the route's handler and answers `res`. */
 async function callRoute(
   options: HttpServerOptions,
@@ -123,6 +140,7 @@ async function callRoute(
     const call = new SseCall<unknown, unknown>({
       request,
       metadata,
+      peer: peerOf(req),
       req,
       res,
       toJSON: (message) => route.response.toJSON(message),
@@ -134,7 +152,7 @@ async function callRoute(
     return;
   }
   await new Promise<void>((resolve) => {
-    (handler as UnaryHandler)({ request, metadata }, (err, response) => {
+    (handler as UnaryHandler)({ request, metadata, getPeer: () => peerOf(req) }, (err, response) => {
       if (err) sendFailure(res, err);
       else sendJson(res, 200, route.response.toJSON(response));
       resolve();
@@ -142,7 +160,10 @@ async function callRoute(
   });
 }
 
-/** Creates the HTTP server; `listen` it with `listenHttp`. */
+/**
+ * Creates the HTTP server (HTTPS with `options.tls`); `listen` it with `listenHttp`.
+ * @throws ConfigError on bad certificate files
+ */
 export function createHttpServer(options: HttpServerOptions): Server {
   const { log } = options;
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -168,7 +189,7 @@ export function createHttpServer(options: HttpServerOptions): Server {
     }
     sendStatus(res, status.NOT_FOUND, `no route for ${verb} ${url.pathname}`);
   };
-  return createServer((req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
     handle(req, res).catch((err: unknown) => {
       if (err instanceof ApiError) {
         if (!res.headersSent) sendStatus(res, err.code, err.message);
@@ -178,7 +199,8 @@ export function createHttpServer(options: HttpServerOptions): Server {
       if (!res.headersSent) sendStatus(res, status.INTERNAL, "internal error");
       else res.destroy();
     });
-  });
+  };
+  return options.tls ? createHttpsServer(options.tls, listener) : createServer(listener);
 }
 
 /** Listens on `host`:`port` (0: a free port); resolves with the bound port. */

@@ -19,6 +19,8 @@ export interface SseCallOptions<Req, Res> {
   request: Req;
   /** The caller's credentials, as the gRPC handler reads them. */
   metadata: Metadata;
+  /** The caller's address (grpc-js's `getPeer()`). */
+  peer: string;
   req: IncomingMessage;
   res: ServerResponse;
   /** The message as JSON (the response type's toJSON). */
@@ -39,6 +41,11 @@ export class SseCall<Req, Res> extends EventEmitter {
   private started = false;
   private finished = false;
   private keepAlive: NodeJS.Timeout | undefined;
+
+  /** The caller's address, as on a grpc-js call. */
+  getPeer(): string {
+    return this.options.peer;
+  }
 
   constructor(private readonly options: SseCallOptions<Req, Res>) {
     super();
