@@ -130,7 +130,7 @@ describe("instrumentOrchestrator", () => {
   it("counts a child execution's start, and leaves a root execution's to the api-gateway", async () => {
     const registry = new Registry();
     const record = instrumentOrchestrator(registry, () => counters);
-    const started = (parent: boolean) =>
+    const started = () =>
       batch([
         {
           eventId: 1,
@@ -141,9 +141,9 @@ describe("instrumentOrchestrator", () => {
           },
         },
       ]);
-    record(undefined, started(true), snapshotWithTask(true));
-    record(undefined, started(true), snapshotWithTask(true));
-    record(undefined, started(false), snapshotWithTask(false));
+    record(undefined, started(), snapshotWithTask(true));
+    record(undefined, started(), snapshotWithTask(true));
+    record(undefined, started(), snapshotWithTask(false));
     expect(
       await valueOf(registry, "jetflow_executions_started_total", { workflow: "orders", kind: "child" }),
     ).toBe(2);
