@@ -140,10 +140,9 @@ export async function readTaskOutcomes(
   );
   let counted = since;
   if (scan.tooMany) {
-    // Too much history in the window: read the newest transitions only, and say from when.
+    // Too much history in the window (seen at the first batch, before counting anything): read
+    // the newest transitions only, and say from when.
     const from = lastSeq - maxBatches + 1;
-    events.scheduled.clear();
-    events.ended.length = 0;
     scan = await scanFrom(
       nc,
       { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from },
@@ -199,7 +198,9 @@ async function scanFrom(
       } catch {
         // Not a batch: the state-manager parks what it cannot read; nothing to count here.
       }
-      if (msg.seq >= lastSeq) break;
+      // Done at the last batch there was when the call began (or at the stream's end, should
+      // that batch have been removed since): later ones belong to the next call.
+      if (msg.seq >= lastSeq || msg.info.pending === 0) break;
     }
   } finally {
     clearTimeout(timer);
