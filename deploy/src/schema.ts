@@ -1,3 +1,4 @@
+import { checkMonitorShape, isMonitor } from "./monitors";
 import { describeObject } from "./render";
 import type { KubeObject } from "./render";
 
@@ -42,11 +43,17 @@ function modelSpecifier(apiVersion: string, kind: string): string | undefined {
 /**
  * Validates each object against the Kubernetes OpenAPI schema of its apiVersion and kind, as
  * compiled into JSON-schema validators (ajv) by the kubernetes-models package: types, required
- * fields, enums and formats. An apiVersion/kind without a schema is a problem too.
+ * fields, enums and formats. An apiVersion/kind without a schema is a problem too, except the
+ * Prometheus Operator's PodMonitor and ServiceMonitor, whose shape `checkMonitorShape` checks.
  */
 export async function validateSchemas(objects: readonly KubeObject[]): Promise<Problem[]> {
   const problems: Problem[] = [];
   for (const object of objects) {
+    // The Prometheus Operator's CRDs have no schema in kubernetes-models: checked by hand.
+    if (isMonitor(object)) {
+      problems.push(...checkMonitorShape(object));
+      continue;
+    }
     const name = describeObject(object);
     const specifier = modelSpecifier(object.apiVersion ?? "", object.kind ?? "");
     let Model: ModelClass | undefined;

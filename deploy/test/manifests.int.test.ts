@@ -10,7 +10,9 @@ import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { promisify } from "node:util";
 import { findNatsServer } from "@jetflow/testing";
+import { checkMonitorShape, checkMonitorTargets } from "../src/monitors";
 import { EXTERNAL_SECRETS, checkPolicy } from "../src/policy";
+import { formatProblem } from "../src/schema";
 import { renderOverlay } from "../src/render";
 import type { KubeObject } from "../src/render";
 import { AUTH_CONF, NATS_USERS, passwordVariable } from "./support/nats-auth";
@@ -20,6 +22,7 @@ const ROOT = resolve(__dirname, "..");
 const CLI = join(ROOT, "dist", "cli.js");
 const DEV = join(ROOT, "k8s", "overlays", "dev");
 const PRODUCTION = join(ROOT, "k8s", "overlays", "production");
+const MONITORING = join(ROOT, "k8s", "monitoring");
 
 let scratch: string;
 const rendered: Record<string, KubeObject[]> = {};
@@ -64,12 +67,135 @@ function data(object: KubeObject): Record<string, string> {
 }
 
 it("validates every object of both overlays against the Kubernetes schemas and the rules", async () => {
-  const result = await validate(DEV, PRODUCTION);
+  const result = await validate(DEV, PRODUCTION, MONITORING);
   expect(result.output).toBe(
     `${DEV}: ${rendered.dev?.length} objects valid (dev)\n` +
-      `${PRODUCTION}: ${rendered.production?.length} objects valid (production)\n`,
+      `${PRODUCTION}: ${rendered.production?.length} objects valid (production)\n` +
+      `${MONITORING}: 2 objects valid (monitors, against 2 overlays)\n`,
   );
   expect(result.code).toBe(0);
+});
+
+describe("the Prometheus Operator monitors (k8s/monitoring)", () => {
+  it("stay out of the base and the overlays, which render without the Operator's CRDs", async () => {
+    const base = await renderOverlay(join(ROOT, "k8s", "base"));
+    for (const objects of [base, rendered.dev ?? [], rendered.production ?? []]) {
+      expect(objects.filter((o) => (o.apiVersion ?? "").startsWith("monitoring.coreos.com"))).toEqual([]);
+    }
+  });
+
+  it("select every service's and worker's pods, on ports their containers name", async () => {
+    const monitors = await renderOverlay(MONITORING);
+    expect(monitors.map((m) => `${m.kind}/${m.metadata?.name}`)).toEqual([
+      "PodMonitor/jetflow-services",
+      "PodMonitor/jetflow-workers",
+    ]);
+    for (const overlay of [rendered.dev ?? [], rendered.production ?? []]) {
+      expect(checkMonitorTargets(monitors, overlay, "overlay")).toEqual([]);
+      // The same pods the network policies open to the scraper, on the same ports.
+      const policies = overlay.filter((o) => (o.metadata?.name ?? "").startsWith("jetflow-metrics-"));
+      const opened = policies.map((p) => {
+        const spec = p["spec"] as { podSelector: unknown; ingress: { ports: { port: string }[] }[] };
+        return { selector: spec.podSelector, port: spec.ingress[0]?.ports[0]?.port };
+      });
+      for (const monitor of monitors) {
+        const spec = monitor["spec"] as { selector: unknown; podMetricsEndpoints: { port: string }[] };
+        expect(opened).toContainEqual({ selector: spec.selector, port: spec.podMetricsEndpoints[0]?.port });
+      }
+    }
+  });
+
+  it("fails a monitor that selects nothing, names a missing port or is misshapen, and a pod left unscraped", async () => {
+    const dir = join(scratch, "monitors");
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, "kustomization.yaml"), "resources:\n  - monitors.yaml\n");
+    await writeFile(
+      join(dir, "monitors.yaml"),
+      [
+        "apiVersion: monitoring.coreos.com/v1",
+        "kind: PodMonitor",
+        "metadata: { name: services }",
+        "spec:",
+        "  selector: { matchLabels: { app.kubernetes.io/component: service } }",
+        "  podMetricsEndpoints: [{ port: metrics, path: /metrics, intervall: 15s }]",
+        "---",
+        "apiVersion: monitoring.coreos.com/v1",
+        "kind: PodMonitor",
+        "metadata: { name: nothing }",
+        "spec:",
+        "  selector: { matchLabels: { app.kubernetes.io/component: workr } }",
+        "  podMetricsEndpoints: [{ port: metrics, interval: often }]",
+        "",
+      ].join("\n"),
+    );
+    const result = await validate(PRODUCTION, dir);
+    expect(result.code).toBe(1);
+    const lines = result.output.trim().split("\n");
+    expect(lines[1]).toBe(`${dir}: 14 problems (monitors, against 1 overlay)`);
+    const services = ["api-gateway", "dispatcher", "orchestrator", "result-ingestor", "state-manager"];
+    expect(
+      lines
+        .slice(2)
+        .map((l) => l.trim())
+        .sort(),
+    ).toEqual(
+      [
+        "PodMonitor/services: .spec.podMetricsEndpoints[0].intervall is not a field of an endpoint",
+        'PodMonitor/nothing: .spec.podMetricsEndpoints[0].interval must be a duration such as "15s", got "often"',
+        `PodMonitor/nothing: .spec.selector selects no pod template of ${PRODUCTION}`,
+        ...services.map(
+          (name) =>
+            `PodMonitor/services: .spec.podMetricsEndpoints[0].port names port "metrics", which Deployment/jetflow-${name} in jetflow of ${PRODUCTION} does not have (it has ${name === "api-gateway" ? '"grpc", "health", "http"' : '"health"'})`,
+        ),
+        // On a port they lack, the services are not scraped either.
+        ...services.map(
+          (name) =>
+            `Deployment/jetflow-${name} in jetflow: is a jetflow service of ${PRODUCTION} that no monitor scrapes`,
+        ),
+        `Deployment/jetflow-worker-examples in jetflow: is a jetflow worker of ${PRODUCTION} that no monitor scrapes`,
+      ].sort(),
+    );
+  });
+
+  it("checks a ServiceMonitor against the Services' labels and port names", () => {
+    const service = {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "api", labels: { app: "api" } },
+      spec: { selector: { app: "api-pod" }, ports: [{ name: "http", port: 80 }] },
+    };
+    const pod = {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "api" },
+      spec: {
+        template: {
+          metadata: { labels: { app: "api-pod", "app.kubernetes.io/component": "service" } },
+          spec: { containers: [{ name: "api", ports: [{ name: "http", containerPort: 80 }] }] },
+        },
+      },
+    };
+    const monitor = (matchLabels: Record<string, string>, port: string) => ({
+      apiVersion: "monitoring.coreos.com/v1",
+      kind: "ServiceMonitor",
+      metadata: { name: "api" },
+      spec: { selector: { matchLabels }, endpoints: [{ port }] },
+    });
+    expect(checkMonitorShape(monitor({ app: "api" }, "http"))).toEqual([]);
+    expect(checkMonitorTargets([monitor({ app: "api" }, "http")], [service, pod], "o")).toEqual([]);
+    expect(
+      checkMonitorTargets([monitor({ app: "api" }, "metrics")], [service, pod], "o").map(formatProblem),
+    ).toEqual([
+      'ServiceMonitor/api: .spec.endpoints[0].port names port "metrics", which Service/api of o does not have (it has "http")',
+      "Deployment/api: is a jetflow service of o that no monitor scrapes",
+    ]);
+    expect(
+      checkMonitorTargets([monitor({ app: "web" }, "http")], [service, pod], "o").map(formatProblem),
+    ).toEqual([
+      "ServiceMonitor/api: .spec.selector selects no Service of o",
+      "Deployment/api: is a jetflow service of o that no monitor scrapes",
+    ]);
+  });
 });
 
 it("fails a broken manifest, naming the object and the field", async () => {

@@ -26,6 +26,7 @@ const UNARY = [
   "sendTaskSuccess",
   "sendTaskFailure",
   "sendTaskHeartbeat",
+  "getEngineStats",
 ] as const;
 
 export type TestClient = Pick<Promisified<WorkflowServiceClient>, (typeof UNARY)[number]> & {

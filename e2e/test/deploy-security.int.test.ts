@@ -155,6 +155,13 @@ describe("with every service and the worker on its own NATS user", () => {
       reverseOrder: false,
     });
     expect(history.events.map((e) => e.details?.$case)).toContain("parallelSucceeded");
+    // The gateway's user may read every execution's recent transitions for the engine's stats:
+    // the Map's three iterations and the Parallel branch each ran one send-notification.
+    const stats = await engine.client.getEngineStats({ windowSeconds: 0 });
+    expect(stats.activities.find((a) => a.activity === "send-notification")).toMatchObject({
+      succeeded: 4,
+      failed: 0,
+    });
   });
 
   it("stops a running execution and cancels its task", async () => {
@@ -171,9 +178,25 @@ describe("with every service and the worker on its own NATS user", () => {
     await waitFor(() => worker.inFlight() === 0, { timeoutMs: 30_000 });
   });
 
-  it("logged no permission violation of any service", () => {
+  it("logged no permission violation of any service", async () => {
+    // The dispatcher's backlog metrics read every stream's consumers: one reading done.
+    const dispatcher = engine.services.dispatcher[0];
+    await waitFor(
+      async () => {
+        const response = await fetch(`http://127.0.0.1:${dispatcher?.healthPort ?? 0}/metrics`);
+        return /^jetflow_consumer_pending_messages\{/m.test(await response.text());
+      },
+      { timeoutMs: 30_000, message: "a backlog reading" },
+    );
     const log = readFileSync(nats.logFile, "utf8");
     expect(log.split("\n").filter((line) => /permissions violation/i.test(line))).toEqual([]);
+    // What the services were refused shows in their own logs (a refused request is no server log line).
+    for (const name of SERVICE_NAMES) {
+      for (const proc of engine.services[name]) {
+        const lines = readFileSync(proc.logPath, "utf8").split("\n");
+        expect(lines.filter((line) => /permissions violation/i.test(line))).toEqual([]);
+      }
+    }
   });
 });
 

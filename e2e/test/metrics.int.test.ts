@@ -78,7 +78,20 @@ it("counts a known workload in Prometheus: executions, tasks, latencies, backlog
       },
     },
   });
+  // Three Map iterations: three child executions of one root execution.
+  const mapped = JSON.stringify({
+    StartAt: "Each",
+    States: {
+      Each: {
+        Type: "Map",
+        ItemsPath: "$.items",
+        ItemProcessor: { StartAt: "Echo", States: { Echo: { Type: "Pass", End: true } } },
+        End: true,
+      },
+    },
+  });
   await engine.client.registerWorkflow({ name: "metrics-chain", definition: chain, description: "" });
+  await engine.client.registerWorkflow({ name: "metrics-map", definition: mapped, description: "" });
   await engine.client.registerWorkflow({ name: "metrics-flaky", definition: failing, description: "" });
   const start = (workflowName: string, input: unknown) =>
     engine.client.startExecution({
@@ -91,11 +104,12 @@ it("counts a known workload in Prometheus: executions, tasks, latencies, backlog
     ...(await Promise.all(Array.from({ length: 5 }, (_, n) => start("metrics-chain", { n })))),
     // Two attempts (one retry) fail: the execution fails after its retry.
     ...(await Promise.all(Array.from({ length: 2 }, () => start("metrics-flaky", { succeedOn: 9 })))),
+    await start("metrics-map", { items: [1, 2, 3] }),
   ];
   const ended = await Promise.all(started.map(({ executionId }) => waitForEnd(engine.client, executionId)));
   expect(ended.map((d) => statusOf(d.execution?.status)).sort()).toEqual([
     ...Array<string>(2).fill("FAILED"),
-    ...Array<string>(5).fill("SUCCEEDED"),
+    ...Array<string>(6).fill("SUCCEEDED"),
   ]);
   // Garbage on a results subject: the result-ingestor parks it.
   await jetstream(nc).publish(subjects.result("inc"), new Uint8Array([0xff, 0xff, 0x0f]));
@@ -103,7 +117,12 @@ it("counts a known workload in Prometheus: executions, tasks, latencies, backlog
   await expectQuery('count(up{job="jetflow"} == 1)', SERVICE_NAMES.length);
   await expectQuery('up{job="worker"}', 1);
   await expectQuery('sum(jetflow_executions_started_total{workflow="metrics-chain"})', 5);
-  await expectQuery('sum(jetflow_executions_ended_total{status="SUCCEEDED"})', 5);
+  await expectQuery('sum(jetflow_executions_ended_total{status="SUCCEEDED",kind="root"})', 6);
+  // Map iterations are counted as child executions, apart from the root ones.
+  await expectQuery('sum(jetflow_executions_started_total{workflow="metrics-map",kind="root"})', 1);
+  await expectQuery('sum(jetflow_executions_started_total{workflow="metrics-map",kind="child"})', 3);
+  await expectQuery('sum(jetflow_executions_ended_total{status="SUCCEEDED",kind="child"})', 3);
+  await expectQuery('sum(jetflow_executions_ended_total{status="SUCCEEDED"})', 9);
   await expectQuery('sum(jetflow_executions_ended_total{workflow="metrics-flaky",status="FAILED"})', 2);
   await expectQuery('sum(jetflow_tasks_scheduled_total{activity="inc"})', 10);
   await expectQuery('sum(jetflow_tasks_ended_total{activity="flaky",outcome="failed"})', 4);

@@ -1,7 +1,8 @@
 /**
  * `jetflow stats` against a running engine: each activity's backlog and idle worker pulls come
- * from JetStream (an activity nobody serves shows its waiting tasks and a warning), each
- * workflow's recent failure rate from the execution index.
+ * from JetStream (an activity nobody serves shows its waiting tasks and a warning), its recent
+ * task outcomes from the executions' histories, each workflow's recent failure rate from the
+ * execution index.
  */
 import { spawn } from "node:child_process";
 import { resolve } from "node:path";
@@ -28,7 +29,7 @@ function jetflow(...args: string[]): Promise<{ code: number | null; stdout: stri
   });
 }
 
-it("shows backlog per activity, idle worker pulls, a queue nobody serves and recent failure rates", async () => {
+it("shows backlog per activity, idle worker pulls, a queue nobody serves and recent failure rates per activity and workflow", async () => {
   const { client } = fixture.engine;
   const one = (resource: string) =>
     JSON.stringify({ StartAt: "A", States: { A: { Type: "Task", Resource: resource, End: true } } });
@@ -62,13 +63,32 @@ it("shows backlog per activity, idle worker pulls, a queue nobody serves and rec
     return stats.activities.find((a) => a.activity === "stats-nobody")?.pending === 2;
   });
   const inc = stats?.activities.find((a) => a.activity === "inc");
-  expect(inc).toMatchObject({ activity: "inc", pending: 0, running: 0 });
+  // Each activity's task attempts in the window, read from the executions' histories.
+  expect(inc).toMatchObject({
+    activity: "inc",
+    pending: 0,
+    running: 0,
+    succeeded: 3,
+    failed: 0,
+    failureRate: 0,
+  });
+  expect(stats?.activities.find((a) => a.activity === "fail")).toMatchObject({
+    succeeded: 0,
+    failed: 1,
+    failureRate: 1,
+  });
   // The fixture's worker keeps a pull open on each of its activities.
   expect(inc?.waitingPulls).toBeGreaterThanOrEqual(1);
   expect(stats?.activities.find((a) => a.activity === "stats-nobody")).toMatchObject({
     pending: 2,
     waitingPulls: 0,
+    succeeded: 0,
+    failed: 0,
   });
+  // The window held little: the task counts cover all of it.
+  expect(stats?.taskCountsStartTime).toBe(
+    new Date(Date.parse(String(stats?.readTime)) - 300_000).toISOString(),
+  );
   expect(stats?.windowSeconds).toBe(300);
   expect(stats?.workflows).toEqual(
     expect.arrayContaining([
@@ -81,8 +101,12 @@ it("shows backlog per activity, idle worker pulls, a queue nobody serves and rec
   const text = await jetflow("stats", "--window", "600");
   expect(text.code).toBe(0);
   const lines = text.stdout.split("\n");
-  expect(lines[0]).toMatch(/^ACTIVITY +PENDING +RUNNING +IDLE PULLS +REDELIVERED +LAST ACTIVE$/);
-  expect(lines.find((l) => l.startsWith("stats-nobody "))).toMatch(/^stats-nobody +2 +0 +0 +0 +-$/);
+  expect(lines[0]).toMatch(
+    /^ACTIVITY +PENDING +RUNNING +IDLE PULLS +REDELIVERED +LAST ACTIVE +SUCCEEDED \(10m 00s\) +FAILED \(10m 00s\) +FAILURE RATE$/,
+  );
+  expect(lines.find((l) => l.startsWith("stats-nobody "))).toMatch(/^stats-nobody +2 +0 +0 +0 +- +0 +0 +-$/);
+  expect(lines.find((l) => l.startsWith("fail "))).toMatch(/ +0 +1 +100\.0%$/);
+  expect(lines.find((l) => l.startsWith("inc "))).toMatch(/ +3 +0 +0\.0%$/);
   expect(text.stdout).toContain('! no worker is asking for tasks of "stats-nobody" (2 waiting)');
   expect(text.stdout).toMatch(
     /^WORKFLOW +RUNNING +SUCCEEDED \(10m 00s\) +FAILED \(10m 00s\) +FAILURE RATE$/m,

@@ -10,8 +10,8 @@
 export { ConfigError, EnvReader, readBaseConfig } from "./config";
 export type { BaseConfig, NatsTlsFiles } from "./config";
 export { natsTlsOptions } from "./nats-tls";
-export { createLogger } from "./logger";
-export type { Logger } from "./logger";
+export { createLogger, executionLogFields, lazyChild, snapshotLogFields } from "./logger";
+export type { ExecutionLogContext, ExecutionLogFields, Logger } from "./logger";
 export { connectNats } from "./nats";
 export { startHealthServer } from "./health";
 export type { HealthServer, ReadinessCheck } from "./health";

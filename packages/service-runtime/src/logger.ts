@@ -1,5 +1,7 @@
 import pino from "pino";
 import type { Logger } from "pino";
+import { parseTraceParent } from "@jetflow/contracts/internal";
+import type { ExecutionSnapshot } from "@jetflow/contracts";
 
 /**
  * The one root logger of a service process: JSON lines on stdout, `service` on every line, and the
@@ -14,3 +16,62 @@ export function createLogger(service: string, level: string): Logger {
 }
 
 export type { Logger };
+
+/** What a log line about one execution can name; absent or empty fields are left out. */
+export interface ExecutionLogContext {
+  executionId?: string | undefined;
+  /** The workflow's name, logged as `workflow`. */
+  workflowName?: string | undefined;
+  /** The state the execution is in (or that a task belongs to), logged as `state`. */
+  stateName?: string | undefined;
+  /** A W3C `traceparent`; its trace id is logged as `traceId`. */
+  traceParent?: string | undefined;
+}
+
+/** The fields every log line about an execution carries: see {@link executionLogFields}. */
+export interface ExecutionLogFields {
+  executionId?: string;
+  workflow?: string;
+  state?: string;
+  traceId?: string;
+}
+
+/**
+ * The fields a service binds to its child logger for one execution (`log.child(fields)`), the same
+ * names in every service so that one query finds an execution's lines everywhere: `executionId`,
+ * `workflow`, `state` and `traceId` (from the traceparent), each only when known.
+ */
+export function executionLogFields(context: ExecutionLogContext): ExecutionLogFields {
+  const fields: ExecutionLogFields = {};
+  if (context.executionId) fields.executionId = context.executionId;
+  if (context.workflowName) fields.workflow = context.workflowName;
+  if (context.stateName !== undefined) fields.state = context.stateName;
+  const traceId = parseTraceParent(context.traceParent)?.traceId;
+  if (traceId !== undefined) fields.traceId = traceId;
+  return fields;
+}
+
+/**
+ * {@link executionLogFields} of a snapshot: its execution, workflow, active state (`""` when it
+ * has none, between states or ended) and trace.
+ */
+export function snapshotLogFields(
+  snapshot: Pick<ExecutionSnapshot, "executionId" | "workflowName" | "active" | "traceParent">,
+): ExecutionLogFields {
+  return executionLogFields({
+    executionId: snapshot.executionId,
+    workflowName: snapshot.workflowName,
+    stateName: snapshot.active?.name ?? "",
+    traceParent: snapshot.traceParent,
+  });
+}
+
+/**
+ * A child of `log` with the fields `bindings()` returns, made on the first call and reused after:
+ * for per-message lines on a hot path, where most messages log nothing and should not pay for a
+ * child logger.
+ */
+export function lazyChild(log: Logger, bindings: () => Record<string, unknown>): () => Logger {
+  let child: Logger | undefined;
+  return () => (child ??= log.child(bindings()));
+}

@@ -1,7 +1,8 @@
 /**
- * GetEngineStats: each activity's task queue from JetStream's consumer info, and each workflow's
- * recent executions from the gateway's view of the execution index. No new state: the numbers
- * are the server's and the index's, read per call.
+ * GetEngineStats: each activity's task queue from JetStream's consumer info and its recent task
+ * outcomes from the events stream, and each workflow's recent executions from the gateway's view
+ * of the execution index. No new state: the numbers are the server's and the index's, read per
+ * call.
  */
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { ConsumerInfo, JetStreamManager } from "@nats-io/jetstream";
@@ -14,6 +15,8 @@ import type {
   WorkflowStats,
 } from "@jetflow/contracts";
 import { RequestProblems } from "./errors";
+import { readTaskOutcomes } from "./task-outcomes";
+import type { ActivityOutcomes } from "./task-outcomes";
 
 /** The window of the failure rates when the request leaves it at 0, in seconds. */
 export const DEFAULT_STATS_WINDOW_S = 300;
@@ -79,6 +82,45 @@ export function activityStatsOf(info: ConsumerInfo): ActivityStats | undefined {
     waitingPulls: info.num_waiting,
     redelivered: info.num_redelivered,
     lastActiveTime: last.length > 0 ? new Date(Math.max(...last)) : undefined,
+    succeeded: 0,
+    failed: 0,
+    failureRate: 0,
+  };
+}
+
+/**
+ * Sets each activity's task outcomes and failure rate from `outcomes`, adding an activity that
+ * has outcomes but no queue (its consumer was deleted) so that its failures still show.
+ */
+export function withTaskOutcomes(
+  activities: ActivityStats[],
+  outcomes: ReadonlyMap<string, ActivityOutcomes>,
+): ActivityStats[] {
+  const all = activities.map((stats) => ({ ...stats }));
+  for (const [activity, counts] of outcomes) {
+    let stats = all.find((a) => a.activity === activity);
+    if (!stats) all.push((stats = emptyActivityStats(activity)));
+    const ended = counts.succeeded + counts.failed;
+    Object.assign(stats, {
+      succeeded: counts.succeeded,
+      failed: counts.failed,
+      failureRate: ended === 0 ? 0 : counts.failed / ended,
+    });
+  }
+  return all.sort((a, b) => (a.activity < b.activity ? -1 : 1));
+}
+
+function emptyActivityStats(activity: string): ActivityStats {
+  return {
+    activity,
+    pending: 0,
+    running: 0,
+    waitingPulls: 0,
+    redelivered: 0,
+    lastActiveTime: undefined,
+    succeeded: 0,
+    failed: 0,
+    failureRate: 0,
   };
 }
 
@@ -107,7 +149,10 @@ function toEpochMs(value: unknown): number | undefined {
   return Number.isFinite(ms) && ms > 0 ? ms : undefined;
 }
 
-/** Reads the engine's stats: every task consumer's info, and the workflows' recent executions. */
+/**
+ * Reads the engine's stats: every task consumer's info, the activities' task outcomes in the
+ * window, and the workflows' recent executions.
+ */
 export async function readEngineStats(options: {
   nc: NatsConnection;
   executions: Iterable<ExecutionSummary>;
@@ -131,21 +176,15 @@ export async function readEngineStats(options: {
   const stored = await storedTasksByActivity(jsm);
   for (const [activity, count] of stored) {
     if (!activities.some((a) => a.activity === activity)) {
-      activities.push({
-        activity,
-        pending: count,
-        running: 0,
-        waitingPulls: 0,
-        redelivered: 0,
-        lastActiveTime: undefined,
-      });
+      activities.push({ ...emptyActivityStats(activity), pending: count });
     }
   }
-  activities.sort((a, b) => (a.activity < b.activity ? -1 : 1));
+  const outcomes = await readTaskOutcomes(options.nc, new Date(now.getTime() - options.windowSeconds * 1000));
   return {
-    activities,
+    activities: withTaskOutcomes(activities, outcomes.byActivity),
     workflows: summarizeWorkflows(options.executions, options.windowSeconds * 1000, now.getTime()),
     windowSeconds: options.windowSeconds,
     readTime: now,
+    taskCountsStartTime: outcomes.since,
   };
 }

@@ -9,9 +9,9 @@ import type { Registry } from "@jetflow/service-runtime";
 export function instrumentGateway(registry: Registry): (workflowName: string) => void {
   const started = new Counter({
     name: "jetflow_executions_started_total",
-    help: "Top-level executions started, by workflow",
-    labelNames: ["workflow"],
+    help: "Executions started, by workflow and kind (root: started through the API, counted here; child: a Map iteration or Parallel branch, counted by the orchestrator)",
+    labelNames: ["workflow", "kind"],
     registers: [registry],
   });
-  return (workflow) => started.inc({ workflow });
+  return (workflow) => started.inc({ workflow, kind: "root" });
 }

@@ -1,4 +1,4 @@
-import { EventBatch, ExecutionSnapshot, TaskScheduled } from "@jetflow/contracts";
+import { EventBatch, ExecutionSnapshot, ExecutionStarted, TaskScheduled } from "@jetflow/contracts";
 import type { HistoryEvent } from "@jetflow/contracts";
 import { Registry } from "@jetflow/service-runtime";
 import { instrumentOrchestrator } from "./metrics";
@@ -89,7 +89,7 @@ describe("instrumentOrchestrator", () => {
     ).toBe(0);
   });
 
-  it("counts a top-level execution's end by workflow and status, and not a child's", async () => {
+  it("counts an execution's end by workflow, status and kind, root or child", async () => {
     const registry = new Registry();
     const record = instrumentOrchestrator(registry, () => counters);
     const failed = batch([
@@ -109,11 +109,47 @@ describe("instrumentOrchestrator", () => {
       ExecutionSnapshot.fromPartial({ workflowName: "orders", parent: { executionId: "p" } }),
     );
     expect(
-      await valueOf(registry, "jetflow_executions_ended_total", { workflow: "orders", status: "FAILED" }),
+      await valueOf(registry, "jetflow_executions_ended_total", {
+        workflow: "orders",
+        status: "FAILED",
+        kind: "root",
+      }),
+    ).toBe(1);
+    expect(
+      await valueOf(registry, "jetflow_executions_ended_total", {
+        workflow: "orders",
+        status: "FAILED",
+        kind: "child",
+      }),
     ).toBe(1);
     expect(
       await valueOf(registry, "jetflow_tasks_ended_total", { activity: "charge", outcome: "timed_out" }),
     ).toBe(2);
+  });
+
+  it("counts a child execution's start, and leaves a root execution's to the api-gateway", async () => {
+    const registry = new Registry();
+    const record = instrumentOrchestrator(registry, () => counters);
+    const started = () =>
+      batch([
+        {
+          eventId: 1,
+          timestamp: at(0),
+          details: {
+            $case: "executionStarted",
+            value: ExecutionStarted.fromPartial({ workflowName: "orders" }),
+          },
+        },
+      ]);
+    record(undefined, started(), snapshotWithTask(true));
+    record(undefined, started(), snapshotWithTask(true));
+    record(undefined, started(), snapshotWithTask(false));
+    expect(
+      await valueOf(registry, "jetflow_executions_started_total", { workflow: "orders", kind: "child" }),
+    ).toBe(2);
+    expect(
+      await valueOf(registry, "jetflow_executions_started_total", { workflow: "orders", kind: "root" }),
+    ).toBe(0);
   });
 
   it("exposes the orchestrator's own counters as they are at each scrape", async () => {

@@ -33,6 +33,17 @@ const TASK_OUTCOME = {
   taskCancelled: "cancelled",
 } as const;
 
+/**
+ * The `kind` label of the execution metrics: `root` for an execution started through the API,
+ * `child` for a Map iteration or a Parallel branch (run as a child execution of its own).
+ */
+export type ExecutionKind = "root" | "child";
+
+/** The {@link ExecutionKind} of an execution, from its snapshot. */
+export function executionKindOf(snapshot: Pick<ExecutionSnapshot, "parent">): ExecutionKind {
+  return snapshot.parent ? "child" : "root";
+}
+
 /** Records what each committed transition did. */
 export type TransitionRecorder = (
   before: ExecutionSnapshot | undefined,
@@ -46,8 +57,9 @@ export type TransitionRecorder = (
  * Counting point: the orchestrator counts a transition once the state-manager answered its append
  * `ok` and not duplicate, so a transition is counted once in effect. A process that dies between
  * the append and the count loses that count (the redelivered command then finds its work done);
- * nothing is counted twice. Executions are counted when top-level (a Map iteration or a Parallel
- * branch is not); their starts are counted by the api-gateway, which appends `ExecutionStarted`.
+ * nothing is counted twice. Executions are counted with `kind` root or child (a Map iteration or
+ * a Parallel branch): the starts of root executions by the api-gateway, which appends their
+ * `ExecutionStarted`, the starts of children here, where theirs is appended.
  */
 export function instrumentOrchestrator(
   registry: Registry,
@@ -85,10 +97,16 @@ export function instrumentOrchestrator(
       read: (c) => c.deadLetters,
     },
   ]);
+  const executionsStarted = new Counter({
+    name: "jetflow_executions_started_total",
+    help: "Executions started, by workflow and kind (root: started through the API, counted by the api-gateway; child: a Map iteration or Parallel branch, counted here)",
+    labelNames: ["workflow", "kind"],
+    registers: [registry],
+  });
   const executionsEnded = new Counter({
     name: "jetflow_executions_ended_total",
-    help: "Top-level executions that ended, by workflow and final status",
-    labelNames: ["workflow", "status"],
+    help: "Executions that ended, by workflow, final status and kind (root, or child: a Map iteration or Parallel branch)",
+    labelNames: ["workflow", "status", "kind"],
     registers: [registry],
   });
   const transitions = new Counter({
@@ -136,11 +154,19 @@ export function instrumentOrchestrator(
       const details = event.details;
       if (!details) continue;
       switch (details.$case) {
+        case "executionStarted":
+          // A root execution's start is appended (and counted) by the api-gateway.
+          if (after.parent) executionsStarted.inc({ workflow, kind: "child" });
+          break;
         case "executionSucceeded":
         case "executionFailed":
         case "executionTimedOut":
         case "executionAborted":
-          if (!after.parent) executionsEnded.inc({ workflow, status: TERMINAL_STATUS[details.$case] });
+          executionsEnded.inc({
+            workflow,
+            status: TERMINAL_STATUS[details.$case],
+            kind: executionKindOf(after),
+          });
           break;
         case "stateEntered":
           statesEntered.inc({ workflow, state_type: details.value.stateType });

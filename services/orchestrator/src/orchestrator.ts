@@ -20,9 +20,15 @@ import {
   bucketConfigs,
 } from "@jetflow/contracts";
 import type { EventBatch, ExecutionSnapshot } from "@jetflow/contracts";
-import { parseTraceParent, startDurableConsumer } from "@jetflow/contracts/internal";
+import { startDurableConsumer } from "@jetflow/contracts/internal";
 import type { DurableConsumer } from "@jetflow/contracts/internal";
-import { LruCache, Semaphore, StateClient, publishDeadLetter } from "@jetflow/service-runtime";
+import {
+  LruCache,
+  Semaphore,
+  StateClient,
+  publishDeadLetter,
+  snapshotLogFields,
+} from "@jetflow/service-runtime";
 import type { Component, Logger } from "@jetflow/service-runtime";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { JsMsg } from "@nats-io/jetstream";
@@ -273,13 +279,10 @@ export function createOrchestrator(options: OrchestratorOptions) {
     const cached = snapshots.get(executionId);
     const snapshot = cached ?? (assumeNew ? undefined : await state.load(executionId));
     // Every later line about this execution names its workflow and the state it was in.
-    if (snapshot && elog.bindings()["workflow"] === undefined) {
-      const traceId = parseTraceParent(snapshot.traceParent)?.traceId;
-      elog.setBindings({
-        workflow: snapshot.workflowName,
-        state: snapshot.active?.name ?? "",
-        ...(traceId === undefined ? {} : { traceId }),
-      });
+    // (`state` is always bound from a snapshot: its absence says nothing was bound yet.)
+    if (snapshot && elog.bindings()["state"] === undefined) {
+      const { executionId: _bound, ...fields } = snapshotLogFields(snapshot);
+      elog.setBindings(fields);
     }
     const completed = await Promise.all(group.map((q) => completeChildBegin(q.command, snapshot)));
     const commands = completed.map((c) => c.command);

@@ -17,7 +17,13 @@ import {
   streams,
   subjects,
 } from "@jetflow/contracts";
-import { createRequestServer, publishDeadLetter } from "@jetflow/service-runtime";
+import {
+  createRequestServer,
+  executionLogFields,
+  lazyChild,
+  publishDeadLetter,
+  snapshotLogFields,
+} from "@jetflow/service-runtime";
 import {
   explainJetStreamError,
   startDurableConsumer,
@@ -122,10 +128,20 @@ export function createResultIngestor({
     const ingested = ingestBytes(msg.data, msg.subject, limits, new Date(storedMs > 0 ? storedMs : now()));
     // A result from a traced task attempt continues its trace (the worker's span is the parent).
     const parent = traceParentHeader(msg.headers);
+    const activity = activityFromSubject(msg.subject);
     const span =
       parent === undefined
         ? undefined
-        : startTraceSpan(`result ${activityFromSubject(msg.subject) ?? ""}`, { parent, kind: "consumer" });
+        : startTraceSpan(`result ${activity ?? ""}`, { parent, kind: "consumer" });
+    // A result names neither its workflow nor its state (reading the snapshot for them would cost
+    // a KV read per result): its lines carry what it does name.
+    const rlog = lazyChild(log, () => ({
+      ...executionLogFields({
+        executionId: ingested.kind === "rejected" ? undefined : ingested.executionId,
+        traceParent: parent,
+      }),
+      activity,
+    }));
     try {
       switch (ingested.kind) {
         case "outcome": {
@@ -136,10 +152,7 @@ export function createResultIngestor({
           );
           stats.commands += 1;
           if (ack.duplicate) stats.duplicates += 1;
-          log.debug(
-            { executionId: ingested.executionId, duplicate: ack.duplicate },
-            "task outcome forwarded",
-          );
+          rlog().debug({ duplicate: ack.duplicate }, "task outcome forwarded");
           break;
         }
         case "heartbeat":
@@ -151,7 +164,7 @@ export function createResultIngestor({
       }
     } catch (err) {
       stats.failures += 1;
-      log.warn(
+      rlog().warn(
         { err: explainJetStreamError(err, streams.commands), subject: msg.subject, seq: msg.seq },
         "result not forwarded, retrying later",
       );
@@ -184,7 +197,13 @@ export function createResultIngestor({
     // A missing bucket or an unreadable snapshot is our problem, not a reason to stop the worker.
     const cancel =
       snapshot === "unknown" ? false : isCancelRequested(snapshot, parsed.taskToken, parsed.scheduledEventId);
-    log.debug({ executionId: parsed.executionId, cancelRequested: cancel }, "heartbeat recorded");
+    if (log.isLevelEnabled("debug")) {
+      const fields =
+        typeof snapshot === "object"
+          ? snapshotLogFields(snapshot)
+          : executionLogFields({ executionId: parsed.executionId });
+      log.child({ ...fields }).debug({ cancelRequested: cancel }, "heartbeat recorded");
+    }
     respond(msg, cancel);
   }
 

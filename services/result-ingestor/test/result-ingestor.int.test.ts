@@ -14,7 +14,6 @@ import {
   streams,
   subjects,
 } from "@jetflow/contracts";
-import { createLogger } from "@jetflow/service-runtime";
 import { connectTo, startNatsServer, uniqueName, waitFor } from "@jetflow/testing";
 import type { NatsServer } from "@jetflow/testing";
 import { createWorker } from "@jetflow/worker-sdk";
@@ -28,12 +27,19 @@ import {
 } from "@nats-io/jetstream";
 import type { JetStreamClient, JetStreamManager, JsMsg } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
+import { headers } from "@nats-io/transport-node";
 import type { NatsConnection } from "@nats-io/transport-node";
+import pino from "pino";
 import { loadConfig } from "../src/config";
 import { createResultIngestor } from "../src/nats-adapter";
 import type { ResultIngestor } from "../src/nats-adapter";
 
-const log = createLogger("result-ingestor", process.env["TEST_LOG_LEVEL"] ?? "silent");
+/** What the ingestor logged (at debug level, whatever TEST_LOG_LEVEL says), as parsed JSON lines. */
+const logLines: Record<string, unknown>[] = [];
+const log = pino(
+  { level: "debug", base: { service: "result-ingestor" } },
+  { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) },
+);
 
 let server: NatsServer | undefined;
 let nc: NatsConnection | undefined;
@@ -252,6 +258,26 @@ test("recreates its consumer when someone deletes it, and results flow again", a
   await waitFor(resultsDrained);
 });
 
+test("logs a forwarded result with its execution id, activity and trace id", async () => {
+  const { executionId, token } = newToken();
+  const traced = headers();
+  traced.set("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+  await js.publish(subjects.result("log-me"), result(token, { $case: "outputJson", value: "{}" }), {
+    headers: traced,
+  });
+  const line = await waitFor(
+    () => logLines.find((l) => l["msg"] === "task outcome forwarded" && l["executionId"] === executionId),
+    { timeoutMs: 60_000, message: "the forwarded result logged" },
+  );
+  expect(line).toMatchObject({
+    service: "result-ingestor",
+    executionId,
+    activity: "log-me",
+    traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
+    duplicate: false,
+  });
+});
+
 describe("heartbeats", () => {
   function snapshot(
     executionId: string,
@@ -328,6 +354,10 @@ describe("heartbeats", () => {
     expect(await heartbeat(running.token)).toBe(false);
     expect(await heartbeat(finished.token)).toBe(true);
     expect(await heartbeat(retried.token)).toBe(true);
+    // The lines about a heartbeat name the execution, its workflow and state, read from the snapshot.
+    expect(
+      logLines.find((l) => l["msg"] === "heartbeat recorded" && l["executionId"] === running.executionId),
+    ).toMatchObject({ workflow: "wf", state: "Work", cancelRequested: false });
     expect(await heartbeat(newer)).toBe(false);
     expect(await heartbeat(newToken().token)).toBe(true);
   });

@@ -5,6 +5,7 @@
  */
 import { buckets, streams, subjects } from "@jetflow/contracts";
 import { explainJetStreamError } from "@jetflow/contracts/internal";
+import { lazyChild, snapshotLogFields } from "@jetflow/service-runtime";
 import type { CommitReply, ExecutionSnapshot } from "@jetflow/contracts";
 import { eventBatchMsgId } from "@jetflow/engine";
 import type { JetStreamClient, JetStreamManager, PubAck } from "@nats-io/jetstream";
@@ -34,10 +35,16 @@ export function createCommitter({ js, jsm, store, stats, log }: CommitterOptions
   }
 
   /** `stream`: what the failed call addressed, named in the error when it has no leader. */
-  function failure(executionId: string, cause: unknown, what: string, stream: string): CommitReply {
+  function failure(
+    executionId: string,
+    elog: Logger,
+    cause: unknown,
+    what: string,
+    stream: string,
+  ): CommitReply {
     stats.failures += 1;
     const err = explainJetStreamError(cause, stream);
-    log.warn({ err, executionId }, "commit failed");
+    elog.warn({ err }, "commit failed");
     return {
       result: {
         $case: "error",
@@ -48,6 +55,9 @@ export function createCommitter({ js, jsm, store, stats, log }: CommitterOptions
 
   return async function commit(c: ValidCommit): Promise<CommitReply> {
     const id = c.executionId;
+    // Lines about this commit name the execution, its workflow, state and trace; the child is
+    // made only when a line is written, which the common path never does.
+    const elog = lazyChild(log, () => ({ ...snapshotLogFields(c.snapshot) }));
     let ack: PubAck;
     try {
       ack = await js.publish(subjects.events(id), c.batchBytes, {
@@ -56,12 +66,12 @@ export function createCommitter({ js, jsm, store, stats, log }: CommitterOptions
       });
     } catch (err) {
       if (isWrongLastSequence(err)) {
-        log.debug({ executionId: id, expectedLastEventSeq: c.expectedLastEventSeq }, "commit conflict");
+        elog().debug({ expectedLastEventSeq: c.expectedLastEventSeq }, "commit conflict");
         return conflict(
           `execution "${id}" has moved past sequence ${c.expectedLastEventSeq}: ${errorMessage(err)}`,
         );
       }
-      return failure(id, err, "cannot append the batch", streams.events);
+      return failure(id, elog(), err, "cannot append the batch", streams.events);
     }
     if (ack.duplicate) {
       // The server checks the msg id before the expected sequence, so a different batch decided
@@ -70,13 +80,13 @@ export function createCommitter({ js, jsm, store, stats, log }: CommitterOptions
       try {
         const stored = await jsm.streams.getMessage(streams.events, { seq: ack.seq });
         if (stored === null || !sameBytes(stored.data, c.batchBytes)) {
-          log.debug({ executionId: id, seq: ack.seq }, "commit conflict on a different batch");
+          elog().debug({ seq: ack.seq }, "commit conflict on a different batch");
           return conflict(
             `execution "${id}" already has a different batch starting at event ${c.firstEventId}, at sequence ${ack.seq}`,
           );
         }
       } catch (err) {
-        return failure(id, err, "cannot read the batch appended before", streams.events);
+        return failure(id, elog(), err, "cannot read the batch appended before", streams.events);
       }
       stats.duplicates += 1;
     }
@@ -87,7 +97,7 @@ export function createCommitter({ js, jsm, store, stats, log }: CommitterOptions
       const outcome = await store.putMonotonic(id, snapshot, { kind: fallback });
       if (!outcome.written) {
         stats.snapshotsKept += 1;
-        log.debug({ executionId: id, seq: ack.seq, storedSeq: outcome.storedSeq }, "newer snapshot kept");
+        elog().debug({ seq: ack.seq, storedSeq: outcome.storedSeq }, "newer snapshot kept");
       }
     } catch (err) {
       // The batch is durable but the stored snapshot lags it. Answer with an error so the caller
@@ -96,11 +106,11 @@ export function createCommitter({ js, jsm, store, stats, log }: CommitterOptions
       // would leave a finished execution's snapshot behind its history for good.
       stats.snapshotWriteFailures += 1;
       const snapshotStream = `KV_${buckets.instances}`;
-      log.warn(
-        { err: explainJetStreamError(err, snapshotStream), executionId: id, seq: ack.seq },
+      elog().warn(
+        { err: explainJetStreamError(err, snapshotStream), seq: ack.seq },
         "batch appended but snapshot not stored",
       );
-      return failure(id, err, "batch appended but the snapshot was not stored", snapshotStream);
+      return failure(id, elog(), err, "batch appended but the snapshot was not stored", snapshotStream);
     }
     stats.commits += 1;
     return { result: { $case: "ok", value: { eventSeq: ack.seq, duplicate: ack.duplicate } } };

@@ -14,6 +14,7 @@
  * running execution costs no index write; a process that has not seen the execution before pays
  * one `create` that finds the entry there.
  */
+import { snapshotLogFields } from "@jetflow/service-runtime";
 import { ExecutionStatus, encode, ExecutionSummary } from "@jetflow/contracts";
 import { toExecutionSummary } from "@jetflow/engine";
 import type { ExecutionSnapshot } from "@jetflow/contracts";
@@ -83,7 +84,7 @@ export function createExecutionIndex({ kv, cache, log }: ExecutionIndexOptions):
         } catch (err) {
           // Already indexed: by another replica, an earlier attempt, or already finished.
           if (!isWrongLastSequence(err)) throw err;
-          log.debug({ executionId: id }, "execution already indexed");
+          log.debug(snapshotLogFields(snapshot), "execution already indexed");
         }
       }
       cache.set(id, snapshot.status);

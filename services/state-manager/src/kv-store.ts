@@ -4,6 +4,7 @@
  * `last_event_seq` (the steps come from monotonic-put.ts). The revisions this process wrote or
  * read are kept in an LRU cache, so a write is usually a single round trip.
  */
+import { snapshotLogFields } from "@jetflow/service-runtime";
 import { ExecutionSnapshot, buckets, decode, encode } from "@jetflow/contracts";
 import type { KV } from "@nats-io/kv";
 import type { Logger } from "pino";
@@ -119,7 +120,7 @@ export function createSnapshotStore({ kv, cache, log }: SnapshotStoreOptions): S
       } catch (err) {
         if (!isWrongLastSequence(err)) throw err;
         // Someone else wrote the entry since we learnt its revision: look again.
-        log.debug({ executionId, attempts }, "snapshot compare-and-set lost");
+        log.debug({ ...snapshotLogFields(snapshot), attempts }, "snapshot compare-and-set lost");
         cache.delete(executionId);
         known = { kind: "unknown" };
       }

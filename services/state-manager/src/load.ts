@@ -6,6 +6,7 @@ import type { ExecutionSnapshot, LoadReply } from "@jetflow/contracts";
 import { EventSequenceError } from "@jetflow/engine";
 import type { JetStreamManager } from "@nats-io/jetstream";
 import type { Logger } from "pino";
+import { snapshotLogFields } from "@jetflow/service-runtime";
 import { errorMessage } from "./errors";
 import { foldNewBatches, lastBatchSeq } from "./history-reader";
 import type { SnapshotStore } from "./kv-store";
@@ -38,14 +39,15 @@ export function createLoader({ jsm, store, stats, log }: LoaderOptions): Loader 
       stats.repairs += 1;
       // Usually a load racing a commit between its append and its snapshot write; after a crash,
       // the repair of a snapshot that would otherwise stay behind.
-      log.debug(
-        { executionId, storedSeq: stored?.lastEventSeq ?? 0, lastSeq: snapshot.lastEventSeq },
+      const elog = log.child(snapshotLogFields(snapshot));
+      elog.debug(
+        { storedSeq: stored?.lastEventSeq ?? 0, lastSeq: snapshot.lastEventSeq },
         "lagging snapshot repaired from the history",
       );
       try {
         await store.putMonotonic(executionId, snapshot, read.known);
       } catch (err) {
-        log.warn({ err, executionId }, "repaired snapshot not stored");
+        elog.warn({ err }, "repaired snapshot not stored");
       }
       return { snapshot, error: "" };
     } catch (err) {
@@ -65,7 +67,9 @@ export function createLoader({ jsm, store, stats, log }: LoaderOptions): Loader 
     } catch (err) {
       if (!(err instanceof EventSequenceError) || stored === undefined) throw err;
       // The stored snapshot does not fit the history after it: trust the history, replay it all.
-      log.warn({ err, executionId }, "stored snapshot does not match the history; replaying it");
+      log
+        .child(snapshotLogFields(stored))
+        .warn({ err }, "stored snapshot does not match the history; replaying it");
       return (await foldNewBatches(jsm, executionId, undefined, lastSeq)).snapshot;
     }
   }

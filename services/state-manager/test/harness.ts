@@ -19,6 +19,7 @@ import { Kvm } from "@nats-io/kv";
 import type { KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import pino from "pino";
+import type { Logger } from "pino";
 import { DEFAULT_CACHE_ENTRIES, DEFAULT_MAX_SNAPSHOT_BYTES } from "../src/config";
 import type { Config } from "../src/config";
 import { createStateManager } from "../src/nats-adapter";
@@ -35,13 +36,13 @@ export interface RunningStateManager {
   stop(): Promise<void>;
 }
 
-/** Starts a state-manager on its own connection to `url`. */
+/** Starts a state-manager on its own connection to `url`; `log` defaults to one at TEST_LOG_LEVEL (silent). */
 export async function startStateManager(
   url: string,
   config: Partial<Pick<Config, "maxSnapshotBytes" | "cacheEntries">> = {},
+  log: Logger = pino({ level: process.env["TEST_LOG_LEVEL"] ?? "silent" }),
 ): Promise<RunningStateManager> {
   const nc = await connectTo(url, { name: "state-manager-under-test" });
-  const log = pino({ level: process.env["TEST_LOG_LEVEL"] ?? "silent" });
   const stateManager = createStateManager({
     nc,
     log,

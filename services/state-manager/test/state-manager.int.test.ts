@@ -17,6 +17,7 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
+import pino from "pino";
 import { readExecutionHistory, replayExecution, replayExecutionFrom } from "../src/history-reader";
 import { commit, commitOk, load, openInstances, startStateManager, storedSnapshot } from "./harness";
 import type { RunningStateManager } from "./harness";
@@ -30,10 +31,19 @@ let nc: NatsConnection | undefined;
 let js: JetStreamClient;
 let jsm: JetStreamManager;
 let kv: KV;
+/** What the state-manager logged (at debug level, whatever TEST_LOG_LEVEL says), as parsed JSON lines. */
+const logLines: Record<string, unknown>[] = [];
 
 beforeAll(async () => {
   server = await startNatsServer();
-  service = await startStateManager(server.url, { maxSnapshotBytes: MAX_SNAPSHOT_BYTES });
+  service = await startStateManager(
+    server.url,
+    { maxSnapshotBytes: MAX_SNAPSHOT_BYTES },
+    pino(
+      { level: "debug" },
+      { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) },
+    ),
+  );
   nc = await connectTo(server.url);
   js = jetstream(nc);
   jsm = await jetstreamManager(nc);
@@ -203,6 +213,28 @@ describe("state-manager commit", () => {
     );
     expect(await readExecutionHistory(jsm, id)).toEqual([]);
     expect(await storedSnapshot(kv, id)).toBeUndefined();
+  });
+
+  it("logs a conflict with the execution's id, workflow, state and trace id", async () => {
+    const id = uniqueName("exec");
+    const first = commitRequest(undefined, makeBatch(id, 1, 2));
+    const firstOk = await commitOk(client(), first);
+    const afterFirst = { ...first.snapshot!, lastEventSeq: firstOk.eventSeq };
+    await commitOk(client(), commitRequest(afterFirst, makeBatch(id, 3, 2)));
+    // Decided from the first snapshot by a replica that missed the second commit.
+    const stale = commitRequest({ ...afterFirst, lastEventId: 4 }, makeBatch(id, 5, 2, "stale"));
+    stale.snapshot = {
+      ...stale.snapshot!,
+      traceParent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+    };
+    expect((await commit(client(), stale)).result?.$case).toBe("conflict");
+    expect(logLines.find((l) => l["msg"] === "commit conflict" && l["executionId"] === id)).toMatchObject({
+      workflow: stale.snapshot.workflowName,
+      state: stale.snapshot.active?.name,
+      traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
+    });
+    expect(stale.snapshot.workflowName).not.toBe("");
+    expect(stale.snapshot.active?.name).toMatch(/step/);
   });
 });
 

@@ -1,4 +1,7 @@
-/** `jetflow stats`: each activity's task backlog and idle worker pulls, each workflow's recent failure rate. */
+/**
+ * `jetflow stats`: each activity's task backlog, idle worker pulls and recent failure rate, each
+ * workflow's recent failure rate.
+ */
 import type { GetEngineStatsResponse } from "@jetflow/client";
 import type { Command } from "commander";
 import type { Ctx, Runner } from "../context";
@@ -10,16 +13,39 @@ interface StatsOptions {
   window?: number;
 }
 
+/** A failure rate as a percentage, `-` when nothing ended. */
+function formatRate(ended: number, rate: number): string {
+  return ended === 0 ? "-" : `${(rate * 100).toFixed(1)}%`;
+}
+
 /** The stats as two tables, activities then workflows, with a warning for a queue nobody pulls. */
 export function renderStats(style: Style, stats: GetEngineStatsResponse): string {
   const parts: string[] = [];
+  const window = formatDuration(stats.windowSeconds * 1000);
+  // The activities' counts cover less than the window when it held too much history to read.
+  const taskStartMs = stats.taskCountsStartTime?.getTime();
+  const windowStartMs = (stats.readTime?.getTime() ?? 0) - stats.windowSeconds * 1000;
+  const taskWindow =
+    taskStartMs !== undefined && taskStartMs > windowStartMs + 1000
+      ? `since ${formatTime(stats.taskCountsStartTime)}`
+      : window;
   if (stats.activities.length === 0) {
     parts.push(style.dim("no activity has a task queue yet\n"));
   } else {
     parts.push(
       renderTable(
         style,
-        ["ACTIVITY", "PENDING", "RUNNING", "IDLE PULLS", "REDELIVERED", "LAST ACTIVE"],
+        [
+          "ACTIVITY",
+          "PENDING",
+          "RUNNING",
+          "IDLE PULLS",
+          "REDELIVERED",
+          "LAST ACTIVE",
+          `SUCCEEDED (${taskWindow})`,
+          `FAILED (${taskWindow})`,
+          "FAILURE RATE",
+        ],
         stats.activities.map((a) => [
           a.activity,
           a.pending > 0 && a.waitingPulls === 0 && a.running === 0
@@ -29,6 +55,9 @@ export function renderStats(style: Style, stats: GetEngineStatsResponse): string
           String(a.waitingPulls),
           String(a.redelivered),
           formatTime(a.lastActiveTime),
+          String(a.succeeded),
+          a.failed > 0 ? style.red(String(a.failed)) : "0",
+          formatRate(a.succeeded + a.failed, a.failureRate),
         ]),
       ),
     );
@@ -38,7 +67,6 @@ export function renderStats(style: Style, stats: GetEngineStatsResponse): string
     }
   }
   parts.push("\n");
-  const window = formatDuration(stats.windowSeconds * 1000);
   if (stats.workflows.length === 0) {
     parts.push(style.dim(`no execution running or ended in the last ${window}\n`));
   } else {
@@ -51,7 +79,7 @@ export function renderStats(style: Style, stats: GetEngineStatsResponse): string
           String(w.running),
           String(w.succeeded),
           w.failed > 0 ? style.red(String(w.failed)) : "0",
-          w.succeeded + w.failed === 0 ? "-" : `${(w.failureRate * 100).toFixed(1)}%`,
+          formatRate(w.succeeded + w.failed, w.failureRate),
         ]),
       ),
     );
@@ -70,7 +98,7 @@ export function addStatsCommand(program: Command, run: Runner): void {
   program
     .command("stats")
     .description(
-      "show each activity's task backlog and idle workers, and each workflow's recent failure rate",
+      "show each activity's task backlog, idle workers and recent failure rate, and each workflow's",
     )
     .option(
       "-w, --window <seconds>",
@@ -79,9 +107,10 @@ export function addStatsCommand(program: Command, run: Runner): void {
     )
     .addHelpText(
       "after",
-      "\nBacklog and idle pulls are JetStream's numbers for each task consumer; the failure rates count the\n" +
-        "top-level executions that ended in the window. Per-activity failure rates and latency are in the\n" +
-        "Prometheus metrics (docs/metrics.md).",
+      "\nBacklog and idle pulls are JetStream's numbers for each task consumer. An activity's failure rate\n" +
+        "counts its task attempts (retries included) that failed or timed out in the window, read from the\n" +
+        "executions' histories; a workflow's counts the top-level executions that ended in it. Latency is\n" +
+        "in the Prometheus metrics (docs/metrics.md).",
     )
     .action((opts: StatsOptions, cmd: Command) => run(cmd, (ctx) => stats(ctx, opts)));
 }

@@ -744,7 +744,7 @@ export const openApiDocument: Readonly<Record<string, unknown>> = {
     "schemas": {
       "ActivityStats": {
         "type": "object",
-        "description": "An activity's task queue, as JetStream reports its consumer.",
+        "description": "An activity's task queue, as JetStream reports its consumer, and its recent task outcomes from the executions' histories.",
         "properties": {
           "activity": {
             "type": "string"
@@ -773,6 +773,19 @@ export const openApiDocument: Readonly<Record<string, unknown>> = {
             "type": "string",
             "format": "date-time",
             "description": "When a worker last received a task or asked for one (unset when never)."
+          },
+          "succeeded": {
+            "type": "integer",
+            "format": "int32",
+            "description": "Task attempts of this activity that ended in the window (since task_counts_start_time): succeeded, and failed or timed out (retried attempts included; cancelled ones not counted)."
+          },
+          "failed": {
+            "type": "integer",
+            "format": "int32"
+          },
+          "failureRate": {
+            "type": "number",
+            "description": "failed / (succeeded + failed); 0 when none ended."
           }
         }
       },
@@ -1045,6 +1058,11 @@ export const openApiDocument: Readonly<Record<string, unknown>> = {
             "type": "string",
             "format": "date-time",
             "description": "When the numbers were read."
+          },
+          "taskCountsStartTime": {
+            "type": "string",
+            "format": "date-time",
+            "description": "Since when the activities' task counts (succeeded, failed) are counted: the window's start, or later when the window holds more transitions than the gateway reads per call (the newest 50,000)."
           }
         }
       },

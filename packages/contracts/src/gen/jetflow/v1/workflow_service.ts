@@ -238,10 +238,21 @@ export interface GetEngineStatsResponse {
   /** The window the workflow counts cover, in seconds. */
   windowSeconds: number;
   /** When the numbers were read. */
-  readTime: Date | undefined;
+  readTime:
+    | Date
+    | undefined;
+  /**
+   * Since when the activities' task counts (succeeded, failed) are counted: the window's start,
+   * or later when the window holds more transitions than the gateway reads per call (the newest
+   * 50,000).
+   */
+  taskCountsStartTime: Date | undefined;
 }
 
-/** An activity's task queue, as JetStream reports its consumer. */
+/**
+ * An activity's task queue, as JetStream reports its consumer, and its recent task outcomes
+ * from the executions' histories.
+ */
 export interface ActivityStats {
   activity: string;
   /** Tasks waiting for a worker. */
@@ -256,7 +267,17 @@ export interface ActivityStats {
   /** Tasks delivered more than once and still unfinished. */
   redelivered: number;
   /** When a worker last received a task or asked for one (unset when never). */
-  lastActiveTime: Date | undefined;
+  lastActiveTime:
+    | Date
+    | undefined;
+  /**
+   * Task attempts of this activity that ended in the window (since task_counts_start_time):
+   * succeeded, and failed or timed out (retried attempts included; cancelled ones not counted).
+   */
+  succeeded: number;
+  failed: number;
+  /** failed / (succeeded + failed); 0 when none ended. */
+  failureRate: number;
 }
 
 /** A workflow's top-level executions as the gateway's view of the execution index shows them. */
@@ -3288,7 +3309,7 @@ export const GetEngineStatsRequest: MessageFns<GetEngineStatsRequest> = {
 };
 
 function createBaseGetEngineStatsResponse(): GetEngineStatsResponse {
-  return { activities: [], workflows: [], windowSeconds: 0, readTime: undefined };
+  return { activities: [], workflows: [], windowSeconds: 0, readTime: undefined, taskCountsStartTime: undefined };
 }
 
 export const GetEngineStatsResponse: MessageFns<GetEngineStatsResponse> = {
@@ -3304,6 +3325,9 @@ export const GetEngineStatsResponse: MessageFns<GetEngineStatsResponse> = {
     }
     if (message.readTime !== undefined) {
       Timestamp.encode(toTimestamp(message.readTime), writer.uint32(34).fork()).join();
+    }
+    if (message.taskCountsStartTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.taskCountsStartTime), writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -3353,6 +3377,14 @@ export const GetEngineStatsResponse: MessageFns<GetEngineStatsResponse> = {
             message.readTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.taskCountsStartTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3383,6 +3415,11 @@ export const GetEngineStatsResponse: MessageFns<GetEngineStatsResponse> = {
         : isSet(object.read_time)
         ? fromJsonTimestamp(object.read_time)
         : undefined,
+      taskCountsStartTime: isSet(object.taskCountsStartTime)
+        ? fromJsonTimestamp(object.taskCountsStartTime)
+        : isSet(object.task_counts_start_time)
+        ? fromJsonTimestamp(object.task_counts_start_time)
+        : undefined,
     };
   },
 
@@ -3400,6 +3437,9 @@ export const GetEngineStatsResponse: MessageFns<GetEngineStatsResponse> = {
     if (message.readTime !== undefined) {
       obj.readTime = message.readTime.toISOString();
     }
+    if (message.taskCountsStartTime !== undefined) {
+      obj.taskCountsStartTime = message.taskCountsStartTime.toISOString();
+    }
     return obj;
   },
 
@@ -3412,12 +3452,23 @@ export const GetEngineStatsResponse: MessageFns<GetEngineStatsResponse> = {
     message.workflows = object.workflows?.map((e) => WorkflowStats.fromPartial(e)) || [];
     message.windowSeconds = object.windowSeconds ?? 0;
     message.readTime = object.readTime ?? undefined;
+    message.taskCountsStartTime = object.taskCountsStartTime ?? undefined;
     return message;
   },
 };
 
 function createBaseActivityStats(): ActivityStats {
-  return { activity: "", pending: 0, running: 0, waitingPulls: 0, redelivered: 0, lastActiveTime: undefined };
+  return {
+    activity: "",
+    pending: 0,
+    running: 0,
+    waitingPulls: 0,
+    redelivered: 0,
+    lastActiveTime: undefined,
+    succeeded: 0,
+    failed: 0,
+    failureRate: 0,
+  };
 }
 
 export const ActivityStats: MessageFns<ActivityStats> = {
@@ -3439,6 +3490,15 @@ export const ActivityStats: MessageFns<ActivityStats> = {
     }
     if (message.lastActiveTime !== undefined) {
       Timestamp.encode(toTimestamp(message.lastActiveTime), writer.uint32(50).fork()).join();
+    }
+    if (message.succeeded !== 0) {
+      writer.uint32(56).uint32(message.succeeded);
+    }
+    if (message.failed !== 0) {
+      writer.uint32(64).uint32(message.failed);
+    }
+    if (message.failureRate !== 0) {
+      writer.uint32(73).double(message.failureRate);
     }
     return writer;
   },
@@ -3504,6 +3564,30 @@ export const ActivityStats: MessageFns<ActivityStats> = {
             message.lastActiveTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.succeeded = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.failed = reader.uint32();
+            continue;
+          }
+          case 9: {
+            if (tag !== 73) {
+              break;
+            }
+
+            message.failureRate = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3532,6 +3616,13 @@ export const ActivityStats: MessageFns<ActivityStats> = {
         : isSet(object.last_active_time)
         ? fromJsonTimestamp(object.last_active_time)
         : undefined,
+      succeeded: isSet(object.succeeded) ? globalThis.Number(object.succeeded) : 0,
+      failed: isSet(object.failed) ? globalThis.Number(object.failed) : 0,
+      failureRate: isSet(object.failureRate)
+        ? globalThis.Number(object.failureRate)
+        : isSet(object.failure_rate)
+        ? globalThis.Number(object.failure_rate)
+        : 0,
     };
   },
 
@@ -3555,6 +3646,15 @@ export const ActivityStats: MessageFns<ActivityStats> = {
     if (message.lastActiveTime !== undefined) {
       obj.lastActiveTime = message.lastActiveTime.toISOString();
     }
+    if (message.succeeded !== 0) {
+      obj.succeeded = Math.round(message.succeeded);
+    }
+    if (message.failed !== 0) {
+      obj.failed = Math.round(message.failed);
+    }
+    if (message.failureRate !== 0) {
+      obj.failureRate = floatToJson(message.failureRate);
+    }
     return obj;
   },
 
@@ -3569,6 +3669,9 @@ export const ActivityStats: MessageFns<ActivityStats> = {
     message.waitingPulls = object.waitingPulls ?? 0;
     message.redelivered = object.redelivered ?? 0;
     message.lastActiveTime = object.lastActiveTime ?? undefined;
+    message.succeeded = object.succeeded ?? 0;
+    message.failed = object.failed ?? 0;
+    message.failureRate = object.failureRate ?? 0;
     return message;
   },
 };
