@@ -26,6 +26,10 @@ const UNARY = [
   "sendTaskSuccess",
   "sendTaskFailure",
   "sendTaskHeartbeat",
+  "listDeadLetters",
+  "getDeadLetter",
+  "replayDeadLetter",
+  "discardDeadLetter",
 ] as const;
 
 export type TestClient = Pick<Promisified<WorkflowServiceClient>, (typeof UNARY)[number]> & {

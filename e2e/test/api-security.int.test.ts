@@ -124,6 +124,11 @@ const RPCS: Record<string, { role: "reader" | "operator" | "admin"; call: Rpc; a
   },
   // A heartbeat of a finished task answers "cancel requested" rather than an error.
   SendTaskHeartbeat: { role: "operator", call: (c) => c.sendTaskHeartbeat(`${running}.99`) },
+  ListDeadLetters: { role: "reader", call: (c) => c.listDeadLetters() },
+  // A dead letter that does not exist: NOT_FOUND once past the auth checks.
+  GetDeadLetter: { role: "reader", call: (c) => c.getDeadLetter(999_999), allowed: Code.NOT_FOUND },
+  ReplayDeadLetter: { role: "operator", call: (c) => c.replayDeadLetter(999_999), allowed: Code.NOT_FOUND },
+  DiscardDeadLetter: { role: "admin", call: (c) => c.discardDeadLetter(999_999), allowed: Code.NOT_FOUND },
 };
 const RANK = { reader: 0, operator: 1, admin: 2 };
 

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { JetflowError } from "@jetflow/client";
 import type { ClientOptions, JetflowClient } from "@jetflow/client";
 import { Command, CommanderError, Option } from "commander";
+import { addDeadLetterCommands } from "./commands/dead-letters";
 import { addExecutionCommands } from "./commands/executions";
 import { addStatsCommand } from "./commands/stats";
 import { addTaskCommands } from "./commands/tasks";
@@ -141,6 +142,7 @@ Docs: docs/cli.md`,
   addWatchCommand(program, runner);
   addTaskCommands(program, runner);
   addStatsCommand(program, runner);
+  addDeadLetterCommands(program, runner);
 
   try {
     await program.parseAsync([...argv], { from: "user" });

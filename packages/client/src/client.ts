@@ -9,6 +9,9 @@ import type { ChannelCredentials, ClientReadableStream, ServiceError } from "@gr
 import { ExecutionStatus, WorkflowServiceClient } from "@jetflow/contracts";
 import type {
   DescribeExecutionResponse,
+  GetDeadLetterResponse,
+  ListDeadLettersResponse,
+  ReplayDeadLetterResponse,
   GetEngineStatsResponse,
   GetExecutionHistoryResponse,
   GetWorkflowResponse,
@@ -166,6 +169,27 @@ export interface JetflowClient {
    * @throws JetflowError DEADLINE_EXCEEDED when still running after `timeoutMs` (default: no limit)
    */
   waitForExecution(executionId: string, options?: { timeoutMs?: number }): Promise<DescribeExecutionResponse>;
+  /** Parked messages of the dead-letter stream, oldest first, a page at a time. */
+  listDeadLetters(req?: {
+    /** Only letters parked by this service. */
+    service?: string;
+    /** Only letters whose original subject starts with this. */
+    subjectPrefix?: string;
+    /** Only letters whose reason contains this. */
+    reasonContains?: string;
+    pageSize?: number;
+    pageToken?: string;
+  }): Promise<ListDeadLettersResponse>;
+  /** One dead letter by its sequence, its payload decoded where its kind is known. */
+  getDeadLetter(sequence: number): Promise<GetDeadLetterResponse>;
+  /**
+   * Publishes a dead letter again on its original subject and deletes it. Retried: a repeat within
+   * two minutes is dropped as a duplicate; a retry of an attempt that went through unanswered
+   * rejects with NOT_FOUND (the letter is gone).
+   */
+  replayDeadLetter(sequence: number): Promise<ReplayDeadLetterResponse>;
+  /** Deletes a dead letter without replaying it. */
+  discardDeadLetter(sequence: number): Promise<void>;
   /** Closes the connection; later calls fail. */
   close(): void;
 }
@@ -394,6 +418,19 @@ export function createClient(options: ClientOptions = {}): JetflowClient {
     getEngineStats: (windowSeconds = 0) => unary<GetEngineStatsResponse>("getEngineStats", { windowSeconds }),
     waitForExecution: (executionId, waitOptions = {}) =>
       waitForExecution(client, watch, executionId, waitOptions.timeoutMs),
+    listDeadLetters: (req = {}) =>
+      unary<ListDeadLettersResponse>("listDeadLetters", {
+        service: req.service ?? "",
+        subjectPrefix: req.subjectPrefix ?? "",
+        reasonContains: req.reasonContains ?? "",
+        pageSize: req.pageSize ?? 0,
+        pageToken: req.pageToken ?? "",
+      }),
+    getDeadLetter: (sequence) => unary<GetDeadLetterResponse>("getDeadLetter", { sequence }),
+    replayDeadLetter: (sequence) => unary<ReplayDeadLetterResponse>("replayDeadLetter", { sequence }),
+    discardDeadLetter: async (sequence) => {
+      await unary("discardDeadLetter", { sequence });
+    },
     close: () => raw.close(),
   };
   return client;

@@ -19,6 +19,10 @@ export { JetflowError, Code, codeName } from "./errors";
 export { ExecutionStatus } from "@jetflow/contracts";
 export type {
   ActivityStats,
+  DeadLetterInfo,
+  GetDeadLetterResponse,
+  ListDeadLettersResponse,
+  ReplayDeadLetterResponse,
   DescribeExecutionResponse,
   ExecutionSummary,
   GetEngineStatsResponse,

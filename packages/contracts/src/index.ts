@@ -61,3 +61,5 @@ export {
   MAX_CAUSE_LENGTH,
 } from "./errors";
 export { formatHeartbeatRecord, parseHeartbeatRecord } from "./heartbeat-record";
+export { DEAD_LETTER_DELIVERIES_HEADER, deadLetterReplayMsgId, deadLetterSubjectInfo } from "./dead-letters";
+export type { DeadLetterKind, DeadLetterSubjectInfo } from "./dead-letters";

@@ -21,6 +21,7 @@ import type { Server } from "@grpc/grpc-js";
 import type { Server as HttpServer } from "node:http";
 import type { Config } from "./config";
 import { trackConnection } from "./connection";
+import { DeadLetters } from "./dead-letters";
 import { ExecutionList } from "./execution-list";
 import { Executions } from "./executions";
 import { bindServer, createGrpcServer, workflowService } from "./grpc-server";
@@ -87,6 +88,8 @@ export function createGateway({ nc, log, config, onExecutionCreated }: GatewayOp
       const resources = { replicas: config.replicas };
       // Commands may be sent (stop, callbacks) before the orchestrator first starts.
       await ensureStream(jsm, streamConfigs.commands(resources));
+      // Every service ensures the dead-letter stream; the gateway reads it (dead-letter API).
+      await ensureStream(jsm, streamConfigs.deadLetters(resources));
       const kvm = new Kvm(js);
       const definitions = await kvm.create(buckets.definitions, bucketConfigs.definitions(resources));
       // Owned by the state-manager; created here too (same configuration) so that the gateway can
@@ -143,6 +146,7 @@ export function createGateway({ nc, log, config, onExecutionCreated }: GatewayOp
         log,
         connected: connection.connected,
         authenticator,
+        deadLetters: new DeadLetters(js, jsm),
       };
       const grpc = createGrpcServer(serviceOptions);
       const health = addHealth(grpc);

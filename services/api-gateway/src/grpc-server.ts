@@ -21,6 +21,7 @@ import { TRACEPARENT } from "@jetflow/contracts/internal";
 import { activeStateNames } from "./active-states";
 import { ANONYMOUS, AuthError, authorize, createAuthenticator, inScope } from "./auth";
 import type { ApiMethod, Authenticator, Identity } from "./auth";
+import type { DeadLetters } from "./dead-letters";
 import { readEngineStats, statsWindowSeconds } from "./engine-stats";
 import { ApiError, RequestProblems, isUnavailable } from "./errors";
 import type { ExecutionList } from "./execution-list";
@@ -49,6 +50,8 @@ export interface GrpcServerOptions {
   maxPageBytes?: number;
   /** Who may call what. Default: no authentication (every caller is admin). */
   authenticator?: Authenticator;
+  /** The dead-letter operations. */
+  deadLetters: DeadLetters;
 }
 
 const DEFAULT_PAGE_SIZE = 100;
@@ -159,6 +162,16 @@ function decodeNameToken(token: string): string {
 function callerTraceParent(call: { metadata?: Metadata }): string | undefined {
   const value = call.metadata?.get(TRACEPARENT)[0];
   return typeof value === "string" && value !== "" ? value : undefined;
+}
+
+/** Dead letters are not an execution's: an identity limited to workflow prefixes may not see them. */
+function unscopedOnly(method: ApiMethod): () => Promise<string | undefined> {
+  return () => {
+    throw new AuthError(
+      "permission-denied",
+      `${method} is not available to an identity limited to workflow prefixes`,
+    );
+  };
 }
 
 /** Builds the service implementation. */
@@ -387,6 +400,47 @@ export function workflowService(o: GrpcServerOptions): WorkflowServiceServer {
           "GetEngineStats is not available to an identity limited to workflow prefixes",
         );
       },
+    ),
+    // --- Operations (issue 17): dead letters ---
+    listDeadLetters: unary(
+      "ListDeadLetters",
+      o,
+      (req) =>
+        o.deadLetters.list(
+          { service: req.service, subjectPrefix: req.subjectPrefix, reasonContains: req.reasonContains },
+          pageSize(req.pageSize),
+          req.pageToken,
+        ),
+      unscopedOnly("ListDeadLetters"),
+    ),
+    getDeadLetter: unary(
+      "GetDeadLetter",
+      o,
+      (req) => o.deadLetters.get(req.sequence),
+      unscopedOnly("GetDeadLetter"),
+    ),
+    replayDeadLetter: unary(
+      "ReplayDeadLetter",
+      o,
+      async (req, identity) => {
+        const replayed = await o.deadLetters.replay(req.sequence);
+        o.log.info(
+          { identity: identity.name, sequence: req.sequence, subject: replayed.subject },
+          "dead letter replayed",
+        );
+        return replayed;
+      },
+      unscopedOnly("ReplayDeadLetter"),
+    ),
+    discardDeadLetter: unary(
+      "DiscardDeadLetter",
+      o,
+      async (req, identity) => {
+        await o.deadLetters.discard(req.sequence);
+        o.log.info({ identity: identity.name, sequence: req.sequence }, "dead letter discarded");
+        return {};
+      },
+      unscopedOnly("DiscardDeadLetter"),
     ),
   };
 }

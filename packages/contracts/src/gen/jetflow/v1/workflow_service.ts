@@ -23,6 +23,16 @@ import {
 import { Timestamp } from "../../google/protobuf/timestamp";
 import { ExecutionStatus, executionStatusFromJSON, executionStatusToJSON } from "./execution";
 import { HistoryEvent } from "./history";
+import {
+  DiscardDeadLetterRequest,
+  DiscardDeadLetterResponse,
+  GetDeadLetterRequest,
+  GetDeadLetterResponse,
+  ListDeadLettersRequest,
+  ListDeadLettersResponse,
+  ReplayDeadLetterRequest,
+  ReplayDeadLetterResponse,
+} from "./operations";
 
 export const protobufPackage = "jetflow.v1";
 
@@ -3886,6 +3896,59 @@ export const WorkflowServiceService = {
       Buffer.from(GetEngineStatsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetEngineStatsResponse => GetEngineStatsResponse.decode(value),
   },
+  /**
+   * --- Operations (issue 17): dead letters ---
+   * Parked messages of the dead-letter stream, oldest first, with the reason each was parked.
+   */
+  listDeadLetters: {
+    path: "/jetflow.v1.WorkflowService/ListDeadLetters" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListDeadLettersRequest): Buffer =>
+      Buffer.from(ListDeadLettersRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListDeadLettersRequest => ListDeadLettersRequest.decode(value),
+    responseSerialize: (value: ListDeadLettersResponse): Buffer =>
+      Buffer.from(ListDeadLettersResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListDeadLettersResponse => ListDeadLettersResponse.decode(value),
+  },
+  /** One parked message, decoded where its subject says what it is. */
+  getDeadLetter: {
+    path: "/jetflow.v1.WorkflowService/GetDeadLetter" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetDeadLetterRequest): Buffer => Buffer.from(GetDeadLetterRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetDeadLetterRequest => GetDeadLetterRequest.decode(value),
+    responseSerialize: (value: GetDeadLetterResponse): Buffer =>
+      Buffer.from(GetDeadLetterResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetDeadLetterResponse => GetDeadLetterResponse.decode(value),
+  },
+  /**
+   * Publishes a parked message again on its original subject, then deletes it from the
+   * dead-letter stream. A retry within two minutes does not publish it twice.
+   */
+  replayDeadLetter: {
+    path: "/jetflow.v1.WorkflowService/ReplayDeadLetter" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ReplayDeadLetterRequest): Buffer =>
+      Buffer.from(ReplayDeadLetterRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ReplayDeadLetterRequest => ReplayDeadLetterRequest.decode(value),
+    responseSerialize: (value: ReplayDeadLetterResponse): Buffer =>
+      Buffer.from(ReplayDeadLetterResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ReplayDeadLetterResponse => ReplayDeadLetterResponse.decode(value),
+  },
+  /** Deletes a parked message without replaying it. */
+  discardDeadLetter: {
+    path: "/jetflow.v1.WorkflowService/DiscardDeadLetter" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DiscardDeadLetterRequest): Buffer =>
+      Buffer.from(DiscardDeadLetterRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DiscardDeadLetterRequest => DiscardDeadLetterRequest.decode(value),
+    responseSerialize: (value: DiscardDeadLetterResponse): Buffer =>
+      Buffer.from(DiscardDeadLetterResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DiscardDeadLetterResponse => DiscardDeadLetterResponse.decode(value),
+  },
 } as const;
 
 export interface WorkflowServiceServer extends UntypedServiceImplementation {
@@ -3919,6 +3982,20 @@ export interface WorkflowServiceServer extends UntypedServiceImplementation {
    * window_seconds with their failure rate. `jetflow stats` shows it.
    */
   getEngineStats: handleUnaryCall<GetEngineStatsRequest, GetEngineStatsResponse>;
+  /**
+   * --- Operations (issue 17): dead letters ---
+   * Parked messages of the dead-letter stream, oldest first, with the reason each was parked.
+   */
+  listDeadLetters: handleUnaryCall<ListDeadLettersRequest, ListDeadLettersResponse>;
+  /** One parked message, decoded where its subject says what it is. */
+  getDeadLetter: handleUnaryCall<GetDeadLetterRequest, GetDeadLetterResponse>;
+  /**
+   * Publishes a parked message again on its original subject, then deletes it from the
+   * dead-letter stream. A retry within two minutes does not publish it twice.
+   */
+  replayDeadLetter: handleUnaryCall<ReplayDeadLetterRequest, ReplayDeadLetterResponse>;
+  /** Deletes a parked message without replaying it. */
+  discardDeadLetter: handleUnaryCall<DiscardDeadLetterRequest, DiscardDeadLetterResponse>;
 }
 
 export interface WorkflowServiceClient extends Client {
@@ -4141,6 +4218,76 @@ export interface WorkflowServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetEngineStatsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * --- Operations (issue 17): dead letters ---
+   * Parked messages of the dead-letter stream, oldest first, with the reason each was parked.
+   */
+  listDeadLetters(
+    request: ListDeadLettersRequest,
+    callback: (error: ServiceError | null, response: ListDeadLettersResponse) => void,
+  ): ClientUnaryCall;
+  listDeadLetters(
+    request: ListDeadLettersRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListDeadLettersResponse) => void,
+  ): ClientUnaryCall;
+  listDeadLetters(
+    request: ListDeadLettersRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListDeadLettersResponse) => void,
+  ): ClientUnaryCall;
+  /** One parked message, decoded where its subject says what it is. */
+  getDeadLetter(
+    request: GetDeadLetterRequest,
+    callback: (error: ServiceError | null, response: GetDeadLetterResponse) => void,
+  ): ClientUnaryCall;
+  getDeadLetter(
+    request: GetDeadLetterRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetDeadLetterResponse) => void,
+  ): ClientUnaryCall;
+  getDeadLetter(
+    request: GetDeadLetterRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetDeadLetterResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Publishes a parked message again on its original subject, then deletes it from the
+   * dead-letter stream. A retry within two minutes does not publish it twice.
+   */
+  replayDeadLetter(
+    request: ReplayDeadLetterRequest,
+    callback: (error: ServiceError | null, response: ReplayDeadLetterResponse) => void,
+  ): ClientUnaryCall;
+  replayDeadLetter(
+    request: ReplayDeadLetterRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ReplayDeadLetterResponse) => void,
+  ): ClientUnaryCall;
+  replayDeadLetter(
+    request: ReplayDeadLetterRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ReplayDeadLetterResponse) => void,
+  ): ClientUnaryCall;
+  /** Deletes a parked message without replaying it. */
+  discardDeadLetter(
+    request: DiscardDeadLetterRequest,
+    callback: (error: ServiceError | null, response: DiscardDeadLetterResponse) => void,
+  ): ClientUnaryCall;
+  discardDeadLetter(
+    request: DiscardDeadLetterRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DiscardDeadLetterResponse) => void,
+  ): ClientUnaryCall;
+  discardDeadLetter(
+    request: DiscardDeadLetterRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DiscardDeadLetterResponse) => void,
   ): ClientUnaryCall;
 }
 
