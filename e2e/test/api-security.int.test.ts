@@ -129,6 +129,16 @@ const RPCS: Record<string, { role: "reader" | "operator" | "admin"; call: Rpc; a
   GetDeadLetter: { role: "reader", call: (c) => c.getDeadLetter(999_999), allowed: Code.NOT_FOUND },
   ReplayDeadLetter: { role: "operator", call: (c) => c.replayDeadLetter(999_999), allowed: Code.NOT_FOUND },
   DiscardDeadLetter: { role: "admin", call: (c) => c.discardDeadLetter(999_999), allowed: Code.NOT_FOUND },
+  StartBulkStop: {
+    role: "operator",
+    call: (c) => c.startBulkStop({ filter: { workflowName: "sec-hold", namePrefix: "none-" } }),
+  },
+  DescribeBulkOperation: {
+    role: "reader",
+    call: (c) => c.describeBulkOperation("bulk-missing"),
+    allowed: Code.NOT_FOUND,
+  },
+  ListBulkOperations: { role: "reader", call: (c) => c.listBulkOperations() },
 };
 const RANK = { reader: 0, operator: 1, admin: 2 };
 

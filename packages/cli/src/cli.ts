@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { JetflowError } from "@jetflow/client";
 import type { ClientOptions, JetflowClient } from "@jetflow/client";
 import { Command, CommanderError, Option } from "commander";
+import { addBulkCommands } from "./commands/bulk";
 import { addDeadLetterCommands } from "./commands/dead-letters";
 import { addExecutionCommands } from "./commands/executions";
 import { addStatsCommand } from "./commands/stats";
@@ -143,6 +144,7 @@ Docs: docs/cli.md`,
   addTaskCommands(program, runner);
   addStatsCommand(program, runner);
   addDeadLetterCommands(program, runner);
+  addBulkCommands(program, runner);
 
   try {
     await program.parseAsync([...argv], { from: "user" });

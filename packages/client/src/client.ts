@@ -8,7 +8,11 @@ import { Metadata, credentials } from "@grpc/grpc-js";
 import type { ChannelCredentials, ClientReadableStream, ServiceError } from "@grpc/grpc-js";
 import { ExecutionStatus, WorkflowServiceClient } from "@jetflow/contracts";
 import type {
+  BulkFilter,
+  BulkOperation,
   DescribeExecutionResponse,
+  ListBulkOperationsResponse,
+  StartBulkStopResponse,
   GetDeadLetterResponse,
   ListDeadLettersResponse,
   ReplayDeadLetterResponse,
@@ -190,6 +194,21 @@ export interface JetflowClient {
   replayDeadLetter(sequence: number): Promise<ReplayDeadLetterResponse>;
   /** Deletes a dead letter without replaying it. */
   discardDeadLetter(sequence: number): Promise<void>;
+  /**
+   * Starts a bulk stop of every RUNNING top-level execution matching `filter`, tracked as one
+   * operation. Always retried: the request id (generated once per call unless given) makes a
+   * retry return the operation the first attempt created.
+   */
+  startBulkStop(req: {
+    filter: Partial<BulkFilter>;
+    error?: string;
+    cause?: string;
+    requestId?: string;
+  }): Promise<StartBulkStopResponse>;
+  /** A bulk operation's state and progress. */
+  describeBulkOperation(operationId: string): Promise<BulkOperation>;
+  /** Bulk operations, newest first. */
+  listBulkOperations(req?: { pageSize?: number; pageToken?: string }): Promise<ListBulkOperationsResponse>;
   /** Closes the connection; later calls fail. */
   close(): void;
 }
@@ -431,6 +450,30 @@ export function createClient(options: ClientOptions = {}): JetflowClient {
     discardDeadLetter: async (sequence) => {
       await unary("discardDeadLetter", { sequence });
     },
+    startBulkStop: (req) =>
+      unary<StartBulkStopResponse>("startBulkStop", {
+        filter: {
+          workflowName: req.filter.workflowName ?? "",
+          status: req.filter.status ?? ExecutionStatus.EXECUTION_STATUS_UNSPECIFIED,
+          namePrefix: req.filter.namePrefix ?? "",
+          startedAfter: req.filter.startedAfter,
+          startedBefore: req.filter.startedBefore,
+        },
+        error: req.error ?? "",
+        cause: req.cause ?? "",
+        requestId: req.requestId ?? randomUUID(),
+      }),
+    describeBulkOperation: async (operationId) => {
+      const response = await unary<{ operation?: BulkOperation }>("describeBulkOperation", { operationId });
+      if (response.operation === undefined)
+        throw new Error(`bulk operation "${operationId}" came back empty`);
+      return response.operation;
+    },
+    listBulkOperations: (req = {}) =>
+      unary<ListBulkOperationsResponse>("listBulkOperations", {
+        pageSize: req.pageSize ?? 0,
+        pageToken: req.pageToken ?? "",
+      }),
     close: () => raw.close(),
   };
   return client;

@@ -50,6 +50,11 @@ export const buckets = {
    * workflow name → JSON `{ deletionDate }` (jetflow keeps every definition version).
    */
   sfnDeletedStateMachines: "jetflow_sfn_deleted",
+  /**
+   * Bulk operations (StartBulkStop), owned by the api-gateway: key = operation id → BulkOperation,
+   * its filter, progress and the lease of the gateway processing it.
+   */
+  bulkOperations: "jetflow_bulk_operations",
 } as const;
 
 /** Durable consumer names. */
@@ -210,6 +215,13 @@ export const bucketConfigs = {
     history: 1,
     replicas: o.replicas ?? 1,
     storage: "file" as const,
+  }),
+  /** Owned by api-gateway: one record per bulk operation, rewritten after each batch; kept 30 days. */
+  bulkOperations: (o: ResourceOptions = {}) => ({
+    history: 1,
+    replicas: o.replicas ?? 1,
+    storage: "file" as const,
+    ttl: 30 * 24 * 3600 * 1000,
   }),
 } as const;
 

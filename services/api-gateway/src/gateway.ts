@@ -21,6 +21,7 @@ import type { Server } from "@grpc/grpc-js";
 import type { Server as HttpServer } from "node:http";
 import type { Config } from "./config";
 import { trackConnection } from "./connection";
+import { BulkOperations } from "./bulk-operations";
 import { DeadLetters } from "./dead-letters";
 import { ExecutionList } from "./execution-list";
 import { Executions } from "./executions";
@@ -52,6 +53,7 @@ export interface GatewayOptions {
     | "httpPort"
     | "consoleDir"
   > &
+    Partial<Pick<Config, "bulk">> &
     Partial<Pick<Config, "auth" | "tls" | "sfn">>;
   /** Told of each execution this gateway created (see `metrics.ts`). Must not throw. */
   onExecutionCreated?: (workflowName: string) => void;
@@ -67,6 +69,7 @@ export function createGateway({ nc, log, config, onExecutionCreated }: GatewayOp
   let httpPort = 0;
   let sfn: SfnEndpoint | undefined;
   let views: KvView[] = [];
+  let bulk: BulkOperations | undefined;
   let ready = false;
   let port = 0;
   const component: Component & {
@@ -136,6 +139,18 @@ export function createGateway({ nc, log, config, onExecutionCreated }: GatewayOp
         requestTimeoutMs: config.stateTimeoutMs,
         onExecutionCreated,
       });
+      const bulkKv = await kvm.create(buckets.bulkOperations, bucketConfigs.bulkOperations(resources));
+      const bulkOperations = new BulkOperations({
+        kv: bulkKv,
+        executionList: { list: executionList, view: listView },
+        stop: (executionId, error, cause, identity) => executions.stop(executionId, error, cause, identity),
+        config: config.bulk ?? { batchSize: 100, batchIntervalMs: 100, leaseMs: 15_000, pollMs: 1_000 },
+        log: log.child({ component: "bulk" }),
+      });
+      const bulkView = new KvView({ kv: bulkKv, apply: (entry) => bulkOperations.apply(entry), log });
+      views.push(bulkView);
+      await bulkView.start();
+      bulk = bulkOperations;
       const serviceOptions: GrpcServerOptions = {
         address: config.grpcAddress,
         nc,
@@ -147,6 +162,7 @@ export function createGateway({ nc, log, config, onExecutionCreated }: GatewayOp
         connected: connection.connected,
         authenticator,
         deadLetters: new DeadLetters(js, jsm),
+        bulkOperations,
       };
       const grpc = createGrpcServer(serviceOptions);
       const health = addHealth(grpc);
@@ -176,6 +192,7 @@ export function createGateway({ nc, log, config, onExecutionCreated }: GatewayOp
         { port: httpPort, host: config.httpHost, console: consoleDir !== undefined },
         "http server listening",
       );
+      bulkOperations.start(bulkView);
       const sfnPort = config.sfn?.port;
       if (config.sfn !== undefined && sfnPort !== undefined) {
         sfn = await startSfnEndpoint({
@@ -208,6 +225,7 @@ export function createGateway({ nc, log, config, onExecutionCreated }: GatewayOp
     requiredStreams: [streams.events, `KV_${buckets.definitions}`],
     async stop() {
       ready = false;
+      await bulk?.stop();
       for (const view of views) view.stop();
       if (http !== undefined) await closeHttp(http);
       await sfn?.stop();

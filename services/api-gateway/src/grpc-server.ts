@@ -21,6 +21,7 @@ import { TRACEPARENT } from "@jetflow/contracts/internal";
 import { activeStateNames } from "./active-states";
 import { ANONYMOUS, AuthError, authorize, createAuthenticator, inScope } from "./auth";
 import type { ApiMethod, Authenticator, Identity } from "./auth";
+import type { BulkOperations } from "./bulk-operations";
 import type { DeadLetters } from "./dead-letters";
 import { readEngineStats, statsWindowSeconds } from "./engine-stats";
 import { ApiError, RequestProblems, isUnavailable } from "./errors";
@@ -52,6 +53,8 @@ export interface GrpcServerOptions {
   authenticator?: Authenticator;
   /** The dead-letter operations. */
   deadLetters: DeadLetters;
+  /** Bulk operations (StartBulkStop and the rest). */
+  bulkOperations: BulkOperations;
 }
 
 const DEFAULT_PAGE_SIZE = 100;
@@ -441,6 +444,39 @@ export function workflowService(o: GrpcServerOptions): WorkflowServiceServer {
         return {};
       },
       unscopedOnly("DiscardDeadLetter"),
+    ),
+    // --- Operations (issue 17): bulk operations ---
+    startBulkStop: unary(
+      "StartBulkStop",
+      o,
+      (req, identity) =>
+        o.bulkOperations.startStop(
+          { filter: req.filter, error: req.error, cause: req.cause, requestId: req.requestId },
+          recorded(identity),
+        ),
+      (req) => {
+        const workflowName = req.filter?.workflowName ?? "";
+        if (workflowName === "") {
+          throw new AuthError(
+            "permission-denied",
+            "StartBulkStop by an identity limited to workflow prefixes needs filter.workflow_name",
+          );
+        }
+        return Promise.resolve(workflowName);
+      },
+    ),
+    describeBulkOperation: unary(
+      "DescribeBulkOperation",
+      o,
+      async (req) => ({ operation: await o.bulkOperations.describe(req.operationId) }),
+      async (req) => (await o.bulkOperations.describe(req.operationId)).filter?.workflowName ?? "",
+    ),
+    listBulkOperations: unary("ListBulkOperations", o, (req, identity) =>
+      o.bulkOperations.list(pageSize(req.pageSize), req.pageToken, (op) =>
+        identity.workflowPrefixes === undefined
+          ? true
+          : op.filter?.workflowName !== "" && inScope(identity, op.filter?.workflowName ?? ""),
+      ),
     ),
   };
 }

@@ -41,6 +41,9 @@ export const METHOD_ROLES = {
   GetDeadLetter: "reader",
   ReplayDeadLetter: "operator",
   DiscardDeadLetter: "admin",
+  DescribeBulkOperation: "reader",
+  ListBulkOperations: "reader",
+  StartBulkStop: "operator",
 } as const satisfies Record<string, Role>;
 
 /** A WorkflowService method name, as in the .proto. */

@@ -7,10 +7,87 @@
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import { Timestamp } from "../../google/protobuf/timestamp";
+import { ExecutionStatus, executionStatusFromJSON, executionStatusToJSON } from "./execution";
 
 export const protobufPackage = "jetflow.v1";
 
 export const protobufFileName = "jetflow/v1/operations.proto";
+
+/** What a bulk operation does to each execution it matches. Values are added, never renumbered. */
+export enum BulkAction {
+  BULK_ACTION_UNSPECIFIED = 0,
+  /** BULK_ACTION_STOP - StopExecution of each matching RUNNING execution. */
+  BULK_ACTION_STOP = 1,
+  UNRECOGNIZED = -1,
+}
+
+export function bulkActionFromJSON(object: any): BulkAction {
+  switch (object) {
+    case 0:
+    case "BULK_ACTION_UNSPECIFIED":
+      return BulkAction.BULK_ACTION_UNSPECIFIED;
+    case 1:
+    case "BULK_ACTION_STOP":
+      return BulkAction.BULK_ACTION_STOP;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return BulkAction.UNRECOGNIZED;
+  }
+}
+
+export function bulkActionToJSON(object: BulkAction): string {
+  switch (object) {
+    case BulkAction.BULK_ACTION_UNSPECIFIED:
+      return "BULK_ACTION_UNSPECIFIED";
+    case BulkAction.BULK_ACTION_STOP:
+      return "BULK_ACTION_STOP";
+    case BulkAction.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+export enum BulkOperationState {
+  BULK_OPERATION_STATE_UNSPECIFIED = 0,
+  /** BULK_OPERATION_STATE_RUNNING - Matching executions are being processed, a batch at a time. */
+  BULK_OPERATION_STATE_RUNNING = 1,
+  /** BULK_OPERATION_STATE_COMPLETED - Every matching execution was processed (done, skipped or failed). */
+  BULK_OPERATION_STATE_COMPLETED = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function bulkOperationStateFromJSON(object: any): BulkOperationState {
+  switch (object) {
+    case 0:
+    case "BULK_OPERATION_STATE_UNSPECIFIED":
+      return BulkOperationState.BULK_OPERATION_STATE_UNSPECIFIED;
+    case 1:
+    case "BULK_OPERATION_STATE_RUNNING":
+      return BulkOperationState.BULK_OPERATION_STATE_RUNNING;
+    case 2:
+    case "BULK_OPERATION_STATE_COMPLETED":
+      return BulkOperationState.BULK_OPERATION_STATE_COMPLETED;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return BulkOperationState.UNRECOGNIZED;
+  }
+}
+
+export function bulkOperationStateToJSON(object: BulkOperationState): string {
+  switch (object) {
+    case BulkOperationState.BULK_OPERATION_STATE_UNSPECIFIED:
+      return "BULK_OPERATION_STATE_UNSPECIFIED";
+    case BulkOperationState.BULK_OPERATION_STATE_RUNNING:
+      return "BULK_OPERATION_STATE_RUNNING";
+    case BulkOperationState.BULK_OPERATION_STATE_COMPLETED:
+      return "BULK_OPERATION_STATE_COMPLETED";
+    case BulkOperationState.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
 
 /** One parked message in the dead-letter stream JETFLOW_DEAD_LETTERS. */
 export interface DeadLetterInfo {
@@ -92,6 +169,107 @@ export interface DiscardDeadLetterRequest {
 }
 
 export interface DiscardDeadLetterResponse {
+}
+
+/**
+ * Which top-level executions a bulk operation applies to; every field set must match, and at
+ * least one of workflow_name, name_prefix, started_after and started_before must be set.
+ */
+export interface BulkFilter {
+  /** Executions of this workflow; empty for every workflow. */
+  workflowName: string;
+  /** Executions in this status; unset for the action's own (RUNNING for a stop). */
+  status: ExecutionStatus;
+  /** Executions whose name starts with this; empty for all. */
+  namePrefix: string;
+  /** Executions started at or after this time; unset for no lower bound. */
+  startedAfter:
+    | Date
+    | undefined;
+  /**
+   * Executions started before this time; unset for no upper bound. Executions started after the
+   * operation was created never match.
+   */
+  startedBefore: Date | undefined;
+}
+
+/** A tracked bulk operation, stored in the KV bucket jetflow_bulk_operations. */
+export interface BulkOperation {
+  operationId: string;
+  action: BulkAction;
+  filter: BulkFilter | undefined;
+  state: BulkOperationState;
+  /** Executions that matched the filter when the operation was created. */
+  matched: number;
+  /** Executions the action was applied to (for a stop: the stop was requested). */
+  done: number;
+  /**
+   * Matched executions the action no longer applied to when their turn came (a stop: the
+   * execution had ended by itself in between).
+   */
+  skipped: number;
+  /** Executions the action failed for; last_failure says why for the last one. */
+  failed: number;
+  lastFailure: string;
+  createTime: Date | undefined;
+  updateTime:
+    | Date
+    | undefined;
+  /** When the operation completed; unset while running. */
+  endTime:
+    | Date
+    | undefined;
+  /** Who created it (the API identity), empty without authentication. */
+  createdBy: string;
+  /** The error and cause recorded on each stopped execution. */
+  stopError: string;
+  stopCause: string;
+  /**
+   * Processing state: where the next batch starts (opaque), which gateway process holds the
+   * operation, and until when (another takes it over after that).
+   */
+  cursor: string;
+  leaseOwner: string;
+  leaseExpireTime: Date | undefined;
+}
+
+export interface StartBulkStopRequest {
+  filter:
+    | BulkFilter
+    | undefined;
+  /** Recorded on each stopped execution, as StopExecution's error and cause. */
+  error: string;
+  cause: string;
+  /** Makes the start idempotent: a retry with the same id returns the same operation. */
+  requestId: string;
+}
+
+export interface StartBulkStopResponse {
+  operation:
+    | BulkOperation
+    | undefined;
+  /** False when the request id named an operation that already existed. */
+  created: boolean;
+}
+
+export interface DescribeBulkOperationRequest {
+  operationId: string;
+}
+
+export interface DescribeBulkOperationResponse {
+  operation: BulkOperation | undefined;
+}
+
+export interface ListBulkOperationsRequest {
+  /** At most this many (0: 100, at most 1000). */
+  pageSize: number;
+  pageToken: string;
+}
+
+export interface ListBulkOperationsResponse {
+  /** Newest first. */
+  operations: BulkOperation[];
+  nextPageToken: string;
 }
 
 function createBaseDeadLetterInfo(): DeadLetterInfo {
@@ -1041,6 +1219,1095 @@ export const DiscardDeadLetterResponse: MessageFns<DiscardDeadLetterResponse> = 
   },
   fromPartial<I extends Exact<DeepPartial<DiscardDeadLetterResponse>, I>>(_: I): DiscardDeadLetterResponse {
     const message = createBaseDiscardDeadLetterResponse();
+    return message;
+  },
+};
+
+function createBaseBulkFilter(): BulkFilter {
+  return { workflowName: "", status: 0, namePrefix: "", startedAfter: undefined, startedBefore: undefined };
+}
+
+export const BulkFilter: MessageFns<BulkFilter> = {
+  encode(message: BulkFilter, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.workflowName !== "") {
+      writer.uint32(10).string(message.workflowName);
+    }
+    if (message.status !== 0) {
+      writer.uint32(16).int32(message.status);
+    }
+    if (message.namePrefix !== "") {
+      writer.uint32(26).string(message.namePrefix);
+    }
+    if (message.startedAfter !== undefined) {
+      Timestamp.encode(toTimestamp(message.startedAfter), writer.uint32(34).fork()).join();
+    }
+    if (message.startedBefore !== undefined) {
+      Timestamp.encode(toTimestamp(message.startedBefore), writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BulkFilter {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBulkFilter();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.workflowName = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.status = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.namePrefix = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.startedAfter = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.startedBefore = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BulkFilter {
+    return {
+      workflowName: isSet(object.workflowName)
+        ? globalThis.String(object.workflowName)
+        : isSet(object.workflow_name)
+        ? globalThis.String(object.workflow_name)
+        : "",
+      status: isSet(object.status) ? executionStatusFromJSON(object.status) : 0,
+      namePrefix: isSet(object.namePrefix)
+        ? globalThis.String(object.namePrefix)
+        : isSet(object.name_prefix)
+        ? globalThis.String(object.name_prefix)
+        : "",
+      startedAfter: isSet(object.startedAfter)
+        ? fromJsonTimestamp(object.startedAfter)
+        : isSet(object.started_after)
+        ? fromJsonTimestamp(object.started_after)
+        : undefined,
+      startedBefore: isSet(object.startedBefore)
+        ? fromJsonTimestamp(object.startedBefore)
+        : isSet(object.started_before)
+        ? fromJsonTimestamp(object.started_before)
+        : undefined,
+    };
+  },
+
+  toJSON(message: BulkFilter): unknown {
+    const obj: any = {};
+    if (message.workflowName !== "") {
+      obj.workflowName = message.workflowName;
+    }
+    if (message.status !== 0) {
+      obj.status = executionStatusToJSON(message.status);
+    }
+    if (message.namePrefix !== "") {
+      obj.namePrefix = message.namePrefix;
+    }
+    if (message.startedAfter !== undefined) {
+      obj.startedAfter = message.startedAfter.toISOString();
+    }
+    if (message.startedBefore !== undefined) {
+      obj.startedBefore = message.startedBefore.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BulkFilter>, I>>(base?: I): BulkFilter {
+    return BulkFilter.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BulkFilter>, I>>(object: I): BulkFilter {
+    const message = createBaseBulkFilter();
+    message.workflowName = object.workflowName ?? "";
+    message.status = object.status ?? 0;
+    message.namePrefix = object.namePrefix ?? "";
+    message.startedAfter = object.startedAfter ?? undefined;
+    message.startedBefore = object.startedBefore ?? undefined;
+    return message;
+  },
+};
+
+function createBaseBulkOperation(): BulkOperation {
+  return {
+    operationId: "",
+    action: 0,
+    filter: undefined,
+    state: 0,
+    matched: 0,
+    done: 0,
+    skipped: 0,
+    failed: 0,
+    lastFailure: "",
+    createTime: undefined,
+    updateTime: undefined,
+    endTime: undefined,
+    createdBy: "",
+    stopError: "",
+    stopCause: "",
+    cursor: "",
+    leaseOwner: "",
+    leaseExpireTime: undefined,
+  };
+}
+
+export const BulkOperation: MessageFns<BulkOperation> = {
+  encode(message: BulkOperation, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.operationId !== "") {
+      writer.uint32(10).string(message.operationId);
+    }
+    if (message.action !== 0) {
+      writer.uint32(16).int32(message.action);
+    }
+    if (message.filter !== undefined) {
+      BulkFilter.encode(message.filter, writer.uint32(26).fork()).join();
+    }
+    if (message.state !== 0) {
+      writer.uint32(32).int32(message.state);
+    }
+    if (message.matched !== 0) {
+      writer.uint32(40).uint64(message.matched);
+    }
+    if (message.done !== 0) {
+      writer.uint32(48).uint64(message.done);
+    }
+    if (message.skipped !== 0) {
+      writer.uint32(56).uint64(message.skipped);
+    }
+    if (message.failed !== 0) {
+      writer.uint32(64).uint64(message.failed);
+    }
+    if (message.lastFailure !== "") {
+      writer.uint32(74).string(message.lastFailure);
+    }
+    if (message.createTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.createTime), writer.uint32(82).fork()).join();
+    }
+    if (message.updateTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.updateTime), writer.uint32(90).fork()).join();
+    }
+    if (message.endTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.endTime), writer.uint32(98).fork()).join();
+    }
+    if (message.createdBy !== "") {
+      writer.uint32(106).string(message.createdBy);
+    }
+    if (message.stopError !== "") {
+      writer.uint32(114).string(message.stopError);
+    }
+    if (message.stopCause !== "") {
+      writer.uint32(122).string(message.stopCause);
+    }
+    if (message.cursor !== "") {
+      writer.uint32(130).string(message.cursor);
+    }
+    if (message.leaseOwner !== "") {
+      writer.uint32(138).string(message.leaseOwner);
+    }
+    if (message.leaseExpireTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.leaseExpireTime), writer.uint32(146).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BulkOperation {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBulkOperation();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.operationId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.action = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.filter = BulkFilter.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.state = reader.int32() as any;
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.matched = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.done = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.skipped = longToNumber(reader.uint64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.failed = longToNumber(reader.uint64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.lastFailure = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.createTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.updateTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.endTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.createdBy = reader.string();
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.stopError = reader.string();
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.stopCause = reader.string();
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.cursor = reader.string();
+            continue;
+          }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.leaseOwner = reader.string();
+            continue;
+          }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.leaseExpireTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BulkOperation {
+    return {
+      operationId: isSet(object.operationId)
+        ? globalThis.String(object.operationId)
+        : isSet(object.operation_id)
+        ? globalThis.String(object.operation_id)
+        : "",
+      action: isSet(object.action) ? bulkActionFromJSON(object.action) : 0,
+      filter: isSet(object.filter) ? BulkFilter.fromJSON(object.filter) : undefined,
+      state: isSet(object.state) ? bulkOperationStateFromJSON(object.state) : 0,
+      matched: isSet(object.matched) ? globalThis.Number(object.matched) : 0,
+      done: isSet(object.done) ? globalThis.Number(object.done) : 0,
+      skipped: isSet(object.skipped) ? globalThis.Number(object.skipped) : 0,
+      failed: isSet(object.failed) ? globalThis.Number(object.failed) : 0,
+      lastFailure: isSet(object.lastFailure)
+        ? globalThis.String(object.lastFailure)
+        : isSet(object.last_failure)
+        ? globalThis.String(object.last_failure)
+        : "",
+      createTime: isSet(object.createTime)
+        ? fromJsonTimestamp(object.createTime)
+        : isSet(object.create_time)
+        ? fromJsonTimestamp(object.create_time)
+        : undefined,
+      updateTime: isSet(object.updateTime)
+        ? fromJsonTimestamp(object.updateTime)
+        : isSet(object.update_time)
+        ? fromJsonTimestamp(object.update_time)
+        : undefined,
+      endTime: isSet(object.endTime)
+        ? fromJsonTimestamp(object.endTime)
+        : isSet(object.end_time)
+        ? fromJsonTimestamp(object.end_time)
+        : undefined,
+      createdBy: isSet(object.createdBy)
+        ? globalThis.String(object.createdBy)
+        : isSet(object.created_by)
+        ? globalThis.String(object.created_by)
+        : "",
+      stopError: isSet(object.stopError)
+        ? globalThis.String(object.stopError)
+        : isSet(object.stop_error)
+        ? globalThis.String(object.stop_error)
+        : "",
+      stopCause: isSet(object.stopCause)
+        ? globalThis.String(object.stopCause)
+        : isSet(object.stop_cause)
+        ? globalThis.String(object.stop_cause)
+        : "",
+      cursor: isSet(object.cursor) ? globalThis.String(object.cursor) : "",
+      leaseOwner: isSet(object.leaseOwner)
+        ? globalThis.String(object.leaseOwner)
+        : isSet(object.lease_owner)
+        ? globalThis.String(object.lease_owner)
+        : "",
+      leaseExpireTime: isSet(object.leaseExpireTime)
+        ? fromJsonTimestamp(object.leaseExpireTime)
+        : isSet(object.lease_expire_time)
+        ? fromJsonTimestamp(object.lease_expire_time)
+        : undefined,
+    };
+  },
+
+  toJSON(message: BulkOperation): unknown {
+    const obj: any = {};
+    if (message.operationId !== "") {
+      obj.operationId = message.operationId;
+    }
+    if (message.action !== 0) {
+      obj.action = bulkActionToJSON(message.action);
+    }
+    if (message.filter !== undefined) {
+      obj.filter = BulkFilter.toJSON(message.filter);
+    }
+    if (message.state !== 0) {
+      obj.state = bulkOperationStateToJSON(message.state);
+    }
+    if (message.matched !== 0) {
+      obj.matched = Math.round(message.matched);
+    }
+    if (message.done !== 0) {
+      obj.done = Math.round(message.done);
+    }
+    if (message.skipped !== 0) {
+      obj.skipped = Math.round(message.skipped);
+    }
+    if (message.failed !== 0) {
+      obj.failed = Math.round(message.failed);
+    }
+    if (message.lastFailure !== "") {
+      obj.lastFailure = message.lastFailure;
+    }
+    if (message.createTime !== undefined) {
+      obj.createTime = message.createTime.toISOString();
+    }
+    if (message.updateTime !== undefined) {
+      obj.updateTime = message.updateTime.toISOString();
+    }
+    if (message.endTime !== undefined) {
+      obj.endTime = message.endTime.toISOString();
+    }
+    if (message.createdBy !== "") {
+      obj.createdBy = message.createdBy;
+    }
+    if (message.stopError !== "") {
+      obj.stopError = message.stopError;
+    }
+    if (message.stopCause !== "") {
+      obj.stopCause = message.stopCause;
+    }
+    if (message.cursor !== "") {
+      obj.cursor = message.cursor;
+    }
+    if (message.leaseOwner !== "") {
+      obj.leaseOwner = message.leaseOwner;
+    }
+    if (message.leaseExpireTime !== undefined) {
+      obj.leaseExpireTime = message.leaseExpireTime.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BulkOperation>, I>>(base?: I): BulkOperation {
+    return BulkOperation.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BulkOperation>, I>>(object: I): BulkOperation {
+    const message = createBaseBulkOperation();
+    message.operationId = object.operationId ?? "";
+    message.action = object.action ?? 0;
+    message.filter = (object.filter !== undefined && object.filter !== null)
+      ? BulkFilter.fromPartial(object.filter)
+      : undefined;
+    message.state = object.state ?? 0;
+    message.matched = object.matched ?? 0;
+    message.done = object.done ?? 0;
+    message.skipped = object.skipped ?? 0;
+    message.failed = object.failed ?? 0;
+    message.lastFailure = object.lastFailure ?? "";
+    message.createTime = object.createTime ?? undefined;
+    message.updateTime = object.updateTime ?? undefined;
+    message.endTime = object.endTime ?? undefined;
+    message.createdBy = object.createdBy ?? "";
+    message.stopError = object.stopError ?? "";
+    message.stopCause = object.stopCause ?? "";
+    message.cursor = object.cursor ?? "";
+    message.leaseOwner = object.leaseOwner ?? "";
+    message.leaseExpireTime = object.leaseExpireTime ?? undefined;
+    return message;
+  },
+};
+
+function createBaseStartBulkStopRequest(): StartBulkStopRequest {
+  return { filter: undefined, error: "", cause: "", requestId: "" };
+}
+
+export const StartBulkStopRequest: MessageFns<StartBulkStopRequest> = {
+  encode(message: StartBulkStopRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.filter !== undefined) {
+      BulkFilter.encode(message.filter, writer.uint32(10).fork()).join();
+    }
+    if (message.error !== "") {
+      writer.uint32(18).string(message.error);
+    }
+    if (message.cause !== "") {
+      writer.uint32(26).string(message.cause);
+    }
+    if (message.requestId !== "") {
+      writer.uint32(34).string(message.requestId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StartBulkStopRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStartBulkStopRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.filter = BulkFilter.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.cause = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StartBulkStopRequest {
+    return {
+      filter: isSet(object.filter) ? BulkFilter.fromJSON(object.filter) : undefined,
+      error: isSet(object.error) ? globalThis.String(object.error) : "",
+      cause: isSet(object.cause) ? globalThis.String(object.cause) : "",
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
+    };
+  },
+
+  toJSON(message: StartBulkStopRequest): unknown {
+    const obj: any = {};
+    if (message.filter !== undefined) {
+      obj.filter = BulkFilter.toJSON(message.filter);
+    }
+    if (message.error !== "") {
+      obj.error = message.error;
+    }
+    if (message.cause !== "") {
+      obj.cause = message.cause;
+    }
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StartBulkStopRequest>, I>>(base?: I): StartBulkStopRequest {
+    return StartBulkStopRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StartBulkStopRequest>, I>>(object: I): StartBulkStopRequest {
+    const message = createBaseStartBulkStopRequest();
+    message.filter = (object.filter !== undefined && object.filter !== null)
+      ? BulkFilter.fromPartial(object.filter)
+      : undefined;
+    message.error = object.error ?? "";
+    message.cause = object.cause ?? "";
+    message.requestId = object.requestId ?? "";
+    return message;
+  },
+};
+
+function createBaseStartBulkStopResponse(): StartBulkStopResponse {
+  return { operation: undefined, created: false };
+}
+
+export const StartBulkStopResponse: MessageFns<StartBulkStopResponse> = {
+  encode(message: StartBulkStopResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.operation !== undefined) {
+      BulkOperation.encode(message.operation, writer.uint32(10).fork()).join();
+    }
+    if (message.created !== false) {
+      writer.uint32(16).bool(message.created);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StartBulkStopResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStartBulkStopResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.operation = BulkOperation.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.created = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StartBulkStopResponse {
+    return {
+      operation: isSet(object.operation) ? BulkOperation.fromJSON(object.operation) : undefined,
+      created: isSet(object.created) ? globalThis.Boolean(object.created) : false,
+    };
+  },
+
+  toJSON(message: StartBulkStopResponse): unknown {
+    const obj: any = {};
+    if (message.operation !== undefined) {
+      obj.operation = BulkOperation.toJSON(message.operation);
+    }
+    if (message.created !== false) {
+      obj.created = message.created;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StartBulkStopResponse>, I>>(base?: I): StartBulkStopResponse {
+    return StartBulkStopResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StartBulkStopResponse>, I>>(object: I): StartBulkStopResponse {
+    const message = createBaseStartBulkStopResponse();
+    message.operation = (object.operation !== undefined && object.operation !== null)
+      ? BulkOperation.fromPartial(object.operation)
+      : undefined;
+    message.created = object.created ?? false;
+    return message;
+  },
+};
+
+function createBaseDescribeBulkOperationRequest(): DescribeBulkOperationRequest {
+  return { operationId: "" };
+}
+
+export const DescribeBulkOperationRequest: MessageFns<DescribeBulkOperationRequest> = {
+  encode(message: DescribeBulkOperationRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.operationId !== "") {
+      writer.uint32(10).string(message.operationId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DescribeBulkOperationRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDescribeBulkOperationRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.operationId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DescribeBulkOperationRequest {
+    return {
+      operationId: isSet(object.operationId)
+        ? globalThis.String(object.operationId)
+        : isSet(object.operation_id)
+        ? globalThis.String(object.operation_id)
+        : "",
+    };
+  },
+
+  toJSON(message: DescribeBulkOperationRequest): unknown {
+    const obj: any = {};
+    if (message.operationId !== "") {
+      obj.operationId = message.operationId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DescribeBulkOperationRequest>, I>>(base?: I): DescribeBulkOperationRequest {
+    return DescribeBulkOperationRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DescribeBulkOperationRequest>, I>>(object: I): DescribeBulkOperationRequest {
+    const message = createBaseDescribeBulkOperationRequest();
+    message.operationId = object.operationId ?? "";
+    return message;
+  },
+};
+
+function createBaseDescribeBulkOperationResponse(): DescribeBulkOperationResponse {
+  return { operation: undefined };
+}
+
+export const DescribeBulkOperationResponse: MessageFns<DescribeBulkOperationResponse> = {
+  encode(message: DescribeBulkOperationResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.operation !== undefined) {
+      BulkOperation.encode(message.operation, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DescribeBulkOperationResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDescribeBulkOperationResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.operation = BulkOperation.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DescribeBulkOperationResponse {
+    return { operation: isSet(object.operation) ? BulkOperation.fromJSON(object.operation) : undefined };
+  },
+
+  toJSON(message: DescribeBulkOperationResponse): unknown {
+    const obj: any = {};
+    if (message.operation !== undefined) {
+      obj.operation = BulkOperation.toJSON(message.operation);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DescribeBulkOperationResponse>, I>>(base?: I): DescribeBulkOperationResponse {
+    return DescribeBulkOperationResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DescribeBulkOperationResponse>, I>>(
+    object: I,
+  ): DescribeBulkOperationResponse {
+    const message = createBaseDescribeBulkOperationResponse();
+    message.operation = (object.operation !== undefined && object.operation !== null)
+      ? BulkOperation.fromPartial(object.operation)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseListBulkOperationsRequest(): ListBulkOperationsRequest {
+  return { pageSize: 0, pageToken: "" };
+}
+
+export const ListBulkOperationsRequest: MessageFns<ListBulkOperationsRequest> = {
+  encode(message: ListBulkOperationsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pageSize !== 0) {
+      writer.uint32(8).uint32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(18).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListBulkOperationsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListBulkOperationsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.pageSize = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListBulkOperationsRequest {
+    return {
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListBulkOperationsRequest): unknown {
+    const obj: any = {};
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListBulkOperationsRequest>, I>>(base?: I): ListBulkOperationsRequest {
+    return ListBulkOperationsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListBulkOperationsRequest>, I>>(object: I): ListBulkOperationsRequest {
+    const message = createBaseListBulkOperationsRequest();
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseListBulkOperationsResponse(): ListBulkOperationsResponse {
+  return { operations: [], nextPageToken: "" };
+}
+
+export const ListBulkOperationsResponse: MessageFns<ListBulkOperationsResponse> = {
+  encode(message: ListBulkOperationsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.operations) {
+      BulkOperation.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListBulkOperationsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListBulkOperationsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.operations.push(BulkOperation.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListBulkOperationsResponse {
+    return {
+      operations: globalThis.Array.isArray(object?.operations)
+        ? object.operations.map((e: any) => BulkOperation.fromJSON(e))
+        : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListBulkOperationsResponse): unknown {
+    const obj: any = {};
+    if (message.operations?.length) {
+      obj.operations = message.operations.map((e) => BulkOperation.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListBulkOperationsResponse>, I>>(base?: I): ListBulkOperationsResponse {
+    return ListBulkOperationsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListBulkOperationsResponse>, I>>(object: I): ListBulkOperationsResponse {
+    const message = createBaseListBulkOperationsResponse();
+    message.operations = object.operations?.map((e) => BulkOperation.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
     return message;
   },
 };

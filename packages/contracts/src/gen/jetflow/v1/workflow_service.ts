@@ -24,14 +24,20 @@ import { Timestamp } from "../../google/protobuf/timestamp";
 import { ExecutionStatus, executionStatusFromJSON, executionStatusToJSON } from "./execution";
 import { HistoryEvent } from "./history";
 import {
+  DescribeBulkOperationRequest,
+  DescribeBulkOperationResponse,
   DiscardDeadLetterRequest,
   DiscardDeadLetterResponse,
   GetDeadLetterRequest,
   GetDeadLetterResponse,
+  ListBulkOperationsRequest,
+  ListBulkOperationsResponse,
   ListDeadLettersRequest,
   ListDeadLettersResponse,
   ReplayDeadLetterRequest,
   ReplayDeadLetterResponse,
+  StartBulkStopRequest,
+  StartBulkStopResponse,
 } from "./operations";
 
 export const protobufPackage = "jetflow.v1";
@@ -3949,6 +3955,45 @@ export const WorkflowServiceService = {
       Buffer.from(DiscardDeadLetterResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DiscardDeadLetterResponse => DiscardDeadLetterResponse.decode(value),
   },
+  /**
+   * --- Operations (issue 17): bulk operations ---
+   * Stops every RUNNING top-level execution matching a filter, as one tracked operation
+   * processed in batches by the api-gateways (resumed by another after a crash).
+   */
+  startBulkStop: {
+    path: "/jetflow.v1.WorkflowService/StartBulkStop" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: StartBulkStopRequest): Buffer => Buffer.from(StartBulkStopRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): StartBulkStopRequest => StartBulkStopRequest.decode(value),
+    responseSerialize: (value: StartBulkStopResponse): Buffer =>
+      Buffer.from(StartBulkStopResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): StartBulkStopResponse => StartBulkStopResponse.decode(value),
+  },
+  /** A bulk operation's state and progress. */
+  describeBulkOperation: {
+    path: "/jetflow.v1.WorkflowService/DescribeBulkOperation" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DescribeBulkOperationRequest): Buffer =>
+      Buffer.from(DescribeBulkOperationRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DescribeBulkOperationRequest => DescribeBulkOperationRequest.decode(value),
+    responseSerialize: (value: DescribeBulkOperationResponse): Buffer =>
+      Buffer.from(DescribeBulkOperationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DescribeBulkOperationResponse => DescribeBulkOperationResponse.decode(value),
+  },
+  /** Bulk operations, newest first. */
+  listBulkOperations: {
+    path: "/jetflow.v1.WorkflowService/ListBulkOperations" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListBulkOperationsRequest): Buffer =>
+      Buffer.from(ListBulkOperationsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListBulkOperationsRequest => ListBulkOperationsRequest.decode(value),
+    responseSerialize: (value: ListBulkOperationsResponse): Buffer =>
+      Buffer.from(ListBulkOperationsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListBulkOperationsResponse => ListBulkOperationsResponse.decode(value),
+  },
 } as const;
 
 export interface WorkflowServiceServer extends UntypedServiceImplementation {
@@ -3996,6 +4041,16 @@ export interface WorkflowServiceServer extends UntypedServiceImplementation {
   replayDeadLetter: handleUnaryCall<ReplayDeadLetterRequest, ReplayDeadLetterResponse>;
   /** Deletes a parked message without replaying it. */
   discardDeadLetter: handleUnaryCall<DiscardDeadLetterRequest, DiscardDeadLetterResponse>;
+  /**
+   * --- Operations (issue 17): bulk operations ---
+   * Stops every RUNNING top-level execution matching a filter, as one tracked operation
+   * processed in batches by the api-gateways (resumed by another after a crash).
+   */
+  startBulkStop: handleUnaryCall<StartBulkStopRequest, StartBulkStopResponse>;
+  /** A bulk operation's state and progress. */
+  describeBulkOperation: handleUnaryCall<DescribeBulkOperationRequest, DescribeBulkOperationResponse>;
+  /** Bulk operations, newest first. */
+  listBulkOperations: handleUnaryCall<ListBulkOperationsRequest, ListBulkOperationsResponse>;
 }
 
 export interface WorkflowServiceClient extends Client {
@@ -4288,6 +4343,58 @@ export interface WorkflowServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DiscardDeadLetterResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * --- Operations (issue 17): bulk operations ---
+   * Stops every RUNNING top-level execution matching a filter, as one tracked operation
+   * processed in batches by the api-gateways (resumed by another after a crash).
+   */
+  startBulkStop(
+    request: StartBulkStopRequest,
+    callback: (error: ServiceError | null, response: StartBulkStopResponse) => void,
+  ): ClientUnaryCall;
+  startBulkStop(
+    request: StartBulkStopRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: StartBulkStopResponse) => void,
+  ): ClientUnaryCall;
+  startBulkStop(
+    request: StartBulkStopRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: StartBulkStopResponse) => void,
+  ): ClientUnaryCall;
+  /** A bulk operation's state and progress. */
+  describeBulkOperation(
+    request: DescribeBulkOperationRequest,
+    callback: (error: ServiceError | null, response: DescribeBulkOperationResponse) => void,
+  ): ClientUnaryCall;
+  describeBulkOperation(
+    request: DescribeBulkOperationRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DescribeBulkOperationResponse) => void,
+  ): ClientUnaryCall;
+  describeBulkOperation(
+    request: DescribeBulkOperationRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DescribeBulkOperationResponse) => void,
+  ): ClientUnaryCall;
+  /** Bulk operations, newest first. */
+  listBulkOperations(
+    request: ListBulkOperationsRequest,
+    callback: (error: ServiceError | null, response: ListBulkOperationsResponse) => void,
+  ): ClientUnaryCall;
+  listBulkOperations(
+    request: ListBulkOperationsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListBulkOperationsResponse) => void,
+  ): ClientUnaryCall;
+  listBulkOperations(
+    request: ListBulkOperationsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListBulkOperationsResponse) => void,
   ): ClientUnaryCall;
 }
 
