@@ -43,6 +43,8 @@ export {
   ensureStreamExists,
   ensureConsumer,
   openOrCreateBucket,
+  kvStreamName,
+  kvKeySubject,
   isApiError,
   STREAM_NAME_IN_USE,
   DUPLICATE_WINDOW_NS,

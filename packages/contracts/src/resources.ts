@@ -55,7 +55,22 @@ export const buckets = {
    * its filter, progress and the lease of the gateway processing it.
    */
   bulkOperations: "jetflow_bulk_operations",
+  /**
+   * The retention purger's lease, owned by the state-manager: key `purger` → JSON
+   * `{ owner, expiresMs }`, so that one replica purges at a time.
+   */
+  retention: "jetflow_retention",
 } as const;
+
+/** The stream behind a KV bucket (`KV_<bucket>`). */
+export function kvStreamName(bucket: string): string {
+  return `KV_${bucket}`;
+}
+
+/** The stream subject of one key of a KV bucket (`$KV.<bucket>.<key>`). */
+export function kvKeySubject(bucket: string, key: string): string {
+  return `$KV.${bucket}.${key}`;
+}
 
 /** Durable consumer names. */
 export const consumers = {
@@ -212,6 +227,12 @@ export const bucketConfigs = {
   }),
   /** Owned by api-gateway (Step Functions API): one tombstone per deleted state machine. */
   sfnDeletedStateMachines: (o: ResourceOptions = {}) => ({
+    history: 1,
+    replicas: o.replicas ?? 1,
+    storage: "file" as const,
+  }),
+  /** Owned by state-manager: the purger's lease, one small key. */
+  retention: (o: ResourceOptions = {}) => ({
     history: 1,
     replicas: o.replicas ?? 1,
     storage: "file" as const,
