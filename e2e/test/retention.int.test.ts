@@ -115,6 +115,8 @@ it("purges exactly the executions whose retention has passed, children included,
         pageSize: 100,
         pageToken: "",
         namePrefix: "",
+        startedAfter: undefined,
+        startedBefore: undefined,
       });
       return page.executions.some((e) => e.executionId === expiring) ? undefined : true;
     },
@@ -143,6 +145,8 @@ it("purges exactly the executions whose retention has passed, children included,
     pageSize: 100,
     pageToken: "",
     namePrefix: "",
+    startedAfter: undefined,
+    startedBefore: undefined,
   });
   expect(listed.executions.map((e) => e.executionId).sort()).toEqual([running, medium, forever].sort());
 });
