@@ -80,7 +80,7 @@ it("lets one of two processors stop each execution once, and completes the opera
     ops.start(view);
   }
   try {
-    const [first] = processors as [{ ops: BulkOperations }];
+    const first = processors[0] as { ops: BulkOperations };
     const { operation } = await first.ops.startStop(
       {
         filter: {
