@@ -271,6 +271,11 @@ describe("a token scoped to workflow prefixes", () => {
     expect(await statusOf(team.describeExecution(running))).toBe(Code.PERMISSION_DENIED);
     expect(await statusOf(team.stopExecution({ executionId: running }))).toBe(Code.PERMISSION_DENIED);
     expect(await statusOf(team.listExecutions({}))).toBe(Code.PERMISSION_DENIED);
+    expect(await statusOf(team.listDeadLetters())).toBe(Code.PERMISSION_DENIED);
+    expect(await statusOf(team.startBulkStop({ filter: { namePrefix: "x-" } }))).toBe(Code.PERMISSION_DENIED);
+    expect(await statusOf(team.startBulkStop({ filter: { workflowName: "sec-hold" } }))).toBe(
+      Code.PERMISSION_DENIED,
+    );
     expect((await team.listWorkflows()).workflows.map((w) => w.name)).toEqual(["team-a-hold"]);
     await team.stopExecution({ executionId: own.executionId });
   });
