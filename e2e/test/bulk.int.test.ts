@@ -6,6 +6,8 @@
 import type { BulkOperation } from "@jetflow/contracts";
 import { BulkOperationState, ExecutionStatus } from "@jetflow/contracts";
 import { waitFor } from "@jetflow/testing";
+import { spawn } from "node:child_process";
+import { resolve } from "node:path";
 import { Metadata } from "@grpc/grpc-js";
 import type { ServiceError } from "@grpc/grpc-js";
 import { statusOf } from "../src";
@@ -182,5 +184,49 @@ it("resumes an operation after every gateway is killed mid-way", async () => {
     timeoutMs: 120_000,
     intervalMs: 1000,
     message: "not every execution ended ABORTED",
+  });
+});
+
+it("is driven by the jetflow command: bulk stop --wait, describe, list", async () => {
+  const [id] = await startMany("bulk-other", 1, "cli");
+  const cli = (...args: string[]) =>
+    new Promise<{ code: number | null; stdout: string }>((done, reject) => {
+      const child = spawn(
+        process.execPath,
+        [resolve(__dirname, "../../packages/cli/dist/main.js"), ...args],
+        {
+          env: { PATH: process.env.PATH, JETFLOW_ADDR: fixture.engine.grpcAddress },
+          stdio: ["ignore", "pipe", "pipe"],
+        },
+      );
+      let stdout = "";
+      child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+      child.once("error", reject);
+      child.once("close", (code) => done({ code, stdout }));
+    });
+  const stopped = await cli(
+    "--json",
+    "bulk",
+    "stop",
+    "--workflow",
+    "bulk-other",
+    "--name-prefix",
+    "cli-",
+    "--wait",
+  );
+  expect(stopped.code).toBe(0);
+  const op = JSON.parse(stopped.stdout) as {
+    operationId: string;
+    state: string;
+    matched: number;
+    done: number;
+  };
+  expect(op).toMatchObject({ state: "COMPLETED", matched: 1, done: 1 });
+  const described = await cli("bulk", "describe", op.operationId);
+  expect(described.stdout).toMatch(/Progress\s+1\/1 \(done 1, skipped 0, failed 0\)/);
+  const listed = await cli("bulk", "list");
+  expect(listed.stdout).toContain(op.operationId);
+  await waitFor(async () => ((await statuses([id as string]))["ABORTED"] === 1 ? true : undefined), {
+    timeoutMs: 60_000,
   });
 });
