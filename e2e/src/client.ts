@@ -27,6 +27,10 @@ const UNARY = [
   "sendTaskFailure",
   "sendTaskHeartbeat",
   "getEngineStats",
+  "listDeadLetters",
+  "getDeadLetter",
+  "replayDeadLetter",
+  "discardDeadLetter",
 ] as const;
 
 export type TestClient = Pick<Promisified<WorkflowServiceClient>, (typeof UNARY)[number]> & {

@@ -125,6 +125,21 @@ const RPCS: Record<string, { role: "reader" | "operator" | "admin"; call: Rpc; a
   },
   // A heartbeat of a finished task answers "cancel requested" rather than an error.
   SendTaskHeartbeat: { role: "operator", call: (c) => c.sendTaskHeartbeat(`${running}.99`) },
+  ListDeadLetters: { role: "reader", call: (c) => c.listDeadLetters() },
+  // A dead letter that does not exist: NOT_FOUND once past the auth checks.
+  GetDeadLetter: { role: "reader", call: (c) => c.getDeadLetter(999_999), allowed: Code.NOT_FOUND },
+  ReplayDeadLetter: { role: "operator", call: (c) => c.replayDeadLetter(999_999), allowed: Code.NOT_FOUND },
+  DiscardDeadLetter: { role: "admin", call: (c) => c.discardDeadLetter(999_999), allowed: Code.NOT_FOUND },
+  StartBulkStop: {
+    role: "operator",
+    call: (c) => c.startBulkStop({ filter: { workflowName: "sec-hold", namePrefix: "none-" } }),
+  },
+  DescribeBulkOperation: {
+    role: "reader",
+    call: (c) => c.describeBulkOperation("bulk-missing"),
+    allowed: Code.NOT_FOUND,
+  },
+  ListBulkOperations: { role: "reader", call: (c) => c.listBulkOperations() },
 };
 const RANK = { reader: 0, operator: 1, admin: 2 };
 
@@ -282,6 +297,11 @@ describe("a token scoped to workflow prefixes", () => {
     expect(await statusOf(team.describeExecution(running))).toBe(Code.PERMISSION_DENIED);
     expect(await statusOf(team.stopExecution({ executionId: running }))).toBe(Code.PERMISSION_DENIED);
     expect(await statusOf(team.listExecutions({}))).toBe(Code.PERMISSION_DENIED);
+    expect(await statusOf(team.listDeadLetters())).toBe(Code.PERMISSION_DENIED);
+    expect(await statusOf(team.startBulkStop({ filter: { namePrefix: "x-" } }))).toBe(Code.PERMISSION_DENIED);
+    expect(await statusOf(team.startBulkStop({ filter: { workflowName: "sec-hold" } }))).toBe(
+      Code.PERMISSION_DENIED,
+    );
     expect((await team.listWorkflows()).workflows.map((w) => w.name)).toEqual(["team-a-hold"]);
     await team.stopExecution({ executionId: own.executionId });
   });

@@ -8,6 +8,8 @@ import { join } from "node:path";
 import { JetflowError } from "@jetflow/client";
 import type { ClientOptions, JetflowClient } from "@jetflow/client";
 import { Command, CommanderError, Option } from "commander";
+import { addBulkCommands } from "./commands/bulk";
+import { addDeadLetterCommands } from "./commands/dead-letters";
 import { addExecutionCommands } from "./commands/executions";
 import { addStatsCommand } from "./commands/stats";
 import { addTaskCommands } from "./commands/tasks";
@@ -141,6 +143,8 @@ Docs: docs/cli.md`,
   addWatchCommand(program, runner);
   addTaskCommands(program, runner);
   addStatsCommand(program, runner);
+  addDeadLetterCommands(program, runner);
+  addBulkCommands(program, runner);
 
   try {
     await program.parseAsync([...argv], { from: "user" });

@@ -8,7 +8,14 @@ import { Metadata, credentials } from "@grpc/grpc-js";
 import type { ChannelCredentials, ClientReadableStream, ServiceError } from "@grpc/grpc-js";
 import { ExecutionStatus, WorkflowServiceClient } from "@jetflow/contracts";
 import type {
+  BulkFilter,
+  BulkOperation,
   DescribeExecutionResponse,
+  ListBulkOperationsResponse,
+  StartBulkStopResponse,
+  GetDeadLetterResponse,
+  ListDeadLettersResponse,
+  ReplayDeadLetterResponse,
   GetEngineStatsResponse,
   GetExecutionHistoryResponse,
   GetWorkflowResponse,
@@ -166,6 +173,42 @@ export interface JetflowClient {
    * @throws JetflowError DEADLINE_EXCEEDED when still running after `timeoutMs` (default: no limit)
    */
   waitForExecution(executionId: string, options?: { timeoutMs?: number }): Promise<DescribeExecutionResponse>;
+  /** Parked messages of the dead-letter stream, oldest first, a page at a time. */
+  listDeadLetters(req?: {
+    /** Only letters parked by this service. */
+    service?: string;
+    /** Only letters whose original subject starts with this. */
+    subjectPrefix?: string;
+    /** Only letters whose reason contains this. */
+    reasonContains?: string;
+    pageSize?: number;
+    pageToken?: string;
+  }): Promise<ListDeadLettersResponse>;
+  /** One dead letter by its sequence, its payload decoded where its kind is known. */
+  getDeadLetter(sequence: number): Promise<GetDeadLetterResponse>;
+  /**
+   * Publishes a dead letter again on its original subject and deletes it. Retried: a repeat within
+   * two minutes is dropped as a duplicate; a retry of an attempt that went through unanswered
+   * rejects with NOT_FOUND (the letter is gone).
+   */
+  replayDeadLetter(sequence: number): Promise<ReplayDeadLetterResponse>;
+  /** Deletes a dead letter without replaying it. */
+  discardDeadLetter(sequence: number): Promise<void>;
+  /**
+   * Starts a bulk stop of every RUNNING top-level execution matching `filter`, tracked as one
+   * operation. Always retried: the request id (generated once per call unless given) makes a
+   * retry return the operation the first attempt created.
+   */
+  startBulkStop(req: {
+    filter: Partial<BulkFilter>;
+    error?: string;
+    cause?: string;
+    requestId?: string;
+  }): Promise<StartBulkStopResponse>;
+  /** A bulk operation's state and progress. */
+  describeBulkOperation(operationId: string): Promise<BulkOperation>;
+  /** Bulk operations, newest first. */
+  listBulkOperations(req?: { pageSize?: number; pageToken?: string }): Promise<ListBulkOperationsResponse>;
   /** Closes the connection; later calls fail. */
   close(): void;
 }
@@ -394,6 +437,43 @@ export function createClient(options: ClientOptions = {}): JetflowClient {
     getEngineStats: (windowSeconds = 0) => unary<GetEngineStatsResponse>("getEngineStats", { windowSeconds }),
     waitForExecution: (executionId, waitOptions = {}) =>
       waitForExecution(client, watch, executionId, waitOptions.timeoutMs),
+    listDeadLetters: (req = {}) =>
+      unary<ListDeadLettersResponse>("listDeadLetters", {
+        service: req.service ?? "",
+        subjectPrefix: req.subjectPrefix ?? "",
+        reasonContains: req.reasonContains ?? "",
+        pageSize: req.pageSize ?? 0,
+        pageToken: req.pageToken ?? "",
+      }),
+    getDeadLetter: (sequence) => unary<GetDeadLetterResponse>("getDeadLetter", { sequence }),
+    replayDeadLetter: (sequence) => unary<ReplayDeadLetterResponse>("replayDeadLetter", { sequence }),
+    discardDeadLetter: async (sequence) => {
+      await unary("discardDeadLetter", { sequence });
+    },
+    startBulkStop: (req) =>
+      unary<StartBulkStopResponse>("startBulkStop", {
+        filter: {
+          workflowName: req.filter.workflowName ?? "",
+          status: req.filter.status ?? ExecutionStatus.EXECUTION_STATUS_UNSPECIFIED,
+          namePrefix: req.filter.namePrefix ?? "",
+          startedAfter: req.filter.startedAfter,
+          startedBefore: req.filter.startedBefore,
+        },
+        error: req.error ?? "",
+        cause: req.cause ?? "",
+        requestId: req.requestId ?? randomUUID(),
+      }),
+    describeBulkOperation: async (operationId) => {
+      const response = await unary<{ operation?: BulkOperation }>("describeBulkOperation", { operationId });
+      if (response.operation === undefined)
+        throw new Error(`bulk operation "${operationId}" came back empty`);
+      return response.operation;
+    },
+    listBulkOperations: (req = {}) =>
+      unary<ListBulkOperationsResponse>("listBulkOperations", {
+        pageSize: req.pageSize ?? 0,
+        pageToken: req.pageToken ?? "",
+      }),
     close: () => raw.close(),
   };
   return client;

@@ -16,9 +16,17 @@
 export { createClient } from "./client";
 export type { ClientLogger, ClientOptions, ClientTlsOptions, JetflowClient } from "./client";
 export { JetflowError, Code, codeName } from "./errors";
-export { ExecutionStatus } from "@jetflow/contracts";
+export { BulkAction, BulkOperationState, ExecutionStatus } from "@jetflow/contracts";
 export type {
   ActivityStats,
+  BulkFilter,
+  BulkOperation,
+  ListBulkOperationsResponse,
+  StartBulkStopResponse,
+  DeadLetterInfo,
+  GetDeadLetterResponse,
+  ListDeadLettersResponse,
+  ReplayDeadLetterResponse,
   DescribeExecutionResponse,
   ExecutionSummary,
   GetEngineStatsResponse,

@@ -43,6 +43,8 @@ export {
   ensureStreamExists,
   ensureConsumer,
   openOrCreateBucket,
+  kvStreamName,
+  kvKeySubject,
   isApiError,
   STREAM_NAME_IN_USE,
   DUPLICATE_WINDOW_NS,
@@ -61,3 +63,5 @@ export {
   MAX_CAUSE_LENGTH,
 } from "./errors";
 export { formatHeartbeatRecord, parseHeartbeatRecord } from "./heartbeat-record";
+export { DEAD_LETTER_DELIVERIES_HEADER, deadLetterReplayMsgId, deadLetterSubjectInfo } from "./dead-letters";
+export type { DeadLetterKind, DeadLetterSubjectInfo } from "./dead-letters";

@@ -50,7 +50,27 @@ export const buckets = {
    * workflow name → JSON `{ deletionDate }` (jetflow keeps every definition version).
    */
   sfnDeletedStateMachines: "jetflow_sfn_deleted",
+  /**
+   * Bulk operations (StartBulkStop), owned by the api-gateway: key = operation id → BulkOperation,
+   * its filter, progress and the lease of the gateway processing it.
+   */
+  bulkOperations: "jetflow_bulk_operations",
+  /**
+   * The retention purger's lease, owned by the state-manager: key `purger` → JSON
+   * `{ owner, expiresMs }`, so that one replica purges at a time.
+   */
+  retention: "jetflow_retention",
 } as const;
+
+/** The stream behind a KV bucket (`KV_<bucket>`). */
+export function kvStreamName(bucket: string): string {
+  return `KV_${bucket}`;
+}
+
+/** The stream subject of one key of a KV bucket (`$KV.<bucket>.<key>`). */
+export function kvKeySubject(bucket: string, key: string): string {
+  return `$KV.${bucket}.${key}`;
+}
 
 /** Durable consumer names. */
 export const consumers = {
@@ -210,6 +230,19 @@ export const bucketConfigs = {
     history: 1,
     replicas: o.replicas ?? 1,
     storage: "file" as const,
+  }),
+  /** Owned by state-manager: the purger's lease, one small key. */
+  retention: (o: ResourceOptions = {}) => ({
+    history: 1,
+    replicas: o.replicas ?? 1,
+    storage: "file" as const,
+  }),
+  /** Owned by api-gateway: one record per bulk operation, rewritten after each batch; kept 30 days. */
+  bulkOperations: (o: ResourceOptions = {}) => ({
+    history: 1,
+    replicas: o.replicas ?? 1,
+    storage: "file" as const,
+    ttl: 30 * 24 * 3600 * 1000,
   }),
 } as const;
 

@@ -3,8 +3,9 @@
  * dead-letter subject (`jetflow.dlq.<service>`, stream JETFLOW_DEAD_LETTERS) for a human to read,
  * so that it neither crashes the service nor blocks its queue.
  */
-import { DeadLetter, encode, subjects } from "@jetflow/contracts";
+import { DEAD_LETTER_DELIVERIES_HEADER, DeadLetter, encode, subjects } from "@jetflow/contracts";
 import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
+import { headers } from "@nats-io/transport-node";
 
 /** What is parked. */
 export interface DeadLetterInput {
@@ -19,6 +20,11 @@ export interface DeadLetterInput {
   parkedTime: Date;
   /** De-duplicates the letter (see {@link deadLetterMsgId}); none by default. */
   msgId?: string;
+  /**
+   * How many times the parking service had received the message (a stream message's delivery
+   * count); sent in the `Jetflow-Deliveries` header for the dead-letter API. None by default.
+   */
+  deliveryCount?: number;
 }
 
 /**
@@ -37,9 +43,12 @@ export async function publishDeadLetter(js: JetStreamClient, input: DeadLetterIn
   };
   const bytes = encode(DeadLetter, letter);
   const subject = subjects.deadLetter(input.service);
-  await (input.msgId === undefined
-    ? js.publish(subject, bytes)
-    : js.publish(subject, bytes, { msgID: input.msgId }));
+  const hdrs = input.deliveryCount === undefined ? undefined : headers();
+  hdrs?.set(DEAD_LETTER_DELIVERIES_HEADER, String(input.deliveryCount));
+  await js.publish(subject, bytes, {
+    ...(input.msgId === undefined ? {} : { msgID: input.msgId }),
+    ...(hdrs === undefined ? {} : { headers: hdrs }),
+  });
 }
 
 /** A msg id that parks a stream message once however often it is redelivered: its stream position. */

@@ -6,6 +6,7 @@ import { readApiTlsConfig } from "./tls";
 import type { ApiTlsConfig } from "./tls";
 import { readRateLimitConfig } from "./rate-limit";
 import type { RateLimitConfig } from "./rate-limit";
+import type { BulkProcessingConfig } from "./bulk-operations";
 import { readSfnConfig } from "./sfn/config";
 import type { SfnConfig } from "./sfn/config";
 
@@ -50,6 +51,13 @@ export interface Config extends BaseConfig {
   rateLimit: RateLimitConfig;
   /** The Step Functions API (SFN_*); see sfn/config.ts. */
   sfn: SfnConfig;
+  /**
+   * Bulk operations: BULK_BATCH_SIZE (executions per batch, default 100), BULK_BATCH_INTERVAL_MS
+   * (pause between batches, default 100), BULK_LEASE_MS (how long a replica holds an operation
+   * without writing progress, default 15000), BULK_POLL_MS (how often idle replicas look for work,
+   * default 1000).
+   */
+  bulk: BulkProcessingConfig;
 }
 
 /** The host part of a host:port address, without the brackets of an IPv6 address. */
@@ -89,6 +97,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     httpTls: reader.oneOf("HTTP_TLS", ["auto", "off"] as const, "auto"),
     rateLimit: readRateLimitConfig(reader),
     sfn: readSfnConfig(reader, hostOf(grpcAddress)),
+    bulk: {
+      batchSize: reader.integer("BULK_BATCH_SIZE", 100, 1, 10_000),
+      batchIntervalMs: reader.integer("BULK_BATCH_INTERVAL_MS", 100, 0, 600_000),
+      leaseMs: reader.integer("BULK_LEASE_MS", 15_000, 1_000, 3_600_000),
+      pollMs: reader.integer("BULK_POLL_MS", 1_000, 50, 600_000),
+    },
   };
   // The Step Functions endpoint authenticates with its own access keys (SigV4); with the API locked,
   // it must not be the open door beside it.

@@ -20,6 +20,8 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import type { Server } from "@grpc/grpc-js";
 import type { Config } from "./config";
 import { trackConnection } from "./connection";
+import { BulkOperations } from "./bulk-operations";
+import { DeadLetters } from "./dead-letters";
 import { ExecutionList } from "./execution-list";
 import { Executions } from "./executions";
 import { bindServer, createGrpcServer, workflowService } from "./grpc-server";
@@ -53,6 +55,7 @@ export interface GatewayOptions {
     | "httpPort"
     | "consoleDir"
   > &
+    Partial<Pick<Config, "bulk">> &
     Partial<Pick<Config, "auth" | "tls" | "httpTls" | "rateLimit" | "sfn">>;
   /** Told of each execution this gateway created (see `metrics.ts`). Must not throw. */
   onExecutionCreated?: (workflowName: string) => void;
@@ -71,6 +74,7 @@ export function createGateway({ nc, log, config, onExecutionCreated }: GatewayOp
   let publicKeyFile: PublicKeyFile | undefined;
   let sfn: SfnEndpoint | undefined;
   let views: KvView[] = [];
+  let bulk: BulkOperations | undefined;
   let ready = false;
   let port = 0;
   const component: Component & {
@@ -112,6 +116,8 @@ export function createGateway({ nc, log, config, onExecutionCreated }: GatewayOp
       const resources = { replicas: config.replicas };
       // Commands may be sent (stop, callbacks) before the orchestrator first starts.
       await ensureStream(jsm, streamConfigs.commands(resources));
+      // Every service ensures the dead-letter stream; the gateway reads it (dead-letter API).
+      await ensureStream(jsm, streamConfigs.deadLetters(resources));
       const kvm = new Kvm(js);
       const definitions = await kvm.create(buckets.definitions, bucketConfigs.definitions(resources));
       // Owned by the state-manager; created here too (same configuration) so that the gateway can
@@ -158,6 +164,18 @@ export function createGateway({ nc, log, config, onExecutionCreated }: GatewayOp
         requestTimeoutMs: config.stateTimeoutMs,
         onExecutionCreated,
       });
+      const bulkKv = await kvm.create(buckets.bulkOperations, bucketConfigs.bulkOperations(resources));
+      const bulkOperations = new BulkOperations({
+        kv: bulkKv,
+        executionList: { list: executionList, view: listView },
+        stop: (executionId, error, cause, identity) => executions.stop(executionId, error, cause, identity),
+        config: config.bulk ?? { batchSize: 100, batchIntervalMs: 100, leaseMs: 15_000, pollMs: 1_000 },
+        log: log.child({ component: "bulk" }),
+      });
+      const bulkView = new KvView({ kv: bulkKv, apply: (entry) => bulkOperations.apply(entry), log });
+      views.push(bulkView);
+      await bulkView.start();
+      bulk = bulkOperations;
       const serviceOptions: GrpcServerOptions = {
         address: config.grpcAddress,
         nc,
@@ -170,6 +188,8 @@ export function createGateway({ nc, log, config, onExecutionCreated }: GatewayOp
         authenticator,
         // One limiter for both front doors: a caller's gRPC and HTTP calls share its bucket.
         rateLimiter: createRateLimiter(config.rateLimit),
+        deadLetters: new DeadLetters(js, jsm),
+        bulkOperations,
       };
       const grpc = createGrpcServer(serviceOptions);
       const health = addHealth(grpc);
@@ -210,6 +230,7 @@ export function createGateway({ nc, log, config, onExecutionCreated }: GatewayOp
         },
         "http server listening",
       );
+      bulkOperations.start(bulkView);
       const sfnPort = config.sfn?.port;
       if (config.sfn !== undefined && sfnPort !== undefined) {
         sfn = await startSfnEndpoint({
@@ -246,6 +267,7 @@ export function createGateway({ nc, log, config, onExecutionCreated }: GatewayOp
     requiredStreams: [streams.events, `KV_${buckets.definitions}`],
     async stop() {
       ready = false;
+      await bulk?.stop();
       for (const view of views) view.stop();
       stopCertificateReload?.();
       tokenFile?.stop();

@@ -20,6 +20,8 @@ import { TRACEPARENT } from "@jetflow/contracts/internal";
 import { activeStateNames } from "./active-states";
 import { ANONYMOUS, AuthError, authorize, createAuthenticator, inScope } from "./auth";
 import type { ApiMethod, Authenticator, Identity } from "./auth";
+import type { BulkOperations } from "./bulk-operations";
+import type { DeadLetters } from "./dead-letters";
 import { readEngineStats, statsWindowSeconds } from "./engine-stats";
 import { ApiError, RequestProblems, isUnavailable } from "./errors";
 import type { ExecutionList } from "./execution-list";
@@ -52,6 +54,10 @@ export interface GrpcServerOptions {
   authenticator?: Authenticator;
   /** Calls per caller (identity, or address without one). Default: no limit. */
   rateLimiter?: RateLimiter | undefined;
+  /** The dead-letter operations. */
+  deadLetters: DeadLetters;
+  /** Bulk operations (StartBulkStop and the rest). */
+  bulkOperations: BulkOperations;
 }
 
 const DEFAULT_PAGE_SIZE = 100;
@@ -195,6 +201,16 @@ function decodeNameToken(token: string): string {
 function callerTraceParent(call: { metadata?: Metadata }): string | undefined {
   const value = call.metadata?.get(TRACEPARENT)[0];
   return typeof value === "string" && value !== "" ? value : undefined;
+}
+
+/** Dead letters are not an execution's: an identity limited to workflow prefixes may not see them. */
+function unscopedOnly(method: ApiMethod): () => Promise<string | undefined> {
+  return () => {
+    throw new AuthError(
+      "permission-denied",
+      `${method} is not available to an identity limited to workflow prefixes`,
+    );
+  };
 }
 
 /** Builds the service implementation. */
@@ -426,6 +442,80 @@ export function workflowService(o: GrpcServerOptions): WorkflowServiceServer {
           "GetEngineStats is not available to an identity limited to workflow prefixes",
         );
       },
+    ),
+    // --- Operations (issue 17): dead letters ---
+    listDeadLetters: unary(
+      "ListDeadLetters",
+      o,
+      (req) =>
+        o.deadLetters.list(
+          { service: req.service, subjectPrefix: req.subjectPrefix, reasonContains: req.reasonContains },
+          pageSize(req.pageSize),
+          req.pageToken,
+        ),
+      unscopedOnly("ListDeadLetters"),
+    ),
+    getDeadLetter: unary(
+      "GetDeadLetter",
+      o,
+      (req) => o.deadLetters.get(req.sequence),
+      unscopedOnly("GetDeadLetter"),
+    ),
+    replayDeadLetter: unary(
+      "ReplayDeadLetter",
+      o,
+      async (req, identity) => {
+        const replayed = await o.deadLetters.replay(req.sequence);
+        o.log.info(
+          { identity: identity.name, sequence: req.sequence, subject: replayed.subject },
+          "dead letter replayed",
+        );
+        return replayed;
+      },
+      unscopedOnly("ReplayDeadLetter"),
+    ),
+    discardDeadLetter: unary(
+      "DiscardDeadLetter",
+      o,
+      async (req, identity) => {
+        await o.deadLetters.discard(req.sequence);
+        o.log.info({ identity: identity.name, sequence: req.sequence }, "dead letter discarded");
+        return {};
+      },
+      unscopedOnly("DiscardDeadLetter"),
+    ),
+    // --- Operations (issue 17): bulk operations ---
+    startBulkStop: unary(
+      "StartBulkStop",
+      o,
+      (req, identity) =>
+        o.bulkOperations.startStop(
+          { filter: req.filter, error: req.error, cause: req.cause, requestId: req.requestId },
+          recorded(identity),
+        ),
+      (req) => {
+        const workflowName = req.filter?.workflowName ?? "";
+        if (workflowName === "") {
+          throw new AuthError(
+            "permission-denied",
+            "StartBulkStop by an identity limited to workflow prefixes needs filter.workflow_name",
+          );
+        }
+        return Promise.resolve(workflowName);
+      },
+    ),
+    describeBulkOperation: unary(
+      "DescribeBulkOperation",
+      o,
+      async (req) => ({ operation: await o.bulkOperations.describe(req.operationId) }),
+      async (req) => (await o.bulkOperations.describe(req.operationId)).filter?.workflowName ?? "",
+    ),
+    listBulkOperations: unary("ListBulkOperations", o, (req, identity) =>
+      o.bulkOperations.list(pageSize(req.pageSize), req.pageToken, (op) =>
+        identity.workflowPrefixes === undefined
+          ? true
+          : op.filter?.workflowName !== "" && inScope(identity, op.filter?.workflowName ?? ""),
+      ),
     ),
   };
 }

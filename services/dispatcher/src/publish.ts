@@ -50,5 +50,6 @@ export async function parkDeadLetter(js: JetStreamClient, msg: JsMsg, reason: st
     reason,
     parkedTime: new Date(),
     msgId: deadLetterMsgId(SERVICE, msg),
+    deliveryCount: msg.info.deliveryCount,
   });
 }

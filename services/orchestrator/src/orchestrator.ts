@@ -502,6 +502,7 @@ export function createOrchestrator(options: OrchestratorOptions) {
         data: msg.data,
         reason,
         parkedTime: now(),
+        deliveryCount: msg.info.deliveryCount,
       });
       msg.ack();
     } catch (parkErr) {

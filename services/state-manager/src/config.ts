@@ -1,5 +1,7 @@
 import { EnvReader, readBaseConfig } from "@jetflow/service-runtime";
 import type { BaseConfig } from "@jetflow/service-runtime";
+import type { PurgerConfig } from "./purger";
+import { parseRetention } from "./retention";
 
 /** Default bound on an encoded snapshot: well under the server's 1 MiB default max payload. */
 export const DEFAULT_MAX_SNAPSHOT_BYTES = 900 * 1024;
@@ -19,6 +21,14 @@ export interface Config extends BaseConfig {
    * snapshot write is one compare-and-set instead of a read and a write. 0 disables it. Default 50000.
    */
   cacheEntries: number;
+  /**
+   * Retention of finished executions: RETENTION_DEFAULT (a duration such as `30d`; `0`, the
+   * default, keeps them forever), RETENTION_WORKFLOWS (`name=duration,...` overriding it per
+   * workflow), RETENTION_INTERVAL_MS (between passes, default 60000), RETENTION_BATCH_SIZE (most
+   * executions purged per pass, default 100), RETENTION_SCAN_LIMIT (most index entries read per
+   * pass, default 10000). See docs/operations.md.
+   */
+  retention: PurgerConfig;
 }
 
 /**
@@ -37,6 +47,16 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       64 * 1024 * 1024,
     ),
     cacheEntries: reader.integer("STATE_CACHE_ENTRIES", DEFAULT_CACHE_ENTRIES, 0, 10_000_000),
+    retention: {
+      policy: parseRetention(
+        reader.string("RETENTION_DEFAULT", "0"),
+        reader.string("RETENTION_WORKFLOWS", ""),
+        reader.problems,
+      ),
+      intervalMs: reader.integer("RETENTION_INTERVAL_MS", 60_000, 100, 86_400_000),
+      batchSize: reader.integer("RETENTION_BATCH_SIZE", 100, 1, 100_000),
+      scanLimit: reader.integer("RETENTION_SCAN_LIMIT", 10_000, 1, 10_000_000),
+    },
   };
   reader.done();
   return config;

@@ -38,6 +38,7 @@ import { createSnapshotStore } from "./kv-store";
 import type { CachedVersion } from "./kv-store";
 import { createLoader } from "./load";
 import type { Loader } from "./load";
+import { createPurger } from "./purger";
 import { emptyStats } from "./stats";
 import type { StateManagerStats } from "./stats";
 
@@ -49,7 +50,7 @@ export interface StateManagerOptions {
   /** The connection; the state-manager never closes it. */
   nc: NatsConnection;
   log: Logger;
-  config: Pick<Config, "replicas" | "maxSnapshotBytes" | "cacheEntries">;
+  config: Pick<Config, "replicas" | "maxSnapshotBytes" | "cacheEntries"> & Partial<Pick<Config, "retention">>;
   /** Told of each commit answered, with how long it took from arrival to answer. Must not throw. */
   onCommitAnswered?: (reply: CommitReply, seconds: number) => void;
 }
@@ -68,6 +69,7 @@ export function createStateManager({ nc, log, config, onCommitAnswered }: StateM
   const commitQueue = new KeyedQueue();
   const server = createRequestServer({ nc, log, queue: queueGroups.stateManager });
   let js: JetStreamClient | undefined;
+  let purger: ReturnType<typeof createPurger> | undefined;
   let commit: Committer | undefined;
   let load: Loader | undefined;
   let running = false;
@@ -173,6 +175,16 @@ export function createStateManager({ nc, log, config, onCommitAnswered }: StateM
           log,
         }),
       );
+      const leaseKv = await kvm.create(buckets.retention, bucketConfigs.retention(resources));
+      if (config.retention !== undefined) {
+        purger = createPurger({
+          jsm,
+          leaseKv,
+          indexKv,
+          config: config.retention,
+          log: log.child({ component: "retention" }),
+        });
+      }
       commit = createCommitter({ js, jsm, store, stats, log });
       load = createLoader({ jsm, store, stats, log });
       server.serve(subjects.stateCommit, onCommit);
@@ -180,6 +192,7 @@ export function createStateManager({ nc, log, config, onCommitAnswered }: StateM
       // A round trip to the server makes sure it has registered the subscriptions.
       await server.registered();
       running = true;
+      purger?.start();
       log.info({ replicas: config.replicas }, "state-manager serving");
     },
 
@@ -189,6 +202,7 @@ export function createStateManager({ nc, log, config, onCommitAnswered }: StateM
 
     async stop() {
       running = false;
+      await purger?.stop();
       await server.stop();
       log.info({ stats }, "state-manager stopped");
     },

@@ -35,6 +35,15 @@ export const METHOD_ROLES = {
   SendTaskFailure: "operator",
   SendTaskHeartbeat: "operator",
   RegisterWorkflow: "admin",
+  // Operations (issue 17). Dead letters hold payloads, as executions' inputs do: readers may
+  // read them; replaying changes executions; discarding destroys the only copy.
+  ListDeadLetters: "reader",
+  GetDeadLetter: "reader",
+  ReplayDeadLetter: "operator",
+  DiscardDeadLetter: "admin",
+  DescribeBulkOperation: "reader",
+  ListBulkOperations: "reader",
+  StartBulkStop: "operator",
 } as const satisfies Record<string, Role>;
 
 /** A WorkflowService method name, as in the .proto. */

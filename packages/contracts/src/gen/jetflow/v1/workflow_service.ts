@@ -23,6 +23,22 @@ import {
 import { Timestamp } from "../../google/protobuf/timestamp";
 import { ExecutionStatus, executionStatusFromJSON, executionStatusToJSON } from "./execution";
 import { HistoryEvent } from "./history";
+import {
+  DescribeBulkOperationRequest,
+  DescribeBulkOperationResponse,
+  DiscardDeadLetterRequest,
+  DiscardDeadLetterResponse,
+  GetDeadLetterRequest,
+  GetDeadLetterResponse,
+  ListBulkOperationsRequest,
+  ListBulkOperationsResponse,
+  ListDeadLettersRequest,
+  ListDeadLettersResponse,
+  ReplayDeadLetterRequest,
+  ReplayDeadLetterResponse,
+  StartBulkStopRequest,
+  StartBulkStopResponse,
+} from "./operations";
 
 export const protobufPackage = "jetflow.v1";
 
@@ -3989,6 +4005,98 @@ export const WorkflowServiceService = {
       Buffer.from(GetEngineStatsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetEngineStatsResponse => GetEngineStatsResponse.decode(value),
   },
+  /**
+   * --- Operations (issue 17): dead letters ---
+   * Parked messages of the dead-letter stream, oldest first, with the reason each was parked.
+   */
+  listDeadLetters: {
+    path: "/jetflow.v1.WorkflowService/ListDeadLetters" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListDeadLettersRequest): Buffer =>
+      Buffer.from(ListDeadLettersRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListDeadLettersRequest => ListDeadLettersRequest.decode(value),
+    responseSerialize: (value: ListDeadLettersResponse): Buffer =>
+      Buffer.from(ListDeadLettersResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListDeadLettersResponse => ListDeadLettersResponse.decode(value),
+  },
+  /** One parked message, decoded where its subject says what it is. */
+  getDeadLetter: {
+    path: "/jetflow.v1.WorkflowService/GetDeadLetter" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetDeadLetterRequest): Buffer => Buffer.from(GetDeadLetterRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetDeadLetterRequest => GetDeadLetterRequest.decode(value),
+    responseSerialize: (value: GetDeadLetterResponse): Buffer =>
+      Buffer.from(GetDeadLetterResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetDeadLetterResponse => GetDeadLetterResponse.decode(value),
+  },
+  /**
+   * Publishes a parked message again on its original subject, then deletes it from the
+   * dead-letter stream. A retry within two minutes does not publish it twice.
+   */
+  replayDeadLetter: {
+    path: "/jetflow.v1.WorkflowService/ReplayDeadLetter" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ReplayDeadLetterRequest): Buffer =>
+      Buffer.from(ReplayDeadLetterRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ReplayDeadLetterRequest => ReplayDeadLetterRequest.decode(value),
+    responseSerialize: (value: ReplayDeadLetterResponse): Buffer =>
+      Buffer.from(ReplayDeadLetterResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ReplayDeadLetterResponse => ReplayDeadLetterResponse.decode(value),
+  },
+  /** Deletes a parked message without replaying it. */
+  discardDeadLetter: {
+    path: "/jetflow.v1.WorkflowService/DiscardDeadLetter" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DiscardDeadLetterRequest): Buffer =>
+      Buffer.from(DiscardDeadLetterRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DiscardDeadLetterRequest => DiscardDeadLetterRequest.decode(value),
+    responseSerialize: (value: DiscardDeadLetterResponse): Buffer =>
+      Buffer.from(DiscardDeadLetterResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DiscardDeadLetterResponse => DiscardDeadLetterResponse.decode(value),
+  },
+  /**
+   * --- Operations (issue 17): bulk operations ---
+   * Stops every RUNNING top-level execution matching a filter, as one tracked operation
+   * processed in batches by the api-gateways (resumed by another after a crash).
+   */
+  startBulkStop: {
+    path: "/jetflow.v1.WorkflowService/StartBulkStop" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: StartBulkStopRequest): Buffer => Buffer.from(StartBulkStopRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): StartBulkStopRequest => StartBulkStopRequest.decode(value),
+    responseSerialize: (value: StartBulkStopResponse): Buffer =>
+      Buffer.from(StartBulkStopResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): StartBulkStopResponse => StartBulkStopResponse.decode(value),
+  },
+  /** A bulk operation's state and progress. */
+  describeBulkOperation: {
+    path: "/jetflow.v1.WorkflowService/DescribeBulkOperation" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DescribeBulkOperationRequest): Buffer =>
+      Buffer.from(DescribeBulkOperationRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DescribeBulkOperationRequest => DescribeBulkOperationRequest.decode(value),
+    responseSerialize: (value: DescribeBulkOperationResponse): Buffer =>
+      Buffer.from(DescribeBulkOperationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DescribeBulkOperationResponse => DescribeBulkOperationResponse.decode(value),
+  },
+  /** Bulk operations, newest first. */
+  listBulkOperations: {
+    path: "/jetflow.v1.WorkflowService/ListBulkOperations" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListBulkOperationsRequest): Buffer =>
+      Buffer.from(ListBulkOperationsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListBulkOperationsRequest => ListBulkOperationsRequest.decode(value),
+    responseSerialize: (value: ListBulkOperationsResponse): Buffer =>
+      Buffer.from(ListBulkOperationsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListBulkOperationsResponse => ListBulkOperationsResponse.decode(value),
+  },
 } as const;
 
 export interface WorkflowServiceServer extends UntypedServiceImplementation {
@@ -4022,6 +4130,30 @@ export interface WorkflowServiceServer extends UntypedServiceImplementation {
    * window_seconds with their failure rate. `jetflow stats` shows it.
    */
   getEngineStats: handleUnaryCall<GetEngineStatsRequest, GetEngineStatsResponse>;
+  /**
+   * --- Operations (issue 17): dead letters ---
+   * Parked messages of the dead-letter stream, oldest first, with the reason each was parked.
+   */
+  listDeadLetters: handleUnaryCall<ListDeadLettersRequest, ListDeadLettersResponse>;
+  /** One parked message, decoded where its subject says what it is. */
+  getDeadLetter: handleUnaryCall<GetDeadLetterRequest, GetDeadLetterResponse>;
+  /**
+   * Publishes a parked message again on its original subject, then deletes it from the
+   * dead-letter stream. A retry within two minutes does not publish it twice.
+   */
+  replayDeadLetter: handleUnaryCall<ReplayDeadLetterRequest, ReplayDeadLetterResponse>;
+  /** Deletes a parked message without replaying it. */
+  discardDeadLetter: handleUnaryCall<DiscardDeadLetterRequest, DiscardDeadLetterResponse>;
+  /**
+   * --- Operations (issue 17): bulk operations ---
+   * Stops every RUNNING top-level execution matching a filter, as one tracked operation
+   * processed in batches by the api-gateways (resumed by another after a crash).
+   */
+  startBulkStop: handleUnaryCall<StartBulkStopRequest, StartBulkStopResponse>;
+  /** A bulk operation's state and progress. */
+  describeBulkOperation: handleUnaryCall<DescribeBulkOperationRequest, DescribeBulkOperationResponse>;
+  /** Bulk operations, newest first. */
+  listBulkOperations: handleUnaryCall<ListBulkOperationsRequest, ListBulkOperationsResponse>;
 }
 
 export interface WorkflowServiceClient extends Client {
@@ -4244,6 +4376,128 @@ export interface WorkflowServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetEngineStatsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * --- Operations (issue 17): dead letters ---
+   * Parked messages of the dead-letter stream, oldest first, with the reason each was parked.
+   */
+  listDeadLetters(
+    request: ListDeadLettersRequest,
+    callback: (error: ServiceError | null, response: ListDeadLettersResponse) => void,
+  ): ClientUnaryCall;
+  listDeadLetters(
+    request: ListDeadLettersRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListDeadLettersResponse) => void,
+  ): ClientUnaryCall;
+  listDeadLetters(
+    request: ListDeadLettersRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListDeadLettersResponse) => void,
+  ): ClientUnaryCall;
+  /** One parked message, decoded where its subject says what it is. */
+  getDeadLetter(
+    request: GetDeadLetterRequest,
+    callback: (error: ServiceError | null, response: GetDeadLetterResponse) => void,
+  ): ClientUnaryCall;
+  getDeadLetter(
+    request: GetDeadLetterRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetDeadLetterResponse) => void,
+  ): ClientUnaryCall;
+  getDeadLetter(
+    request: GetDeadLetterRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetDeadLetterResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Publishes a parked message again on its original subject, then deletes it from the
+   * dead-letter stream. A retry within two minutes does not publish it twice.
+   */
+  replayDeadLetter(
+    request: ReplayDeadLetterRequest,
+    callback: (error: ServiceError | null, response: ReplayDeadLetterResponse) => void,
+  ): ClientUnaryCall;
+  replayDeadLetter(
+    request: ReplayDeadLetterRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ReplayDeadLetterResponse) => void,
+  ): ClientUnaryCall;
+  replayDeadLetter(
+    request: ReplayDeadLetterRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ReplayDeadLetterResponse) => void,
+  ): ClientUnaryCall;
+  /** Deletes a parked message without replaying it. */
+  discardDeadLetter(
+    request: DiscardDeadLetterRequest,
+    callback: (error: ServiceError | null, response: DiscardDeadLetterResponse) => void,
+  ): ClientUnaryCall;
+  discardDeadLetter(
+    request: DiscardDeadLetterRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DiscardDeadLetterResponse) => void,
+  ): ClientUnaryCall;
+  discardDeadLetter(
+    request: DiscardDeadLetterRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DiscardDeadLetterResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * --- Operations (issue 17): bulk operations ---
+   * Stops every RUNNING top-level execution matching a filter, as one tracked operation
+   * processed in batches by the api-gateways (resumed by another after a crash).
+   */
+  startBulkStop(
+    request: StartBulkStopRequest,
+    callback: (error: ServiceError | null, response: StartBulkStopResponse) => void,
+  ): ClientUnaryCall;
+  startBulkStop(
+    request: StartBulkStopRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: StartBulkStopResponse) => void,
+  ): ClientUnaryCall;
+  startBulkStop(
+    request: StartBulkStopRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: StartBulkStopResponse) => void,
+  ): ClientUnaryCall;
+  /** A bulk operation's state and progress. */
+  describeBulkOperation(
+    request: DescribeBulkOperationRequest,
+    callback: (error: ServiceError | null, response: DescribeBulkOperationResponse) => void,
+  ): ClientUnaryCall;
+  describeBulkOperation(
+    request: DescribeBulkOperationRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DescribeBulkOperationResponse) => void,
+  ): ClientUnaryCall;
+  describeBulkOperation(
+    request: DescribeBulkOperationRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DescribeBulkOperationResponse) => void,
+  ): ClientUnaryCall;
+  /** Bulk operations, newest first. */
+  listBulkOperations(
+    request: ListBulkOperationsRequest,
+    callback: (error: ServiceError | null, response: ListBulkOperationsResponse) => void,
+  ): ClientUnaryCall;
+  listBulkOperations(
+    request: ListBulkOperationsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListBulkOperationsResponse) => void,
+  ): ClientUnaryCall;
+  listBulkOperations(
+    request: ListBulkOperationsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListBulkOperationsResponse) => void,
   ): ClientUnaryCall;
 }
 

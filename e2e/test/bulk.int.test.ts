@@ -1,0 +1,232 @@
+/**
+ * Bulk stop end to end, with two api-gateway replicas: 1,000 executions stopped by one tracked
+ * operation, and an operation resumed from its last recorded batch after every gateway is killed
+ * mid-way.
+ */
+import type { BulkOperation } from "@jetflow/contracts";
+import { BulkOperationState, ExecutionStatus } from "@jetflow/contracts";
+import { waitFor } from "@jetflow/testing";
+import { spawn } from "node:child_process";
+import { resolve } from "node:path";
+import { Metadata } from "@grpc/grpc-js";
+import type { ServiceError } from "@grpc/grpc-js";
+import { statusOf } from "../src";
+import type { TestClient } from "../src";
+import { useEngine } from "./fixture";
+
+const fixture = useEngine({
+  replicas: { "api-gateway": 2 },
+  serviceEnv: {
+    "api-gateway": {
+      BULK_BATCH_SIZE: "50",
+      BULK_BATCH_INTERVAL_MS: "250",
+      BULK_LEASE_MS: "3000",
+      BULK_POLL_MS: "200",
+    },
+  },
+});
+
+const HOLD = JSON.stringify({ StartAt: "W", States: { W: { Type: "Wait", Seconds: 3600, End: true } } });
+
+beforeAll(async () => {
+  for (const name of ["bulk-hold", "bulk-other"]) {
+    await fixture.engine.client.registerWorkflow({ name, definition: HOLD, description: "" });
+  }
+});
+
+type Raw = TestClient["raw"];
+function call<Req, Res>(method: keyof Raw, request: Req): Promise<Res> {
+  const raw = fixture.engine.client.raw;
+  const fn = (
+    raw[method] as unknown as (
+      r: Req,
+      m: Metadata,
+      o: { deadline: Date },
+      cb: (e: ServiceError | null, r: Res) => void,
+    ) => void
+  ).bind(raw);
+  return new Promise((resolve, reject) =>
+    fn(request, new Metadata(), { deadline: new Date(Date.now() + 30_000) }, (e, r) =>
+      e ? reject(e) : resolve(r),
+    ),
+  );
+}
+
+const describeOp = async (operationId: string): Promise<BulkOperation> =>
+  (await call<unknown, { operation: BulkOperation }>("describeBulkOperation", { operationId })).operation;
+
+async function startMany(workflowName: string, count: number, prefix: string): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i += 50) {
+    const chunk = await Promise.all(
+      Array.from({ length: Math.min(50, count - i) }, (_, j) =>
+        fixture.engine.client.startExecution({
+          workflowName,
+          workflowVersion: 0,
+          inputJson: "{}",
+          executionName: `${prefix}-${i + j}`,
+        }),
+      ),
+    );
+    ids.push(...chunk.map((s) => s.executionId));
+  }
+  return ids;
+}
+
+async function statuses(ids: readonly string[]): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for (let i = 0; i < ids.length; i += 100) {
+    const described = await Promise.all(
+      ids.slice(i, i + 100).map((executionId) => fixture.engine.client.describeExecution({ executionId })),
+    );
+    for (const d of described) {
+      const name = statusOf(d.execution?.status);
+      counts[name] = (counts[name] ?? 0) + 1;
+    }
+  }
+  return counts;
+}
+
+async function waitCompleted(operationId: string, timeoutMs = 240_000): Promise<BulkOperation> {
+  return waitFor(
+    async () => {
+      const op = await describeOp(operationId).catch(() => undefined);
+      return op?.state === BulkOperationState.BULK_OPERATION_STATE_COMPLETED ? op : undefined;
+    },
+    { timeoutMs, intervalMs: 250, message: `bulk operation ${operationId} did not complete` },
+  );
+}
+
+it("stops 1,000 executions as one tracked operation and nothing else", async () => {
+  const ids = await startMany("bulk-hold", 1000, "thousand");
+  const bystander = await startMany("bulk-other", 1, "thousand");
+  const started = await call<unknown, { operation: BulkOperation; created: boolean }>("startBulkStop", {
+    filter: {
+      workflowName: "bulk-hold",
+      namePrefix: "thousand-",
+      status: ExecutionStatus.EXECUTION_STATUS_UNSPECIFIED,
+    },
+    error: "BulkStopped",
+    cause: "runaway",
+    requestId: "thousand",
+  });
+  expect(started.created).toBe(true);
+  expect(started.operation.matched).toBe(1000);
+  // A retried start returns the same operation.
+  const retried = await call<unknown, { operation: BulkOperation; created: boolean }>("startBulkStop", {
+    filter: {
+      workflowName: "bulk-hold",
+      namePrefix: "thousand-",
+      status: ExecutionStatus.EXECUTION_STATUS_UNSPECIFIED,
+    },
+    error: "BulkStopped",
+    cause: "runaway",
+    requestId: "thousand",
+  });
+  expect(retried.created).toBe(false);
+  expect(retried.operation.operationId).toBe(started.operation.operationId);
+  // Started after the operation: not matched.
+  const late = await startMany("bulk-hold", 1, "thousand-late");
+
+  const op = await waitCompleted(started.operation.operationId);
+  expect({ matched: op.matched, done: op.done + op.skipped, failed: op.failed }).toEqual({
+    matched: 1000,
+    done: 1000,
+    failed: 0,
+  });
+  await waitFor(async () => ((await statuses(ids))["ABORTED"] === 1000 ? true : undefined), {
+    timeoutMs: 120_000,
+    intervalMs: 1000,
+    message: "not every execution ended ABORTED",
+  });
+  const one = await fixture.engine.client.describeExecution({ executionId: ids[0] as string });
+  expect(one.error).toBe("BulkStopped");
+  expect(await statuses([...bystander, ...late])).toEqual({ RUNNING: 2 });
+
+  const listed = await call<unknown, { operations: BulkOperation[] }>("listBulkOperations", {
+    pageSize: 10,
+    pageToken: "",
+  });
+  expect(listed.operations.map((o) => o.operationId)).toContain(op.operationId);
+});
+
+it("resumes an operation after every gateway is killed mid-way", async () => {
+  const ids = await startMany("bulk-hold", 400, "resume");
+  const { operation } = await call<unknown, { operation: BulkOperation }>("startBulkStop", {
+    filter: {
+      workflowName: "bulk-hold",
+      namePrefix: "resume-",
+      status: ExecutionStatus.EXECUTION_STATUS_UNSPECIFIED,
+    },
+    error: "",
+    cause: "",
+    requestId: "resume",
+  });
+  expect(operation.matched).toBe(400);
+  const midway = await waitFor(
+    async () => {
+      const op = await describeOp(operation.operationId);
+      return op.done >= 50 ? op : undefined;
+    },
+    { timeoutMs: 60_000, intervalMs: 50 },
+  );
+  expect(midway.state).toBe(BulkOperationState.BULK_OPERATION_STATE_RUNNING);
+  await fixture.engine.crashAndRestart("api-gateway");
+  const afterRestart = await waitFor(() => describeOp(operation.operationId).catch(() => undefined), {
+    timeoutMs: 60_000,
+  });
+  // What was recorded before the crash is kept: the operation goes on from its cursor.
+  expect(afterRestart.done).toBeGreaterThanOrEqual(midway.done);
+  const op = await waitCompleted(operation.operationId);
+  expect(op.done + op.skipped).toBe(400);
+  expect(op.failed).toBe(0);
+  await waitFor(async () => ((await statuses(ids))["ABORTED"] === 400 ? true : undefined), {
+    timeoutMs: 120_000,
+    intervalMs: 1000,
+    message: "not every execution ended ABORTED",
+  });
+});
+
+it("is driven by the jetflow command: bulk stop --wait, describe, list", async () => {
+  const [id] = await startMany("bulk-other", 1, "cli");
+  const cli = (...args: string[]) =>
+    new Promise<{ code: number | null; stdout: string }>((done, reject) => {
+      const child = spawn(
+        process.execPath,
+        [resolve(__dirname, "../../packages/cli/dist/main.js"), ...args],
+        {
+          env: { PATH: process.env.PATH, JETFLOW_ADDR: fixture.engine.grpcAddress },
+          stdio: ["ignore", "pipe", "pipe"],
+        },
+      );
+      let stdout = "";
+      child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+      child.once("error", reject);
+      child.once("close", (code) => done({ code, stdout }));
+    });
+  const stopped = await cli(
+    "--json",
+    "bulk",
+    "stop",
+    "--workflow",
+    "bulk-other",
+    "--name-prefix",
+    "cli-",
+    "--wait",
+  );
+  expect(stopped.code).toBe(0);
+  const op = JSON.parse(stopped.stdout) as {
+    operationId: string;
+    state: string;
+    matched: number;
+    done: number;
+  };
+  expect(op).toMatchObject({ state: "COMPLETED", matched: 1, done: 1 });
+  const described = await cli("bulk", "describe", op.operationId);
+  expect(described.stdout).toMatch(/Progress\s+1\/1 \(done 1, skipped 0, failed 0\)/);
+  const listed = await cli("bulk", "list");
+  expect(listed.stdout).toContain(op.operationId);
+  await waitFor(async () => ((await statuses([id as string]))["ABORTED"] === 1 ? true : undefined), {
+    timeoutMs: 60_000,
+  });
+});

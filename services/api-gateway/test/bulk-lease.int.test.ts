@@ -1,0 +1,208 @@
+/**
+ * Two gateways' bulk processors sharing one operation bucket: the lease lets one process an
+ * operation at a time, so each execution is stopped once, and the operation completes with every
+ * match counted.
+ */
+import { ExecutionStatus } from "@jetflow/contracts";
+import type { ExecutionSummary } from "@jetflow/contracts";
+import { connectTo, startNatsServer, uniqueName, waitFor } from "@jetflow/testing";
+import type { NatsServer } from "@jetflow/testing";
+import { jetstream } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
+import type { KV } from "@nats-io/kv";
+import type { NatsConnection } from "@nats-io/transport-node";
+import pino from "pino";
+import { BulkOperations } from "../src/bulk-operations";
+import { ApiError } from "../src/errors";
+import { ExecutionList } from "../src/execution-list";
+import { KvView } from "../src/kv-view";
+
+const log = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
+let server: NatsServer;
+let nc: NatsConnection;
+let bulkKv: KV;
+let indexKv: KV;
+
+beforeAll(async () => {
+  server = await startNatsServer();
+  nc = await connectTo(server.url);
+  const kvm = new Kvm(jetstream(nc));
+  bulkKv = await kvm.create(uniqueName("bulk"));
+  // Empty: the list below is filled directly, and an empty bucket's view is always in sync.
+  indexKv = await kvm.create(uniqueName("index"));
+});
+
+afterAll(async () => {
+  await nc?.close();
+  await server?.dispose();
+});
+
+function running(i: number): ExecutionSummary {
+  return {
+    executionId: `e-${String(i).padStart(4, "0")}`,
+    executionName: `n-${i}`,
+    workflowName: "w",
+    workflowVersion: 1,
+    status: ExecutionStatus.EXECUTION_STATUS_RUNNING,
+    startTime: new Date(1_000_000 + i),
+    stopTime: undefined,
+  };
+}
+
+it("lets one of two processors stop each execution once, and completes the operation", async () => {
+  const list = new ExecutionList();
+  for (let i = 0; i < 500; i++) list.upsert(running(i));
+  const stops = new Map<string, number>();
+  const stop = (executionId: string) => {
+    stops.set(executionId, (stops.get(executionId) ?? 0) + 1);
+    const current = [...list.summaries()].find((s) => s.executionId === executionId);
+    if (current?.status !== ExecutionStatus.EXECUTION_STATUS_RUNNING) {
+      return Promise.reject(ApiError.precondition(`execution "${executionId}" is not running`));
+    }
+    list.upsert({ ...current, status: ExecutionStatus.EXECUTION_STATUS_ABORTED, stopTime: new Date() });
+    return Promise.resolve();
+  };
+  const indexView = new KvView({ kv: indexKv, apply: () => undefined, log });
+  await indexView.start();
+  const processors = [0, 1].map(() => {
+    const ops: BulkOperations = new BulkOperations({
+      kv: bulkKv,
+      executionList: { list, view: indexView },
+      stop,
+      config: { batchSize: 20, batchIntervalMs: 0, leaseMs: 5_000, pollMs: 50 },
+      log,
+    });
+    const view = new KvView({ kv: bulkKv, apply: (entry) => ops.apply(entry), log });
+    return { ops, view };
+  });
+  for (const { ops, view } of processors) {
+    await view.start();
+    ops.start(view);
+  }
+  try {
+    const first = processors[0] as { ops: BulkOperations };
+    const { operation } = await first.ops.startStop(
+      {
+        filter: {
+          workflowName: "w",
+          status: 0,
+          namePrefix: "",
+          startedAfter: undefined,
+          startedBefore: undefined,
+        },
+        error: "",
+        cause: "",
+        requestId: "lease",
+      },
+      undefined,
+    );
+    expect(operation.matched).toBe(500);
+    const done = await waitFor(
+      async () => {
+        const op = await first.ops.describe(operation.operationId);
+        return op.endTime !== undefined ? op : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 50 },
+    );
+    expect({ done: done.done, skipped: done.skipped, failed: done.failed }).toEqual({
+      done: 500,
+      skipped: 0,
+      failed: 0,
+    });
+    expect(stops.size).toBe(500);
+    expect([...stops.values()].every((count) => count === 1)).toBe(true);
+  } finally {
+    for (const { ops, view } of processors) {
+      await ops.stop();
+      view.stop();
+    }
+    indexView.stop();
+  }
+});
+
+it("is taken over by another processor when its holder stops writing, and the late holder's write is refused", async () => {
+  const list = new ExecutionList();
+  for (let i = 0; i < 100; i++) list.upsert({ ...running(i), workflowName: "stuck" });
+  let release: () => void = () => undefined;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let hung = 0;
+  const markStopped = (executionId: string) => {
+    const current = [...list.summaries()].find((s) => s.executionId === executionId);
+    if (current?.status !== ExecutionStatus.EXECUTION_STATUS_RUNNING) {
+      throw ApiError.precondition(`execution "${executionId}" is not running`);
+    }
+    list.upsert({ ...current, status: ExecutionStatus.EXECUTION_STATUS_ABORTED, stopTime: new Date() });
+  };
+  const indexView = new KvView({ kv: indexKv, apply: () => undefined, log });
+  await indexView.start();
+  const make = (stop: (executionId: string) => Promise<unknown>) => {
+    const ops: BulkOperations = new BulkOperations({
+      kv: bulkKv,
+      executionList: { list, view: indexView },
+      stop,
+      config: { batchSize: 20, batchIntervalMs: 0, leaseMs: 1_000, pollMs: 50 },
+      log,
+    });
+    const view = new KvView({ kv: bulkKv, apply: (entry) => ops.apply(entry), log });
+    return { ops, view };
+  };
+  // The first holder hangs in its first batch, as a process that froze or lost its network.
+  const stuck = make(async () => {
+    hung++;
+    await released;
+    // Its stops went through in the end: it will try to write that batch's progress.
+  });
+  const healthy = make((executionId) => {
+    try {
+      markStopped(executionId);
+      return Promise.resolve();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  });
+  await stuck.view.start();
+  stuck.ops.start(stuck.view);
+  try {
+    const { operation } = await stuck.ops.startStop(
+      {
+        filter: {
+          workflowName: "stuck",
+          status: 0,
+          namePrefix: "",
+          startedAfter: undefined,
+          startedBefore: undefined,
+        },
+        error: "",
+        cause: "",
+        requestId: "takeover",
+      },
+      undefined,
+    );
+    await waitFor(() => (hung > 0 ? true : undefined), { timeoutMs: 30_000 });
+    await healthy.view.start();
+    healthy.ops.start(healthy.view);
+    const completed = await waitFor(
+      async () => {
+        const op = await healthy.ops.describe(operation.operationId);
+        return op.endTime !== undefined ? op : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 50 },
+    );
+    expect(completed.done + completed.skipped).toBe(100);
+    expect([...list.summaries()].every((s) => s.status === ExecutionStatus.EXECUTION_STATUS_ABORTED)).toBe(
+      true,
+    );
+    // The late holder wakes up: its batch fails, and nothing it writes replaces the outcome.
+    release();
+    await stuck.ops.stop();
+    const after = await healthy.ops.describe(operation.operationId);
+    expect(after).toEqual(completed);
+  } finally {
+    release();
+    for (const { ops, view } of [stuck, healthy]) {
+      await ops.stop();
+      view.stop();
+    }
+    indexView.stop();
+  }
+});
