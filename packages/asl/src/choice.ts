@@ -1,3 +1,6 @@
+import type { EvaluationEnv } from "./context";
+import type { JsonataChoice } from "./jsonata-states";
+import { isJsonataState, jsonataChoose } from "./jsonata-states";
 import { contextAsJson } from "./context";
 import type { ContextObject } from "./context";
 import { ErrorNames, StatesError } from "./errors";
@@ -174,6 +177,26 @@ export function chooseNext(state: ChoiceState, rawInput: Json, context?: Context
     if (evaluateRule(rule, scope)) return rule.Next as string;
   }
   if (state.Default !== undefined) return state.Default;
+  throw new StatesError(
+    ErrorNames.NoChoiceMatched,
+    'no choice rule matched the input and the state has no "Default"',
+  );
+}
+
+/**
+ * The rule a Choice state takes, in either query language: `{ next, rule, ruleIndex }` for the
+ * first matching rule, `{ next }` for Default. JSONata rules are judged by `Condition`
+ * (`States.QueryEvaluationError` when it is not a boolean); JSONPath rules as in
+ * {@link chooseNext}. Throws `StatesError` `States.NoChoiceMatched` when nothing matches.
+ */
+export function chooseRule(state: ChoiceState, rawInput: Json, env: EvaluationEnv): JsonataChoice {
+  if (isJsonataState(state)) return jsonataChoose(state, rawInput, env);
+  const input = applyInputPath(state, rawInput);
+  const scope = { input, context: contextAsJson(env.context) };
+  for (const [index, rule] of state.Choices.entries()) {
+    if (evaluateRule(rule, scope)) return { next: rule.Next as string, rule, ruleIndex: index };
+  }
+  if (state.Default !== undefined) return { next: state.Default };
   throw new StatesError(
     ErrorNames.NoChoiceMatched,
     'no choice rule matched the input and the state has no "Default"',

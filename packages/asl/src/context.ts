@@ -22,6 +22,13 @@ export interface EvaluationEnv {
   random(): number;
   /** A version 4 UUID; used by `States.UUID`. */
   uuid(): string;
+  /**
+   * The workflow variables visible to the state, as they were when it was entered (the outer
+   * scopes' included); `$name` in JSONata expressions and JSONPath paths reads them. Default none.
+   */
+  variables?: Readonly<Record<string, Json>>;
+  /** The decision's time in epoch ms, for JSONata's `$now()` and `$millis()`. Default `$$.State.EnteredTime`. */
+  nowMs?: number;
 }
 
 /** The context object as JSON, for path evaluation. @internal */

@@ -3,6 +3,7 @@ import { ErrorNames, StatesError } from "./errors";
 import type { Json, JsonObject } from "./json";
 import { cachedPath } from "./jsonpath";
 import { evaluatePath, setAtReferencePath } from "./jsonpath-eval";
+import { isJsonataState, jsonataArguments, jsonataOutput } from "./jsonata-states";
 import { evaluateTemplate } from "./payload-template";
 import type { ChoiceState, PassState, State } from "./types";
 
@@ -38,6 +39,9 @@ export function applyInputPath(state: State, rawInput: Json): Json {
  * `States.IntrinsicFailure`).
  */
 export function effectiveInput(state: State, rawInput: Json, env: EvaluationEnv): Json {
+  if (isJsonataState(state)) {
+    return state.Type === "Task" || state.Type === "Parallel" ? jsonataArguments(state, rawInput, env) : rawInput;
+  }
   const selected = applyInputPath(state, rawInput);
   if (
     (state.Type === "Task" || state.Type === "Pass" || state.Type === "Parallel") &&
@@ -70,6 +74,7 @@ export function applyOutputPath(outputPath: string | null | undefined, value: Js
  * its Result or effective input (see `passResult`). Throws `StatesError`.
  */
 export function stateOutput(state: State, rawInput: Json, result: Json, env: EvaluationEnv): Json {
+  if (isJsonataState(state)) return jsonataOutput(state, rawInput, result, env);
   switch (state.Type) {
     case "Task":
     case "Parallel":
@@ -92,6 +97,7 @@ export function stateOutput(state: State, rawInput: Json, result: Json, env: Eva
  * input (InputPath, then Parameters); then ResultPath and OutputPath. Throws `StatesError`.
  */
 export function passResult(state: PassState, rawInput: Json, env: EvaluationEnv): Json {
+  if (isJsonataState(state)) return jsonataOutput(state, rawInput, undefined, env);
   const result = state.Result !== undefined ? state.Result : effectiveInput(state, rawInput, env);
   return stateOutput(state, rawInput, result, env);
 }
@@ -100,8 +106,9 @@ export function passResult(state: PassState, rawInput: Json, env: EvaluationEnv)
  * The output of a state that produces no result of its own (Choice, Wait, Succeed): InputPath,
  * then OutputPath. Throws `StatesError` `States.Runtime`.
  */
-export function passThroughOutput(state: State, rawInput: Json): Json {
+export function passThroughOutput(state: State, rawInput: Json, env?: EvaluationEnv): Json {
   if (state.Type === "Fail") return rawInput;
+  if (isJsonataState(state)) return jsonataOutput(state, rawInput, undefined, env);
   return applyOutputPath(state.OutputPath, applyInputPath(state, rawInput));
 }
 

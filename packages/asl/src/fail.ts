@@ -1,3 +1,4 @@
+import { isJsonataState, jsonataFailDetails } from "./jsonata-states";
 import { contextAsJson } from "./context";
 import type { EvaluationEnv } from "./context";
 import { ErrorNames, StatesError } from "./errors";
@@ -51,6 +52,7 @@ export function failDetails(
   rawInput: Json,
   env: Partial<EvaluationEnv> = {},
 ): { error: string; cause: string } {
+  if (isJsonataState(state)) return jsonataFailDetails(state, rawInput, env as EvaluationEnv);
   const error =
     state.ErrorPath !== undefined
       ? resolveText("ErrorPath", state.ErrorPath, rawInput, env)

@@ -117,7 +117,8 @@ function checkStringResult(fn: string, value: string): string {
   return value;
 }
 
-const HASH_ALGORITHMS: Readonly<Record<string, string>> = Object.freeze({
+/** Step Functions' hash algorithm names and node's. @internal */
+export const HASH_ALGORITHMS: Readonly<Record<string, string>> = Object.freeze({
   MD5: "md5",
   "SHA-1": "sha1",
   "SHA-256": "sha256",
@@ -125,8 +126,11 @@ const HASH_ALGORITHMS: Readonly<Record<string, string>> = Object.freeze({
   "SHA-512": "sha512",
 });
 
-/** A small seeded generator (mulberry32), so `States.MathRandom` with a seed repeats itself. */
-function seededRandom(seed: number): number {
+/**
+ * A small seeded generator (mulberry32), so `States.MathRandom` (and JSONata's `$random`) with a
+ * seed repeats itself. @internal
+ */
+export function seededRandom(seed: number): number {
   let t = (seed + 0x6d2b79f5) | 0;
   t = Math.imul(t ^ (t >>> 15), t | 1);
   t ^= t + Math.imul(t ^ (t >>> 7), t | 61);

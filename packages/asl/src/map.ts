@@ -1,3 +1,10 @@
+import {
+  isJsonataState,
+  jsonataItemInput,
+  jsonataMapItems,
+  jsonataMaxConcurrency,
+  jsonataToleratedFailures,
+} from "./jsonata-states";
 import type { EvaluationEnv } from "./context";
 import { applyInputPath } from "./data-flow";
 import { ErrorNames, StatesError } from "./errors";
@@ -12,7 +19,8 @@ import type { ItemProcessor, MapState } from "./types";
  * The items a Map state iterates over: ItemsPath (default `$`) applied to the input after
  * InputPath. Throws `StatesError` `States.Runtime` when the path misses or does not select an array.
  */
-export function mapItems(state: MapState, rawInput: Json, _env?: EvaluationEnv): Json[] {
+export function mapItems(state: MapState, rawInput: Json, env?: EvaluationEnv): Json[] {
+  if (isJsonataState(state)) return jsonataMapItems(state, rawInput, env);
   const itemsPath = state.ItemsPath ?? "$";
   const value = evaluatePath(itemsPath, applyInputPath(state, rawInput));
   if (value === undefined) {
@@ -42,6 +50,7 @@ export function mapItemInput(
   item: Json,
   env: EvaluationEnv,
 ): Json {
+  if (isJsonataState(state)) return jsonataItemInput(state, rawInput, index, item, env);
   const selector = state.ItemSelector ?? state.Parameters;
   if (selector === undefined) return item;
   const context = { ...env.context, Map: { Item: { Index: index, Value: item } } };
@@ -65,7 +74,9 @@ export function toleratedFailures(
   state: MapState,
   rawInput: Json,
   itemCount: number,
+  env?: EvaluationEnv,
 ): { maxFailures: number } {
+  if (isJsonataState(state)) return jsonataToleratedFailures(state, rawInput, itemCount, env);
   const percentage =
     state.ToleratedFailurePercentagePath !== undefined
       ? resolveNumberSetting(
@@ -75,7 +86,7 @@ export function toleratedFailures(
           state.ToleratedFailurePercentagePath,
           "percentage",
         )
-      : state.ToleratedFailurePercentage;
+      : (state.ToleratedFailurePercentage as number | undefined);
   const count =
     state.ToleratedFailureCountPath !== undefined
       ? resolveNumberSetting(
@@ -85,7 +96,7 @@ export function toleratedFailures(
           state.ToleratedFailureCountPath,
           "non-negative integer",
         )
-      : state.ToleratedFailureCount;
+      : (state.ToleratedFailureCount as number | undefined);
   const limits: number[] = [];
   // A tiny epsilon keeps e.g. 7% of 300 (= 20.999999...) from flooring to 20.
   if (percentage !== undefined) limits.push(Math.floor((percentage * itemCount) / 100 + 1e-9));
@@ -97,7 +108,8 @@ export function toleratedFailures(
  * How many iterations may run at once: MaxConcurrency or MaxConcurrencyPath (read after
  * InputPath); 0, the default, means no limit. Throws `StatesError` `States.Runtime`.
  */
-export function maxConcurrency(state: MapState, rawInput: Json): number {
+export function maxConcurrency(state: MapState, rawInput: Json, env?: EvaluationEnv): number {
+  if (isJsonataState(state)) return jsonataMaxConcurrency(state, rawInput, env);
   if (state.MaxConcurrencyPath !== undefined) {
     return resolveNumberSetting(
       state,
@@ -107,5 +119,5 @@ export function maxConcurrency(state: MapState, rawInput: Json): number {
       "non-negative integer",
     );
   }
-  return state.MaxConcurrency ?? 0;
+  return (state.MaxConcurrency as number | undefined) ?? 0;
 }

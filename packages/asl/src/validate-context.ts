@@ -23,6 +23,10 @@ export class Validation {
   readonly problems = new ProblemList();
   /** Every state name in the definition, with the path of each state so named. */
   readonly stateLocations = new Map<string, PathSegments[]>();
+  /** The query language of states that name none, in the machine being validated. */
+  queryLanguage: "JSONPath" | "JSONata" = "JSONPath";
+  /** Variables assigned in the scopes around the machine being validated (inner scopes may not assign them). */
+  outerVariables: ReadonlySet<string> = new Set();
 
   constructor(
     readonly limits: Limits,
