@@ -60,7 +60,7 @@ export {
 } from "./data-flow";
 export { chooseNext, chooseRule, evaluateChoiceRule } from "./choice";
 export type { JsonataChoice } from "./jsonata-states";
-export { isJsonataState } from "./jsonata-states";
+export { isJsonataState, jsonataChoiceOutput } from "./jsonata-states";
 export type { JsonataScope, StatesVariable } from "./jsonata";
 export {
   JSONATA_LIMITS,

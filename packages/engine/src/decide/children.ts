@@ -9,6 +9,7 @@ import {
   mapItemInput,
   mapItems,
   maxConcurrency as mapMaxConcurrency,
+  stateAssignments,
   stateOutput,
   toleratedFailures,
 } from "@jetflow/asl";
@@ -33,8 +34,8 @@ export function startChildren(run: Run, state: ChildrenState, input: Json): Next
     launch(run, state, effective);
   } else {
     const items = mapItems(state, input, env);
-    const limit = mapMaxConcurrency(state, input);
-    const tolerated = toleratedFailures(state, input, items.length).maxFailures;
+    const limit = mapMaxConcurrency(state, input, env);
+    const tolerated = toleratedFailures(state, input, items.length, env).maxFailures;
     run.t.emit(
       {
         $case: "mapStarted",
@@ -247,10 +248,14 @@ function finishChildren(
     active.name,
   );
   let output: Json;
+  let assignedJson: string | undefined;
   try {
-    output = stateOutput(state, parseJson(active.inputJson), results, run.envFor(active));
+    const input = parseJson(active.inputJson);
+    const env = run.envFor(active);
+    output = stateOutput(state, input, results, env);
+    if (state.Assign !== undefined) assignedJson = run.assignedJson(stateAssignments(state, input, results, env));
   } catch (err) {
     return recover(run, state, toStatesError(err));
   }
-  return run.exit(active.name, output);
+  return run.exit(active.name, output, assignedJson);
 }
