@@ -1,7 +1,7 @@
 import type { EvaluationEnv } from "./context";
 import type { JsonataChoice } from "./jsonata-states";
 import { isJsonataState, jsonataChoose } from "./jsonata-states";
-import { contextAsJson } from "./context";
+import { contextAsJson, pathSource } from "./context";
 import type { ContextObject } from "./context";
 import { ErrorNames, StatesError } from "./errors";
 import type { Json } from "./json";
@@ -55,11 +55,14 @@ type Comparison = (typeof COMPARISON_OPERATORS)[number];
 interface RuleScope {
   input: Json;
   context: Json;
+  variables?: Readonly<Record<string, Json>> | undefined;
 }
 
 function resolve(path: string, scope: RuleScope): Json | undefined {
   const parsed = cachedPath(path);
-  return evaluatePath(parsed, parsed.root === "$$" ? scope.context : scope.input);
+  if (parsed.root === "$$") return evaluatePath(parsed, scope.context);
+  const data = pathSource(parsed, scope.input, { variables: scope.variables });
+  return data === undefined ? undefined : evaluatePath(parsed, data);
 }
 
 function order(relation: string, sign: number): boolean {
@@ -192,7 +195,7 @@ export function chooseNext(state: ChoiceState, rawInput: Json, context?: Context
 export function chooseRule(state: ChoiceState, rawInput: Json, env: EvaluationEnv): JsonataChoice {
   if (isJsonataState(state)) return jsonataChoose(state, rawInput, env);
   const input = applyInputPath(state, rawInput);
-  const scope = { input, context: contextAsJson(env.context) };
+  const scope = { input, context: contextAsJson(env.context), variables: env.variables };
   for (const [index, rule] of state.Choices.entries()) {
     if (evaluateRule(rule, scope)) return { next: rule.Next as string, rule, ruleIndex: index };
   }

@@ -40,7 +40,9 @@ export function applyInputPath(state: State, rawInput: Json): Json {
  */
 export function effectiveInput(state: State, rawInput: Json, env: EvaluationEnv): Json {
   if (isJsonataState(state)) {
-    return state.Type === "Task" || state.Type === "Parallel" ? jsonataArguments(state, rawInput, env) : rawInput;
+    return state.Type === "Task" || state.Type === "Parallel"
+      ? jsonataArguments(state, rawInput, env)
+      : rawInput;
   }
   const selected = applyInputPath(state, rawInput);
   if (

@@ -1,5 +1,5 @@
 import { isJsonataState, jsonataFailDetails } from "./jsonata-states";
-import { contextAsJson } from "./context";
+import { pathSource } from "./context";
 import type { EvaluationEnv } from "./context";
 import { ErrorNames, StatesError } from "./errors";
 import { evaluateIntrinsic } from "./intrinsics";
@@ -22,7 +22,8 @@ function resolveText(field: string, expression: string, rawInput: Json, env: Par
   let value: Json | undefined;
   if (expression.startsWith("$")) {
     const path = cachedPath(expression);
-    value = evaluatePath(path, path.root === "$$" ? contextAsJson(env.context) : rawInput);
+    const data = pathSource(path, rawInput, env);
+    value = data === undefined ? undefined : evaluatePath(path, data);
     if (value === undefined) {
       throw new StatesError(
         ErrorNames.Runtime,

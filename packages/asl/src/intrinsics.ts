@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { EvaluationEnv } from "./context";
-import { contextAsJson } from "./context";
+import { pathSource, pathSourceName } from "./context";
 import { ErrorNames, StatesError } from "./errors";
 import type { Json, JsonObject } from "./json";
 import {
@@ -35,10 +35,14 @@ function resolveArgument(arg: IntrinsicArgument, scope: Scope, fn: string): Json
     case "string":
       return arg.value;
     case "path": {
-      const data = arg.path.root === "$$" ? contextAsJson(scope.env.context) : scope.input;
-      const value = evaluatePath(arg.path, data);
-      if (value === undefined)
-        throw failure(fn, `path ${JSON.stringify(arg.path.source)} matches nothing in the input`);
+      const data = pathSource(arg.path, scope.input, scope.env);
+      const value = data === undefined ? undefined : evaluatePath(arg.path, data);
+      if (value === undefined) {
+        throw failure(
+          fn,
+          `path ${JSON.stringify(arg.path.source)} matches nothing in ${pathSourceName(arg.path)}`,
+        );
+      }
       return value;
     }
     case "call":

@@ -18,7 +18,9 @@ import { waitUntilMs } from "./wait";
 function jsonataState<T extends State>(state: Record<string, Json>, language = "JSONata"): T {
   const terminal = state.Type === "Succeed" || state.Type === "Fail";
   const states = terminal ? { A: state } : { A: state, Z: { Type: "Succeed" } };
-  const machine = assertValidDefinition(JSON.stringify({ QueryLanguage: language, StartAt: "A", States: states }));
+  const machine = assertValidDefinition(
+    JSON.stringify({ QueryLanguage: language, StartAt: "A", States: states }),
+  );
   return machine.States.A as T;
 }
 
@@ -69,7 +71,11 @@ describe("Task, Pass, Parallel and Succeed in JSONata", () => {
   });
 
   it("Arguments shapes the task input, from $states.input and variables", () => {
-    expect(effectiveInput(task, { name: "Ada" }, env({ greeting: "hi" }))).toEqual({ who: "Ada", fixed: 1, v: "hi" });
+    expect(effectiveInput(task, { name: "Ada" }, env({ greeting: "hi" }))).toEqual({
+      who: "Ada",
+      fixed: 1,
+      v: "hi",
+    });
   });
 
   it("Output shapes the state output from $states.result and $states.input", () => {
@@ -130,7 +136,9 @@ describe("Choice in JSONata", () => {
 
   it("outputs the chosen rule's Output, else the state's", () => {
     expect(jsonataChoiceOutput(choice, { n: 11 }, chooseRule(choice, { n: 11 }, env()), env())).toBe("big");
-    expect(jsonataChoiceOutput(choice, { n: 6 }, chooseRule(choice, { n: 6 }, env()), env())).toEqual({ n: 6 });
+    expect(jsonataChoiceOutput(choice, { n: 6 }, chooseRule(choice, { n: 6 }, env()), env())).toEqual({
+      n: 6,
+    });
   });
 
   it("assigns the state's and the chosen rule's variables, the rule's winning", () => {
@@ -154,9 +162,13 @@ describe("Wait, Fail and Map in JSONata", () => {
   it("Wait Seconds and Timestamp may be expressions", () => {
     const seconds = jsonataState<WaitState>({ Type: "Wait", Seconds: "{% $states.input.s %}", Next: "Z" });
     expect(waitUntilMs(seconds, { s: 3 }, 1000, env())).toBe(4000);
-    expect(failure(() => waitUntilMs(seconds, { s: -1 }, 0, env())).error).toBe("States.QueryEvaluationError");
+    expect(failure(() => waitUntilMs(seconds, { s: -1 }, 0, env())).error).toBe(
+      "States.QueryEvaluationError",
+    );
     const at = jsonataState<WaitState>({ Type: "Wait", Timestamp: "{% $states.input.at %}", Next: "Z" });
-    expect(waitUntilMs(at, { at: "2024-01-01T00:00:00Z" }, 0, env())).toBe(Date.parse("2024-01-01T00:00:00Z"));
+    expect(waitUntilMs(at, { at: "2024-01-01T00:00:00Z" }, 0, env())).toBe(
+      Date.parse("2024-01-01T00:00:00Z"),
+    );
   });
 
   it("Fail Error and Cause may be expressions giving strings", () => {
@@ -171,7 +183,10 @@ describe("Wait, Fail and Map in JSONata", () => {
   const map = jsonataState<MapState>({
     Type: "Map",
     Items: "{% $states.input.orders %}",
-    ItemSelector: { order: "{% $states.context.Map.Item.Value %}", index: "{% $states.context.Map.Item.Index %}" },
+    ItemSelector: {
+      order: "{% $states.context.Map.Item.Value %}",
+      index: "{% $states.context.Map.Item.Index %}",
+    },
     MaxConcurrency: "{% $states.input.limit %}",
     ToleratedFailureCount: "{% 1 %}",
     ItemProcessor: { StartAt: "In", States: { In: { Type: "Succeed" } } },
@@ -193,7 +208,11 @@ describe("Wait, Fail and Map in JSONata", () => {
 
 describe("Assign", () => {
   it("evaluates every value from the variables as they were on entry (JSONata)", () => {
-    const pass = jsonataState<PassState>({ Type: "Pass", Assign: { x: "{% $a %}", nextX: "{% $x %}" }, Next: "Z" });
+    const pass = jsonataState<PassState>({
+      Type: "Pass",
+      Assign: { x: "{% $a %}", nextX: "{% $x %}" },
+      Next: "Z",
+    });
     expect(stateAssignments(pass, {}, undefined, env({ x: 3, a: 6 }))).toEqual({ x: 6, nextX: 3 });
   });
 
@@ -213,7 +232,7 @@ describe("Assign", () => {
         Type: "Task",
         Resource: "work",
         ResultSelector: { "total.$": "$.sum" },
-        Assign: { "total.$": "$.total", "fixed": 1, "when.$": "$$.State.Name" },
+        Assign: { "total.$": "$.total", fixed: 1, "when.$": "$$.State.Name" },
         Next: "Z",
       },
       "JSONPath",
@@ -249,11 +268,66 @@ describe("Assign", () => {
   });
 
   it("refuses a variable larger than 256 KiB and variables adding up to more than the total", () => {
-    const pass = jsonataState<PassState>({ Type: "Pass", Assign: { big: "{% $pad('', 262144, 'x') %}" }, Next: "Z" });
-    expect(failure(() => stateAssignments(pass, {}, undefined, env())).error).toBe("States.DataLimitExceeded");
+    const pass = jsonataState<PassState>({
+      Type: "Pass",
+      Assign: { big: "{% $pad('', 262144, 'x') %}" },
+      Next: "Z",
+    });
+    expect(failure(() => stateAssignments(pass, {}, undefined, env())).error).toBe(
+      "States.DataLimitExceeded",
+    );
     const half = "x".repeat(140 * 1024);
     expect(failure(() => applyAssignments({ a: half }, { b: half })).cause).toMatch(
       /^the workflow variables would add up to \d+ bytes; the limit is 262144$/,
     );
+  });
+});
+
+describe("variables in JSONPath states", () => {
+  const vars = env({ order: { id: "o-1", items: [1, 2] }, limit: 5 });
+
+  it("are read by $name paths in payload templates, intrinsics, Choice rules and Fail paths", () => {
+    const pass = jsonataState<PassState>(
+      {
+        Type: "Pass",
+        Parameters: {
+          "id.$": "$order.id",
+          "count.$": "States.ArrayLength($order.items)",
+          "text.$": "States.Format('{} of {}', $order.id, $limit)",
+          "not-evaluated": "$order",
+        },
+        Next: "Z",
+      },
+      "JSONPath",
+    );
+    expect(passResult(pass, {}, vars)).toEqual({
+      id: "o-1",
+      count: 2,
+      text: "o-1 of 5",
+      "not-evaluated": "$order",
+    });
+    const choice = jsonataState<ChoiceState>(
+      {
+        Type: "Choice",
+        Choices: [{ Variable: "$limit", NumericGreaterThanPath: "$.n", Next: "Z" }],
+        Default: "Z",
+      },
+      "JSONPath",
+    );
+    expect(chooseRule(choice, { n: 1 }, vars).ruleIndex).toBe(0);
+    expect(chooseRule(choice, { n: 9 }, vars).ruleIndex).toBeUndefined();
+    const fail = jsonataState<FailState>({ Type: "Fail", ErrorPath: "$order.id", Cause: "c" }, "JSONPath");
+    expect(failDetails(fail, {}, vars)).toEqual({ error: "o-1", cause: "c" });
+  });
+
+  it("an unknown variable matches nothing", () => {
+    const pass = jsonataState<PassState>(
+      { Type: "Pass", Parameters: { "x.$": "$nope" }, Next: "Z" },
+      "JSONPath",
+    );
+    expect(failure(() => passResult(pass, {}, vars))).toEqual({
+      error: "States.ParameterPathFailure",
+      cause: 'cannot resolve field "x.$": path "$nope" matches nothing in the variable "nope"',
+    });
   });
 });

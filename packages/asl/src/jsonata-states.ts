@@ -12,7 +12,16 @@ import type { JsonataScope } from "./jsonata";
 import { evaluateJsonataValue } from "./jsonata";
 import { MAX_SECONDS } from "./settings";
 import { parseTimestamp, timestampToMs } from "./timestamp";
-import type { Catcher, ChoiceRule, ChoiceState, FailState, MapState, State, TaskState, WaitState } from "./types";
+import type {
+  Catcher,
+  ChoiceRule,
+  ChoiceState,
+  FailState,
+  MapState,
+  State,
+  TaskState,
+  WaitState,
+} from "./types";
 
 /** True when `state` uses JSONata (as `loadDefinition` resolved it). */
 export function isJsonataState(state: { QueryLanguage?: string }): boolean {
@@ -71,7 +80,11 @@ export interface JsonataChoice {
  * The first rule whose Condition is true, else Default, else `States.NoChoiceMatched`. A
  * Condition that is not a boolean is `States.QueryEvaluationError`.
  */
-export function jsonataChoose(state: ChoiceState, rawInput: Json, env: EvaluationEnv | undefined): JsonataChoice {
+export function jsonataChoose(
+  state: ChoiceState,
+  rawInput: Json,
+  env: EvaluationEnv | undefined,
+): JsonataChoice {
   const scope = jsonataScope(rawInput, requireEnv(env));
   for (const [index, rule] of state.Choices.entries()) {
     const field = `Choices[${index}].Condition`;
@@ -172,7 +185,8 @@ export function jsonataFailDetails(
     const raw = state[field];
     if (raw === undefined) return "";
     const value = evaluateSetting(field, raw, rawInput, env);
-    if (typeof value !== "string") throw queryError(`${field} must give a string, got ${describeValue(value)}`);
+    if (typeof value !== "string")
+      throw queryError(`${field} must give a string, got ${describeValue(value)}`);
     return value;
   };
   return { error: read("Error"), cause: read("Cause") };
@@ -195,12 +209,19 @@ export function jsonataItemInput(
   env: EvaluationEnv,
 ): Json {
   if (state.ItemSelector === undefined) return item;
-  const itemEnv: EvaluationEnv = { ...env, context: { ...env.context, Map: { Item: { Index: index, Value: item } } } };
+  const itemEnv: EvaluationEnv = {
+    ...env,
+    context: { ...env.context, Map: { Item: { Index: index, Value: item } } },
+  };
   return evaluateJsonataValue(state.ItemSelector, jsonataScope(rawInput, itemEnv), "ItemSelector");
 }
 
 /** Map: MaxConcurrency, a non-negative integer (0: no limit), possibly a JSONata string. */
-export function jsonataMaxConcurrency(state: MapState, rawInput: Json, env: EvaluationEnv | undefined): number {
+export function jsonataMaxConcurrency(
+  state: MapState,
+  rawInput: Json,
+  env: EvaluationEnv | undefined,
+): number {
   if (state.MaxConcurrency === undefined) return 0;
   const value = evaluateSetting("MaxConcurrency", state.MaxConcurrency, rawInput, env);
   return integerSetting("MaxConcurrency", value, 0, Number.MAX_SAFE_INTEGER);
@@ -215,9 +236,16 @@ export function jsonataToleratedFailures(
 ): { maxFailures: number } {
   const limits: number[] = [];
   if (state.ToleratedFailurePercentage !== undefined) {
-    const value = evaluateSetting("ToleratedFailurePercentage", state.ToleratedFailurePercentage, rawInput, env);
+    const value = evaluateSetting(
+      "ToleratedFailurePercentage",
+      state.ToleratedFailurePercentage,
+      rawInput,
+      env,
+    );
     if (typeof value !== "number" || value < 0 || value > 100) {
-      throw queryError(`ToleratedFailurePercentage must be a number from 0 to 100, got ${describeValue(value)}`);
+      throw queryError(
+        `ToleratedFailurePercentage must be a number from 0 to 100, got ${describeValue(value)}`,
+      );
     }
     limits.push(Math.floor((value * itemCount) / 100 + 1e-9));
   }

@@ -4,8 +4,15 @@ import { JSONATA_LIMITS, evaluateJsonata, evaluateJsonataValue, isJsonataString 
 import type { JsonataScope } from "./jsonata";
 import { testContext, testEnv } from "./test-env.test-helper";
 
-function scope(input: Json, variables: Record<string, Json> = {}, extra: Partial<JsonataScope["states"]> = {}) {
-  return { states: { input, context: testContext, ...extra }, env: testEnv({ variables, nowMs: 1_700_000_000_000 }) };
+function scope(
+  input: Json,
+  variables: Record<string, Json> = {},
+  extra: Partial<JsonataScope["states"]> = {},
+) {
+  return {
+    states: { input, context: testContext, ...extra },
+    env: testEnv({ variables, nowMs: 1_700_000_000_000 }),
+  };
 }
 
 function evaluate(expression: string, input: Json = {}, variables: Record<string, Json> = {}): Json {
@@ -62,9 +69,9 @@ describe("evaluateJsonata", () => {
       evaluate("{ 'avg': $average($student.course.grade), 'num': $count($student.course) }", {}, variables),
     ).toEqual({ avg: 76.25, num: 4 });
     expect(evaluate("($product := function($x, $y) {$x * $y}; $reduce([1..5], $product))")).toBe(120);
-    expect(evaluate("$states.input.products[calories=0].name", { products: [{ name: "a", calories: 0 }] })).toBe(
-      "a",
-    );
+    expect(
+      evaluate("$states.input.products[calories=0].name", { products: [{ name: "a", calories: 0 }] }),
+    ).toBe("a");
   });
 
   it("gives plain JSON: sequences become arrays, undefined members are dropped", () => {
@@ -76,7 +83,9 @@ describe("evaluateJsonata", () => {
 
   it("never lets a __proto__ key reach a shared prototype", () => {
     // jsonata 1.8 fails on such an object constructor: an error, never a polluted prototype.
-    expect(failure(() => evaluate('{"__proto__": {"polluted": true}}')).error).toBe("States.QueryEvaluationError");
+    expect(failure(() => evaluate('{"__proto__": {"polluted": true}}')).error).toBe(
+      "States.QueryEvaluationError",
+    );
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     const passed = evaluateJsonataValue(JSON.parse('{"__proto__": {"a": 1}}') as Json, scope({}), "Output");
     expect(Object.prototype.hasOwnProperty.call(passed, "__proto__")).toBe(true);
@@ -140,7 +149,9 @@ describe("Step Functions' JSONata functions", () => {
 
   it("$parse reads JSON text", () => {
     expect(evaluate("$parse($states.input.s)", { s: '{"a":[1,true]}' })).toEqual({ a: [1, true] });
-    expect(failure(() => evaluate("$parse('{')")).cause).toBe("Output: $parse: the argument is not valid JSON text");
+    expect(failure(() => evaluate("$parse('{')")).cause).toBe(
+      "Output: $parse: the argument is not valid JSON text",
+    );
   });
 
   it("$now and $millis give the decision's time, not the clock's", () => {

@@ -168,7 +168,10 @@ function stepFunctionsFunctions(env: EvaluationEnv): Record<string, unknown> {
         throw functionError("hash", `the first argument must be a string, got ${describeValue(data)}`);
       }
       if (data.length > JSONATA_LIMITS.maxHashInputLength) {
-        throw functionError("hash", `the input is longer than ${JSONATA_LIMITS.maxHashInputLength} characters`);
+        throw functionError(
+          "hash",
+          `the input is longer than ${JSONATA_LIMITS.maxHashInputLength} characters`,
+        );
       }
       const nodeName =
         typeof algorithm === "string" && Object.prototype.hasOwnProperty.call(HASH_ALGORITHMS, algorithm)
@@ -238,7 +241,10 @@ function toJson(field: string, value: unknown, depth = 0): Json {
     for (const item of value) if (item !== undefined) out.push(toJson(field, item, depth + 1));
     return out;
   }
-  if (typeof value === "function" || (typeof value === "object" && value !== null && "_jsonata_lambda" in value)) {
+  if (
+    typeof value === "function" ||
+    (typeof value === "object" && value !== null && "_jsonata_lambda" in value)
+  ) {
     throw queryError(field, "the expression returned a function, which is not JSON");
   }
   if (typeof value === "object") {
@@ -268,7 +274,10 @@ export function evaluateJsonata(source: string, scope: JsonataScope, field: stri
   try {
     expression = compile(source);
   } catch (err) {
-    throw queryError(field, `invalid JSONata expression: ${(err as JsonataErrorLike).message ?? String(err)}`);
+    throw queryError(
+      field,
+      `invalid JSONata expression: ${(err as JsonataErrorLike).message ?? String(err)}`,
+    );
   }
   const bindings: Record<string, unknown> = {};
   const variables = scope.env.variables;
@@ -278,7 +287,8 @@ export function evaluateJsonata(source: string, scope: JsonataScope, field: stri
   if (scope.states.errorOutput !== undefined) states.errorOutput = scope.states.errorOutput;
   bindings.states = states;
   Object.assign(bindings, stepFunctionsFunctions(scope.env));
-  for (const [name, reason] of Object.entries(REFUSED_JSONATA_FUNCTIONS)) bindings[name] = refused(name, reason);
+  for (const [name, reason] of Object.entries(REFUSED_JSONATA_FUNCTIONS))
+    bindings[name] = refused(name, reason);
   let steps = 0;
   let depth = 0;
   bindings.__evaluate_entry = () => {
@@ -286,7 +296,9 @@ export function evaluateJsonata(source: string, scope: JsonataScope, field: stri
       throw new BoundExceeded(`the evaluation took more than ${JSONATA_LIMITS.maxSteps} steps`);
     }
     if (++depth > JSONATA_LIMITS.maxDepth) {
-      throw new BoundExceeded(`stack overflow: the evaluation nested deeper than ${JSONATA_LIMITS.maxDepth} levels`);
+      throw new BoundExceeded(
+        `stack overflow: the evaluation nested deeper than ${JSONATA_LIMITS.maxDepth} levels`,
+      );
     }
   };
   bindings.__evaluate_exit = (_expr: unknown, _input: unknown, _env: unknown, result: unknown) => {
@@ -312,7 +324,8 @@ export function evaluateJsonata(source: string, scope: JsonataScope, field: stri
     const text = e.message ?? String(err);
     throw queryError(field, e.code ? `${text} (${e.code})` : text);
   }
-  if (result === undefined) throw queryError(field, "the expression returned nothing (undefined is not JSON)");
+  if (result === undefined)
+    throw queryError(field, "the expression returned nothing (undefined is not JSON)");
   return toJson(field, result);
 }
 
@@ -325,7 +338,8 @@ export function evaluateJsonataValue(value: Json, scope: JsonataScope, field: st
   if (typeof value === "string") {
     return isJsonataString(value) ? evaluateJsonata(jsonataSource(value), scope, field) : value;
   }
-  if (Array.isArray(value)) return value.map((item, i) => evaluateJsonataValue(item, scope, `${field}[${i}]`));
+  if (Array.isArray(value))
+    return value.map((item, i) => evaluateJsonataValue(item, scope, `${field}[${i}]`));
   if (isJsonObject(value)) {
     const out: JsonObject = {};
     for (const key of Object.keys(value)) {

@@ -28,7 +28,8 @@ export function resolveQueryLanguages(machine: StateMachine, inherited: QueryLan
   for (const name of Object.keys(machine.States)) {
     const state = machine.States[name] as State;
     state.QueryLanguage ??= fallback;
-    if (state.Type === "Parallel") for (const branch of state.Branches) resolveQueryLanguages(branch, inherited);
+    if (state.Type === "Parallel")
+      for (const branch of state.Branches) resolveQueryLanguages(branch, inherited);
     if (state.Type === "Map") {
       const processor = state.ItemProcessor ?? state.Iterator;
       if (processor) resolveQueryLanguages(processor, inherited);

@@ -98,6 +98,7 @@ export function catchOutput(
   if (catcher === undefined) {
     throw new StatesError(ErrorNames.Runtime, `state has no Catcher at index ${catcherIndex}`);
   }
-  if (isJsonataState(state)) return jsonataCatchOutput(catcher, catcherIndex, rawInput, errorOutput(error), env);
+  if (isJsonataState(state))
+    return jsonataCatchOutput(catcher, catcherIndex, rawInput, errorOutput(error), env);
   return applyResultPath(catcher.ResultPath, rawInput, errorOutput(error));
 }

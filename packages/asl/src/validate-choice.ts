@@ -73,7 +73,8 @@ function checkRule(
   );
   v.string(rule, "Comment", at);
   if (topLevel) checkAssign(v, rule, at, false);
-  else if (hasOwn(rule, "Assign")) v.add([...at, "Assign"], `a choice rule inside "And", "Or" or "Not" cannot have "Assign"`);
+  else if (hasOwn(rule, "Assign"))
+    v.add([...at, "Assign"], `a choice rule inside "And", "Or" or "Not" cannot have "Assign"`);
   if (topLevel) {
     const next = v.string(rule, "Next", at, "a top-level choice rule");
     if (next !== undefined) transitions.push({ target: next, at: [...at, "Next"] });

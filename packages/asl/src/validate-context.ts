@@ -167,7 +167,7 @@ export class Validation {
     text: string,
     at: PathSegments,
     key: string,
-    options: { reference: boolean; context: boolean },
+    options: { reference: boolean; context: boolean; variables?: boolean },
   ): JsonPath | undefined {
     let path: JsonPath;
     try {
@@ -181,6 +181,13 @@ export class Validation {
     }
     if (path.root === "$$" && !options.context) {
       this.add(at, `"${key}" cannot refer to the context object ("$$"), got ${JSON.stringify(text)}`);
+      return undefined;
+    }
+    if (path.variable !== undefined && !(options.variables ?? options.context)) {
+      this.add(
+        at,
+        `"${key}" cannot refer to a variable ("$${path.variable}"); variables work in payload templates, Assign, intrinsic functions, Choice rules and Fail's ErrorPath/CausePath`,
+      );
       return undefined;
     }
     if (options.reference && !isReferencePath(path)) {

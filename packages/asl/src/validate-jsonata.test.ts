@@ -59,12 +59,18 @@ describe("validation of JSONata states", () => {
         }),
       ),
     ).toEqual([
-      ["States.A.InputPath", '"InputPath" is a JSONPath field and cannot be used in a JSONata state; use "Arguments"'],
+      [
+        "States.A.InputPath",
+        '"InputPath" is a JSONPath field and cannot be used in a JSONata state; use "Arguments"',
+      ],
       [
         "States.A.Parameters",
         '"Parameters" is a JSONPath field and cannot be used in a JSONata state; use "Arguments"',
       ],
-      ["States.A.ResultPath", '"ResultPath" is a JSONPath field and cannot be used in a JSONata state; use "Output"'],
+      [
+        "States.A.ResultPath",
+        '"ResultPath" is a JSONPath field and cannot be used in a JSONata state; use "Output"',
+      ],
       [
         "States.A.TimeoutSecondsPath",
         '"TimeoutSecondsPath" is a JSONPath field and cannot be used in a JSONata state; use "TimeoutSeconds" with a JSONata expression',
@@ -99,11 +105,18 @@ describe("validation of JSONata states", () => {
         StartAt: "Old",
         States: {
           Old: { Type: "Pass", Parameters: { "total.$": "$.total" }, Next: "New" },
-          New: { Type: "Pass", QueryLanguage: "JSONata", Output: { total: "{% $states.input.total %}" }, End: true },
+          New: {
+            Type: "Pass",
+            QueryLanguage: "JSONata",
+            Output: { total: "{% $states.input.total %}" },
+            End: true,
+          },
         },
       }),
     ).toEqual([]);
-    expect(problems(jsonata({ Type: "Pass", QueryLanguage: "JSONPath", ResultPath: "$.x", Next: "Z" }))).toEqual([]);
+    expect(
+      problems(jsonata({ Type: "Pass", QueryLanguage: "JSONPath", ResultPath: "$.x", Next: "Z" })),
+    ).toEqual([]);
   });
 
   it("reports malformed expressions and badly delimited JSONata strings", () => {
@@ -116,7 +129,10 @@ describe("validation of JSONata states", () => {
         }),
       ),
     ).toEqual([
-      ["States.A.Output.a", expect.stringMatching(/^invalid JSONata expression: .* at character \d+$/) as string],
+      [
+        "States.A.Output.a",
+        expect.stringMatching(/^invalid JSONata expression: .* at character \d+$/) as string,
+      ],
       [
         "States.A.Output.b",
         'a JSONata string must start with "{%" and end with "%}" (no spaces outside them), got "{% 1 + 1"',
@@ -141,22 +157,40 @@ describe("validation of JSONata states", () => {
         }),
       ),
     ).toEqual([
-      ["States.A.TimeoutSeconds", '"TimeoutSeconds" must be a number or a JSONata string "{% ... %}", got "sixty"'],
+      [
+        "States.A.TimeoutSeconds",
+        '"TimeoutSeconds" must be a number or a JSONata string "{% ... %}", got "sixty"',
+      ],
     ]);
     expect(problems(jsonata({ Type: "Wait", Next: "Z" }))).toEqual([
       ["States.A", 'a JSONata Wait state needs exactly one of "Seconds" and "Timestamp"'],
     ]);
-    expect(problems(jsonata({ Type: "Map", Items: 5, ItemProcessor: { StartAt: "I", States: { I: { Type: "Succeed" } } }, Next: "Z" }))).toEqual([
-      ["States.A.Items", '"Items" must be an array or a JSONata string, got 5'],
-    ]);
+    expect(
+      problems(
+        jsonata({
+          Type: "Map",
+          Items: 5,
+          ItemProcessor: { StartAt: "I", States: { I: { Type: "Succeed" } } },
+          Next: "Z",
+        }),
+      ),
+    ).toEqual([["States.A.Items", '"Items" must be an array or a JSONata string, got 5']]);
   });
 
   it("needs a Condition on every JSONata choice rule and refuses JSONPath comparisons", () => {
     expect(
-      problems(jsonata({ Type: "Choice", Choices: [{ Variable: "$.x", IsNull: true, Next: "Z" }], Default: "Z" })),
+      problems(
+        jsonata({ Type: "Choice", Choices: [{ Variable: "$.x", IsNull: true, Next: "Z" }], Default: "Z" }),
+      ),
     ).toEqual([
-      ["States.A.Choices[0].Variable", '"Variable" is a JSONPath choice rule field; a JSONata choice rule uses "Condition"'],
-      ["States.A.Choices[0].IsNull", '"IsNull" is a JSONPath choice rule field; a JSONata choice rule uses "Condition"'],
+      [
+        "States.A.Choices[0].Variable",
+        '"Variable" is a JSONPath choice rule field; a JSONata choice rule uses "Condition"',
+      ],
+      [
+        "States.A.Choices[0].IsNull",
+        '"IsNull" is a JSONPath choice rule field; a JSONata choice rule uses "Condition"',
+      ],
       ["States.A.Choices[0].Condition", '"Condition" is required in a JSONata choice rule'],
     ]);
   });
@@ -170,7 +204,7 @@ describe("validation of Assign", () => {
         States: {
           A: {
             Type: "Pass",
-            Assign: { "states": 1, "9lives": 2, "a.b": 3, "ok_1": 4, "über": 5, "x.$": "$.x" },
+            Assign: { states: 1, "9lives": 2, "a.b": 3, ok_1: 4, über: 5, "x.$": "$.x" },
             Next: "B",
           },
           B: { Type: "Pass", QueryLanguage: "JSONata", Assign: { ["v".repeat(81)]: 1 }, End: true },
@@ -247,5 +281,45 @@ describe("jetflow validate output for JSONata definitions", () => {
     expect(lines[1]).toBe(
       'flow.yaml:7:5 States.A.InputPath: "InputPath" is a JSONPath field and cannot be used in a JSONata state; use "Arguments"',
     );
+  });
+});
+
+describe("validation of variable references in JSONPath states", () => {
+  it("allows $name in templates and Choice rules, refuses it in ResultPath, InputPath and ...Path settings", () => {
+    expect(
+      problems({
+        StartAt: "A",
+        States: {
+          A: {
+            Type: "Task",
+            Resource: "work",
+            Parameters: { "x.$": "$order.id" },
+            ResultPath: "$order",
+            InputPath: "$order",
+            TimeoutSecondsPath: "$timeout",
+            Next: "B",
+          },
+          B: {
+            Type: "Choice",
+            Choices: [{ Variable: "$order.id", IsPresent: true, Next: "C" }],
+            Default: "C",
+          },
+          C: { Type: "Succeed" },
+        },
+      }),
+    ).toEqual([
+      [
+        "States.A.InputPath",
+        '"InputPath" cannot refer to a variable ("$order"); variables work in payload templates, Assign, intrinsic functions, Choice rules and Fail\'s ErrorPath/CausePath',
+      ],
+      [
+        "States.A.ResultPath",
+        '"ResultPath" cannot refer to a variable ("$order"); variables work in payload templates, Assign, intrinsic functions, Choice rules and Fail\'s ErrorPath/CausePath',
+      ],
+      [
+        "States.A.TimeoutSecondsPath",
+        '"TimeoutSecondsPath" cannot refer to a variable ("$timeout"); variables work in payload templates, Assign, intrinsic functions, Choice rules and Fail\'s ErrorPath/CausePath',
+      ],
+    ]);
   });
 });

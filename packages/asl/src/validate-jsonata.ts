@@ -33,7 +33,12 @@ export const JSONPATH_ONLY_FIELDS: ReadonlySet<string> = new Set([
 ]);
 
 /** Fields only JSONata states have, refused in JSONPath states. */
-export const JSONATA_ONLY_FIELDS: ReadonlySet<string> = new Set(["Arguments", "Output", "Items", "Condition"]);
+export const JSONATA_ONLY_FIELDS: ReadonlySet<string> = new Set([
+  "Arguments",
+  "Output",
+  "Items",
+  "Condition",
+]);
 
 /** Why a JSONPath-only field cannot be in a JSONata state. */
 export function jsonPathOnlyMessage(key: string): string {
@@ -97,7 +102,10 @@ function checkNumberOrExpression(
   const value = state[key];
   if (typeof value === "string") {
     if (!isJsonataString(value)) {
-      v.add([...at, key], `"${key}" must be a number or a JSONata string "{% ... %}", got ${JSON.stringify(value)}`);
+      v.add(
+        [...at, key],
+        `"${key}" must be a number or a JSONata string "{% ... %}", got ${JSON.stringify(value)}`,
+      );
     } else checkJsonataValue(v, value, [...at, key]);
     return;
   }
@@ -181,14 +189,19 @@ function checkJsonataChoices(v: Validation, state: JsonObject, at: PathSegments)
       return;
     }
     checkUnknownFields(v, rule, ruleAt, RULE_FIELDS, "a JSONata choice rule", (key) =>
-      key === "Variable" || key === "And" || key === "Or" || key === "Not" || /Equals|Than|Is[A-Z]|Matches/.test(key)
+      key === "Variable" ||
+      key === "And" ||
+      key === "Or" ||
+      key === "Not" ||
+      /Equals|Than|Is[A-Z]|Matches/.test(key)
         ? `"${key}" is a JSONPath choice rule field; a JSONata choice rule uses "Condition"`
         : undefined,
     );
     v.string(rule, "Comment", ruleAt);
     const next = v.string(rule, "Next", ruleAt, "a choice rule");
     if (next !== undefined) transitions.push({ target: next, at: [...ruleAt, "Next"] });
-    if (!hasOwn(rule, "Condition")) v.add([...ruleAt, "Condition"], `"Condition" is required in a JSONata choice rule`);
+    if (!hasOwn(rule, "Condition"))
+      v.add([...ruleAt, "Condition"], `"Condition" is required in a JSONata choice rule`);
     else if (typeof rule.Condition !== "boolean" && !isJsonataString(rule.Condition)) {
       v.add(
         [...ruleAt, "Condition"],
@@ -260,7 +273,10 @@ export function checkJsonataStateFields(
       if (hasOwn(state, "Items")) {
         const items = state.Items;
         if (!Array.isArray(items) && !isJsonataString(items)) {
-          v.add([...at, "Items"], `"Items" must be an array or a JSONata string, got ${describeValue(items)}`);
+          v.add(
+            [...at, "Items"],
+            `"Items" must be an array or a JSONata string, got ${describeValue(items)}`,
+          );
         }
       }
       checkNumberOrExpression(v, state, "MaxConcurrency", at, 0, true, Number.MAX_SAFE_INTEGER);

@@ -64,7 +64,10 @@ const FIELDS: Readonly<Record<StateType, readonly string[]>> = {
   ],
 };
 
-const ALL_STATE_FIELDS = new Set([...Object.values(FIELDS).flat(), ...Object.values(JSONATA_STATE_FIELDS).flat()]);
+const ALL_STATE_FIELDS = new Set([
+  ...Object.values(FIELDS).flat(),
+  ...Object.values(JSONATA_STATE_FIELDS).flat(),
+]);
 
 function article(type: string): string {
   return /^[AEIOU]/.test(type) ? `an ${type}` : `a ${type}`;

@@ -130,8 +130,10 @@ function checkScopeVariables(v: Validation, states: JsonObject, at: PathSegments
     if (!isJsonObject(state)) continue;
     const jsonata = (state.QueryLanguage ?? v.queryLanguage) === "JSONata";
     const owners: [unknown, PathSegments][] = [[state, [...at, "States", name]]];
-    if (Array.isArray(state.Choices)) state.Choices.forEach((r, i) => owners.push([r, [...at, "States", name, "Choices", i]]));
-    if (Array.isArray(state.Catch)) state.Catch.forEach((c, i) => owners.push([c, [...at, "States", name, "Catch", i]]));
+    if (Array.isArray(state.Choices))
+      state.Choices.forEach((r, i) => owners.push([r, [...at, "States", name, "Choices", i]]));
+    if (Array.isArray(state.Catch))
+      state.Catch.forEach((c, i) => owners.push([c, [...at, "States", name, "Catch", i]]));
     for (const [owner, ownerAt] of owners) {
       for (const variable of assignedNames(owner, jsonata)) {
         own.add(variable);
@@ -178,7 +180,8 @@ function validateMachine(
   const edges = new Map<string, Transition[]>();
   const savedLanguage = v.queryLanguage;
   const savedOuter = v.outerVariables;
-  if (value.QueryLanguage === "JSONata" || value.QueryLanguage === "JSONPath") v.queryLanguage = value.QueryLanguage;
+  if (value.QueryLanguage === "JSONata" || value.QueryLanguage === "JSONPath")
+    v.queryLanguage = value.QueryLanguage;
   const own = checkScopeVariables(v, states, at);
   v.outerVariables = new Set([...savedOuter, ...own]);
   try {

@@ -253,7 +253,8 @@ function finishChildren(
     const input = parseJson(active.inputJson);
     const env = run.envFor(active);
     output = stateOutput(state, input, results, env);
-    if (state.Assign !== undefined) assignedJson = run.assignedJson(stateAssignments(state, input, results, env));
+    if (state.Assign !== undefined)
+      assignedJson = run.assignedJson(stateAssignments(state, input, results, env));
   } catch (err) {
     return recover(run, state, toStatesError(err));
   }

@@ -283,7 +283,12 @@ function mergeVariables(current: string | undefined, assignedJson: string): stri
   const merged = JSON.parse(current) as Record<string, unknown>;
   const assigned = JSON.parse(assignedJson) as Record<string, unknown>;
   for (const name of Object.keys(assigned)) {
-    Object.defineProperty(merged, name, { value: assigned[name], enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(merged, name, {
+      value: assigned[name],
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   return JSON.stringify(merged);
 }
