@@ -1,3 +1,6 @@
+import type * as Asl from "./index";
+import type { ChoiceState, PassState } from "./types";
+
 /**
  * JSONPath workflows never load the jsonata package: loading, validating and evaluating them
  * must not require it (it is required on first use by a JSONata state).
@@ -11,7 +14,7 @@ describe("the jsonata package", () => {
         return jest.requireActual("jsonata");
       });
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const asl = require("./index") as typeof import("./index");
+      const asl = require("./index") as typeof Asl;
       const machine = asl.assertValidDefinition(
         JSON.stringify({
           StartAt: "A",
@@ -32,10 +35,10 @@ describe("the jsonata package", () => {
         uuid: () => "u",
         variables: { y: 1 },
       };
-      const state = machine.States.A as import("./types").PassState;
+      const state = machine.States.A as PassState;
       expect(asl.passResult(state, { x: 1 }, env)).toEqual({ x: 1 });
       expect(asl.stateAssignments(state, { x: 1 }, { x: 1 }, env)).toEqual({ y: 1 });
-      expect(asl.chooseRule(machine.States.B as import("./types").ChoiceState, {}, env).ruleIndex).toBe(0);
+      expect(asl.chooseRule(machine.States.B as ChoiceState, {}, env).ruleIndex).toBe(0);
       expect(loaded).toBe(0);
       expect(
         asl.evaluateJsonata("1 + 1", { states: { input: {}, context: env.context }, env }, "Output"),
