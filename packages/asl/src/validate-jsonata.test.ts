@@ -323,3 +323,45 @@ describe("validation of variable references in JSONPath states", () => {
     ]);
   });
 });
+
+describe("validation of $states", () => {
+  it("allows $states.result only in Task, Map and Parallel Output/Assign, $states.errorOutput only in catchers", () => {
+    expect(
+      problems(
+        jsonata(
+          {
+            Type: "Task",
+            Resource: "work",
+            Arguments: { r: "{% $states.result %}" },
+            Output: "{% $states.result.x %}",
+            Assign: { e: "{% $states.errorOutput %}" },
+            Catch: [
+              {
+                ErrorEquals: ["States.ALL"],
+                Output: "{% $states.errorOutput.Cause %}",
+                Assign: { r: "{% $states.result %}" },
+                Next: "Z",
+              },
+            ],
+            Next: "P",
+          },
+          { P: { Type: "Pass", Output: "{% $states.result %}", Next: "Z" } },
+        ),
+      ),
+    ).toEqual([
+      [
+        "States.A.Arguments.r",
+        '"$states.result" is available only in the Output and Assign fields of a Task, Map or Parallel state',
+      ],
+      ["States.A.Assign.e", '"$states.errorOutput" is available only in a Catcher\'s Output and Assign'],
+      [
+        "States.A.Catch[0].Assign.r",
+        '"$states.result" is available only in the Output and Assign fields of a Task, Map or Parallel state',
+      ],
+      [
+        "States.P.Output",
+        '"$states.result" is available only in the Output and Assign fields of a Task, Map or Parallel state',
+      ],
+    ]);
+  });
+});

@@ -60,11 +60,26 @@ export function jsonataOnlyMessage(key: string): string {
   return `"${key}" is a JSONata field; set "QueryLanguage": "JSONata" on the state or the state machine to use it`;
 }
 
+/** Which of `$states.result` and `$states.errorOutput` a field may reference. */
+export interface StatesFields {
+  result?: boolean;
+  errorOutput?: boolean;
+}
+
+const STATES_REFERENCE = /\$states\s*\.\s*(result|errorOutput)\b/g;
+
 /**
- * Checks every string inside `value`: a JSONata string must parse; a string that opens with
+ * Checks every string inside `value`: a JSONata string must parse and may reference
+ * `$states.result`/`$states.errorOutput` only where `allowed` says; a string that opens with
  * `{%` but does not close with `%}` (or the reverse) is refused.
  */
-export function checkJsonataValue(v: Validation, value: unknown, at: PathSegments, depth = 0): void {
+export function checkJsonataValue(
+  v: Validation,
+  value: unknown,
+  at: PathSegments,
+  allowed: StatesFields = {},
+  depth = 0,
+): void {
   if (depth > v.limits.maxJsonDepth) return;
   if (typeof value === "string") {
     const opens = value.startsWith("{%");
@@ -74,6 +89,16 @@ export function checkJsonataValue(v: Validation, value: unknown, at: PathSegment
       if (problem) {
         v.add(at, `invalid JSONata expression: ${problem.message} at character ${problem.position + 1}`);
       }
+      for (const match of value.matchAll(STATES_REFERENCE)) {
+        const field = match[1] as "result" | "errorOutput";
+        if (allowed[field] === true) continue;
+        const where =
+          field === "result"
+            ? "the Output and Assign fields of a Task, Map or Parallel state"
+            : "a Catcher's Output and Assign";
+        v.add(at, `"$states.${field}" is available only in ${where}`);
+        break;
+      }
     } else if (opens !== closes) {
       v.add(
         at,
@@ -82,9 +107,10 @@ export function checkJsonataValue(v: Validation, value: unknown, at: PathSegment
     }
     return;
   }
-  if (Array.isArray(value)) value.forEach((item, i) => checkJsonataValue(v, item, [...at, i], depth + 1));
-  else if (isJsonObject(value)) {
-    for (const key of Object.keys(value)) checkJsonataValue(v, value[key], [...at, key], depth + 1);
+  if (Array.isArray(value)) {
+    value.forEach((item, i) => checkJsonataValue(v, item, [...at, i], allowed, depth + 1));
+  } else if (isJsonObject(value)) {
+    for (const key of Object.keys(value)) checkJsonataValue(v, value[key], [...at, key], allowed, depth + 1);
   }
 }
 
@@ -114,7 +140,13 @@ function checkNumberOrExpression(
 }
 
 /** Checks an `Assign` field: an object of valid variable names; values by query language. */
-export function checkAssign(v: Validation, owner: JsonObject, at: PathSegments, jsonata: boolean): void {
+export function checkAssign(
+  v: Validation,
+  owner: JsonObject,
+  at: PathSegments,
+  jsonata: boolean,
+  allowed: StatesFields = {},
+): void {
   if (!hasOwn(owner, "Assign")) return;
   const assign = owner.Assign;
   const assignAt = [...at, "Assign"];
@@ -127,7 +159,7 @@ export function checkAssign(v: Validation, owner: JsonObject, at: PathSegments, 
     const problem = variableNameProblem(name);
     if (problem) v.add([...assignAt, key], problem);
   }
-  if (jsonata) checkJsonataValue(v, assign, assignAt);
+  if (jsonata) checkJsonataValue(v, assign, assignAt, allowed);
   else checkTemplate(v, owner, "Assign", at);
 }
 
@@ -226,10 +258,11 @@ export function checkJsonataStateFields(
   at: PathSegments,
   type: string,
 ): Transition[] {
+  const result = { result: type === "Task" || type === "Map" || type === "Parallel" };
   for (const key of ["Arguments", "Output", "Items", "ItemSelector"]) {
-    if (hasOwn(state, key)) checkJsonataValue(v, state[key], [...at, key]);
+    if (hasOwn(state, key)) checkJsonataValue(v, state[key], [...at, key], key === "Output" ? result : {});
   }
-  if (type !== "Succeed" && type !== "Fail") checkAssign(v, state, at, true);
+  if (type !== "Succeed" && type !== "Fail") checkAssign(v, state, at, true, result);
   switch (type) {
     case "Task": {
       const resource = v.string(state, "Resource", at, "a Task state");

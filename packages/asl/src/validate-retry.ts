@@ -117,9 +117,9 @@ export function checkCatch(
     if (next !== undefined) transitions.push({ target: next, at: [...cAt, "Next"] });
     if (jsonata) {
       if (Object.prototype.hasOwnProperty.call(catcher, "Output"))
-        checkJsonataValue(v, catcher.Output, [...cAt, "Output"]);
+        checkJsonataValue(v, catcher.Output, [...cAt, "Output"], { errorOutput: true });
     } else v.path(catcher, "ResultPath", cAt, { reference: true, nullable: true });
-    checkAssign(v, catcher, cAt, jsonata);
+    checkAssign(v, catcher, cAt, jsonata, { errorOutput: true });
     v.string(catcher, "Comment", cAt);
   });
   return transitions;
