@@ -88,7 +88,9 @@ describe("JSONata states through the engine", () => {
     const out = result(sim);
     expect(out.status).toBe("SUCCEEDED");
     expect(out.output).toMatchObject({ caught: "States.QueryEvaluationError" });
-    expect((out.output as { why: string }).why).toBe('Arguments: The right side of the "+" operator must evaluate to a number (T2002)');
+    expect((out.output as { why: string }).why).toBe(
+      'Arguments: The right side of the "+" operator must evaluate to a number (T2002)',
+    );
     expectSnapshotsAreFolds(sim);
   });
 
