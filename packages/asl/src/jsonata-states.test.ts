@@ -201,7 +201,7 @@ describe("Wait, Fail and Map in JSONata", () => {
     expect(toleratedFailures(map, input, 2, env())).toEqual({ maxFailures: 1 });
     expect(failure(() => mapItems(map, { orders: 5 }, env()))).toEqual({
       error: "States.QueryEvaluationError",
-      cause: "Items must give an array, got 5",
+      cause: "Items must give an array or an object, got 5",
     });
   });
 });
@@ -329,5 +329,17 @@ describe("variables in JSONPath states", () => {
       error: "States.ParameterPathFailure",
       cause: 'cannot resolve field "x.$": path "$nope" matches nothing in the variable "nope"',
     });
+  });
+});
+
+describe("Map Items as an object", () => {
+  it("iterates over the object's values", () => {
+    const map = jsonataState<MapState>({
+      Type: "Map",
+      Items: { a: 1, b: "{% $states.input.b %}" },
+      ItemProcessor: { StartAt: "In", States: { In: { Type: "Succeed" } } },
+      Next: "Z",
+    });
+    expect(mapItems(map, { b: 2 }, env())).toEqual([1, 2]);
   });
 });

@@ -197,7 +197,7 @@ export function jsonataMapItems(state: MapState, rawInput: Json, env: Evaluation
   const value = state.Items === undefined ? rawInput : evaluateSetting("Items", state.Items, rawInput, env);
   if (Array.isArray(value)) return value;
   if (isJsonObject(value)) return Object.keys(value).map((key) => value[key] as Json);
-  throw queryError(`Items must give an array, got ${describeValue(value)}`);
+  throw queryError(`Items must give an array or an object, got ${describeValue(value)}`);
 }
 
 /** Map: one iteration's input, ItemSelector evaluated with `$states.context.Map.Item`, else the item. */

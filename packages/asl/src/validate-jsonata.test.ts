@@ -174,7 +174,7 @@ describe("validation of JSONata states", () => {
           Next: "Z",
         }),
       ),
-    ).toEqual([["States.A.Items", '"Items" must be an array or a JSONata string, got 5']]);
+    ).toEqual([["States.A.Items", '"Items" must be an array, an object or a JSONata string, got 5']]);
   });
 
   it("needs a Condition on every JSONata choice rule and refuses JSONPath comparisons", () => {

@@ -305,10 +305,10 @@ export function checkJsonataStateFields(
     case "Map":
       if (hasOwn(state, "Items")) {
         const items = state.Items;
-        if (!Array.isArray(items) && !isJsonataString(items)) {
+        if (!Array.isArray(items) && !isJsonObject(items) && !isJsonataString(items)) {
           v.add(
             [...at, "Items"],
-            `"Items" must be an array or a JSONata string, got ${describeValue(items)}`,
+            `"Items" must be an array, an object or a JSONata string, got ${describeValue(items)}`,
           );
         }
       }
