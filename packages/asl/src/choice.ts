@@ -194,7 +194,7 @@ export function chooseNext(state: ChoiceState, rawInput: Json, context?: Context
  */
 export function chooseRule(state: ChoiceState, rawInput: Json, env: EvaluationEnv): JsonataChoice {
   if (isJsonataState(state)) return jsonataChoose(state, rawInput, env);
-  const input = applyInputPath(state, rawInput);
+  const input = applyInputPath(state, rawInput, env);
   const scope = { input, context: contextAsJson(env.context), variables: env.variables };
   for (const [index, rule] of state.Choices.entries()) {
     if (evaluateRule(rule, scope)) return { next: rule.Next as string, rule, ruleIndex: index };

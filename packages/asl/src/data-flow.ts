@@ -1,4 +1,5 @@
 import type { EvaluationEnv } from "./context";
+import { pathSource } from "./context";
 import { ErrorNames, StatesError } from "./errors";
 import type { Json, JsonObject } from "./json";
 import { cachedPath } from "./jsonpath";
@@ -7,17 +8,37 @@ import { isJsonataState, jsonataArguments, jsonataOutput } from "./jsonata-state
 import { evaluateTemplate } from "./payload-template";
 import type { ChoiceState, PassState, State } from "./types";
 
+/** The variables a path may read (`$name`), when the caller has them. */
+type PathEnv = Partial<Pick<EvaluationEnv, "variables">> | undefined;
+
+/**
+ * Evaluates `path` against `data`, or against the variable it names (`$name...`).
+ * Undefined when it matches nothing (or names an unknown variable). @internal
+ */
+export function readPath(path: string, data: Json, env: PathEnv): Json | undefined {
+  const parsed = cachedPath(path);
+  if (parsed.root !== "$") return undefined;
+  const source = pathSource(parsed, data, env ?? {});
+  return source === undefined ? undefined : evaluatePath(parsed, source);
+}
+
 function selectWithPath(
   field: "InputPath" | "OutputPath",
   path: string | null | undefined,
   data: Json,
+  env: PathEnv,
 ): Json {
   if (path === undefined) return data;
   if (path === null) return {};
-  const parsed = cachedPath(path);
-  const value = parsed.root === "$" ? evaluatePath(parsed, data) : undefined;
+  const value = readPath(path, data, env);
   if (value === undefined) {
-    const what = field === "InputPath" ? "the state's input" : "the state's output";
+    const variable = cachedPath(path).variable;
+    const what =
+      variable !== undefined
+        ? `the variable "${variable}"`
+        : field === "InputPath"
+          ? "the state's input"
+          : "the state's output";
     throw new StatesError(ErrorNames.Runtime, `${field} ${JSON.stringify(path)} matches nothing in ${what}`);
   }
   return value;
@@ -28,8 +49,8 @@ function selectWithPath(
  * input a state "sees" (Choice rules, Wait and timeout paths, ItemsPath). Throws `StatesError`
  * `States.Runtime` when the path matches nothing.
  */
-export function applyInputPath(state: State, rawInput: Json): Json {
-  return state.Type === "Fail" ? rawInput : selectWithPath("InputPath", state.InputPath, rawInput);
+export function applyInputPath(state: State, rawInput: Json, env?: PathEnv): Json {
+  return state.Type === "Fail" ? rawInput : selectWithPath("InputPath", state.InputPath, rawInput, env);
 }
 
 /**
@@ -44,7 +65,7 @@ export function effectiveInput(state: State, rawInput: Json, env: EvaluationEnv)
       ? jsonataArguments(state, rawInput, env)
       : rawInput;
   }
-  const selected = applyInputPath(state, rawInput);
+  const selected = applyInputPath(state, rawInput, env);
   if (
     (state.Type === "Task" || state.Type === "Pass" || state.Type === "Parallel") &&
     state.Parameters !== undefined
@@ -66,8 +87,8 @@ export function applyResultPath(resultPath: string | null | undefined, rawInput:
 }
 
 /** Applies an OutputPath: absent means `$`, `null` means `{}`. Throws `StatesError` `States.Runtime`. */
-export function applyOutputPath(outputPath: string | null | undefined, value: Json): Json {
-  return selectWithPath("OutputPath", outputPath, value);
+export function applyOutputPath(outputPath: string | null | undefined, value: Json, env?: PathEnv): Json {
+  return selectWithPath("OutputPath", outputPath, value, env);
 }
 
 /**
@@ -83,10 +104,10 @@ export function stateOutput(state: State, rawInput: Json, result: Json, env: Eva
     case "Map": {
       const selected =
         state.ResultSelector === undefined ? result : evaluateTemplate(state.ResultSelector, result, env);
-      return applyOutputPath(state.OutputPath, applyResultPath(state.ResultPath, rawInput, selected));
+      return applyOutputPath(state.OutputPath, applyResultPath(state.ResultPath, rawInput, selected), env);
     }
     case "Pass":
-      return applyOutputPath(state.OutputPath, applyResultPath(state.ResultPath, rawInput, result));
+      return applyOutputPath(state.OutputPath, applyResultPath(state.ResultPath, rawInput, result), env);
     case "Fail":
       return rawInput;
     default:
@@ -111,12 +132,12 @@ export function passResult(state: PassState, rawInput: Json, env: EvaluationEnv)
 export function passThroughOutput(state: State, rawInput: Json, env?: EvaluationEnv): Json {
   if (state.Type === "Fail") return rawInput;
   if (isJsonataState(state)) return jsonataOutput(state, rawInput, undefined, env);
-  return applyOutputPath(state.OutputPath, applyInputPath(state, rawInput));
+  return applyOutputPath(state.OutputPath, applyInputPath(state, rawInput, env), env);
 }
 
 /** The output of a Choice state (InputPath, then OutputPath), which becomes the chosen state's input. */
-export function choiceOutput(state: ChoiceState, rawInput: Json): Json {
-  return passThroughOutput(state, rawInput);
+export function choiceOutput(state: ChoiceState, rawInput: Json, env?: EvaluationEnv): Json {
+  return passThroughOutput(state, rawInput, env);
 }
 
 /** The Error Output a Catcher passes on. @internal */

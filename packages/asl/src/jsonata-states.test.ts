@@ -320,6 +320,42 @@ describe("variables in JSONPath states", () => {
     expect(failDetails(fail, {}, vars)).toEqual({ error: "o-1", cause: "c" });
   });
 
+  it("are read by InputPath, OutputPath, ItemsPath and ...Path settings", () => {
+    const task = jsonataState<TaskState>(
+      {
+        Type: "Task",
+        Resource: "work",
+        InputPath: "$order",
+        TimeoutSecondsPath: "$limit",
+        OutputPath: "$order.items",
+        Next: "Z",
+      },
+      "JSONPath",
+    );
+    expect(effectiveInput(task, {}, vars)).toEqual({ id: "o-1", items: [1, 2] });
+    expect(taskTimeouts(task, {}, vars)).toEqual({ timeoutSeconds: 5 });
+    expect(stateOutput(task, {}, { r: 1 }, vars)).toEqual([1, 2]);
+    const map = jsonataState<MapState>(
+      {
+        Type: "Map",
+        ItemsPath: "$order.items",
+        MaxConcurrencyPath: "$limit",
+        ItemProcessor: { StartAt: "In", States: { In: { Type: "Succeed" } } },
+        Next: "Z",
+      },
+      "JSONPath",
+    );
+    expect(mapItems(map, {}, vars)).toEqual([1, 2]);
+    expect(maxConcurrency(map, {}, vars)).toBe(5);
+    const wait = jsonataState<WaitState>({ Type: "Wait", SecondsPath: "$limit", Next: "Z" }, "JSONPath");
+    expect(waitUntilMs(wait, {}, 0, vars)).toBe(5000);
+    const missing = jsonataState<PassState>({ Type: "Pass", InputPath: "$nope", Next: "Z" }, "JSONPath");
+    expect(failure(() => passResult(missing, {}, vars))).toEqual({
+      error: "States.Runtime",
+      cause: 'InputPath "$nope" matches nothing in the variable "nope"',
+    });
+  });
+
   it("an unknown variable matches nothing", () => {
     const pass = jsonataState<PassState>(
       { Type: "Pass", Parameters: { "x.$": "$nope" }, Next: "Z" },

@@ -6,11 +6,10 @@ import {
   jsonataToleratedFailures,
 } from "./jsonata-states";
 import type { EvaluationEnv } from "./context";
-import { applyInputPath } from "./data-flow";
+import { applyInputPath, readPath } from "./data-flow";
 import { ErrorNames, StatesError } from "./errors";
 import type { Json } from "./json";
 import { jsonTypeName } from "./json";
-import { evaluatePath } from "./jsonpath-eval";
 import { evaluateTemplate } from "./payload-template";
 import { resolveNumberSetting } from "./settings";
 import type { ItemProcessor, MapState } from "./types";
@@ -22,7 +21,7 @@ import type { ItemProcessor, MapState } from "./types";
 export function mapItems(state: MapState, rawInput: Json, env?: EvaluationEnv): Json[] {
   if (isJsonataState(state)) return jsonataMapItems(state, rawInput, env);
   const itemsPath = state.ItemsPath ?? "$";
-  const value = evaluatePath(itemsPath, applyInputPath(state, rawInput));
+  const value = readPath(itemsPath, applyInputPath(state, rawInput, env), env);
   if (value === undefined) {
     throw new StatesError(
       ErrorNames.Runtime,
@@ -54,7 +53,7 @@ export function mapItemInput(
   const selector = state.ItemSelector ?? state.Parameters;
   if (selector === undefined) return item;
   const context = { ...env.context, Map: { Item: { Index: index, Value: item } } };
-  return evaluateTemplate(selector, applyInputPath(state, rawInput), { ...env, context });
+  return evaluateTemplate(selector, applyInputPath(state, rawInput, env), { ...env, context });
 }
 
 /** The machine each iteration runs: ItemProcessor, or the deprecated Iterator. */
@@ -85,6 +84,7 @@ export function toleratedFailures(
           "ToleratedFailurePercentagePath",
           state.ToleratedFailurePercentagePath,
           "percentage",
+          env,
         )
       : (state.ToleratedFailurePercentage as number | undefined);
   const count =
@@ -95,6 +95,7 @@ export function toleratedFailures(
           "ToleratedFailureCountPath",
           state.ToleratedFailureCountPath,
           "non-negative integer",
+          env,
         )
       : (state.ToleratedFailureCount as number | undefined);
   const limits: number[] = [];
@@ -117,6 +118,7 @@ export function maxConcurrency(state: MapState, rawInput: Json, env?: Evaluation
       "MaxConcurrencyPath",
       state.MaxConcurrencyPath,
       "non-negative integer",
+      env,
     );
   }
   return (state.MaxConcurrency as number | undefined) ?? 0;

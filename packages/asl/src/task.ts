@@ -103,6 +103,7 @@ export function taskTimeouts(
           "TimeoutSecondsPath",
           state.TimeoutSecondsPath,
           "positive integer",
+          env,
         )
       : (state.TimeoutSeconds as number | undefined);
   const heartbeat =
@@ -113,6 +114,7 @@ export function taskTimeouts(
           "HeartbeatSecondsPath",
           state.HeartbeatSecondsPath,
           "positive integer",
+          env,
         )
       : (state.HeartbeatSeconds as number | undefined);
   for (const [field, value] of [

@@ -186,7 +186,9 @@ export class Validation {
     if (path.variable !== undefined && !(options.variables ?? options.context)) {
       this.add(
         at,
-        `"${key}" cannot refer to a variable ("$${path.variable}"); variables work in payload templates, Assign, intrinsic functions, Choice rules and Fail's ErrorPath/CausePath`,
+        key === "ResultPath"
+          ? `"ResultPath" cannot refer to a variable ("$${path.variable}"): it says where the result goes in the state's input; use "Assign" to set a variable`
+          : `"${key}" cannot refer to a variable ("$${path.variable}")`,
       );
       return undefined;
     }
@@ -218,6 +220,8 @@ export class Validation {
     this.pathText(value, [...at, key], key, {
       reference: options.reference,
       context: options.context ?? false,
+      // The specification: "In a JSONPath state, the ResultPath field MUST NOT reference a variable".
+      variables: key !== "ResultPath",
     });
   }
 

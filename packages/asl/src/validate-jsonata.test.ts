@@ -285,7 +285,7 @@ describe("jetflow validate output for JSONata definitions", () => {
 });
 
 describe("validation of variable references in JSONPath states", () => {
-  it("allows $name in templates and Choice rules, refuses it in ResultPath, InputPath and ...Path settings", () => {
+  it("allows $name in every path field but ResultPath", () => {
     expect(
       problems({
         StartAt: "A",
@@ -296,7 +296,9 @@ describe("validation of variable references in JSONPath states", () => {
             Parameters: { "x.$": "$order.id" },
             ResultPath: "$order",
             InputPath: "$order",
+            OutputPath: "$order",
             TimeoutSecondsPath: "$timeout",
+            Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$err", Next: "B" }],
             Next: "B",
           },
           B: {
@@ -309,16 +311,12 @@ describe("validation of variable references in JSONPath states", () => {
       }),
     ).toEqual([
       [
-        "States.A.InputPath",
-        '"InputPath" cannot refer to a variable ("$order"); variables work in payload templates, Assign, intrinsic functions, Choice rules and Fail\'s ErrorPath/CausePath',
-      ],
-      [
         "States.A.ResultPath",
-        '"ResultPath" cannot refer to a variable ("$order"); variables work in payload templates, Assign, intrinsic functions, Choice rules and Fail\'s ErrorPath/CausePath',
+        '"ResultPath" cannot refer to a variable ("$order"): it says where the result goes in the state\'s input; use "Assign" to set a variable',
       ],
       [
-        "States.A.TimeoutSecondsPath",
-        '"TimeoutSecondsPath" cannot refer to a variable ("$timeout"); variables work in payload templates, Assign, intrinsic functions, Choice rules and Fail\'s ErrorPath/CausePath',
+        "States.A.Catch[0].ResultPath",
+        '"ResultPath" cannot refer to a variable ("$err"): it says where the result goes in the state\'s input; use "Assign" to set a variable',
       ],
     ]);
   });

@@ -135,7 +135,7 @@ export function stateAssignments(
     } else if (state.Type === "Pass") {
       data = result ?? null;
     } else {
-      data = applyInputPath(state, rawInput);
+      data = applyInputPath(state, rawInput, env);
     }
   }
   const scope: { input: Json; data: Json; result?: Json } = { input: rawInput, data };
@@ -157,7 +157,7 @@ export function choiceAssignments(
   const stateLevel = stateAssignments(state, rawInput, undefined, env);
   if (rule?.Assign === undefined) return stateLevel;
   const jsonata = isJsonataState(state);
-  const data = jsonata ? rawInput : applyInputPath(state, rawInput);
+  const data = jsonata ? rawInput : applyInputPath(state, rawInput, env);
   const ruleLevel = evaluateAssign(
     rule.Assign,
     jsonata,

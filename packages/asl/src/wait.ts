@@ -1,8 +1,7 @@
-import { applyInputPath } from "./data-flow";
+import { applyInputPath, readPath } from "./data-flow";
 import { ErrorNames, StatesError } from "./errors";
 import type { Json } from "./json";
 import { describeValue } from "./json";
-import { evaluatePath } from "./jsonpath-eval";
 import { MAX_SECONDS, resolveNumberSetting } from "./settings";
 import { parseTimestamp, timestampToMs } from "./timestamp";
 import type { WaitState } from "./types";
@@ -30,6 +29,7 @@ export function waitUntilMs(
       "SecondsPath",
       state.SecondsPath,
       "non-negative integer",
+      env,
     );
     if (seconds > MAX_SECONDS) {
       throw new StatesError(
@@ -43,7 +43,7 @@ export function waitUntilMs(
   let field = "Timestamp";
   if (state.TimestampPath !== undefined) {
     field = `TimestampPath ${JSON.stringify(state.TimestampPath)}`;
-    text = evaluatePath(state.TimestampPath, applyInputPath(state, rawInput));
+    text = readPath(state.TimestampPath, applyInputPath(state, rawInput, env), env);
     if (text === undefined)
       throw new StatesError(ErrorNames.Runtime, `${field} matches nothing in the state's input`);
   }

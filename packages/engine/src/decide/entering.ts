@@ -112,7 +112,7 @@ function enterOne(run: Run, name: string, input: Json): NextState | undefined {
         const choice = chooseRule(state, input, env);
         const output = isJsonataState(state)
           ? jsonataChoiceOutput(state, input, choice, env)
-          : choiceOutput(state, input);
+          : choiceOutput(state, input, env);
         const assignedJson = run.assignedJson(
           choiceAssignments(state, choice.rule, choice.ruleIndex, input, env),
         );
