@@ -243,3 +243,32 @@ describe("variables through the engine", () => {
     expect(result(sim)).toMatchObject({ status: "FAILED", error: "States.DataLimitExceeded" });
   });
 });
+
+describe("a round's shared inputs", () => {
+  it("evaluates a Map's Items the same way in every launch slice, even with $random()", () => {
+    const def = machine({
+      QueryLanguage: "JSONata",
+      StartAt: "Each",
+      States: {
+        Each: {
+          Type: "Map",
+          Items: "{% $shuffle([1, 2, 3, 4, 5, 6]) %}",
+          MaxConcurrency: 1,
+          ItemProcessor: { StartAt: "Echo", States: { Echo: { Type: "Task", Resource: "echo", End: true } } },
+          End: true,
+        },
+      },
+    });
+    let draws = 0;
+    const sim = new Simulator(
+      def,
+      { echo: (input) => ({ output: input }) },
+      { random: () => (++draws % 7) / 7 },
+    );
+    sim.run({});
+    const out = result(sim);
+    expect(out.status).toBe("SUCCEEDED");
+    expect([...(out.output as number[])].sort()).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(sim.dispatched.map((t) => t.input)).toEqual(out.output);
+  });
+});
