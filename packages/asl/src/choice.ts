@@ -1,4 +1,7 @@
-import { contextAsJson } from "./context";
+import type { EvaluationEnv } from "./context";
+import type { JsonataChoice } from "./jsonata-states";
+import { isJsonataState, jsonataChoose } from "./jsonata-states";
+import { contextAsJson, pathSource } from "./context";
 import type { ContextObject } from "./context";
 import { ErrorNames, StatesError } from "./errors";
 import type { Json } from "./json";
@@ -52,11 +55,14 @@ type Comparison = (typeof COMPARISON_OPERATORS)[number];
 interface RuleScope {
   input: Json;
   context: Json;
+  variables?: Readonly<Record<string, Json>> | undefined;
 }
 
 function resolve(path: string, scope: RuleScope): Json | undefined {
   const parsed = cachedPath(path);
-  return evaluatePath(parsed, parsed.root === "$$" ? scope.context : scope.input);
+  if (parsed.root === "$$") return evaluatePath(parsed, scope.context);
+  const data = pathSource(parsed, scope.input, { variables: scope.variables });
+  return data === undefined ? undefined : evaluatePath(parsed, data);
 }
 
 function order(relation: string, sign: number): boolean {
@@ -174,6 +180,26 @@ export function chooseNext(state: ChoiceState, rawInput: Json, context?: Context
     if (evaluateRule(rule, scope)) return rule.Next as string;
   }
   if (state.Default !== undefined) return state.Default;
+  throw new StatesError(
+    ErrorNames.NoChoiceMatched,
+    'no choice rule matched the input and the state has no "Default"',
+  );
+}
+
+/**
+ * The rule a Choice state takes, in either query language: `{ next, rule, ruleIndex }` for the
+ * first matching rule, `{ next }` for Default. JSONata rules are judged by `Condition`
+ * (`States.QueryEvaluationError` when it is not a boolean); JSONPath rules as in
+ * {@link chooseNext}. Throws `StatesError` `States.NoChoiceMatched` when nothing matches.
+ */
+export function chooseRule(state: ChoiceState, rawInput: Json, env: EvaluationEnv): JsonataChoice {
+  if (isJsonataState(state)) return jsonataChoose(state, rawInput, env);
+  const input = applyInputPath(state, rawInput, env);
+  const scope = { input, context: contextAsJson(env.context), variables: env.variables };
+  for (const [index, rule] of state.Choices.entries()) {
+    if (evaluateRule(rule, scope)) return { next: rule.Next as string, rule, ruleIndex: index };
+  }
+  if (state.Default !== undefined) return { next: state.Default };
   throw new StatesError(
     ErrorNames.NoChoiceMatched,
     'no choice rule matched the input and the state has no "Default"',

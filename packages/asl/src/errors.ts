@@ -17,6 +17,7 @@ export const ErrorNames = {
   ItemReaderFailed: "States.ItemReaderFailed",
   ResultWriterFailed: "States.ResultWriterFailed",
   Runtime: "States.Runtime",
+  QueryEvaluationError: "States.QueryEvaluationError",
 } as const;
 
 /** Every predefined `States.*` error name, for validating `ErrorEquals`. */

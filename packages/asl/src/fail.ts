@@ -1,4 +1,5 @@
-import { contextAsJson } from "./context";
+import { isJsonataState, jsonataFailDetails } from "./jsonata-states";
+import { pathSource } from "./context";
 import type { EvaluationEnv } from "./context";
 import { ErrorNames, StatesError } from "./errors";
 import { evaluateIntrinsic } from "./intrinsics";
@@ -21,7 +22,8 @@ function resolveText(field: string, expression: string, rawInput: Json, env: Par
   let value: Json | undefined;
   if (expression.startsWith("$")) {
     const path = cachedPath(expression);
-    value = evaluatePath(path, path.root === "$$" ? contextAsJson(env.context) : rawInput);
+    const data = pathSource(path, rawInput, env);
+    value = data === undefined ? undefined : evaluatePath(path, data);
     if (value === undefined) {
       throw new StatesError(
         ErrorNames.Runtime,
@@ -51,6 +53,7 @@ export function failDetails(
   rawInput: Json,
   env: Partial<EvaluationEnv> = {},
 ): { error: string; cause: string } {
+  if (isJsonataState(state)) return jsonataFailDetails(state, rawInput, env as EvaluationEnv);
   const error =
     state.ErrorPath !== undefined
       ? resolveText("ErrorPath", state.ErrorPath, rawInput, env)

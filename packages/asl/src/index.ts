@@ -12,6 +12,8 @@
 export type { Json, JsonObject } from "./json";
 export type {
   StateMachine,
+  QueryLanguage,
+  Assign,
   ItemProcessor,
   State,
   StateType,
@@ -56,7 +58,29 @@ export {
   passThroughOutput,
   choiceOutput,
 } from "./data-flow";
-export { chooseNext, evaluateChoiceRule } from "./choice";
+export { chooseNext, chooseRule, evaluateChoiceRule } from "./choice";
+export type { JsonataChoice } from "./jsonata-states";
+export { isJsonataState, jsonataChoiceOutput } from "./jsonata-states";
+export type { JsonataScope, StatesVariable } from "./jsonata";
+export {
+  JSONATA_LIMITS,
+  REFUSED_JSONATA_FUNCTIONS,
+  STEP_FUNCTIONS_JSONATA_FUNCTIONS,
+  evaluateJsonata,
+  evaluateJsonataValue,
+  isJsonataString,
+} from "./jsonata";
+export type { Variables } from "./variables";
+export {
+  RESERVED_VARIABLE,
+  VARIABLE_LIMITS,
+  applyAssignments,
+  catchAssignments,
+  choiceAssignments,
+  evaluateAssign,
+  stateAssignments,
+  variableNameProblem,
+} from "./variables";
 export { waitUntilMs } from "./wait";
 export { failDetails } from "./fail";
 export type { RetryDecision, RecoverableState } from "./retry";

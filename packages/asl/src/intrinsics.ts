@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { EvaluationEnv } from "./context";
-import { contextAsJson } from "./context";
+import { pathSource, pathSourceName } from "./context";
 import { ErrorNames, StatesError } from "./errors";
 import type { Json, JsonObject } from "./json";
 import {
@@ -35,10 +35,14 @@ function resolveArgument(arg: IntrinsicArgument, scope: Scope, fn: string): Json
     case "string":
       return arg.value;
     case "path": {
-      const data = arg.path.root === "$$" ? contextAsJson(scope.env.context) : scope.input;
-      const value = evaluatePath(arg.path, data);
-      if (value === undefined)
-        throw failure(fn, `path ${JSON.stringify(arg.path.source)} matches nothing in the input`);
+      const data = pathSource(arg.path, scope.input, scope.env);
+      const value = data === undefined ? undefined : evaluatePath(arg.path, data);
+      if (value === undefined) {
+        throw failure(
+          fn,
+          `path ${JSON.stringify(arg.path.source)} matches nothing in ${pathSourceName(arg.path)}`,
+        );
+      }
       return value;
     }
     case "call":
@@ -117,7 +121,8 @@ function checkStringResult(fn: string, value: string): string {
   return value;
 }
 
-const HASH_ALGORITHMS: Readonly<Record<string, string>> = Object.freeze({
+/** Step Functions' hash algorithm names and node's. @internal */
+export const HASH_ALGORITHMS: Readonly<Record<string, string>> = Object.freeze({
   MD5: "md5",
   "SHA-1": "sha1",
   "SHA-256": "sha256",
@@ -125,8 +130,11 @@ const HASH_ALGORITHMS: Readonly<Record<string, string>> = Object.freeze({
   "SHA-512": "sha512",
 });
 
-/** A small seeded generator (mulberry32), so `States.MathRandom` with a seed repeats itself. */
-function seededRandom(seed: number): number {
+/**
+ * A small seeded generator (mulberry32), so `States.MathRandom` (and JSONata's `$random`) with a
+ * seed repeats itself. @internal
+ */
+export function seededRandom(seed: number): number {
   let t = (seed + 0x6d2b79f5) | 0;
   t = Math.imul(t ^ (t >>> 15), t | 1);
   t ^= t + Math.imul(t ^ (t >>> 7), t | 61);

@@ -62,7 +62,8 @@ describe("parsePath", () => {
     ["", 'invalid path "": a path must begin with "$" at character 1'],
     ["a.b", 'invalid path "a.b": a path must begin with "$" at character 1'],
     ["$.", 'invalid path "$.": expected a name after "." at character 3'],
-    ["$a", 'invalid path "$a": unexpected character "a"; expected "." or "[" at character 2'],
+    ["$1", 'invalid path "$1": unexpected character "1"; expected "." or "[" at character 2'],
+    ["$a-b", 'invalid path "$a-b": unexpected character "-"; expected "." or "[" at character 3'],
     ["$.a[", 'invalid path "$.a[": expected "]" at character 4'],
     ["$.a[0", 'invalid path "$.a[0": expected "]" at character 6'],
     ["$['a", "invalid path \"$['a\": unterminated string; expected ' at character 3"],
@@ -86,6 +87,16 @@ describe("parsePath", () => {
   ])("rejects %j", (text, message) => {
     expect(() => parsePath(text)).toThrow(ExpressionSyntaxError);
     expect(() => parsePath(text)).toThrow(message);
+  });
+
+  it("reads a workflow variable from $name", () => {
+    expect(parsePath("$order.items[0]")).toMatchObject({
+      root: "$",
+      variable: "order",
+      source: "$order.items[0]",
+    });
+    expect(parsePath("$größe")).toMatchObject({ root: "$", variable: "größe", segments: [] });
+    expect(parsePath("$.order").variable).toBeUndefined();
   });
 
   it("rejects a non-reference path where one is required", () => {

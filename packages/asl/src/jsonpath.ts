@@ -42,6 +42,8 @@ export type FilterOperand =
 export interface JsonPath {
   readonly source: string;
   readonly root: "$" | "$$" | "@";
+  /** A workflow variable the path starts from (`$name...`), instead of the input. */
+  readonly variable?: string;
   readonly segments: readonly PathSegment[];
 }
 
@@ -49,6 +51,9 @@ export interface JsonPath {
 type Mode = "whole" | "argument" | "filter";
 
 const MAX_FILTER_DEPTH = 16;
+
+/** A variable name after "$": a Unicode identifier (ID_Start, then ID_Continue). */
+const VARIABLE_NAME = /^\p{ID_Start}\p{ID_Continue}*/u;
 
 /** Characters that end an unescaped name in dot notation, in every mode. */
 const NAME_STOP = new Set([".", "[", "]", "(", ")", ",", ":", "?", "@", "'", '"', "*"]);
@@ -89,12 +94,14 @@ class PathScanner {
   parsePath(): JsonPath {
     const start = this.pos;
     let root: JsonPath["root"];
+    let variable: string | undefined;
     if (this.text.startsWith("$$", this.pos)) {
       root = "$$";
       this.pos += 2;
     } else if (this.peek() === "$") {
       root = "$";
       this.pos += 1;
+      if (this.mode !== "filter") variable = this.parseVariableName();
     } else if (this.peek() === "@" && this.mode === "filter") {
       root = "@";
       this.pos += 1;
@@ -119,7 +126,17 @@ class PathScanner {
         this.fail(`unexpected character ${JSON.stringify(ch)}; expected "." or "["`);
       }
     }
-    return { source: this.text.slice(start, this.pos), root, segments };
+    const source = this.text.slice(start, this.pos);
+    return variable === undefined ? { source, root, segments } : { source, root, variable, segments };
+  }
+
+  /** A variable name right after "$" (`$name`), or undefined when the path reads the input. */
+  parseVariableName(): string | undefined {
+    const rest = this.text.slice(this.pos);
+    const match = VARIABLE_NAME.exec(rest);
+    if (!match) return undefined;
+    this.pos += match[0].length;
+    return match[0];
   }
 
   atEnd(ch: string): boolean {

@@ -20,7 +20,10 @@ States:
 describe("loadDefinition", () => {
   it("returns the typed machine for a valid definition", () => {
     const loaded = loadDefinition('{"StartAt": "A", "States": {"A": {"Type": "Succeed"}}}');
-    expect(loaded).toEqual({ ok: true, machine: { StartAt: "A", States: { A: { Type: "Succeed" } } } });
+    expect(loaded).toEqual({
+      ok: true,
+      machine: { StartAt: "A", States: { A: { Type: "Succeed", QueryLanguage: "JSONPath" } } },
+    });
   });
 
   it("gives each problem the line and column of its field, or of the closest enclosing one", () => {

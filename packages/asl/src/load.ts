@@ -5,7 +5,7 @@ import type { SourceMap } from "./parse";
 import { parseDefinition } from "./parse";
 import type { AslProblem, PathSegments } from "./problems";
 import { formatPath } from "./problems";
-import type { StateMachine } from "./types";
+import type { QueryLanguage, State, StateMachine } from "./types";
 import { validateToSegments } from "./validate";
 
 function locate(segments: PathSegments, locations: SourceMap): { line: number; column: number } | undefined {
@@ -15,6 +15,26 @@ function locate(segments: PathSegments, locations: SourceMap): { line: number; c
     if (found !== undefined) return found;
   }
   return undefined;
+}
+
+/**
+ * Sets every state's `QueryLanguage` to the one it runs with: its own, else its enclosing
+ * machine's (a branch or item processor may name one), else the top level's. Nested machines
+ * default to `inherited`, the top level's, not the Map or Parallel state's own, as the
+ * specification says. @internal
+ */
+export function resolveQueryLanguages(machine: StateMachine, inherited: QueryLanguage): void {
+  const fallback = machine.QueryLanguage ?? inherited;
+  for (const name of Object.keys(machine.States)) {
+    const state = machine.States[name] as State;
+    state.QueryLanguage ??= fallback;
+    if (state.Type === "Parallel")
+      for (const branch of state.Branches) resolveQueryLanguages(branch, inherited);
+    if (state.Type === "Map") {
+      const processor = state.ItemProcessor ?? state.Iterator;
+      if (processor) resolveQueryLanguages(processor, inherited);
+    }
+  }
 }
 
 /**
@@ -29,7 +49,11 @@ export function loadDefinition(
   const parsed = parseDefinition(text, limits);
   if (!parsed.ok) return parsed;
   const found = validateToSegments(parsed.value, limits);
-  if (found.length === 0) return { ok: true, machine: parsed.value as StateMachine };
+  if (found.length === 0) {
+    const machine = parsed.value as StateMachine;
+    resolveQueryLanguages(machine, machine.QueryLanguage ?? "JSONPath");
+    return { ok: true, machine };
+  }
   const problems: AslProblem[] = found.map(({ segments, message }) => {
     const position = locate(segments, parsed.locations);
     return { path: formatPath(segments), message, ...(position === undefined ? {} : position) };

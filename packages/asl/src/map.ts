@@ -1,9 +1,15 @@
+import {
+  isJsonataState,
+  jsonataItemInput,
+  jsonataMapItems,
+  jsonataMaxConcurrency,
+  jsonataToleratedFailures,
+} from "./jsonata-states";
 import type { EvaluationEnv } from "./context";
-import { applyInputPath } from "./data-flow";
+import { applyInputPath, readPath } from "./data-flow";
 import { ErrorNames, StatesError } from "./errors";
 import type { Json } from "./json";
 import { jsonTypeName } from "./json";
-import { evaluatePath } from "./jsonpath-eval";
 import { evaluateTemplate } from "./payload-template";
 import { resolveNumberSetting } from "./settings";
 import type { ItemProcessor, MapState } from "./types";
@@ -12,9 +18,10 @@ import type { ItemProcessor, MapState } from "./types";
  * The items a Map state iterates over: ItemsPath (default `$`) applied to the input after
  * InputPath. Throws `StatesError` `States.Runtime` when the path misses or does not select an array.
  */
-export function mapItems(state: MapState, rawInput: Json, _env?: EvaluationEnv): Json[] {
+export function mapItems(state: MapState, rawInput: Json, env?: EvaluationEnv): Json[] {
+  if (isJsonataState(state)) return jsonataMapItems(state, rawInput, env);
   const itemsPath = state.ItemsPath ?? "$";
-  const value = evaluatePath(itemsPath, applyInputPath(state, rawInput));
+  const value = readPath(itemsPath, applyInputPath(state, rawInput, env), env);
   if (value === undefined) {
     throw new StatesError(
       ErrorNames.Runtime,
@@ -42,10 +49,11 @@ export function mapItemInput(
   item: Json,
   env: EvaluationEnv,
 ): Json {
+  if (isJsonataState(state)) return jsonataItemInput(state, rawInput, index, item, env);
   const selector = state.ItemSelector ?? state.Parameters;
   if (selector === undefined) return item;
   const context = { ...env.context, Map: { Item: { Index: index, Value: item } } };
-  return evaluateTemplate(selector, applyInputPath(state, rawInput), { ...env, context });
+  return evaluateTemplate(selector, applyInputPath(state, rawInput, env), { ...env, context });
 }
 
 /** The machine each iteration runs: ItemProcessor, or the deprecated Iterator. */
@@ -65,7 +73,9 @@ export function toleratedFailures(
   state: MapState,
   rawInput: Json,
   itemCount: number,
+  env?: EvaluationEnv,
 ): { maxFailures: number } {
+  if (isJsonataState(state)) return jsonataToleratedFailures(state, rawInput, itemCount, env);
   const percentage =
     state.ToleratedFailurePercentagePath !== undefined
       ? resolveNumberSetting(
@@ -74,8 +84,9 @@ export function toleratedFailures(
           "ToleratedFailurePercentagePath",
           state.ToleratedFailurePercentagePath,
           "percentage",
+          env,
         )
-      : state.ToleratedFailurePercentage;
+      : (state.ToleratedFailurePercentage as number | undefined);
   const count =
     state.ToleratedFailureCountPath !== undefined
       ? resolveNumberSetting(
@@ -84,8 +95,9 @@ export function toleratedFailures(
           "ToleratedFailureCountPath",
           state.ToleratedFailureCountPath,
           "non-negative integer",
+          env,
         )
-      : state.ToleratedFailureCount;
+      : (state.ToleratedFailureCount as number | undefined);
   const limits: number[] = [];
   // A tiny epsilon keeps e.g. 7% of 300 (= 20.999999...) from flooring to 20.
   if (percentage !== undefined) limits.push(Math.floor((percentage * itemCount) / 100 + 1e-9));
@@ -97,7 +109,8 @@ export function toleratedFailures(
  * How many iterations may run at once: MaxConcurrency or MaxConcurrencyPath (read after
  * InputPath); 0, the default, means no limit. Throws `StatesError` `States.Runtime`.
  */
-export function maxConcurrency(state: MapState, rawInput: Json): number {
+export function maxConcurrency(state: MapState, rawInput: Json, env?: EvaluationEnv): number {
+  if (isJsonataState(state)) return jsonataMaxConcurrency(state, rawInput, env);
   if (state.MaxConcurrencyPath !== undefined) {
     return resolveNumberSetting(
       state,
@@ -105,7 +118,8 @@ export function maxConcurrency(state: MapState, rawInput: Json): number {
       "MaxConcurrencyPath",
       state.MaxConcurrencyPath,
       "non-negative integer",
+      env,
     );
   }
-  return state.MaxConcurrency ?? 0;
+  return (state.MaxConcurrency as number | undefined) ?? 0;
 }

@@ -1,5 +1,5 @@
 import type { EvaluationEnv } from "./context";
-import { contextAsJson } from "./context";
+import { pathSource, pathSourceName } from "./context";
 import { ErrorNames, StatesError } from "./errors";
 import { evaluateIntrinsic } from "./intrinsics";
 import type { Json, JsonObject } from "./json";
@@ -18,10 +18,10 @@ export type TemplateEnv = Pick<EvaluationEnv, "random" | "uuid"> & { context?: E
 export function resolveDynamicValue(field: string, expression: string, input: Json, env: TemplateEnv): Json {
   if (expression.startsWith("$")) {
     const path = cachedPath(expression);
-    const data = path.root === "$$" ? contextAsJson(env.context) : input;
-    const value = evaluatePath(path, data);
+    const data = pathSource(path, input, env);
+    const value = data === undefined ? undefined : evaluatePath(path, data);
     if (value === undefined) {
-      const where = path.root === "$$" ? "the context object" : "the input";
+      const where = pathSourceName(path);
       throw new StatesError(
         ErrorNames.ParameterPathFailure,
         `cannot resolve field ${JSON.stringify(field)}: path ${JSON.stringify(expression)} matches nothing in ${where}`,

@@ -1,3 +1,5 @@
+import type { EvaluationEnv } from "./context";
+import { isJsonataState, jsonataCatchOutput } from "./jsonata-states";
 import { applyResultPath, errorOutput } from "./data-flow";
 import { ErrorNames, StatesError } from "./errors";
 import type { Json } from "./json";
@@ -90,10 +92,13 @@ export function catchOutput(
   catcherIndex: number,
   rawInput: Json,
   error: { error: string; cause: string },
+  env?: EvaluationEnv,
 ): Json {
   const catcher = state.Catch?.[catcherIndex];
   if (catcher === undefined) {
     throw new StatesError(ErrorNames.Runtime, `state has no Catcher at index ${catcherIndex}`);
   }
+  if (isJsonataState(state))
+    return jsonataCatchOutput(catcher, catcherIndex, rawInput, errorOutput(error), env);
   return applyResultPath(catcher.ResultPath, rawInput, errorOutput(error));
 }

@@ -1,8 +1,8 @@
-import { applyInputPath } from "./data-flow";
+import type { EvaluationEnv } from "./context";
+import { applyInputPath, readPath } from "./data-flow";
 import { ErrorNames, StatesError } from "./errors";
 import type { Json } from "./json";
 import { describeValue } from "./json";
-import { evaluatePath } from "./jsonpath-eval";
 import type { State } from "./types";
 
 /** Kinds of numbers a `...Path` setting may resolve to. */
@@ -35,8 +35,9 @@ export function resolveNumberSetting(
   field: string,
   path: string,
   kind: NumberKind,
+  env?: Partial<Pick<EvaluationEnv, "variables">>,
 ): number {
-  const value = evaluatePath(path, applyInputPath(state, rawInput));
+  const value = readPath(path, applyInputPath(state, rawInput, env), env);
   if (value === undefined) {
     throw new StatesError(
       ErrorNames.Runtime,

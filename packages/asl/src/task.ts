@@ -1,3 +1,5 @@
+import type { EvaluationEnv } from "./context";
+import { isJsonataState, jsonataTaskTimeouts } from "./jsonata-states";
 import { AslValidationError, ErrorNames, StatesError } from "./errors";
 import type { Json } from "./json";
 import { MAX_SECONDS, resolveNumberSetting } from "./settings";
@@ -89,7 +91,9 @@ export function activityName(resource: string): string {
 export function taskTimeouts(
   state: TaskState,
   rawInput: Json,
+  env?: EvaluationEnv,
 ): { timeoutSeconds?: number; heartbeatSeconds?: number } {
+  if (isJsonataState(state)) return jsonataTaskTimeouts(state, rawInput, env);
   const out: { timeoutSeconds?: number; heartbeatSeconds?: number } = {};
   const timeout =
     state.TimeoutSecondsPath !== undefined
@@ -99,8 +103,9 @@ export function taskTimeouts(
           "TimeoutSecondsPath",
           state.TimeoutSecondsPath,
           "positive integer",
+          env,
         )
-      : state.TimeoutSeconds;
+      : (state.TimeoutSeconds as number | undefined);
   const heartbeat =
     state.HeartbeatSecondsPath !== undefined
       ? resolveNumberSetting(
@@ -109,8 +114,9 @@ export function taskTimeouts(
           "HeartbeatSecondsPath",
           state.HeartbeatSecondsPath,
           "positive integer",
+          env,
         )
-      : state.HeartbeatSeconds;
+      : (state.HeartbeatSeconds as number | undefined);
   for (const [field, value] of [
     ["timeout", timeout],
     ["heartbeat", heartbeat],

@@ -9,9 +9,19 @@ export interface StateMachine {
   Comment?: string;
   /** States Language version; only "1.0" exists. */
   Version?: string;
-  /** Only "JSONPath" is supported. */
-  QueryLanguage?: "JSONPath";
+  /** The query language of the states that name none; default "JSONPath". */
+  QueryLanguage?: QueryLanguage;
 }
+
+/** The two query languages of the States Language. */
+export type QueryLanguage = "JSONPath" | "JSONata";
+
+/**
+ * Workflow variables to assign: name → value. In a JSONata state values may hold `{% %}`
+ * strings; in a JSONPath state a name ending in `.$` takes a path or intrinsic, as in a Payload
+ * Template.
+ */
+export type Assign = JsonObject;
 
 /** A Map state's ItemProcessor (or the older Iterator). */
 export interface ItemProcessor extends StateMachine {
@@ -31,7 +41,15 @@ export type PayloadTemplate = JsonObject;
 
 interface CommonFields {
   Comment?: string;
-  QueryLanguage?: "JSONPath";
+  /**
+   * The state's query language. `loadDefinition` sets it on every state (inherited from the
+   * enclosing machine, else the top level), so evaluation never looks elsewhere.
+   */
+  QueryLanguage?: QueryLanguage;
+  /** JSONata: the state output (default: the result for Task/Map/Parallel, else the input). */
+  Output?: Json;
+  /** Variables assigned when the state completes. Not on Succeed and Fail. */
+  Assign?: Assign;
 }
 
 interface Flow {
@@ -48,6 +66,8 @@ interface InputOutput {
 
 interface ResultHandling {
   Parameters?: PayloadTemplate;
+  /** JSONata: the task's (or the branches') input; default the state input. */
+  Arguments?: Json;
   ResultSelector?: PayloadTemplate;
   /** `null` discards the result (output is the raw input). Default `$`. */
   ResultPath?: string | null;
@@ -77,6 +97,10 @@ export interface Catcher {
   Next: string;
   /** Where the `{ Error, Cause }` output goes in the raw input. Default `$` (replace it). */
   ResultPath?: string | null;
+  /** JSONata: the output passed to `Next` (default the Error Output). */
+  Output?: Json;
+  /** Variables assigned when this catcher handles the error. */
+  Assign?: Assign;
   Comment?: string;
 }
 
@@ -84,9 +108,10 @@ export interface Catcher {
 export interface TaskState extends CommonFields, Flow, InputOutput, ResultHandling {
   Type: "Task";
   Resource: string;
-  TimeoutSeconds?: number;
+  /** A number, or in a JSONata state a JSONata string. */
+  TimeoutSeconds?: number | string;
   TimeoutSecondsPath?: string;
-  HeartbeatSeconds?: number;
+  HeartbeatSeconds?: number | string;
   HeartbeatSecondsPath?: string;
 }
 
@@ -102,6 +127,12 @@ export interface PassState extends CommonFields, Flow, InputOutput {
 export interface ChoiceRule {
   Next?: string;
   Comment?: string;
+  /** JSONata: a JSONata string (or a boolean) deciding whether the rule matches. */
+  Condition?: Json;
+  /** Variables assigned when this rule is chosen. */
+  Assign?: Assign;
+  /** JSONata: the state output when this rule is chosen. */
+  Output?: Json;
   And?: ChoiceRule[];
   Or?: ChoiceRule[];
   Not?: ChoiceRule;
@@ -157,7 +188,8 @@ export interface ChoiceState extends CommonFields, InputOutput {
 /** A Wait state: exactly one of the four timing fields. */
 export interface WaitState extends CommonFields, Flow, InputOutput {
   Type: "Wait";
-  Seconds?: number;
+  /** A number, or in a JSONata state a JSONata string. */
+  Seconds?: number | string;
   SecondsPath?: string;
   Timestamp?: string;
   TimestampPath?: string;
@@ -192,11 +224,14 @@ export interface MapState extends CommonFields, Flow, InputOutput, ResultHandlin
   /** Deprecated name of ItemProcessor. */
   Iterator?: ItemProcessor;
   ItemsPath?: string;
+  /** JSONata: the items, an array or a JSONata string yielding one (default the state input). */
+  Items?: Json;
   ItemSelector?: PayloadTemplate;
-  MaxConcurrency?: number;
+  /** A number, or in a JSONata state a JSONata string. */
+  MaxConcurrency?: number | string;
   MaxConcurrencyPath?: string;
-  ToleratedFailurePercentage?: number;
+  ToleratedFailurePercentage?: number | string;
   ToleratedFailurePercentagePath?: string;
-  ToleratedFailureCount?: number;
+  ToleratedFailureCount?: number | string;
   ToleratedFailureCountPath?: string;
 }

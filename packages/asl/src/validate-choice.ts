@@ -6,9 +6,10 @@ import { compileStringMatches } from "./string-matches";
 import { parseTimestamp } from "./timestamp";
 import type { Transition, Validation } from "./validate-context";
 import { checkUnknownFields } from "./validate-fields";
+import { checkAssign, jsonataOnlyMessage } from "./validate-jsonata";
 
 const BOOLEAN_KEYS = ["And", "Or", "Not"] as const;
-const RULE_FIELDS = ["Next", "Comment", ...BOOLEAN_KEYS, "Variable", ...ALL_OPERATORS];
+const RULE_FIELDS = ["Next", "Comment", "Assign", ...BOOLEAN_KEYS, "Variable", ...ALL_OPERATORS];
 
 function checkOperatorValue(v: Validation, rule: JsonObject, operator: string, at: PathSegments): void {
   const value = rule[operator];
@@ -67,8 +68,13 @@ function checkRule(
     v.add(at, `a choice rule must be an object, got ${describeValue(rule)}`);
     return;
   }
-  checkUnknownFields(v, rule, at, RULE_FIELDS, "a choice rule");
+  checkUnknownFields(v, rule, at, RULE_FIELDS, "a choice rule", (key) =>
+    key === "Condition" || key === "Output" ? jsonataOnlyMessage(key) : undefined,
+  );
   v.string(rule, "Comment", at);
+  if (topLevel) checkAssign(v, rule, at, false);
+  else if (hasOwn(rule, "Assign"))
+    v.add([...at, "Assign"], `a choice rule inside "And", "Or" or "Not" cannot have "Assign"`);
   if (topLevel) {
     const next = v.string(rule, "Next", at, "a top-level choice rule");
     if (next !== undefined) transitions.push({ target: next, at: [...at, "Next"] });

@@ -23,6 +23,10 @@ export class Validation {
   readonly problems = new ProblemList();
   /** Every state name in the definition, with the path of each state so named. */
   readonly stateLocations = new Map<string, PathSegments[]>();
+  /** The query language of states that name none, in the machine being validated. */
+  queryLanguage: "JSONPath" | "JSONata" = "JSONPath";
+  /** Variables assigned in the scopes around the machine being validated (inner scopes may not assign them). */
+  outerVariables: ReadonlySet<string> = new Set();
 
   constructor(
     readonly limits: Limits,
@@ -163,7 +167,7 @@ export class Validation {
     text: string,
     at: PathSegments,
     key: string,
-    options: { reference: boolean; context: boolean },
+    options: { reference: boolean; context: boolean; variables?: boolean },
   ): JsonPath | undefined {
     let path: JsonPath;
     try {
@@ -177,6 +181,15 @@ export class Validation {
     }
     if (path.root === "$$" && !options.context) {
       this.add(at, `"${key}" cannot refer to the context object ("$$"), got ${JSON.stringify(text)}`);
+      return undefined;
+    }
+    if (path.variable !== undefined && !(options.variables ?? options.context)) {
+      this.add(
+        at,
+        key === "ResultPath"
+          ? `"ResultPath" cannot refer to a variable ("$${path.variable}"): it says where the result goes in the state's input; use "Assign" to set a variable`
+          : `"${key}" cannot refer to a variable ("$${path.variable}")`,
+      );
       return undefined;
     }
     if (options.reference && !isReferencePath(path)) {
@@ -207,6 +220,8 @@ export class Validation {
     this.pathText(value, [...at, key], key, {
       reference: options.reference,
       context: options.context ?? false,
+      // The specification: "In a JSONPath state, the ResultPath field MUST NOT reference a variable".
+      variables: key !== "ResultPath",
     });
   }
 

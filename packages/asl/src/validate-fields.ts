@@ -6,11 +6,6 @@ import { suggestName } from "./validate-context";
 /** Fields jetflow knows but does not implement, with the reason given to the user. */
 export const UNSUPPORTED_FIELDS: Readonly<Record<string, string>> = Object.freeze({
   Credentials: "jetflow workers run with their own credentials",
-  Arguments: "it belongs to JSONata; jetflow implements JSONPath only",
-  Output: "it belongs to JSONata; jetflow implements JSONPath only",
-  Items: "it belongs to JSONata; jetflow implements JSONPath only",
-  Condition: "it belongs to JSONata; jetflow implements JSONPath only",
-  Assign: "jetflow does not implement workflow variables",
   ItemReader: "jetflow reads Map items from the state input only",
   ItemBatcher: "jetflow does not batch Map items",
   ResultWriter: "jetflow returns Map results as the state's result only",

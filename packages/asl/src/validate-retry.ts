@@ -4,6 +4,13 @@ import { describeValue, isJsonObject } from "./json";
 import type { PathSegments } from "./problems";
 import type { Transition, Validation } from "./validate-context";
 import { checkUnknownFields } from "./validate-fields";
+import {
+  JSONPATH_ONLY_FIELDS,
+  checkAssign,
+  checkJsonataValue,
+  jsonPathOnlyMessage,
+  jsonataOnlyMessage,
+} from "./validate-jsonata";
 
 const RETRIER_FIELDS = [
   "ErrorEquals",
@@ -14,7 +21,8 @@ const RETRIER_FIELDS = [
   "JitterStrategy",
   "Comment",
 ];
-const CATCHER_FIELDS = ["ErrorEquals", "Next", "ResultPath", "Comment"];
+const CATCHER_FIELDS = ["ErrorEquals", "Next", "ResultPath", "Comment", "Assign"];
+const JSONATA_CATCHER_FIELDS = ["ErrorEquals", "Next", "Output", "Comment", "Assign"];
 
 function checkErrorEquals(
   v: Validation,
@@ -76,7 +84,12 @@ export function checkRetry(v: Validation, state: JsonObject, at: PathSegments): 
 }
 
 /** Checks a state's Catch array and returns the transitions it declares. @internal */
-export function checkCatch(v: Validation, state: JsonObject, at: PathSegments): Transition[] {
+export function checkCatch(
+  v: Validation,
+  state: JsonObject,
+  at: PathSegments,
+  jsonata = false,
+): Transition[] {
   const catchers = v.array(state, "Catch", at);
   if (catchers === undefined) return [];
   const transitions: Transition[] = [];
@@ -86,11 +99,27 @@ export function checkCatch(v: Validation, state: JsonObject, at: PathSegments): 
       v.add(cAt, `a catcher must be an object, got ${describeValue(catcher)}`);
       return;
     }
-    checkUnknownFields(v, catcher, cAt, CATCHER_FIELDS, "a catcher");
+    checkUnknownFields(
+      v,
+      catcher,
+      cAt,
+      jsonata ? JSONATA_CATCHER_FIELDS : CATCHER_FIELDS,
+      "a catcher",
+      (key) =>
+        jsonata && JSONPATH_ONLY_FIELDS.has(key)
+          ? jsonPathOnlyMessage(key)
+          : !jsonata && key === "Output"
+            ? jsonataOnlyMessage(key)
+            : undefined,
+    );
     checkErrorEquals(v, catcher, cAt, "a catcher", i === catchers.length - 1, "Catch");
     const next = v.string(catcher, "Next", cAt, "a catcher");
     if (next !== undefined) transitions.push({ target: next, at: [...cAt, "Next"] });
-    v.path(catcher, "ResultPath", cAt, { reference: true, nullable: true });
+    if (jsonata) {
+      if (Object.prototype.hasOwnProperty.call(catcher, "Output"))
+        checkJsonataValue(v, catcher.Output, [...cAt, "Output"], { errorOutput: true });
+    } else v.path(catcher, "ResultPath", cAt, { reference: true, nullable: true });
+    checkAssign(v, catcher, cAt, jsonata, { errorOutput: true });
     v.string(catcher, "Comment", cAt);
   });
   return transitions;

@@ -7,6 +7,15 @@ import type { Transition, Validation } from "./validate-context";
 import { checkChoices } from "./validate-choice";
 import { checkUnknownFields } from "./validate-fields";
 import { checkCatch, checkRetry } from "./validate-retry";
+import {
+  JSONATA_ONLY_FIELDS,
+  JSONATA_STATE_FIELDS,
+  JSONPATH_ONLY_FIELDS,
+  checkAssign,
+  checkJsonataStateFields,
+  jsonPathOnlyMessage,
+  jsonataOnlyMessage,
+} from "./validate-jsonata";
 import { checkTemplate } from "./validate-template";
 
 const STATE_TYPES = ["Task", "Pass", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map"] as const;
@@ -21,6 +30,7 @@ const FIELDS: Readonly<Record<StateType, readonly string[]>> = {
   Task: [
     ...COMMON,
     ...FLOW,
+    "Assign",
     ...IO,
     ...RESULT,
     "Resource",
@@ -29,15 +39,16 @@ const FIELDS: Readonly<Record<StateType, readonly string[]>> = {
     "HeartbeatSeconds",
     "HeartbeatSecondsPath",
   ],
-  Pass: [...COMMON, ...FLOW, ...IO, "Result", "Parameters", "ResultPath"],
-  Choice: [...COMMON, ...IO, "Choices", "Default"],
-  Wait: [...COMMON, ...FLOW, ...IO, "Seconds", "SecondsPath", "Timestamp", "TimestampPath"],
+  Pass: [...COMMON, ...FLOW, ...IO, "Result", "Parameters", "ResultPath", "Assign"],
+  Choice: [...COMMON, ...IO, "Choices", "Default", "Assign"],
+  Wait: [...COMMON, ...FLOW, ...IO, "Seconds", "SecondsPath", "Timestamp", "TimestampPath", "Assign"],
   Succeed: [...COMMON, ...IO],
   Fail: [...COMMON, "Error", "ErrorPath", "Cause", "CausePath"],
-  Parallel: [...COMMON, ...FLOW, ...IO, ...RESULT, "Branches"],
+  Parallel: [...COMMON, ...FLOW, ...IO, ...RESULT, "Branches", "Assign"],
   Map: [
     ...COMMON,
     ...FLOW,
+    "Assign",
     ...IO,
     ...RESULT,
     "ItemProcessor",
@@ -53,7 +64,10 @@ const FIELDS: Readonly<Record<StateType, readonly string[]>> = {
   ],
 };
 
-const ALL_STATE_FIELDS = new Set(Object.values(FIELDS).flat());
+const ALL_STATE_FIELDS = new Set([
+  ...Object.values(FIELDS).flat(),
+  ...Object.values(JSONATA_STATE_FIELDS).flat(),
+]);
 
 function article(type: string): string {
   return /^[AEIOU]/.test(type) ? `an ${type}` : `a ${type}`;
@@ -74,7 +88,8 @@ function misplacedField(type: StateType): (key: string) => string | undefined {
   };
 }
 
-function checkFlow(
+/** @internal */
+export function checkFlow(
   v: Validation,
   state: JsonObject,
   at: PathSegments,
@@ -199,22 +214,19 @@ export function checkState(v: Validation, value: unknown, at: PathSegments, nest
   }
   const stateType = type as StateType;
   const transitions: Transition[] = [];
-  checkUnknownFields(
-    v,
-    value,
-    at,
-    FIELDS[stateType],
-    `${article(stateType)} state`,
-    misplacedField(stateType),
-  );
-  v.string(value, "Comment", at);
   const language = v.string(value, "QueryLanguage", at);
-  if (language !== undefined && language !== "JSONPath") {
+  if (language !== undefined && language !== "JSONPath" && language !== "JSONata") {
     v.add(
       [...at, "QueryLanguage"],
-      `"QueryLanguage" ${JSON.stringify(language)} is not supported: jetflow implements JSONPath only`,
+      `"QueryLanguage" must be "JSONPath" or "JSONata", got ${JSON.stringify(language)}`,
     );
   }
+  if ((language ?? v.queryLanguage) === "JSONata") return checkJsonataState(v, value, at, stateType, nesting);
+  checkUnknownFields(v, value, at, FIELDS[stateType], `${article(stateType)} state`, (key) =>
+    JSONATA_ONLY_FIELDS.has(key) ? jsonataOnlyMessage(key) : misplacedField(stateType)(key),
+  );
+  v.string(value, "Comment", at);
+  if (FIELDS[stateType].includes("Assign")) checkAssign(v, value, at, false);
   if (FIELDS[stateType].includes("Next")) checkFlow(v, value, at, stateType, transitions);
   if (stateType !== "Fail") {
     v.path(value, "InputPath", at, { reference: false, nullable: true });
@@ -249,6 +261,37 @@ export function checkState(v: Validation, value: unknown, at: PathSegments, nest
       break;
     default:
       break;
+  }
+  return transitions;
+}
+
+function checkJsonataState(
+  v: Validation,
+  value: JsonObject,
+  at: PathSegments,
+  stateType: StateType,
+  nesting: number,
+): Transition[] {
+  const fields = JSONATA_STATE_FIELDS[stateType] ?? [];
+  const transitions: Transition[] = [];
+  checkUnknownFields(v, value, at, fields, `a JSONata ${stateType} state`, (key) =>
+    JSONPATH_ONLY_FIELDS.has(key) ? jsonPathOnlyMessage(key) : misplacedField(stateType)(key),
+  );
+  v.string(value, "Comment", at);
+  if (fields.includes("Next")) checkFlow(v, value, at, stateType, transitions);
+  transitions.push(...checkJsonataStateFields(v, value, at, stateType));
+  if (fields.includes("Retry")) {
+    checkRetry(v, value, at);
+    transitions.push(...checkCatch(v, value, at, true));
+  }
+  if (stateType === "Parallel") checkParallel(v, value, at, nesting);
+  if (stateType === "Map") {
+    if (!hasOwn(value, "ItemProcessor") && !hasOwn(value, "Iterator")) {
+      v.add([...at, "ItemProcessor"], `"ItemProcessor" is required in a Map state`);
+    } else if (v.exclusive(value, at, "a Map state", ["ItemProcessor", "Iterator"])) {
+      const key = hasOwn(value, "ItemProcessor") ? "ItemProcessor" : "Iterator";
+      v.validateMachine(value[key], [...at, key], "processor", nesting + 1);
+    }
   }
   return transitions;
 }

@@ -298,7 +298,6 @@ describe("validateDefinition reports structure problems", () => {
             Credentials: { RoleArn: "r" },
             Assign: { x: 1 },
             Arguments: {},
-            QueryLanguage: "JSONata",
           }),
         },
       }),
@@ -309,14 +308,9 @@ describe("validateDefinition reports structure problems", () => {
         "States.A.Credentials",
         '"Credentials" is not supported: jetflow workers run with their own credentials',
       ],
-      ["States.A.Assign", '"Assign" is not supported: jetflow does not implement workflow variables'],
       [
         "States.A.Arguments",
-        '"Arguments" is not supported: it belongs to JSONata; jetflow implements JSONPath only',
-      ],
-      [
-        "States.A.QueryLanguage",
-        '"QueryLanguage" "JSONata" is not supported: jetflow implements JSONPath only',
+        '"Arguments" is a JSONata field; set "QueryLanguage": "JSONata" on the state or the state machine to use it',
       ],
     ]);
   });
@@ -735,7 +729,7 @@ describe("validateDefinition reports Choice problems", () => {
     expect(problems(choice([{ Variable: "$.x", IsNull: true, Condition: "{% true %}", Nxt: "B" }]))).toEqual([
       [
         "States.A.Choices[0].Condition",
-        '"Condition" is not supported: it belongs to JSONata; jetflow implements JSONPath only',
+        '"Condition" is a JSONata field; set "QueryLanguage": "JSONata" on the state or the state machine to use it',
       ],
       ["States.A.Choices[0].Nxt", 'unknown field "Nxt" in a choice rule'],
       ["States.A.Choices[0].Next", '"Next" is required in a top-level choice rule'],

@@ -7,6 +7,7 @@ import { formatPath } from "./problems";
 import type { MachineKind, Transition } from "./validate-context";
 import { Validation, suggestName } from "./validate-context";
 import { checkUnknownFields } from "./validate-fields";
+import { assignedNames } from "./validate-jsonata";
 import { checkState } from "./validate-state";
 
 const MACHINE_FIELDS: Readonly<Record<MachineKind, readonly string[]>> = {
@@ -86,10 +87,10 @@ function checkMachineFields(v: Validation, machine: JsonObject, at: PathSegments
   );
   v.string(machine, "Comment", at);
   const language = v.string(machine, "QueryLanguage", at);
-  if (language !== undefined && language !== "JSONPath") {
+  if (language !== undefined && language !== "JSONPath" && language !== "JSONata") {
     v.add(
       [...at, "QueryLanguage"],
-      `"QueryLanguage" ${JSON.stringify(language)} is not supported: jetflow implements JSONPath only`,
+      `"QueryLanguage" must be "JSONPath" or "JSONata", got ${JSON.stringify(language)}`,
     );
   }
   if (kind === "top") {
@@ -116,6 +117,36 @@ function checkMachineFields(v: Validation, machine: JsonObject, at: PathSegments
       }
     }
   }
+}
+
+/**
+ * The variables this scope's states assign (state, choice rule and catcher `Assign`); an inner
+ * scope assigning a variable of an outer scope is a problem, as the specification requires.
+ */
+function checkScopeVariables(v: Validation, states: JsonObject, at: PathSegments): Set<string> {
+  const own = new Set<string>();
+  for (const name of Object.keys(states)) {
+    const state = states[name];
+    if (!isJsonObject(state)) continue;
+    const jsonata = (state.QueryLanguage ?? v.queryLanguage) === "JSONata";
+    const owners: [unknown, PathSegments][] = [[state, [...at, "States", name]]];
+    if (Array.isArray(state.Choices))
+      state.Choices.forEach((r, i) => owners.push([r, [...at, "States", name, "Choices", i]]));
+    if (Array.isArray(state.Catch))
+      state.Catch.forEach((c, i) => owners.push([c, [...at, "States", name, "Catch", i]]));
+    for (const [owner, ownerAt] of owners) {
+      for (const variable of assignedNames(owner, jsonata)) {
+        own.add(variable);
+        if (v.outerVariables.has(variable)) {
+          v.add(
+            [...ownerAt, "Assign"],
+            `variable "${variable}" belongs to an outer scope: a state in a Parallel branch or Map iteration can read it but cannot assign it`,
+          );
+        }
+      }
+    }
+  }
+  return own;
 }
 
 function validateMachine(
@@ -147,10 +178,21 @@ function validateMachine(
   }
 
   const edges = new Map<string, Transition[]>();
-  for (const name of names) {
-    const stateAt = [...at, "States", name];
-    checkStateName(v, name, stateAt);
-    edges.set(name, checkState(v, states[name], stateAt, nesting));
+  const savedLanguage = v.queryLanguage;
+  const savedOuter = v.outerVariables;
+  if (value.QueryLanguage === "JSONata" || value.QueryLanguage === "JSONPath")
+    v.queryLanguage = value.QueryLanguage;
+  const own = checkScopeVariables(v, states, at);
+  v.outerVariables = new Set([...savedOuter, ...own]);
+  try {
+    for (const name of names) {
+      const stateAt = [...at, "States", name];
+      checkStateName(v, name, stateAt);
+      edges.set(name, checkState(v, states[name], stateAt, nesting));
+    }
+  } finally {
+    v.queryLanguage = savedLanguage;
+    v.outerVariables = savedOuter;
   }
   for (const transitions of edges.values()) {
     for (const transition of transitions) {

@@ -1,11 +1,12 @@
-import { applyInputPath } from "./data-flow";
+import { applyInputPath, readPath } from "./data-flow";
 import { ErrorNames, StatesError } from "./errors";
 import type { Json } from "./json";
 import { describeValue } from "./json";
-import { evaluatePath } from "./jsonpath-eval";
 import { MAX_SECONDS, resolveNumberSetting } from "./settings";
 import { parseTimestamp, timestampToMs } from "./timestamp";
 import type { WaitState } from "./types";
+import type { EvaluationEnv } from "./context";
+import { isJsonataState, jsonataWaitUntilMs } from "./jsonata-states";
 
 /**
  * When a Wait state ends, in epoch milliseconds: `enteredAtMs` plus Seconds (or SecondsPath, a
@@ -13,8 +14,14 @@ import type { WaitState } from "./types";
  * after InputPath. A time in the past is returned as is; the engine continues at once. Throws
  * `StatesError` `States.Runtime` when a path misses or holds the wrong kind of value.
  */
-export function waitUntilMs(state: WaitState, rawInput: Json, enteredAtMs: number): number {
-  if (state.Seconds !== undefined) return enteredAtMs + state.Seconds * 1000;
+export function waitUntilMs(
+  state: WaitState,
+  rawInput: Json,
+  enteredAtMs: number,
+  env?: EvaluationEnv,
+): number {
+  if (isJsonataState(state)) return jsonataWaitUntilMs(state, rawInput, enteredAtMs, env);
+  if (typeof state.Seconds === "number") return enteredAtMs + state.Seconds * 1000;
   if (state.SecondsPath !== undefined) {
     const seconds = resolveNumberSetting(
       state,
@@ -22,6 +29,7 @@ export function waitUntilMs(state: WaitState, rawInput: Json, enteredAtMs: numbe
       "SecondsPath",
       state.SecondsPath,
       "non-negative integer",
+      env,
     );
     if (seconds > MAX_SECONDS) {
       throw new StatesError(
@@ -35,7 +43,7 @@ export function waitUntilMs(state: WaitState, rawInput: Json, enteredAtMs: numbe
   let field = "Timestamp";
   if (state.TimestampPath !== undefined) {
     field = `TimestampPath ${JSON.stringify(state.TimestampPath)}`;
-    text = evaluatePath(state.TimestampPath, applyInputPath(state, rawInput));
+    text = readPath(state.TimestampPath, applyInputPath(state, rawInput, env), env);
     if (text === undefined)
       throw new StatesError(ErrorNames.Runtime, `${field} matches nothing in the state's input`);
   }

@@ -70,6 +70,42 @@ describe("validate", () => {
     expect(report.files[0]?.problems.map((p) => p.line)).toEqual([1, 2, 5]);
   });
 
+  it("validates JSONata definitions: a valid one, and one with a malformed expression and a JSONPath field", async () => {
+    const jsonata = join(dir, "jsonata.yaml");
+    writeFileSync(
+      jsonata,
+      [
+        "QueryLanguage: JSONata",
+        "StartAt: P",
+        "States:",
+        "  P:",
+        "    Type: Pass",
+        "    Assign: { total: '{% $sum($states.input.items) %}' }",
+        "    Output: '{% $states.input.( %}'",
+        "    ResultPath: $.x",
+        "    End: true",
+      ].join("\n"),
+    );
+    const fine = join(dir, "jsonata-ok.json");
+    writeFileSync(
+      fine,
+      JSON.stringify({
+        QueryLanguage: "JSONata",
+        StartAt: "P",
+        States: { P: { Type: "Pass", Output: "{% $states.input.a %}", End: true } },
+      }),
+    );
+    expect(await jetflow("validate", fine)).toMatchObject({ code: ExitCode.Ok });
+    const { code, stdout } = await jetflow("validate", jsonata);
+    expect(code).toBe(ExitCode.Failed);
+    expect(stdout.split("\n")).toEqual([
+      `✗ ${jsonata}: 2 problems`,
+      `  ${jsonata}:7:5 States.P.Output: invalid JSONata expression: Expected ")" before end of expression at character 18`,
+      `  ${jsonata}:8:5 States.P.ResultPath: "ResultPath" is a JSONPath field and cannot be used in a JSONata state; use "Output"`,
+      "",
+    ]);
+  });
+
   it("exits 2 for a file that cannot be read", async () => {
     const { code, stderr } = await jetflow("validate", join(dir, "nope.json"));
     expect(code).toBe(ExitCode.Usage);

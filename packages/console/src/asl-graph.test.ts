@@ -50,6 +50,9 @@ describe("a definition as a graph", () => {
   it("summarises Choice rules in one line", () => {
     expect(summarizeRule({ Variable: "$.s", StringEquals: "ok" })).toBe('$.s == "ok"');
     expect(summarizeRule({ Not: { Variable: "$.x", IsNull: true } })).toBe("not $.x IsNull");
+    expect(summarizeRule({ Condition: "{% $states.input.total > 100 %}", Next: "Big" })).toBe(
+      "$states.input.total > 100",
+    );
   });
 
   it("finds a child execution's sub-machine from its machine path", () => {

@@ -49,8 +49,14 @@ const OPERATORS: Record<string, string> = {
   Matches: "matches",
 };
 
-/** A Choice rule in one short line: `$.total > 100`, `And(2)`, `not $.ok == true`. */
+/**
+ * A Choice rule in one short line: `$.total > 100`, `And(2)`, `not $.ok == true`, or a JSONata
+ * rule's Condition: `$states.input.total > 100`.
+ */
 export function summarizeRule(rule: Json): string {
+  // A JSONata rule: its Condition's expression, without the {% %} delimiters.
+  if (typeof rule.Condition === "string") return rule.Condition.replace(/^\{%\s*|\s*%\}$/g, "");
+  if (typeof rule.Condition === "boolean") return String(rule.Condition);
   if (Array.isArray(rule.And)) return `all of ${rule.And.length}`;
   if (Array.isArray(rule.Or)) return `any of ${rule.Or.length}`;
   if (typeof rule.Not === "object" && rule.Not !== null) return `not ${summarizeRule(rule.Not as Json)}`;

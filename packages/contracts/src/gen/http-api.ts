@@ -1505,6 +1505,10 @@ export const openApiDocument: Readonly<Record<string, unknown>> = {
           "traceParent": {
             "type": "string",
             "description": "W3C traceparent of the span that started the execution (the api-gateway's StartExecution), the parent of every span of the execution; absent when tracing is off."
+          },
+          "variablesJson": {
+            "type": "string",
+            "description": "A child's outer scopes' variables (a JSON object) that its states may read; absent when none."
           }
         }
       },
@@ -2327,6 +2331,10 @@ export const openApiDocument: Readonly<Record<string, unknown>> = {
           },
           "outputJson": {
             "type": "string"
+          },
+          "assignedJson": {
+            "type": "string",
+            "description": "The workflow variables the state assigned (Assign; a JSON object of name to value), absent when it assigned none. They take effect from the next state on."
           }
         }
       },

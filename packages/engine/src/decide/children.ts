@@ -9,10 +9,11 @@ import {
   mapItemInput,
   mapItems,
   maxConcurrency as mapMaxConcurrency,
+  stateAssignments,
   stateOutput,
   toleratedFailures,
 } from "@jetflow/asl";
-import type { Json, MapState, ParallelState } from "@jetflow/asl";
+import type { EvaluationEnv, Json, MapState, ParallelState } from "@jetflow/asl";
 import { ExecutionStatus } from "@jetflow/contracts";
 import type { ActiveState, ChildCompleted } from "@jetflow/contracts";
 import { childExecutionId, hasBit } from "../model";
@@ -26,15 +27,15 @@ type ChildrenState = ParallelState | MapState;
 /** Starts a round of children; returns the next state when there is nothing to wait for. */
 export function startChildren(run: Run, state: ChildrenState, input: Json): NextState | undefined {
   const active = run.active();
-  const env = run.envFor(active);
+  const env = roundEnv(run, active);
   if (state.Type === "Parallel") {
     const effective = effectiveInput(state, input, env);
     run.t.emit({ $case: "parallelStarted", value: { branchCount: state.Branches.length } }, active.name);
     launch(run, state, effective);
   } else {
     const items = mapItems(state, input, env);
-    const limit = mapMaxConcurrency(state, input);
-    const tolerated = toleratedFailures(state, input, items.length).maxFailures;
+    const limit = mapMaxConcurrency(state, input, env);
+    const tolerated = toleratedFailures(state, input, items.length, env).maxFailures;
     run.t.emit(
       {
         $case: "mapStarted",
@@ -59,6 +60,7 @@ function launch(run: Run, state: ChildrenState, input: Json, items?: Json[]): vo
     initial.maxConcurrency > 0 ? initial.maxConcurrency - running : initial.total - initial.launched;
   const budget = run.env.maxChildrenPerTransition ?? DEFAULT_MAX_CHILDREN;
   const count = Math.max(0, Math.min(byConcurrency, initial.total - initial.launched, budget));
+  // Each item's ItemSelector is evaluated once, with fresh entropy; the items list again per slice.
   const env = run.envFor(active);
   const byteBudget = run.env.maxLaunchBytesPerTransition ?? DEFAULT_MAX_LAUNCH_BYTES;
   let bytes = 0;
@@ -78,7 +80,7 @@ function launch(run: Run, state: ChildrenState, input: Json, items?: Json[]): vo
         active.name,
       );
     } else {
-      mapItemsList ??= mapItems(state, input, env);
+      mapItemsList ??= mapItems(state, input, roundEnv(run, active));
       const item = mapItemsList[index] ?? null;
       const inputJson = JSON.stringify(mapItemInput(state, input, index, item, env));
       bytes += inputJson.length;
@@ -125,7 +127,43 @@ export function continueChildren(run: Run, startedEventId: number): Handled {
 
 function childrenInput(run: Run, state: ChildrenState, active: ActiveState): Json {
   const input = parseJson(active.inputJson);
-  return state.Type === "Parallel" ? effectiveInput(state, input, run.envFor(active)) : input;
+  return state.Type === "Parallel" ? effectiveInput(state, input, roundEnv(run, active)) : input;
+}
+
+/**
+ * The evaluation env of a round's shared inputs (Parallel Arguments, Map Items): they are
+ * evaluated again for every launch slice, so a JSONata expression must see the same `$now()`,
+ * `$random()` and `$uuid()` each time. Its time is the state's entry and its entropy is seeded
+ * by the execution and the state's entry event, never drawn afresh.
+ */
+function roundEnv(run: Run, active: ActiveState): EvaluationEnv {
+  const env = run.envFor(active);
+  const next = seededSource(`${run.executionId}/${active.entryEventId}`);
+  env.nowMs = (active.enteredTime ?? run.env.now).getTime();
+  env.random = next;
+  env.uuid = () => seededUuid(next);
+  return env;
+}
+
+/** A deterministic source of numbers in [0, 1) from `seed` (FNV-1a, then mulberry32). */
+function seededSource(seed: string): () => number {
+  let state = 0x811c9dc5;
+  for (let i = 0; i < seed.length; i++) state = Math.imul(state ^ seed.charCodeAt(i), 0x01000193);
+  return () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), state | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A version 4 UUID drawn from `next`. */
+function seededUuid(next: () => number): string {
+  const hex = Array.from({ length: 32 }, () => Math.floor(next() * 16).toString(16));
+  hex[12] = "4";
+  hex[16] = ((parseInt(hex[16] as string, 16) & 0x3) | 0x8).toString(16);
+  const h = hex.join("");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
 /**
@@ -247,10 +285,15 @@ function finishChildren(
     active.name,
   );
   let output: Json;
+  let assignedJson: string | undefined;
   try {
-    output = stateOutput(state, parseJson(active.inputJson), results, run.envFor(active));
+    const input = parseJson(active.inputJson);
+    const env = run.envFor(active);
+    output = stateOutput(state, input, results, env);
+    if (state.Assign !== undefined)
+      assignedJson = run.assignedJson(stateAssignments(state, input, results, env));
   } catch (err) {
     return recover(run, state, toStatesError(err));
   }
-  return run.exit(active.name, output);
+  return run.exit(active.name, output, assignedJson);
 }

@@ -71,5 +71,15 @@ export function evaluationEnv(
     },
   };
   if (taskToken !== undefined) context.Task = { Token: taskToken };
-  return { context, random: () => entropy.random(), uuid: () => entropy.uuid() };
+  const env: EvaluationEnv = { context, random: () => entropy.random(), uuid: () => entropy.uuid() };
+  const variablesJson = snapshot.variablesJson;
+  if (variablesJson !== undefined && variablesJson !== "") {
+    // Parsed only when an expression or path reads a variable.
+    let variables: Record<string, Json> | undefined;
+    Object.defineProperty(env, "variables", {
+      enumerable: true,
+      get: () => (variables ??= JSON.parse(variablesJson) as Record<string, Json>),
+    });
+  }
+  return env;
 }

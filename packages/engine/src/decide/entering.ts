@@ -4,11 +4,16 @@
  * (a Task, a Wait, a Parallel or Map round) or the execution ends.
  */
 import {
-  chooseNext,
+  choiceAssignments,
   choiceOutput,
+  chooseRule,
+  effectiveInput,
   failDetails,
+  isJsonataState,
+  jsonataChoiceOutput,
   passResult,
   passThroughOutput,
+  stateAssignments,
   waitUntilMs,
 } from "@jetflow/asl";
 import type { Json, State } from "@jetflow/asl";
@@ -44,6 +49,7 @@ export function begin(t: Transition, child: ChildStart | undefined, env: DecideE
         rootExecutionId: child.rootExecutionId,
         timeoutSeconds: 0,
         timeoutTimerId: "",
+        variablesJson: child.variablesJson,
       },
     });
   } else if (snapshot.status !== ExecutionStatus.EXECUTION_STATUS_RUNNING) {
@@ -89,18 +95,35 @@ function enterOne(run: Run, name: string, input: Json): NextState | undefined {
   const env = run.envFor(active);
   try {
     switch (state.Type) {
-      case "Pass":
-        return run.exit(name, passResult(state, input, env));
+      case "Pass": {
+        const output = passResult(state, input, env);
+        if (state.Assign === undefined) return run.exit(name, output);
+        // A JSONPath Pass state's Assign sees its result: Result, else the effective input.
+        const result = isJsonataState(state)
+          ? undefined
+          : state.Result !== undefined
+            ? state.Result
+            : effectiveInput(state, input, env);
+        return run.exit(name, output, run.assignedJson(stateAssignments(state, input, result, env)));
+      }
       case "Succeed":
-        return run.exit(name, passThroughOutput(state, input));
+        return run.exit(name, passThroughOutput(state, input, env));
       case "Choice": {
-        const chosen = chooseNext(state, input, env.context);
-        const output = choiceOutput(state, input);
+        const choice = chooseRule(state, input, env);
+        const output = isJsonataState(state)
+          ? jsonataChoiceOutput(state, input, choice, env)
+          : choiceOutput(state, input, env);
+        const assignedJson = run.assignedJson(
+          choiceAssignments(state, choice.rule, choice.ruleIndex, input, env),
+        );
         t.emit(
-          { $case: "stateExited", value: { stateName: name, outputJson: JSON.stringify(output) } },
+          {
+            $case: "stateExited",
+            value: { stateName: name, outputJson: JSON.stringify(output), assignedJson },
+          },
           name,
         );
-        return { name: chosen, input: output };
+        return { name: choice.next, input: output };
       }
       case "Fail": {
         const { error, cause } = failDetails(state, input, env);
@@ -109,8 +132,11 @@ function enterOne(run: Run, name: string, input: Json): NextState | undefined {
       }
       case "Wait": {
         const nowMs = decideEnv.now.getTime();
-        const until = waitUntilMs(state, input, nowMs);
-        if (until <= nowMs) return run.exit(name, passThroughOutput(state, input));
+        const until = waitUntilMs(state, input, nowMs, env);
+        if (until <= nowMs) {
+          const output = passThroughOutput(state, input, env);
+          return run.exit(name, output, run.assignedJson(stateAssignments(state, input, undefined, env)));
+        }
         const timerId = timerIds.wait(run.executionId, t.nextEventId);
         t.emit({ $case: "waitStarted", value: { fireTime: new Date(until), timerId } }, name);
         return undefined;

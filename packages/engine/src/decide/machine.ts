@@ -98,5 +98,8 @@ export function completeChildStart(
       parentState.Type === "Parallel" ? ref.index : -1,
     ),
     rootExecutionId: parent.rootExecutionId || parent.executionId,
+    // A branch or iteration reads its outer scopes' variables; they cannot change while it runs
+    // (the parent's state assigns only when it completes).
+    variablesJson: parent.variablesJson,
   };
 }

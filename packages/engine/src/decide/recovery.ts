@@ -1,5 +1,5 @@
 /** Retry and Catch: what an error raised by a Task, Parallel or Map state leads to. */
-import { catchOutput, decideRetry, findCatcher } from "@jetflow/asl";
+import { catchAssignments, catchOutput, decideRetry, findCatcher } from "@jetflow/asl";
 import type { Json, StatesError } from "@jetflow/asl";
 import { timerIds } from "../model";
 import { parseJson, toStatesError } from "./run";
@@ -35,18 +35,25 @@ export function recover(run: Run, state: Recoverable, error: StatesError): NextS
   const catcher = findCatcher(state, error.error);
   if (catcher) {
     let output: Json;
+    let assignedJson: string | undefined;
     try {
-      output = catchOutput(state, catcher.index, parseJson(active.inputJson), {
-        error: error.error,
-        cause: error.cause,
-      });
+      const input = parseJson(active.inputJson);
+      const env = run.envFor(active);
+      const details = { error: error.error, cause: error.cause };
+      output = catchOutput(state, catcher.index, input, details, env);
+      assignedJson = run.assignedJson(
+        catchAssignments(state, catcher.index, input, error.toErrorOutput(), env),
+      );
     } catch (err) {
       const e = toStatesError(err);
       run.failExecution(e.error, e.cause);
       return undefined;
     }
     t.emit(
-      { $case: "stateExited", value: { stateName: active.name, outputJson: JSON.stringify(output) } },
+      {
+        $case: "stateExited",
+        value: { stateName: active.name, outputJson: JSON.stringify(output), assignedJson },
+      },
       active.name,
     );
     return { name: catcher.next, input: output };

@@ -5,8 +5,8 @@
  * tasks, timers, retry and catch, children) are functions over a Run, each returning the state to
  * enter next as a value, so that none of them calls another concern back.
  */
-import { StatesError } from "@jetflow/asl";
-import type { Json, MapState, ParallelState, State, StateMachine, TaskState } from "@jetflow/asl";
+import { StatesError, applyAssignments } from "@jetflow/asl";
+import type { Json, MapState, ParallelState, State, StateMachine, TaskState, Variables } from "@jetflow/asl";
 import type { ActiveState, ChildrenPhase, ExecutionSnapshot } from "@jetflow/contracts";
 import { childIdPrefix, hasBit } from "../model";
 import { evaluationEnv, isChildExecution, rootExecutionOf } from "./context";
@@ -97,7 +97,7 @@ export class Run {
 
   envFor(active: ActiveState, token?: string) {
     const retries = active.retryCounts.reduce((sum, n) => sum + n, 0);
-    return evaluationEnv(
+    const env = evaluationEnv(
       this.snapshot,
       this.rootExecution(),
       active.name,
@@ -106,6 +106,20 @@ export class Run {
       this.env,
       token,
     );
+    env.nowMs = this.env.now.getTime();
+    return env;
+  }
+
+  /**
+   * The JSON text of the variables a state assigns, checked against the total size limit with
+   * the variables it sees; undefined when it assigns none. Throws `StatesError`
+   * `States.DataLimitExceeded`.
+   */
+  assignedJson(assigned: Variables | undefined): string | undefined {
+    if (assigned === undefined || Object.keys(assigned).length === 0) return undefined;
+    const current = this.snapshot.variablesJson;
+    applyAssignments(current ? (JSON.parse(current) as Variables) : undefined, assigned);
+    return JSON.stringify(assigned);
   }
 
   /** The active state's children phase, read afresh (every emitted event replaces the snapshot). */
@@ -114,11 +128,14 @@ export class Run {
     return phase?.$case === "children" ? phase.value : undefined;
   }
 
-  /** Leaves state `name` with `output`: on to Next, or the end of the execution. */
-  exit(name: string, output: Json): NextState | undefined {
+  /**
+   * Leaves state `name` with `output` and the variables it assigned (JSON text from
+   * {@link assignedJson}): on to Next, or the end of the execution.
+   */
+  exit(name: string, output: Json, assignedJson?: string): NextState | undefined {
     const state = this.state(name);
     const outputJson = JSON.stringify(output);
-    this.t.emit({ $case: "stateExited", value: { stateName: name, outputJson } }, name);
+    this.t.emit({ $case: "stateExited", value: { stateName: name, outputJson, assignedJson } }, name);
     const next = "Next" in state ? state.Next : undefined;
     if (next !== undefined && !(state.Type === "Succeed")) return { name: next, input: output };
     this.t.emit({ $case: "executionSucceeded", value: { outputJson } });

@@ -1,5 +1,12 @@
 /** Task states: scheduling an attempt, applying its outcome, and judging a late result. */
-import { StatesError, activityName, effectiveInput, stateOutput, taskTimeouts } from "@jetflow/asl";
+import {
+  StatesError,
+  activityName,
+  effectiveInput,
+  stateAssignments,
+  stateOutput,
+  taskTimeouts,
+} from "@jetflow/asl";
 import type { Json, TaskState } from "@jetflow/asl";
 import type { TaskOutcome, TaskPhase } from "@jetflow/contracts";
 import { taskToken } from "../model";
@@ -12,8 +19,9 @@ import type { Handled, Run } from "./run";
 export function scheduleTask(run: Run, state: TaskState, input: Json, attempt: number): void {
   const active = run.active();
   const token = taskToken(run.executionId, run.t.nextEventId);
-  const effective = effectiveInput(state, input, run.envFor(active, token));
-  const timeouts = taskTimeouts(state, input);
+  const env = run.envFor(active, token);
+  const effective = effectiveInput(state, input, env);
+  const timeouts = taskTimeouts(state, input, env);
   run.t.emit(
     {
       $case: "taskScheduled",
@@ -67,13 +75,19 @@ export function applyTaskOutcome(run: Run, outcome: TaskOutcome): Handled {
   }
   t.emit({ $case: "taskSucceeded", value: { taskToken: token, outputJson: result.value } }, name);
   let output: Json;
+  let assignedJson: string | undefined;
   try {
     const rawInput = parseJson(active.inputJson);
-    output = stateOutput(state, rawInput, parseJson(result.value), run.envFor(active, token));
+    const taskResult = parseJson(result.value);
+    const env = run.envFor(active, token);
+    output = stateOutput(state, rawInput, taskResult, env);
+    if (state.Assign !== undefined) {
+      assignedJson = run.assignedJson(stateAssignments(state, rawInput, taskResult, env));
+    }
   } catch (err) {
     return continueWith(recover(run, state, toStatesError(err)));
   }
-  return continueWith(run.exit(name, output));
+  return continueWith(run.exit(name, output, assignedJson));
 }
 
 /**

@@ -1,5 +1,5 @@
 /** Durable timers as they fire: the execution's timeout, a Wait, a retry back-off, a task's timeouts. */
-import { StatesError, passThroughOutput } from "@jetflow/asl";
+import { StatesError, passThroughOutput, stateAssignments } from "@jetflow/asl";
 import type { Json } from "@jetflow/asl";
 import { TimerKind } from "@jetflow/contracts";
 import type { Timer } from "@jetflow/contracts";
@@ -26,14 +26,18 @@ export function applyTimerFired(run: Run, timer: Timer): Handled {
       t.emit({ $case: "waitFinished", value: {} }, active.name);
       const state = run.state(active.name);
       let output: Json;
+      let assignedJson: string | undefined;
       try {
-        output = passThroughOutput(state, parseJson(active.inputJson));
+        const input = parseJson(active.inputJson);
+        const env = run.envFor(active);
+        output = passThroughOutput(state, input, env);
+        assignedJson = run.assignedJson(stateAssignments(state, input, undefined, env));
       } catch (err) {
         const e = toStatesError(err);
         run.failExecution(e.error, e.cause);
         return undefined;
       }
-      return continueWith(run.exit(active.name, output));
+      return continueWith(run.exit(active.name, output, assignedJson));
     }
     case TimerKind.TIMER_KIND_RETRY: {
       if (active?.phase?.$case !== "retryBackoff" || active.phase.value.timerId !== timer.timerId)

@@ -101,6 +101,7 @@ function applyEvent(
       timeoutSeconds: started.timeoutSeconds,
       timeoutTimerId: started.timeoutTimerId,
       traceParent: started.traceParent,
+      variablesJson: started.variablesJson,
     };
   }
   if (!snapshot) throw new EventSequenceError(executionId, `history must begin with ExecutionStarted`);
@@ -130,6 +131,9 @@ function applyEvent(
       break;
     case "stateExited":
       snapshot.active = undefined;
+      if (details.value.assignedJson !== undefined) {
+        snapshot.variablesJson = mergeVariables(snapshot.variablesJson, details.value.assignedJson);
+      }
       break;
     case "taskScheduled": {
       const state = requireActive();
@@ -271,4 +275,20 @@ function finish(snapshot: ExecutionSnapshot, status: ExecutionStatus, at: Date |
   snapshot.status = status;
   snapshot.stopTime = at;
   snapshot.active = undefined;
+}
+
+/** The variables JSON object `current` with the assignments `assignedJson` applied (later names win). */
+function mergeVariables(current: string | undefined, assignedJson: string): string {
+  if (current === undefined || current === "" || current === "{}") return assignedJson;
+  const merged = JSON.parse(current) as Record<string, unknown>;
+  const assigned = JSON.parse(assignedJson) as Record<string, unknown>;
+  for (const name of Object.keys(assigned)) {
+    Object.defineProperty(merged, name, {
+      value: assigned[name],
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+  return JSON.stringify(merged);
 }

@@ -185,7 +185,14 @@ export interface ExecutionSnapshot {
   /** Timer id of the execution timeout, when armed. */
   timeoutTimerId: string;
   /** ExecutionStarted.trace_parent: the parent of the execution's spans. */
-  traceParent?: string | undefined;
+  traceParent?:
+    | string
+    | undefined;
+  /**
+   * The workflow variables (Assign) visible in this execution as a JSON object: for a child, its
+   * outer scopes' variables (from ExecutionStarted) and its own. Absent when none were assigned.
+   */
+  variablesJson?: string | undefined;
 }
 
 /**
@@ -251,6 +258,8 @@ export interface ChildStart {
   machinePath: string;
   inputJson: string;
   rootExecutionId: string;
+  /** The parent's variables (a JSON object) that the child's states may read; absent when none. */
+  variablesJson?: string | undefined;
 }
 
 /** A task's result, validated by the result-ingestor (or sent by SendTaskSuccess/Failure). */
@@ -1207,6 +1216,7 @@ function createBaseExecutionSnapshot(): ExecutionSnapshot {
     timeoutSeconds: 0,
     timeoutTimerId: "",
     traceParent: undefined,
+    variablesJson: undefined,
   };
 }
 
@@ -1271,6 +1281,9 @@ export const ExecutionSnapshot: MessageFns<ExecutionSnapshot> = {
     }
     if (message.traceParent !== undefined) {
       writer.uint32(162).string(message.traceParent);
+    }
+    if (message.variablesJson !== undefined) {
+      writer.uint32(170).string(message.variablesJson);
     }
     return writer;
   },
@@ -1448,6 +1461,14 @@ export const ExecutionSnapshot: MessageFns<ExecutionSnapshot> = {
             message.traceParent = reader.string();
             continue;
           }
+          case 21: {
+            if (tag !== 170) {
+              break;
+            }
+
+            message.variablesJson = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1542,6 +1563,11 @@ export const ExecutionSnapshot: MessageFns<ExecutionSnapshot> = {
         : isSet(object.trace_parent)
         ? globalThis.String(object.trace_parent)
         : undefined,
+      variablesJson: isSet(object.variablesJson)
+        ? globalThis.String(object.variablesJson)
+        : isSet(object.variables_json)
+        ? globalThis.String(object.variables_json)
+        : undefined,
     };
   },
 
@@ -1607,6 +1633,9 @@ export const ExecutionSnapshot: MessageFns<ExecutionSnapshot> = {
     if (message.traceParent !== undefined) {
       obj.traceParent = message.traceParent;
     }
+    if (message.variablesJson !== undefined) {
+      obj.variablesJson = message.variablesJson;
+    }
     return obj;
   },
 
@@ -1639,6 +1668,7 @@ export const ExecutionSnapshot: MessageFns<ExecutionSnapshot> = {
     message.timeoutSeconds = object.timeoutSeconds ?? 0;
     message.timeoutTimerId = object.timeoutTimerId ?? "";
     message.traceParent = object.traceParent ?? undefined;
+    message.variablesJson = object.variablesJson ?? undefined;
     return message;
   },
 };
@@ -2311,6 +2341,7 @@ function createBaseChildStart(): ChildStart {
     machinePath: "",
     inputJson: "",
     rootExecutionId: "",
+    variablesJson: undefined,
   };
 }
 
@@ -2333,6 +2364,9 @@ export const ChildStart: MessageFns<ChildStart> = {
     }
     if (message.rootExecutionId !== "") {
       writer.uint32(50).string(message.rootExecutionId);
+    }
+    if (message.variablesJson !== undefined) {
+      writer.uint32(58).string(message.variablesJson);
     }
     return writer;
   },
@@ -2398,6 +2432,14 @@ export const ChildStart: MessageFns<ChildStart> = {
             message.rootExecutionId = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.variablesJson = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2438,6 +2480,11 @@ export const ChildStart: MessageFns<ChildStart> = {
         : isSet(object.root_execution_id)
         ? globalThis.String(object.root_execution_id)
         : "",
+      variablesJson: isSet(object.variablesJson)
+        ? globalThis.String(object.variablesJson)
+        : isSet(object.variables_json)
+        ? globalThis.String(object.variables_json)
+        : undefined,
     };
   },
 
@@ -2461,6 +2508,9 @@ export const ChildStart: MessageFns<ChildStart> = {
     if (message.rootExecutionId !== "") {
       obj.rootExecutionId = message.rootExecutionId;
     }
+    if (message.variablesJson !== undefined) {
+      obj.variablesJson = message.variablesJson;
+    }
     return obj;
   },
 
@@ -2477,6 +2527,7 @@ export const ChildStart: MessageFns<ChildStart> = {
     message.machinePath = object.machinePath ?? "";
     message.inputJson = object.inputJson ?? "";
     message.rootExecutionId = object.rootExecutionId ?? "";
+    message.variablesJson = object.variablesJson ?? undefined;
     return message;
   },
 };

@@ -83,7 +83,11 @@ export interface ExecutionStarted {
    * W3C traceparent of the span that started the execution (the api-gateway's StartExecution),
    * the parent of every span of the execution; absent when tracing is off.
    */
-  traceParent?: string | undefined;
+  traceParent?:
+    | string
+    | undefined;
+  /** A child's outer scopes' variables (a JSON object) that its states may read; absent when none. */
+  variablesJson?: string | undefined;
 }
 
 export interface ExecutionSucceeded {
@@ -124,6 +128,11 @@ export interface StateEntered {
 export interface StateExited {
   stateName: string;
   outputJson: string;
+  /**
+   * The workflow variables the state assigned (Assign; a JSON object of name to value), absent
+   * when it assigned none. They take effect from the next state on.
+   */
+  assignedJson?: string | undefined;
 }
 
 export interface TaskScheduled {
@@ -1184,6 +1193,7 @@ function createBaseExecutionStarted(): ExecutionStarted {
     timeoutTimerId: "",
     identity: undefined,
     traceParent: undefined,
+    variablesJson: undefined,
   };
 }
 
@@ -1221,6 +1231,9 @@ export const ExecutionStarted: MessageFns<ExecutionStarted> = {
     }
     if (message.traceParent !== undefined) {
       writer.uint32(90).string(message.traceParent);
+    }
+    if (message.variablesJson !== undefined) {
+      writer.uint32(98).string(message.variablesJson);
     }
     return writer;
   },
@@ -1326,6 +1339,14 @@ export const ExecutionStarted: MessageFns<ExecutionStarted> = {
             message.traceParent = reader.string();
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.variablesJson = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1387,6 +1408,11 @@ export const ExecutionStarted: MessageFns<ExecutionStarted> = {
         : isSet(object.trace_parent)
         ? globalThis.String(object.trace_parent)
         : undefined,
+      variablesJson: isSet(object.variablesJson)
+        ? globalThis.String(object.variablesJson)
+        : isSet(object.variables_json)
+        ? globalThis.String(object.variables_json)
+        : undefined,
     };
   },
 
@@ -1425,6 +1451,9 @@ export const ExecutionStarted: MessageFns<ExecutionStarted> = {
     if (message.traceParent !== undefined) {
       obj.traceParent = message.traceParent;
     }
+    if (message.variablesJson !== undefined) {
+      obj.variablesJson = message.variablesJson;
+    }
     return obj;
   },
 
@@ -1446,6 +1475,7 @@ export const ExecutionStarted: MessageFns<ExecutionStarted> = {
     message.timeoutTimerId = object.timeoutTimerId ?? "";
     message.identity = object.identity ?? undefined;
     message.traceParent = object.traceParent ?? undefined;
+    message.variablesJson = object.variablesJson ?? undefined;
     return message;
   },
 };
@@ -2009,7 +2039,7 @@ export const StateEntered: MessageFns<StateEntered> = {
 };
 
 function createBaseStateExited(): StateExited {
-  return { stateName: "", outputJson: "" };
+  return { stateName: "", outputJson: "", assignedJson: undefined };
 }
 
 export const StateExited: MessageFns<StateExited> = {
@@ -2019,6 +2049,9 @@ export const StateExited: MessageFns<StateExited> = {
     }
     if (message.outputJson !== "") {
       writer.uint32(18).string(message.outputJson);
+    }
+    if (message.assignedJson !== undefined) {
+      writer.uint32(26).string(message.assignedJson);
     }
     return writer;
   },
@@ -2052,6 +2085,14 @@ export const StateExited: MessageFns<StateExited> = {
             message.outputJson = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.assignedJson = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2076,6 +2117,11 @@ export const StateExited: MessageFns<StateExited> = {
         : isSet(object.output_json)
         ? globalThis.String(object.output_json)
         : "",
+      assignedJson: isSet(object.assignedJson)
+        ? globalThis.String(object.assignedJson)
+        : isSet(object.assigned_json)
+        ? globalThis.String(object.assigned_json)
+        : undefined,
     };
   },
 
@@ -2087,6 +2133,9 @@ export const StateExited: MessageFns<StateExited> = {
     if (message.outputJson !== "") {
       obj.outputJson = message.outputJson;
     }
+    if (message.assignedJson !== undefined) {
+      obj.assignedJson = message.assignedJson;
+    }
     return obj;
   },
 
@@ -2097,6 +2146,7 @@ export const StateExited: MessageFns<StateExited> = {
     const message = createBaseStateExited();
     message.stateName = object.stateName ?? "";
     message.outputJson = object.outputJson ?? "";
+    message.assignedJson = object.assignedJson ?? undefined;
     return message;
   },
 };
