@@ -20,6 +20,7 @@ import {
   isExecutionId,
   namedExecutionId,
   newExecutionId,
+  notRedrivableReason,
   parseTaskToken,
   startBatch,
 } from "@jetflow/engine";
@@ -196,9 +197,37 @@ export class Executions {
     }
     await this.sendCommand(
       { executionId, kind: { $case: "stop", value: { error, cause, identity } } },
-      commandMsgIds.stop(executionId),
+      commandMsgIds.stop(executionId, snapshot.redriveCount),
     );
     return this.now();
+  }
+
+  /**
+   * Asks the orchestrator to redrive an execution that failed, timed out or was aborted (see
+   * docs/redrive.md). The command names the redrive count seen here, so that a repeated or
+   * concurrent request redrives once. Returns when the command is durable, with the redrive count
+   * the execution will have.
+   * @throws ApiError NOT_FOUND, FAILED_PRECONDITION saying why it cannot be redriven
+   */
+  async redrive(
+    executionId: string,
+    identity?: string,
+  ): Promise<{ redriveTime: Date; redriveCount: number }> {
+    const problems = new RequestProblems();
+    this.checkId(executionId, problems);
+    problems.check();
+    const snapshot = await this.describe(executionId);
+    const now = this.now();
+    const reason = notRedrivableReason(snapshot, now);
+    if (reason !== undefined) {
+      throw ApiError.precondition(`execution "${executionId}" cannot be redriven: ${reason}`);
+    }
+    const expectedRedriveCount = snapshot.redriveCount;
+    await this.sendCommand(
+      { executionId, kind: { $case: "redrive", value: { expectedRedriveCount, identity } } },
+      commandMsgIds.redrive(executionId, expectedRedriveCount),
+    );
+    return { redriveTime: now, redriveCount: expectedRedriveCount + 1 };
   }
 
   /** Completes a task by token, as a worker would (the callback pattern). */

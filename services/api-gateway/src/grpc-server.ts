@@ -342,6 +342,19 @@ export function workflowService(o: GrpcServerOptions): WorkflowServiceServer {
       },
       (req) => workflowOfExecution(req.executionId, o),
     ),
+    redriveExecution: unary(
+      "RedriveExecution",
+      o,
+      async (req, identity) => {
+        const redriven = await o.executions.redrive(req.executionId, recorded(identity));
+        o.log.info(
+          { identity: identity === ANONYMOUS ? undefined : identity.name, executionId: req.executionId },
+          "execution redrive requested",
+        );
+        return redriven;
+      },
+      (req) => workflowOfExecution(req.executionId, o),
+    ),
     sendTaskSuccess: unary(
       "SendTaskSuccess",
       o,

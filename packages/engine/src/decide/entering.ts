@@ -44,6 +44,7 @@ export function begin(t: Transition, child: ChildStart | undefined, env: DecideE
         rootExecutionId: child.rootExecutionId,
         timeoutSeconds: 0,
         timeoutTimerId: "",
+        redriveCount: child.redriveCount,
       },
     });
   } else if (snapshot.status !== ExecutionStatus.EXECUTION_STATUS_RUNNING) {

@@ -335,7 +335,13 @@ describe("planEffects: execution start", () => {
   });
 
   it("does nothing for a child's start, which already entered its first state", () => {
-    const parent: ParentRef = { executionId: "p", stateName: "Fan", index: 0, entryEventId: 3 };
+    const parent: ParentRef = {
+      executionId: "p",
+      stateName: "Fan",
+      index: 0,
+      entryEventId: 3,
+      redriveCount: 0,
+    };
     expect(plan(batch([started(60)], parent))).toEqual([]);
     expect(plan(batch([started(60, parent)]))).toEqual([]);
   });
@@ -349,7 +355,7 @@ describe("planEffects: children", () => {
     ($case) => {
       const e = event(
         9,
-        { $case, value: { index: 2, childExecutionId: childId, inputJson: '{"n":2}' } },
+        { $case, value: { index: 2, childExecutionId: childId, inputJson: '{"n":2}', redriveCount: 0 } },
         "Fan",
       );
       expect(decoded(plan(batch([e])))).toEqual([
@@ -364,12 +370,13 @@ describe("planEffects: children", () => {
               $case: "begin",
               value: {
                 child: {
-                  parent: { executionId: EXEC, stateName: "Fan", index: 2, entryEventId: 7 },
+                  parent: { executionId: EXEC, stateName: "Fan", index: 2, entryEventId: 7, redriveCount: 0 },
                   workflowName: "",
                   workflowVersion: 0,
                   machinePath: "",
                   inputJson: '{"n":2}',
                   rootExecutionId: "",
+                  redriveCount: 0,
                 },
               },
             },
@@ -424,7 +431,13 @@ describe("planEffects: children", () => {
       { outputJson: "", error: "X", cause: "y" },
     ],
   ] as const)("reports a child's %s to its parent", ($case, value, status, result) => {
-    const parent: ParentRef = { executionId: "parent-1", stateName: "Fan", index: 2, entryEventId: 7 };
+    const parent: ParentRef = {
+      executionId: "parent-1",
+      stateName: "Fan",
+      index: 2,
+      entryEventId: 7,
+      redriveCount: 0,
+    };
     const child = childExecutionId("parent-1", 7, 2);
     const terminal = {
       eventId: 12,
@@ -438,7 +451,7 @@ describe("planEffects: children", () => {
         kind: "publish",
         label: "command",
         subject: subjects.command("parent-1"),
-        msgId: commandMsgIds.childCompleted(child),
+        msgId: commandMsgIds.childCompleted(child, 12),
         message: {
           executionId: "parent-1",
           kind: { $case: "childCompleted", value: { parent, childExecutionId: child, status, ...result } },
@@ -467,7 +480,12 @@ describe("planEffects: children", () => {
       19,
       {
         $case: "mapIterationStarted",
-        value: { index: 99, childExecutionId: childExecutionId(EXEC, 7, 99), inputJson: "{}" },
+        value: {
+          index: 99,
+          childExecutionId: childExecutionId(EXEC, 7, 99),
+          inputJson: "{}",
+          redriveCount: 0,
+        },
       },
       "Fan",
     );
@@ -486,7 +504,7 @@ describe("planEffects: children", () => {
         kind: "publish",
         label: "command",
         subject: subjects.command(`${prefix}${i}`),
-        msgId: commandMsgIds.stop(`${prefix}${i}`),
+        msgId: commandMsgIds.stop(`${prefix}${i}`, 30),
         message: {
           executionId: `${prefix}${i}`,
           kind: { $case: "stop", value: { error: CHILD_STOP_ERROR, cause: CHILD_STOP_CAUSE } },
@@ -544,7 +562,7 @@ describe("planEffects: batches", () => {
     expect(invalid(batch([scheduled()]), subjects.events("exec-2")).reason).toBe(
       `received on "${subjects.events("exec-2")}", not on its own events subject`,
     );
-    const parent: ParentRef = { executionId: "", stateName: "", index: 0, entryEventId: 0 };
+    const parent: ParentRef = { executionId: "", stateName: "", index: 0, entryEventId: 0, redriveCount: 0 };
     expect(invalid(batch([scheduled()], parent)).reason).toBe("the parent's execution id is not a valid id");
   });
 

@@ -10,5 +10,6 @@ export function toExecutionSummary(s: ExecutionSnapshot): ExecutionSummary {
     status: s.status,
     startTime: s.startTime,
     stopTime: s.stopTime,
+    redriveCount: s.redriveCount,
   };
 }

@@ -49,6 +49,7 @@ export function startBatch(start: ExecutionStart): { batch: EventBatch; snapshot
             parent: undefined,
             rootExecutionId: executionId,
             timeoutSeconds,
+            redriveCount: 0,
             timeoutTimerId: timeoutSeconds > 0 ? timerIds.executionTimeout(executionId) : "",
             identity: start.identity,
             traceParent: start.traceParent,

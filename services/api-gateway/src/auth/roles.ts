@@ -31,6 +31,7 @@ export const METHOD_ROLES = {
   GetEngineStats: "reader",
   StartExecution: "operator",
   StopExecution: "operator",
+  RedriveExecution: "operator",
   SendTaskSuccess: "operator",
   SendTaskFailure: "operator",
   SendTaskHeartbeat: "operator",

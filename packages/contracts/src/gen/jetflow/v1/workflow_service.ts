@@ -134,7 +134,11 @@ export interface ExecutionSummary {
   workflowVersion: number;
   status: ExecutionStatus;
   startTime: Date | undefined;
-  stopTime: Date | undefined;
+  stopTime:
+    | Date
+    | undefined;
+  /** How many times the execution was redriven (RedriveExecution). */
+  redriveCount: number;
 }
 
 export interface DescribeExecutionResponse {
@@ -197,6 +201,19 @@ export interface StopExecutionRequest {
 
 export interface StopExecutionResponse {
   stopTime: Date | undefined;
+}
+
+export interface RedriveExecutionRequest {
+  executionId: string;
+}
+
+export interface RedriveExecutionResponse {
+  /** When the redrive was accepted. */
+  redriveTime:
+    | Date
+    | undefined;
+  /** The execution's redrive count once the redrive is applied. */
+  redriveCount: number;
 }
 
 export interface SendTaskSuccessRequest {
@@ -1565,6 +1582,7 @@ function createBaseExecutionSummary(): ExecutionSummary {
     status: 0,
     startTime: undefined,
     stopTime: undefined,
+    redriveCount: 0,
   };
 }
 
@@ -1590,6 +1608,9 @@ export const ExecutionSummary: MessageFns<ExecutionSummary> = {
     }
     if (message.stopTime !== undefined) {
       Timestamp.encode(toTimestamp(message.stopTime), writer.uint32(58).fork()).join();
+    }
+    if (message.redriveCount !== 0) {
+      writer.uint32(64).uint32(message.redriveCount);
     }
     return writer;
   },
@@ -1663,6 +1684,14 @@ export const ExecutionSummary: MessageFns<ExecutionSummary> = {
             message.stopTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.redriveCount = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1708,6 +1737,11 @@ export const ExecutionSummary: MessageFns<ExecutionSummary> = {
         : isSet(object.stop_time)
         ? fromJsonTimestamp(object.stop_time)
         : undefined,
+      redriveCount: isSet(object.redriveCount)
+        ? globalThis.Number(object.redriveCount)
+        : isSet(object.redrive_count)
+        ? globalThis.Number(object.redrive_count)
+        : 0,
     };
   },
 
@@ -1734,6 +1768,9 @@ export const ExecutionSummary: MessageFns<ExecutionSummary> = {
     if (message.stopTime !== undefined) {
       obj.stopTime = message.stopTime.toISOString();
     }
+    if (message.redriveCount !== 0) {
+      obj.redriveCount = Math.round(message.redriveCount);
+    }
     return obj;
   },
 
@@ -1749,6 +1786,7 @@ export const ExecutionSummary: MessageFns<ExecutionSummary> = {
     message.status = object.status ?? 0;
     message.startTime = object.startTime ?? undefined;
     message.stopTime = object.stopTime ?? undefined;
+    message.redriveCount = object.redriveCount ?? 0;
     return message;
   },
 };
@@ -2762,6 +2800,172 @@ export const StopExecutionResponse: MessageFns<StopExecutionResponse> = {
   fromPartial<I extends Exact<DeepPartial<StopExecutionResponse>, I>>(object: I): StopExecutionResponse {
     const message = createBaseStopExecutionResponse();
     message.stopTime = object.stopTime ?? undefined;
+    return message;
+  },
+};
+
+function createBaseRedriveExecutionRequest(): RedriveExecutionRequest {
+  return { executionId: "" };
+}
+
+export const RedriveExecutionRequest: MessageFns<RedriveExecutionRequest> = {
+  encode(message: RedriveExecutionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.executionId !== "") {
+      writer.uint32(10).string(message.executionId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RedriveExecutionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRedriveExecutionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.executionId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RedriveExecutionRequest {
+    return {
+      executionId: isSet(object.executionId)
+        ? globalThis.String(object.executionId)
+        : isSet(object.execution_id)
+        ? globalThis.String(object.execution_id)
+        : "",
+    };
+  },
+
+  toJSON(message: RedriveExecutionRequest): unknown {
+    const obj: any = {};
+    if (message.executionId !== "") {
+      obj.executionId = message.executionId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RedriveExecutionRequest>, I>>(base?: I): RedriveExecutionRequest {
+    return RedriveExecutionRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RedriveExecutionRequest>, I>>(object: I): RedriveExecutionRequest {
+    const message = createBaseRedriveExecutionRequest();
+    message.executionId = object.executionId ?? "";
+    return message;
+  },
+};
+
+function createBaseRedriveExecutionResponse(): RedriveExecutionResponse {
+  return { redriveTime: undefined, redriveCount: 0 };
+}
+
+export const RedriveExecutionResponse: MessageFns<RedriveExecutionResponse> = {
+  encode(message: RedriveExecutionResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.redriveTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.redriveTime), writer.uint32(10).fork()).join();
+    }
+    if (message.redriveCount !== 0) {
+      writer.uint32(16).uint32(message.redriveCount);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RedriveExecutionResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRedriveExecutionResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.redriveTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.redriveCount = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RedriveExecutionResponse {
+    return {
+      redriveTime: isSet(object.redriveTime)
+        ? fromJsonTimestamp(object.redriveTime)
+        : isSet(object.redrive_time)
+        ? fromJsonTimestamp(object.redrive_time)
+        : undefined,
+      redriveCount: isSet(object.redriveCount)
+        ? globalThis.Number(object.redriveCount)
+        : isSet(object.redrive_count)
+        ? globalThis.Number(object.redrive_count)
+        : 0,
+    };
+  },
+
+  toJSON(message: RedriveExecutionResponse): unknown {
+    const obj: any = {};
+    if (message.redriveTime !== undefined) {
+      obj.redriveTime = message.redriveTime.toISOString();
+    }
+    if (message.redriveCount !== 0) {
+      obj.redriveCount = Math.round(message.redriveCount);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RedriveExecutionResponse>, I>>(base?: I): RedriveExecutionResponse {
+    return RedriveExecutionResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RedriveExecutionResponse>, I>>(object: I): RedriveExecutionResponse {
+    const message = createBaseRedriveExecutionResponse();
+    message.redriveTime = object.redriveTime ?? undefined;
+    message.redriveCount = object.redriveCount ?? 0;
     return message;
   },
 };
@@ -3836,6 +4040,23 @@ export const WorkflowServiceService = {
       Buffer.from(StopExecutionResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): StopExecutionResponse => StopExecutionResponse.decode(value),
   },
+  /**
+   * Redrive: restarts a FAILED, TIMED_OUT or ABORTED top-level execution from the state that
+   * failed, keeping its history (Step Functions' RedriveExecution). Refused with
+   * FAILED_PRECONDITION when the execution is running, succeeded, ended more than 14 days ago
+   * or has no state to resume.
+   */
+  redriveExecution: {
+    path: "/jetflow.v1.WorkflowService/RedriveExecution" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RedriveExecutionRequest): Buffer =>
+      Buffer.from(RedriveExecutionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RedriveExecutionRequest => RedriveExecutionRequest.decode(value),
+    responseSerialize: (value: RedriveExecutionResponse): Buffer =>
+      Buffer.from(RedriveExecutionResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RedriveExecutionResponse => RedriveExecutionResponse.decode(value),
+  },
   /** The callback pattern: complete or heartbeat a task by its token. */
   sendTaskSuccess: {
     path: "/jetflow.v1.WorkflowService/SendTaskSuccess" as const,
@@ -3909,6 +4130,13 @@ export interface WorkflowServiceServer extends UntypedServiceImplementation {
   /** Streams history events from a given event id, live until the execution ends. */
   watchExecution: handleServerStreamingCall<WatchExecutionRequest, WatchExecutionResponse>;
   stopExecution: handleUnaryCall<StopExecutionRequest, StopExecutionResponse>;
+  /**
+   * Redrive: restarts a FAILED, TIMED_OUT or ABORTED top-level execution from the state that
+   * failed, keeping its history (Step Functions' RedriveExecution). Refused with
+   * FAILED_PRECONDITION when the execution is running, succeeded, ended more than 14 days ago
+   * or has no state to resume.
+   */
+  redriveExecution: handleUnaryCall<RedriveExecutionRequest, RedriveExecutionResponse>;
   /** The callback pattern: complete or heartbeat a task by its token. */
   sendTaskSuccess: handleUnaryCall<SendTaskSuccessRequest, SendTaskSuccessResponse>;
   sendTaskFailure: handleUnaryCall<SendTaskFailureRequest, SendTaskFailureResponse>;
@@ -4075,6 +4303,27 @@ export interface WorkflowServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: StopExecutionResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Redrive: restarts a FAILED, TIMED_OUT or ABORTED top-level execution from the state that
+   * failed, keeping its history (Step Functions' RedriveExecution). Refused with
+   * FAILED_PRECONDITION when the execution is running, succeeded, ended more than 14 days ago
+   * or has no state to resume.
+   */
+  redriveExecution(
+    request: RedriveExecutionRequest,
+    callback: (error: ServiceError | null, response: RedriveExecutionResponse) => void,
+  ): ClientUnaryCall;
+  redriveExecution(
+    request: RedriveExecutionRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RedriveExecutionResponse) => void,
+  ): ClientUnaryCall;
+  redriveExecution(
+    request: RedriveExecutionRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RedriveExecutionResponse) => void,
   ): ClientUnaryCall;
   /** The callback pattern: complete or heartbeat a task by its token. */
   sendTaskSuccess(
