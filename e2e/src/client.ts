@@ -23,6 +23,7 @@ const UNARY = [
   "listExecutions",
   "getExecutionHistory",
   "stopExecution",
+  "redriveExecution",
   "sendTaskSuccess",
   "sendTaskFailure",
   "sendTaskHeartbeat",

@@ -111,6 +111,12 @@ const RPCS: Record<string, { role: "reader" | "operator" | "admin"; call: Rpc; a
       return c.stopExecution({ executionId });
     },
   },
+  // A running execution cannot be redriven: FAILED_PRECONDITION once past the auth checks.
+  RedriveExecution: {
+    role: "operator",
+    call: (c) => c.redriveExecution(running),
+    allowed: Code.FAILED_PRECONDITION,
+  },
   // A well-formed token of a task that is not running: NOT_FOUND once past the auth checks.
   SendTaskSuccess: {
     role: "operator",

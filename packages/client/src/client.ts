@@ -18,6 +18,7 @@ import type {
   RegisterWorkflowResponse,
   StartExecutionResponse,
   StopExecutionResponse,
+  RedriveExecutionResponse,
   WatchExecutionResponse,
 } from "@jetflow/contracts";
 import { Code, JetflowError, codeName } from "./errors";
@@ -143,6 +144,13 @@ export interface JetflowClient {
    * with this error and cause and resolves with its stop time instead of FAILED_PRECONDITION.
    */
   stopExecution(req: { executionId: string; error?: string; cause?: string }): Promise<StopExecutionResponse>;
+  /**
+   * Redrives an execution that failed, timed out or was aborted: it runs again from the state
+   * that failed (docs/redrive.md). Resolves when the redrive is accepted (the execution becomes
+   * RUNNING a moment later), with the redrive count it will have. Retried: when an earlier
+   * attempt went through unanswered, the retry finds the execution redriven and resolves with it.
+   */
+  redriveExecution(executionId: string): Promise<RedriveExecutionResponse>;
   /**
    * Completes a task by its token with `output` (sent as JSON). Retried: the engine applies one
    * outcome per task attempt, so a repeat changes nothing (but the retry of an attempt that went
@@ -337,6 +345,27 @@ export function createClient(options: ClientOptions = {}): JetflowClient {
     }
   }
 
+  /** RedriveExecution, retried; a retry refused because an unanswered attempt redrove it resolves. */
+  async function redriveExecution(executionId: string): Promise<RedriveExecutionResponse> {
+    let attempts = 0;
+    const before = await client.describeExecution(executionId);
+    const seen = before.execution?.redriveCount ?? 0;
+    try {
+      return await unary<RedriveExecutionResponse>(
+        "redriveExecution",
+        { executionId },
+        { onAttempt: (n) => (attempts = n) },
+      );
+    } catch (thrown) {
+      const err = JetflowError.from(thrown);
+      if (err.code !== Code.FAILED_PRECONDITION || attempts < 2) throw err;
+      const described = await client.describeExecution(executionId);
+      const count = described.execution?.redriveCount ?? 0;
+      if (count <= seen) throw err;
+      return { redriveCount: count, redriveTime: undefined };
+    }
+  }
+
   const client: JetflowClient = {
     registerWorkflow: (req) =>
       unary("registerWorkflow", {
@@ -381,6 +410,7 @@ export function createClient(options: ClientOptions = {}): JetflowClient {
       }),
     watchExecution: (req) => watch(req),
     stopExecution: (req) => stopExecution(req),
+    redriveExecution: (executionId) => redriveExecution(executionId),
     sendTaskSuccess: async (taskToken, output) => {
       await unary("sendTaskSuccess", { taskToken, outputJson: JSON.stringify(output) ?? "null" });
     },

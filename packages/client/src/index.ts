@@ -30,6 +30,7 @@ export type {
   RegisterWorkflowResponse,
   StartExecutionResponse,
   StopExecutionResponse,
+  RedriveExecutionResponse,
   WorkflowStats,
   WorkflowSummary,
 } from "@jetflow/contracts";
