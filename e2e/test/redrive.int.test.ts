@@ -153,6 +153,8 @@ it("redrives a failed Task from the failed state, keeping its history, once per 
         pageSize: 10,
         pageToken: "",
         namePrefix: "",
+        startedAfter: undefined,
+        startedBefore: undefined,
       });
       const listed = executions.find((e) => e.executionId === id);
       return statusOf(listed?.status) === "SUCCEEDED" && listed?.redriveCount === 1;

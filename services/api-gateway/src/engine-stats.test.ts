@@ -15,6 +15,7 @@ const summary = (
   status,
   startTime: new Date(now - 3_600_000),
   stopTime: stoppedSecondsAgo === undefined ? undefined : new Date(now - stoppedSecondsAgo * 1000),
+  redriveCount: 0,
 });
 
 describe("summarizeWorkflows", () => {

@@ -196,6 +196,7 @@ describe("ListExecutions at scale", () => {
           status: statusOf(i),
           startTime: new Date(1_700_000_000_000 + i * 1000),
           stopTime: undefined,
+          redriveCount: 0,
         };
         publishes.push(js.publish(`$KV.${buckets.executions}.e-${i}`, encode(ExecutionSummary, summary)));
       }
@@ -233,6 +234,7 @@ describe("ListExecutions at scale", () => {
         ...(first.executions[0] as ExecutionSummary),
         status: ExecutionStatus.EXECUTION_STATUS_ABORTED,
         stopTime: new Date(),
+        redriveCount: 0,
       }),
     );
     const aborted = await client.listExecutions({ status: ExecutionStatus.EXECUTION_STATUS_ABORTED });

@@ -149,6 +149,7 @@ describe("dispatcher effects", () => {
               rootExecutionId: "",
               timeoutSeconds: 7200,
               timeoutTimerId: timerIds.executionTimeout(exec),
+              redriveCount: 0,
             },
           },
           { timestamp: startedAt },
@@ -193,7 +194,7 @@ describe("dispatcher effects", () => {
             8 + index,
             {
               $case: "mapIterationStarted",
-              value: { index, childExecutionId: childId, inputJson: `{"i":${index}}` },
+              value: { index, childExecutionId: childId, inputJson: `{"i":${index}}`, redriveCount: 0 },
             },
             { stateName: "Items" },
           ),
@@ -209,19 +210,32 @@ describe("dispatcher effects", () => {
           $case: "begin",
           value: {
             child: {
-              parent: { executionId: parentId, stateName: "Items", index, entryEventId: entry },
+              parent: {
+                executionId: parentId,
+                stateName: "Items",
+                index,
+                entryEventId: entry,
+                redriveCount: 0,
+              },
               workflowName: "",
               workflowVersion: 0,
               machinePath: "",
               inputJson: `{"i":${index}}`,
               rootExecutionId: "",
+              redriveCount: 0,
             },
           },
         },
       });
     }
 
-    const parent: ParentRef = { executionId: parentId, stateName: "Items", index: 1, entryEventId: entry };
+    const parent: ParentRef = {
+      executionId: parentId,
+      stateName: "Items",
+      index: 1,
+      entryEventId: entry,
+      redriveCount: 0,
+    };
     const child = children[1]!;
     await appendBatch(
       client(),
@@ -232,7 +246,7 @@ describe("dispatcher effects", () => {
       ),
     );
     const [completed] = await waitForCommands(jsm, parentId);
-    expect(completed?.msgId).toBe(commandMsgIds.childCompleted(child));
+    expect(completed?.msgId).toBe(commandMsgIds.childCompleted(child, 5));
     expect(completed?.command).toEqual({
       executionId: parentId,
       kind: {
@@ -333,6 +347,7 @@ describe("dispatcher effects", () => {
             rootExecutionId: "",
             timeoutSeconds: 0,
             timeoutTimerId: "",
+            redriveCount: 0,
           },
         }),
       ]),

@@ -294,6 +294,7 @@ describe("planEffects: execution start", () => {
         rootExecutionId: "",
         timeoutSeconds,
         timeoutTimerId: timeoutSeconds > 0 ? timerIds.executionTimeout(EXEC) : "",
+        redriveCount: 0,
       },
     });
 
@@ -391,7 +392,12 @@ describe("planEffects: children", () => {
       9,
       {
         $case: "mapIterationStarted",
-        value: { index: 2, childExecutionId: childExecutionId("other", 7, 2), inputJson: "{}" },
+        value: {
+          index: 2,
+          childExecutionId: childExecutionId("other", 7, 2),
+          inputJson: "{}",
+          redriveCount: 0,
+        },
       },
       "Fan",
     );
@@ -400,7 +406,7 @@ describe("planEffects: children", () => {
     );
     const noState = event(9, {
       $case: "mapIterationStarted",
-      value: { index: 2, childExecutionId: childId, inputJson: "{}" },
+      value: { index: 2, childExecutionId: childId, inputJson: "{}", redriveCount: 0 },
     });
     expect(invalid(batch([noState])).reason).toBe("event 9 starts a child but names no state");
   });
@@ -470,7 +476,10 @@ describe("planEffects: children", () => {
         label: "command",
         subject: subjects.command(EXEC),
         msgId: commandMsgIds.continueChildren(EXEC, 7, 100),
-        message: { executionId: EXEC, kind: { $case: "continueChildren", value: { entryEventId: 7 } } },
+        message: {
+          executionId: EXEC,
+          kind: { $case: "continueChildren", value: { entryEventId: 7 } },
+        },
       },
     ]);
   });

@@ -95,6 +95,7 @@ describe("toSfnHistoryEvent", () => {
         rootExecutionId: "n-1",
         timeoutSeconds: 0,
         timeoutTimerId: "",
+        redriveCount: 0,
       },
     });
     expect(toSfnHistoryEvent(started, { ...context, includeData: false })).toEqual({
