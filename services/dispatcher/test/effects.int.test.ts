@@ -299,7 +299,7 @@ describe("dispatcher effects", () => {
     for (const index of [0, 3]) {
       const childId = childExecutionId(exec, 7, index);
       const [stop] = await waitForCommands(jsm, childId);
-      expect(stop?.msgId).toBe(commandMsgIds.stop(childId));
+      expect(stop?.msgId).toBe(commandMsgIds.stop(childId, 12));
       expect(stop?.command).toEqual({
         executionId: childId,
         kind: { $case: "stop", value: { error: "Halt", cause: "operator" } },
