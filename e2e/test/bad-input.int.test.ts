@@ -167,6 +167,7 @@ it("parks a command whose decision keeps failing instead of retrying it forever"
             timeoutSeconds: 0,
             timeoutTimerId: "",
             redriveCount: 0,
+            scheduleId: "",
           },
         },
       },

@@ -36,6 +36,7 @@ it("shows each state as it is entered and left, with what a task is waiting for"
       timeoutSeconds: 0,
       timeoutTimerId: "",
       redriveCount: 0,
+      scheduleId: "",
     },
   });
   emit(10, "Check", {

@@ -16,6 +16,7 @@ const summary = (
   startTime: new Date(now - 3_600_000),
   stopTime: stoppedSecondsAgo === undefined ? undefined : new Date(now - stoppedSecondsAgo * 1000),
   redriveCount: 0,
+  scheduleId: "",
 });
 
 describe("summarizeWorkflows", () => {

@@ -19,6 +19,7 @@ function summary(id: string, startMs: number, workflowName = "w", status = RUNNI
     startTime: new Date(startMs),
     stopTime: undefined,
     redriveCount: 0,
+    scheduleId: "",
   };
 }
 

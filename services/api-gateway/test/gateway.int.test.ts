@@ -197,6 +197,7 @@ describe("ListExecutions at scale", () => {
           startTime: new Date(1_700_000_000_000 + i * 1000),
           stopTime: undefined,
           redriveCount: 0,
+          scheduleId: "",
         };
         publishes.push(js.publish(`$KV.${buckets.executions}.e-${i}`, encode(ExecutionSummary, summary)));
       }
@@ -235,6 +236,7 @@ describe("ListExecutions at scale", () => {
         status: ExecutionStatus.EXECUTION_STATUS_ABORTED,
         stopTime: new Date(),
         redriveCount: 0,
+        scheduleId: "",
       }),
     );
     const aborted = await client.listExecutions({ status: ExecutionStatus.EXECUTION_STATUS_ABORTED });

@@ -37,6 +37,7 @@ describe("indexWriteFor", () => {
         startTime: new Date(1_000),
         stopTime: undefined,
         redriveCount: 0,
+        scheduleId: "",
       },
     });
   });

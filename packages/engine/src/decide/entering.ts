@@ -45,6 +45,7 @@ export function begin(t: Transition, child: ChildStart | undefined, env: DecideE
         timeoutSeconds: 0,
         timeoutTimerId: "",
         redriveCount: child.redriveCount,
+        scheduleId: "",
       },
     });
   } else if (snapshot.status !== ExecutionStatus.EXECUTION_STATUS_RUNNING) {

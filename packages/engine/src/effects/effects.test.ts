@@ -295,6 +295,7 @@ describe("planEffects: execution start", () => {
         timeoutSeconds,
         timeoutTimerId: timeoutSeconds > 0 ? timerIds.executionTimeout(EXEC) : "",
         redriveCount: 0,
+        scheduleId: "",
       },
     });
 

@@ -44,6 +44,7 @@ function snapshot(overrides: Partial<ExecutionSnapshot>, phase?: ActiveState["ph
     redriveCount: 0,
     redriveTime: undefined,
     redriveState: undefined,
+    scheduleId: "",
     ...overrides,
   };
 }

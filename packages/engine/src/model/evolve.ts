@@ -104,6 +104,7 @@ function applyEvent(
       redriveCount: started.redriveCount,
       redriveTime: undefined,
       redriveState: undefined,
+      scheduleId: started.scheduleId,
     };
   }
   if (!snapshot) throw new EventSequenceError(executionId, `history must begin with ExecutionStarted`);

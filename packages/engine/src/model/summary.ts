@@ -11,5 +11,6 @@ export function toExecutionSummary(s: ExecutionSnapshot): ExecutionSummary {
     startTime: s.startTime,
     stopTime: s.stopTime,
     redriveCount: s.redriveCount,
+    scheduleId: s.scheduleId,
   };
 }

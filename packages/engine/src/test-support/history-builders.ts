@@ -33,6 +33,7 @@ export function makeEvent(executionId: string, eventId: number, tag = "a"): Hist
           timeoutSeconds: 0,
           timeoutTimerId: "",
           redriveCount: 0,
+          scheduleId: "",
         },
       },
     };

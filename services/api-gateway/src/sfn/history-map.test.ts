@@ -96,6 +96,7 @@ describe("toSfnHistoryEvent", () => {
         timeoutSeconds: 0,
         timeoutTimerId: "",
         redriveCount: 0,
+        scheduleId: "",
       },
     });
     expect(toSfnHistoryEvent(started, { ...context, includeData: false })).toEqual({

@@ -203,7 +203,11 @@ export interface ExecutionSnapshot {
    * The state that was active when the execution failed, timed out or was aborted: where a
    * redrive resumes. Unset while running and after a success.
    */
-  redriveState: ActiveState | undefined;
+  redriveState:
+    | ActiveState
+    | undefined;
+  /** ExecutionStarted.schedule_id: the schedule that started it. */
+  scheduleId: string;
 }
 
 /**
@@ -1268,6 +1272,7 @@ function createBaseExecutionSnapshot(): ExecutionSnapshot {
     redriveCount: 0,
     redriveTime: undefined,
     redriveState: undefined,
+    scheduleId: "",
   };
 }
 
@@ -1341,6 +1346,9 @@ export const ExecutionSnapshot: MessageFns<ExecutionSnapshot> = {
     }
     if (message.redriveState !== undefined) {
       ActiveState.encode(message.redriveState, writer.uint32(186).fork()).join();
+    }
+    if (message.scheduleId !== "") {
+      writer.uint32(194).string(message.scheduleId);
     }
     return writer;
   },
@@ -1542,6 +1550,14 @@ export const ExecutionSnapshot: MessageFns<ExecutionSnapshot> = {
             message.redriveState = ActiveState.decode(reader, reader.uint32());
             continue;
           }
+          case 24: {
+            if (tag !== 194) {
+              break;
+            }
+
+            message.scheduleId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1651,6 +1667,11 @@ export const ExecutionSnapshot: MessageFns<ExecutionSnapshot> = {
         : isSet(object.redrive_state)
         ? ActiveState.fromJSON(object.redrive_state)
         : undefined,
+      scheduleId: isSet(object.scheduleId)
+        ? globalThis.String(object.scheduleId)
+        : isSet(object.schedule_id)
+        ? globalThis.String(object.schedule_id)
+        : "",
     };
   },
 
@@ -1725,6 +1746,9 @@ export const ExecutionSnapshot: MessageFns<ExecutionSnapshot> = {
     if (message.redriveState !== undefined) {
       obj.redriveState = ActiveState.toJSON(message.redriveState);
     }
+    if (message.scheduleId !== "") {
+      obj.scheduleId = message.scheduleId;
+    }
     return obj;
   },
 
@@ -1762,6 +1786,7 @@ export const ExecutionSnapshot: MessageFns<ExecutionSnapshot> = {
     message.redriveState = (object.redriveState !== undefined && object.redriveState !== null)
       ? ActiveState.fromPartial(object.redriveState)
       : undefined;
+    message.scheduleId = object.scheduleId ?? "";
     return message;
   },
 };

@@ -91,6 +91,8 @@ export interface ExecutionStarted {
     | undefined;
   /** A child launched by a redriven parent starts with its parent's redrive count. */
   redriveCount: number;
+  /** The schedule that started it (docs/schedules.md); empty when none did. */
+  scheduleId: string;
 }
 
 /**
@@ -1316,6 +1318,7 @@ function createBaseExecutionStarted(): ExecutionStarted {
     identity: undefined,
     traceParent: undefined,
     redriveCount: 0,
+    scheduleId: "",
   };
 }
 
@@ -1356,6 +1359,9 @@ export const ExecutionStarted: MessageFns<ExecutionStarted> = {
     }
     if (message.redriveCount !== 0) {
       writer.uint32(96).uint32(message.redriveCount);
+    }
+    if (message.scheduleId !== "") {
+      writer.uint32(106).string(message.scheduleId);
     }
     return writer;
   },
@@ -1469,6 +1475,14 @@ export const ExecutionStarted: MessageFns<ExecutionStarted> = {
             message.redriveCount = reader.uint32();
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.scheduleId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1535,6 +1549,11 @@ export const ExecutionStarted: MessageFns<ExecutionStarted> = {
         : isSet(object.redrive_count)
         ? globalThis.Number(object.redrive_count)
         : 0,
+      scheduleId: isSet(object.scheduleId)
+        ? globalThis.String(object.scheduleId)
+        : isSet(object.schedule_id)
+        ? globalThis.String(object.schedule_id)
+        : "",
     };
   },
 
@@ -1576,6 +1595,9 @@ export const ExecutionStarted: MessageFns<ExecutionStarted> = {
     if (message.redriveCount !== 0) {
       obj.redriveCount = Math.round(message.redriveCount);
     }
+    if (message.scheduleId !== "") {
+      obj.scheduleId = message.scheduleId;
+    }
     return obj;
   },
 
@@ -1598,6 +1620,7 @@ export const ExecutionStarted: MessageFns<ExecutionStarted> = {
     message.identity = object.identity ?? undefined;
     message.traceParent = object.traceParent ?? undefined;
     message.redriveCount = object.redriveCount ?? 0;
+    message.scheduleId = object.scheduleId ?? "";
     return message;
   },
 };
