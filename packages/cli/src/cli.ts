@@ -10,6 +10,7 @@ import type { ClientOptions, JetflowClient } from "@jetflow/client";
 import { Command, CommanderError, Option } from "commander";
 import { addExecutionCommands } from "./commands/executions";
 import { addStatsCommand } from "./commands/stats";
+import { addScheduleCommands } from "./commands/schedules";
 import { addTaskCommands } from "./commands/tasks";
 import { addWatchCommand } from "./commands/watch";
 import { addWorkflowCommands } from "./commands/workflows";
@@ -140,6 +141,7 @@ Docs: docs/cli.md`,
   addExecutionCommands(program, runner);
   addWatchCommand(program, runner);
   addTaskCommands(program, runner);
+  addScheduleCommands(program, runner);
   addStatsCommand(program, runner);
 
   try {

@@ -31,6 +31,7 @@ export type {
   StartExecutionResponse,
   StopExecutionResponse,
   RedriveExecutionResponse,
+  Schedule,
   WorkflowStats,
   WorkflowSummary,
 } from "@jetflow/contracts";

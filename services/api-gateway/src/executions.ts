@@ -72,6 +72,7 @@ export class Executions {
     requestId = "",
     identity?: string,
     callerTraceParent?: string,
+    scheduleId?: string,
   ): Promise<{ executionId: string; startTime: Date; created: boolean }> {
     const problems = new RequestProblems();
     if (workflowName === "") problems.add("workflow_name", "is required");
@@ -110,6 +111,7 @@ export class Executions {
         timeoutSeconds,
         identity,
         traceParent: span.traceParent,
+        scheduleId,
       });
       span.end();
       return started;
@@ -117,6 +119,17 @@ export class Executions {
       span.end(err instanceof Error ? err.name : "Error");
       throw err;
     }
+  }
+
+  /**
+   * Checks that `workflowName` (at `version`, 0: the latest) exists and `inputJson` is an input
+   * it can be started with, as `start` would. @throws ApiError INVALID_ARGUMENT, NOT_FOUND
+   */
+  async checkStartable(workflowName: string, version: number, inputJson: string): Promise<void> {
+    const problems = new RequestProblems();
+    this.parsePayload("schedule.input_json", inputJson === "" ? "{}" : inputJson, problems);
+    problems.check();
+    await this.o.workflows.get(workflowName, version);
   }
 
   /** Appends the start (ExecutionStarted with expected sequence 0), or finds the same one. */
@@ -131,6 +144,7 @@ export class Executions {
     timeoutSeconds: number;
     identity: string | undefined;
     traceParent: string | undefined;
+    scheduleId?: string;
   }): Promise<{ executionId: string; startTime: Date; created: boolean }> {
     const { executionId, workflowName, input, executionName, requestId, startTime } = start;
     const { batch, snapshot } = startBatch({
@@ -143,6 +157,7 @@ export class Executions {
       startTime,
       identity: start.identity,
       traceParent: start.traceParent,
+      scheduleId: start.scheduleId,
     });
     const result = await this.o.state.commit({
       batch,

@@ -33,6 +33,9 @@ import { startSfnEndpoint } from "./sfn/endpoint";
 import type { SfnEndpoint } from "./sfn/endpoint";
 import { addHealth, addReflection, findProtoDir } from "./reflection";
 import { activitiesOf, ensureTaskConsumers } from "./task-consumers";
+import { Schedules } from "./schedules/schedules";
+import { startScheduler } from "./schedules/scheduler";
+import type { Scheduler } from "./schedules/scheduler";
 import { createApiCredentials } from "./tls";
 import { WorkflowNames, WorkflowStore } from "./workflows";
 
@@ -51,7 +54,7 @@ export interface GatewayOptions {
     | "httpPort"
     | "consoleDir"
   > &
-    Partial<Pick<Config, "auth" | "tls" | "sfn">>;
+    Partial<Pick<Config, "auth" | "tls" | "sfn" | "schedulerTickMs" | "schedulerLeaseMs">>;
   /** Told of each execution this gateway created (see `metrics.ts`). Must not throw. */
   onExecutionCreated?: (workflowName: string) => void;
 }
@@ -66,6 +69,8 @@ export function createGateway({ nc, log, config, onExecutionCreated }: GatewayOp
   let httpPort = 0;
   let sfn: SfnEndpoint | undefined;
   let views: KvView[] = [];
+  let schedules: Schedules | undefined;
+  let scheduler: Scheduler | undefined;
   let ready = false;
   let port = 0;
   const component: Component & {
@@ -133,6 +138,12 @@ export function createGateway({ nc, log, config, onExecutionCreated }: GatewayOp
         requestTimeoutMs: config.stateTimeoutMs,
         onExecutionCreated,
       });
+      const scheduleKv = await kvm.create(buckets.schedules, bucketConfigs.schedules(resources));
+      const leaseKv = await kvm.create(
+        buckets.schedulerLease,
+        bucketConfigs.schedulerLease({ ...resources, leaseMs: config.schedulerLeaseMs ?? 10_000 }),
+      );
+      schedules = new Schedules({ kv: scheduleKv, executions, log: log.child({ component: "scheduler" }) });
       const serviceOptions: GrpcServerOptions = {
         address: config.grpcAddress,
         nc,
@@ -143,6 +154,7 @@ export function createGateway({ nc, log, config, onExecutionCreated }: GatewayOp
         log,
         connected: connection.connected,
         authenticator,
+        schedules,
       };
       const grpc = createGrpcServer(serviceOptions);
       const health = addHealth(grpc);
@@ -188,6 +200,12 @@ export function createGateway({ nc, log, config, onExecutionCreated }: GatewayOp
           log: log.child({ component: "sfn" }),
         });
       }
+      scheduler = startScheduler({
+        lease: leaseKv,
+        schedules,
+        log: log.child({ component: "scheduler" }),
+        tickMs: config.schedulerTickMs ?? 1000,
+      });
       return port;
     },
     get port() {
@@ -204,6 +222,7 @@ export function createGateway({ nc, log, config, onExecutionCreated }: GatewayOp
     requiredStreams: [streams.events, `KV_${buckets.definitions}`],
     async stop() {
       ready = false;
+      await scheduler?.stop();
       for (const view of views) view.stop();
       if (http !== undefined) await closeHttp(http);
       await sfn?.stop();

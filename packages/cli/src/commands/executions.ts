@@ -37,6 +37,7 @@ export function summaryToJson(summary: ExecutionSummary | undefined): Record<str
     startTime: summary?.startTime?.toISOString() ?? null,
     stopTime: summary?.stopTime?.toISOString() ?? null,
     redriveCount: summary?.redriveCount ?? 0,
+    scheduleId: summary?.scheduleId ?? "",
   };
 }
 
@@ -76,6 +77,7 @@ function printExecution(ctx: Ctx, res: DescribeExecutionResponse): void {
     ...(e?.stopTime ? ([["Stopped", formatTime(e.stopTime)]] as [string, string][]) : []),
     ["Duration", durationOf(e)],
     ...(e?.redriveCount ? ([["Redrives", String(e.redriveCount)]] as [string, string][]) : []),
+    ...(e?.scheduleId ? ([["Schedule", e.scheduleId]] as [string, string][]) : []),
   ];
   if (res.activeStates.length > 0) fields.push(["Active", res.activeStates.join(", ")]);
   fields.push(["Input", prettyJson(res.inputJson || "{}")]);
