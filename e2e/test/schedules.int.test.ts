@@ -4,10 +4,13 @@
  * restart of every service; each overlap policy; pause, resume and delete through the CLI.
  */
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { OverlapPolicy, Schedule } from "@jetflow/contracts";
+import { OverlapPolicy, Schedule, buckets } from "@jetflow/contracts";
 import type { ExecutionSummary } from "@jetflow/contracts";
 import { waitFor } from "@jetflow/testing";
+import { jetstream } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
 import { SERVICE_NAMES, checkStoredExecution, statusOf } from "../src";
 import { useEngine } from "./fixture";
 
@@ -146,6 +149,45 @@ it("misses no fire time and doubles none across a restart of every service", asy
   expect(Number(paused.schedule?.startedCount)).toBe(all.length);
   expectConsecutive(all, 1000);
   await client().deleteSchedule({ scheduleId: "through-restart" });
+});
+
+it("two replicas: the lease holder frozen mid-tick, the other takes over, the first wakes up; no fire time starts twice", async () => {
+  await create({
+    scheduleId: "race",
+    workflowName: "sched-inc",
+    inputJson: '{"n":0}',
+    intervalSeconds: 1,
+    overlapPolicy: OverlapPolicy.OVERLAP_POLICY_ALLOW_ALL,
+    catchupWindowSeconds: 600,
+  });
+  await waitForStarts("race", 2);
+  const lease = await new Kvm(jetstream(fixture.nc)).open(buckets.schedulerLease);
+  const holder = async () => (await lease.get("leader"))?.string() ?? "";
+  const first = await holder();
+  const gateways = fixture.engine.services["api-gateway"];
+  const frozen = gateways.find((g) => readFileSync(g.logPath, "utf8").includes(first));
+  if (!frozen || first === "") throw new Error("no gateway holds the scheduler lease");
+  frozen.signal("SIGSTOP");
+  try {
+    await waitFor(async () => (await holder()) !== "" && (await holder()) !== first, {
+      timeoutMs: 30_000,
+      intervalMs: 100,
+      message: "the other replica did not take the lease over",
+    });
+    const before = (await executionsOf("race")).length;
+    await waitForStarts("race", before + 2);
+  } finally {
+    // It wakes up believing it holds the lease, in the middle of a tick on an old state.
+    frozen.signal("SIGCONT");
+  }
+  const woke = (await executionsOf("race")).length;
+  await waitForStarts("race", woke + 3);
+  await client().pauseSchedule({ scheduleId: "race" });
+  const all = await executionsOf("race");
+  expectConsecutive(all, 1000);
+  const { schedule } = await client().describeSchedule({ scheduleId: "race" });
+  expect(Number(schedule?.startedCount)).toBe(all.length);
+  await client().deleteSchedule({ scheduleId: "race" });
 });
 
 /** Waits until `count` executions of the schedule have ended, then deletes it. */
