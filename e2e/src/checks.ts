@@ -41,11 +41,13 @@ export async function checkStoredExecution(nc: NatsConnection, executionId: stri
 }
 
 function childIds(events: HistoryEvent[]): string[] {
-  return events.flatMap((e) =>
+  // A redriven round launches some children again: each is checked once.
+  const ids = events.flatMap((e) =>
     e.details?.$case === "mapIterationStarted" || e.details?.$case === "parallelBranchStarted"
       ? [e.details.value.childExecutionId]
       : [],
   );
+  return [...new Set(ids)];
 }
 
 /** Waits until the execution is no longer RUNNING and returns its description. */

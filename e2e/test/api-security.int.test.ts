@@ -1,7 +1,7 @@
 // The API's locks, end to end: every RPC called with no token, an expired JWT, a JWT signed by
 // the wrong key, each role (static tokens and a JWT), a token scoped to workflow prefixes, and
 // over mutual TLS with and without a client certificate. Certificates come from openssl.
-import { createHash, generateKeyPairSync, sign } from "node:crypto";
+import { createHash, generateKeyPairSync, randomUUID, sign } from "node:crypto";
 import type { KeyObject } from "node:crypto";
 import { copyFileSync, readFileSync } from "node:fs";
 import { request as httpsRequest } from "node:https";
@@ -112,6 +112,28 @@ const RPCS: Record<string, { role: "reader" | "operator" | "admin"; call: Rpc; a
       return c.stopExecution({ executionId });
     },
   },
+  // A running execution cannot be redriven: FAILED_PRECONDITION once past the auth checks.
+  RedriveExecution: {
+    role: "operator",
+    call: (c) => c.redriveExecution(running),
+    allowed: Code.FAILED_PRECONDITION,
+  },
+  CreateSchedule: {
+    role: "operator",
+    call: (c) =>
+      c.createSchedule({
+        scheduleId: `sec-${randomUUID()}`,
+        workflowName: "sec-hold",
+        intervalSeconds: 3600,
+        paused: true,
+      }),
+  },
+  DescribeSchedule: { role: "reader", call: (c) => c.describeSchedule("sec-sched") },
+  ListSchedules: { role: "reader", call: (c) => c.listSchedules() },
+  PauseSchedule: { role: "operator", call: (c) => c.pauseSchedule("sec-sched") },
+  ResumeSchedule: { role: "operator", call: (c) => c.resumeSchedule("sec-sched") },
+  // An unknown schedule: NOT_FOUND once past the auth checks.
+  DeleteSchedule: { role: "operator", call: (c) => c.deleteSchedule("sec-none"), allowed: Code.NOT_FOUND },
   // A well-formed token of a task that is not running: NOT_FOUND once past the auth checks.
   SendTaskSuccess: {
     role: "operator",
@@ -179,6 +201,12 @@ beforeAll(async () => {
   await admin.registerWorkflow({ name: "sec-hold", definition: WAIT_FOREVER });
   await admin.registerWorkflow({ name: "team-a-hold", definition: WAIT_FOREVER });
   running = (await admin.startExecution({ workflowName: "sec-hold" })).executionId;
+  await admin.createSchedule({
+    scheduleId: "sec-sched",
+    workflowName: "sec-hold",
+    intervalSeconds: 3600,
+    paused: true,
+  });
 });
 
 afterAll(async () => {

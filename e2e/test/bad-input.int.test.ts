@@ -166,6 +166,8 @@ it("parks a command whose decision keeps failing instead of retrying it forever"
             rootExecutionId: executionId,
             timeoutSeconds: 0,
             timeoutTimerId: "",
+            redriveCount: 0,
+            scheduleId: "",
           },
         },
       },

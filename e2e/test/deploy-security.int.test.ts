@@ -8,7 +8,7 @@
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { buckets, consumerConfigs, streams, subjects } from "@jetflow/contracts";
+import { Schedule, buckets, consumerConfigs, streams, subjects } from "@jetflow/contracts";
 import { connectTo, startNatsServer, waitFor } from "@jetflow/testing";
 import type { NatsServer } from "@jetflow/testing";
 import { createWorker } from "@jetflow/worker-sdk";
@@ -176,6 +176,44 @@ describe("with every service and the worker on its own NATS user", () => {
     expect(statusOf(described.execution?.status)).toBe("ABORTED");
     // The cancellation reached the worker on jetflow.cancel.<activity>: the handler was aborted.
     await waitFor(() => worker.inFlight() === 0, { timeoutMs: 30_000 });
+  });
+
+  it("redrives the stopped execution and runs a schedule under these permissions", async () => {
+    await register("deploy-quick", {
+      StartAt: "S",
+      States: { S: { Type: "Task", Resource: "ship-order", End: true } },
+    });
+    const executionId = await start("deploy-quick", { n: 0, ms: 60_000 });
+    await waitFor(() => worker.inFlight() > 0, { timeoutMs: 30_000 });
+    await engine.client.stopExecution({ executionId, error: "Stopped", cause: "by the test" });
+    await waitForEnd(engine.client, executionId);
+    await engine.client.redriveExecution({ executionId });
+    await waitFor(
+      async () =>
+        (await engine.client.describeExecution({ executionId })).execution?.redriveCount === 1
+          ? true
+          : undefined,
+      { timeoutMs: 30_000, message: "the redrive was not applied" },
+    );
+    await engine.client.stopExecution({ executionId, error: "Stopped", cause: "again" });
+    expect(statusOf((await waitForEnd(engine.client, executionId)).execution?.status)).toBe("ABORTED");
+
+    await engine.client.createSchedule({
+      schedule: Schedule.fromPartial({
+        scheduleId: "deploy-every-second",
+        workflowName: "deploy-quick",
+        inputJson: '{"n":0,"ms":1}',
+        intervalSeconds: 1,
+      }),
+    });
+    await waitFor(
+      async () => {
+        const { schedule } = await engine.client.describeSchedule({ scheduleId: "deploy-every-second" });
+        return Number(schedule?.startedCount) > 0 ? true : undefined;
+      },
+      { timeoutMs: 30_000, message: "the schedule started nothing" },
+    );
+    await engine.client.deleteSchedule({ scheduleId: "deploy-every-second" });
   });
 
   it("logged no permission violation of any service", async () => {

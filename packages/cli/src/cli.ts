@@ -12,6 +12,7 @@ import { addBulkCommands } from "./commands/bulk";
 import { addDeadLetterCommands } from "./commands/dead-letters";
 import { addExecutionCommands } from "./commands/executions";
 import { addStatsCommand } from "./commands/stats";
+import { addScheduleCommands } from "./commands/schedules";
 import { addTaskCommands } from "./commands/tasks";
 import { addWatchCommand } from "./commands/watch";
 import { addWorkflowCommands } from "./commands/workflows";
@@ -142,6 +143,7 @@ Docs: docs/cli.md`,
   addExecutionCommands(program, runner);
   addWatchCommand(program, runner);
   addTaskCommands(program, runner);
+  addScheduleCommands(program, runner);
   addStatsCommand(program, runner);
   addDeadLetterCommands(program, runner);
   addBulkCommands(program, runner);

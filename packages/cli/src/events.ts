@@ -37,6 +37,12 @@ export function summarizeEvent(event: HistoryEvent, jsonMax = 80): string {
       return errorText(d.value.error, d.value.cause);
     case "stateEntered":
       return `${d.value.stateType}, input ${json(d.value.inputJson)}`;
+    case "executionRedriven":
+      return `redrive ${d.value.redriveCount}, from state ${d.value.stateName}`;
+    case "childrenRedriven":
+      return `${d.value.succeededCount} of ${d.value.total} kept, the others run again`;
+    case "childResultReported":
+      return `redrive ${d.value.redriveCount}, output ${json(d.value.outputJson)}`;
     case "stateExited":
       return `output ${json(d.value.outputJson)}`;
     case "taskScheduled": {

@@ -35,6 +35,8 @@ it("shows each state as it is entered and left, with what a task is waiting for"
       rootExecutionId: "exec-1",
       timeoutSeconds: 0,
       timeoutTimerId: "",
+      redriveCount: 0,
+      scheduleId: "",
     },
   });
   emit(10, "Check", {
@@ -100,7 +102,7 @@ it("reports a Map's progress by quarters off a terminal, and each failed item", 
   for (let i = 0; i < 8; i++) {
     emit(i * 10, "Each", {
       $case: "mapIterationStarted",
-      value: { index: i, childExecutionId: `exec-1_2_${i}`, inputJson: "{}" },
+      value: { index: i, childExecutionId: `exec-1_2_${i}`, inputJson: "{}", redriveCount: 0 },
     });
     emit(i * 10 + 5, "Each", {
       $case: i === 3 ? "mapIterationFailed" : "mapIterationSucceeded",
@@ -129,7 +131,7 @@ it("draws the progress line in place on a terminal and clears it at the end", as
   emit(0, "Each", { $case: "mapStarted", value: { itemCount: 2, maxConcurrency: 0, toleratedFailures: 0 } });
   emit(1, "Each", {
     $case: "mapIterationStarted",
-    value: { index: 0, childExecutionId: "c0", inputJson: "{}" },
+    value: { index: 0, childExecutionId: "c0", inputJson: "{}", redriveCount: 0 },
   });
   await new Promise((resolve) => setTimeout(resolve, 5));
   expect(output()).toContain("0/2 items done · 1 running · 0 failed\n");

@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { Metadata, credentials } from "@grpc/grpc-js";
 import type { ChannelCredentials, ClientReadableStream, ServiceError } from "@grpc/grpc-js";
-import { ExecutionStatus, WorkflowServiceClient } from "@jetflow/contracts";
+import { ExecutionStatus, Schedule, WorkflowServiceClient } from "@jetflow/contracts";
 import type {
   BulkFilter,
   BulkOperation,
@@ -25,6 +25,7 @@ import type {
   RegisterWorkflowResponse,
   StartExecutionResponse,
   StopExecutionResponse,
+  RedriveExecutionResponse,
   WatchExecutionResponse,
 } from "@jetflow/contracts";
 import { Code, JetflowError, codeName } from "./errors";
@@ -150,6 +151,25 @@ export interface JetflowClient {
    * with this error and cause and resolves with its stop time instead of FAILED_PRECONDITION.
    */
   stopExecution(req: { executionId: string; error?: string; cause?: string }): Promise<StopExecutionResponse>;
+  /**
+   * Redrives an execution that failed, timed out or was aborted: it runs again from the state
+   * that failed (docs/redrive.md). Resolves when the redrive is accepted (the execution becomes
+   * RUNNING a moment later), with the redrive count it will have. Retried: when an earlier
+   * attempt went through unanswered, the retry finds the execution redriven and resolves with it.
+   */
+  redriveExecution(executionId: string): Promise<RedriveExecutionResponse>;
+  /**
+   * Schedules (docs/schedules.md). Creating one that exists is ALREADY_EXISTS (a retry of an
+   * unanswered create resolves with the stored schedule when it is the same one).
+   */
+  createSchedule(
+    schedule: Partial<Schedule> & { scheduleId: string; workflowName: string },
+  ): Promise<Schedule>;
+  describeSchedule(scheduleId: string): Promise<Schedule>;
+  listSchedules(workflowName?: string): Promise<Schedule[]>;
+  pauseSchedule(scheduleId: string): Promise<Schedule>;
+  resumeSchedule(scheduleId: string): Promise<Schedule>;
+  deleteSchedule(scheduleId: string): Promise<void>;
   /**
    * Completes a task by its token with `output` (sent as JSON). Retried: the engine applies one
    * outcome per task attempt, so a repeat changes nothing (but the retry of an attempt that went
@@ -380,6 +400,27 @@ export function createClient(options: ClientOptions = {}): JetflowClient {
     }
   }
 
+  /** RedriveExecution, retried; a retry refused because an unanswered attempt redrove it resolves. */
+  async function redriveExecution(executionId: string): Promise<RedriveExecutionResponse> {
+    let attempts = 0;
+    const before = await client.describeExecution(executionId);
+    const seen = before.execution?.redriveCount ?? 0;
+    try {
+      return await unary<RedriveExecutionResponse>(
+        "redriveExecution",
+        { executionId },
+        { onAttempt: (n) => (attempts = n) },
+      );
+    } catch (thrown) {
+      const err = JetflowError.from(thrown);
+      if (err.code !== Code.FAILED_PRECONDITION || attempts < 2) throw err;
+      const described = await client.describeExecution(executionId);
+      const count = described.execution?.redriveCount ?? 0;
+      if (count <= seen) throw err;
+      return { redriveCount: count, redriveTime: undefined };
+    }
+  }
+
   const client: JetflowClient = {
     registerWorkflow: (req) =>
       unary("registerWorkflow", {
@@ -424,6 +465,51 @@ export function createClient(options: ClientOptions = {}): JetflowClient {
       }),
     watchExecution: (req) => watch(req),
     stopExecution: (req) => stopExecution(req),
+    redriveExecution: (executionId) => redriveExecution(executionId),
+    createSchedule: async (schedule) => {
+      const request = Schedule.fromPartial(schedule);
+      let attempts = 0;
+      try {
+        const res = await unary<{ schedule?: Schedule }>(
+          "createSchedule",
+          { schedule: request },
+          { onAttempt: (n) => (attempts = n) },
+        );
+        return res.schedule ?? request;
+      } catch (thrown) {
+        const err = JetflowError.from(thrown);
+        if (err.code !== Code.ALREADY_EXISTS || attempts < 2) throw err;
+        const stored = await client.describeSchedule(request.scheduleId);
+        const same =
+          stored.workflowName === request.workflowName &&
+          stored.cron === request.cron.trim() &&
+          stored.intervalSeconds === request.intervalSeconds &&
+          stored.inputJson === request.inputJson;
+        if (!same) throw err;
+        return stored;
+      }
+    },
+    describeSchedule: async (scheduleId) =>
+      (await unary<{ schedule?: Schedule }>("describeSchedule", { scheduleId })).schedule ??
+      Schedule.fromPartial({ scheduleId }),
+    listSchedules: async (workflowName = "") =>
+      (await unary<{ schedules: Schedule[] }>("listSchedules", { workflowName })).schedules,
+    pauseSchedule: async (scheduleId) =>
+      (await unary<{ schedule?: Schedule }>("pauseSchedule", { scheduleId })).schedule ??
+      Schedule.fromPartial({ scheduleId }),
+    resumeSchedule: async (scheduleId) =>
+      (await unary<{ schedule?: Schedule }>("resumeSchedule", { scheduleId })).schedule ??
+      Schedule.fromPartial({ scheduleId }),
+    deleteSchedule: async (scheduleId) => {
+      let attempts = 0;
+      try {
+        await unary("deleteSchedule", { scheduleId }, { onAttempt: (n) => (attempts = n) });
+      } catch (thrown) {
+        const err = JetflowError.from(thrown);
+        // A retry of a delete that went through unanswered finds nothing left to delete.
+        if (err.code !== Code.NOT_FOUND || attempts < 2) throw err;
+      }
+    },
     sendTaskSuccess: async (taskToken, output) => {
       await unary("sendTaskSuccess", { taskToken, outputJson: JSON.stringify(output) ?? "null" });
     },

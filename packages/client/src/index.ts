@@ -38,6 +38,8 @@ export type {
   RegisterWorkflowResponse,
   StartExecutionResponse,
   StopExecutionResponse,
+  RedriveExecutionResponse,
+  Schedule,
   WorkflowStats,
   WorkflowSummary,
 } from "@jetflow/contracts";

@@ -60,6 +60,13 @@ export const buckets = {
    * `{ owner, expiresMs }`, so that one replica purges at a time.
    */
   retention: "jetflow_retention",
+  /** Schedules (docs/schedules.md), owned by the api-gateway: key = schedule id → Schedule. */
+  schedules: "jetflow_schedules",
+  /**
+   * The scheduler lease, owned by the api-gateway: key `leader` → the holding replica's id. The
+   * bucket's TTL ends a lease its holder stopped renewing.
+   */
+  schedulerLease: "jetflow_scheduler_lease",
 } as const;
 
 /** The stream behind a KV bucket (`KV_<bucket>`). */
@@ -224,6 +231,19 @@ export const bucketConfigs = {
     history: 1,
     replicas: o.replicas ?? 1,
     storage: "file" as const,
+  }),
+  /** Owned by api-gateway: one small record per schedule, updated by compare-and-set. */
+  schedules: (o: ResourceOptions = {}) => ({
+    history: 1,
+    replicas: o.replicas ?? 1,
+    storage: "file" as const,
+  }),
+  /** Owned by api-gateway: the scheduler lease; an entry not renewed within `ttl` ms expires. */
+  schedulerLease: (o: ResourceOptions & { leaseMs?: number } = {}) => ({
+    history: 1,
+    replicas: o.replicas ?? 1,
+    storage: "file" as const,
+    ttl: o.leaseMs ?? 10_000,
   }),
   /** Owned by api-gateway (Step Functions API): one tombstone per deleted state machine. */
   sfnDeletedStateMachines: (o: ResourceOptions = {}) => ({

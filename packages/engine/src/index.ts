@@ -73,3 +73,4 @@ export { parseCommitRequest } from "./commit/commit-validation";
 export type { ValidCommit, CommitParseResult, CommitLimits } from "./commit/commit-validation";
 export { startBatch } from "./start/start-batch";
 export type { ExecutionStart } from "./start/start-batch";
+export { REDRIVE_WINDOW_MS, notRedrivableReason } from "./decide/redrive";

@@ -58,6 +58,13 @@ export interface Config extends BaseConfig {
    * default 1000).
    */
   bulk: BulkProcessingConfig;
+  /** SCHEDULER_TICK_MS: how often the replica holding the scheduler lease looks at the schedules. Default 1000. */
+  schedulerTickMs: number;
+  /**
+   * SCHEDULER_LEASE_MS: how long the scheduler lease lasts without renewal (the time another
+   * replica takes over after the holder died). Default 10000.
+   */
+  schedulerLeaseMs: number;
 }
 
 /** The host part of a host:port address, without the brackets of an IPv6 address. */
@@ -103,6 +110,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       leaseMs: reader.integer("BULK_LEASE_MS", 15_000, 1_000, 3_600_000),
       pollMs: reader.integer("BULK_POLL_MS", 1_000, 50, 600_000),
     },
+    schedulerTickMs: reader.integer("SCHEDULER_TICK_MS", 1000, 50, 60_000),
+    schedulerLeaseMs: reader.integer("SCHEDULER_LEASE_MS", 10_000, 1000, 600_000),
   };
   // The Step Functions endpoint authenticates with its own access keys (SigV4); with the API locked,
   // it must not be the open door beside it.

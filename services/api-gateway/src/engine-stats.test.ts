@@ -15,6 +15,8 @@ const summary = (
   status,
   startTime: new Date(now - 3_600_000),
   stopTime: stoppedSecondsAgo === undefined ? undefined : new Date(now - stoppedSecondsAgo * 1000),
+  redriveCount: 0,
+  scheduleId: "",
 });
 
 describe("summarizeWorkflows", () => {

@@ -18,6 +18,8 @@ function summary(id: string, startMs: number, workflowName = "w", status = RUNNI
     status,
     startTime: new Date(startMs),
     stopTime: undefined,
+    redriveCount: 0,
+    scheduleId: "",
   };
 }
 

@@ -20,6 +20,7 @@ import {
   isExecutionId,
   namedExecutionId,
   newExecutionId,
+  notRedrivableReason,
   parseTaskToken,
   startBatch,
 } from "@jetflow/engine";
@@ -71,6 +72,7 @@ export class Executions {
     requestId = "",
     identity?: string,
     callerTraceParent?: string,
+    scheduleId?: string,
   ): Promise<{ executionId: string; startTime: Date; created: boolean }> {
     const problems = new RequestProblems();
     if (workflowName === "") problems.add("workflow_name", "is required");
@@ -109,6 +111,7 @@ export class Executions {
         timeoutSeconds,
         identity,
         traceParent: span.traceParent,
+        scheduleId,
       });
       span.end();
       return started;
@@ -116,6 +119,17 @@ export class Executions {
       span.end(err instanceof Error ? err.name : "Error");
       throw err;
     }
+  }
+
+  /**
+   * Checks that `workflowName` (at `version`, 0: the latest) exists and `inputJson` is an input
+   * it can be started with, as `start` would. @throws ApiError INVALID_ARGUMENT, NOT_FOUND
+   */
+  async checkStartable(workflowName: string, version: number, inputJson: string): Promise<void> {
+    const problems = new RequestProblems();
+    this.parsePayload("schedule.input_json", inputJson === "" ? "{}" : inputJson, problems);
+    problems.check();
+    await this.o.workflows.get(workflowName, version);
   }
 
   /** Appends the start (ExecutionStarted with expected sequence 0), or finds the same one. */
@@ -130,6 +144,7 @@ export class Executions {
     timeoutSeconds: number;
     identity: string | undefined;
     traceParent: string | undefined;
+    scheduleId?: string;
   }): Promise<{ executionId: string; startTime: Date; created: boolean }> {
     const { executionId, workflowName, input, executionName, requestId, startTime } = start;
     const { batch, snapshot } = startBatch({
@@ -142,6 +157,7 @@ export class Executions {
       startTime,
       identity: start.identity,
       traceParent: start.traceParent,
+      scheduleId: start.scheduleId,
     });
     const result = await this.o.state.commit({
       batch,
@@ -196,9 +212,37 @@ export class Executions {
     }
     await this.sendCommand(
       { executionId, kind: { $case: "stop", value: { error, cause, identity } } },
-      commandMsgIds.stop(executionId),
+      commandMsgIds.stop(executionId, snapshot.redriveCount),
     );
     return this.now();
+  }
+
+  /**
+   * Asks the orchestrator to redrive an execution that failed, timed out or was aborted (see
+   * docs/redrive.md). The command names the redrive count seen here, so that a repeated or
+   * concurrent request redrives once. Returns when the command is durable, with the redrive count
+   * the execution will have.
+   * @throws ApiError NOT_FOUND, FAILED_PRECONDITION saying why it cannot be redriven
+   */
+  async redrive(
+    executionId: string,
+    identity?: string,
+  ): Promise<{ redriveTime: Date; redriveCount: number }> {
+    const problems = new RequestProblems();
+    this.checkId(executionId, problems);
+    problems.check();
+    const snapshot = await this.describe(executionId);
+    const now = this.now();
+    const reason = notRedrivableReason(snapshot, now);
+    if (reason !== undefined) {
+      throw ApiError.precondition(`execution "${executionId}" cannot be redriven: ${reason}`);
+    }
+    const expectedRedriveCount = snapshot.redriveCount;
+    await this.sendCommand(
+      { executionId, kind: { $case: "redrive", value: { expectedRedriveCount, identity } } },
+      commandMsgIds.redrive(executionId, expectedRedriveCount),
+    );
+    return { redriveTime: now, redriveCount: expectedRedriveCount + 1 };
   }
 
   /** Completes a task by token, as a worker would (the callback pattern). */

@@ -38,6 +38,9 @@ import { createRateLimiter } from "./rate-limit";
 import { addHealth, addReflection, findProtoDir } from "./reflection";
 import { activitiesOf, ensureTaskConsumers } from "./task-consumers";
 import { createApiCredentials, reloadHttpsCertificates } from "./tls";
+import { Schedules } from "./schedules/schedules";
+import { startScheduler } from "./schedules/scheduler";
+import type { Scheduler } from "./schedules/scheduler";
 import { WorkflowNames, WorkflowStore } from "./workflows";
 
 export interface GatewayOptions {
@@ -55,7 +58,7 @@ export interface GatewayOptions {
     | "httpPort"
     | "consoleDir"
   > &
-    Partial<Pick<Config, "bulk">> &
+    Partial<Pick<Config, "bulk" | "schedulerTickMs" | "schedulerLeaseMs">> &
     Partial<Pick<Config, "auth" | "tls" | "httpTls" | "rateLimit" | "sfn">>;
   /** Told of each execution this gateway created (see `metrics.ts`). Must not throw. */
   onExecutionCreated?: (workflowName: string) => void;
@@ -75,6 +78,8 @@ export function createGateway({ nc, log, config, onExecutionCreated }: GatewayOp
   let sfn: SfnEndpoint | undefined;
   let views: KvView[] = [];
   let bulk: BulkOperations | undefined;
+  let schedules: Schedules | undefined;
+  let scheduler: Scheduler | undefined;
   let ready = false;
   let port = 0;
   const component: Component & {
@@ -176,6 +181,12 @@ export function createGateway({ nc, log, config, onExecutionCreated }: GatewayOp
       views.push(bulkView);
       await bulkView.start();
       bulk = bulkOperations;
+      const scheduleKv = await kvm.create(buckets.schedules, bucketConfigs.schedules(resources));
+      const leaseKv = await kvm.create(
+        buckets.schedulerLease,
+        bucketConfigs.schedulerLease({ ...resources, leaseMs: config.schedulerLeaseMs ?? 10_000 }),
+      );
+      schedules = new Schedules({ kv: scheduleKv, executions, log: log.child({ component: "scheduler" }) });
       const serviceOptions: GrpcServerOptions = {
         address: config.grpcAddress,
         nc,
@@ -190,6 +201,7 @@ export function createGateway({ nc, log, config, onExecutionCreated }: GatewayOp
         rateLimiter: createRateLimiter(config.rateLimit),
         deadLetters: new DeadLetters(js, jsm),
         bulkOperations,
+        schedules,
       };
       const grpc = createGrpcServer(serviceOptions);
       const health = addHealth(grpc);
@@ -251,6 +263,12 @@ export function createGateway({ nc, log, config, onExecutionCreated }: GatewayOp
           log: log.child({ component: "sfn" }),
         });
       }
+      scheduler = startScheduler({
+        lease: leaseKv,
+        schedules,
+        log: log.child({ component: "scheduler" }),
+        tickMs: config.schedulerTickMs ?? 1000,
+      });
       return port;
     },
     get port() {
@@ -268,6 +286,7 @@ export function createGateway({ nc, log, config, onExecutionCreated }: GatewayOp
     async stop() {
       ready = false;
       await bulk?.stop();
+      await scheduler?.stop();
       for (const view of views) view.stop();
       stopCertificateReload?.();
       tokenFile?.stop();

@@ -27,6 +27,7 @@ import { ApiError, RequestProblems, isUnavailable } from "./errors";
 import type { ExecutionList } from "./execution-list";
 import { decodeListCursor, encodeListCursor } from "./execution-list";
 import type { Executions } from "./executions";
+import type { Schedules } from "./schedules/schedules";
 import { tokenExecutionId } from "./executions";
 import { readHistoryPage } from "./history";
 import type { KvView } from "./kv-view";
@@ -58,6 +59,23 @@ export interface GrpcServerOptions {
   deadLetters: DeadLetters;
   /** Bulk operations (StartBulkStop and the rest). */
   bulkOperations: BulkOperations;
+  /** Schedules (docs/schedules.md); without them the schedule calls answer UNAVAILABLE. */
+  schedules?: Schedules;
+}
+
+function schedulesOf(o: GrpcServerOptions): Schedules {
+  if (!o.schedules) throw ApiError.unavailable("schedules are not available yet; try again");
+  return o.schedules;
+}
+
+/** The workflow of a schedule, for scope checks (undefined: no such schedule, answered later). */
+async function workflowOfSchedule(scheduleId: string, o: GrpcServerOptions): Promise<string | undefined> {
+  try {
+    return (await schedulesOf(o).describe(scheduleId)).workflowName;
+  } catch (err) {
+    if (err instanceof ApiError && err.code === status.NOT_FOUND) return undefined;
+    throw err;
+  }
 }
 
 const DEFAULT_PAGE_SIZE = 100;
@@ -396,6 +414,56 @@ export function workflowService(o: GrpcServerOptions): WorkflowServiceServer {
         return { stopTime };
       },
       (req) => workflowOfExecution(req.executionId, o),
+    ),
+    redriveExecution: unary(
+      "RedriveExecution",
+      o,
+      async (req, identity) => {
+        const redriven = await o.executions.redrive(req.executionId, recorded(identity));
+        o.log.info(
+          { identity: identity === ANONYMOUS ? undefined : identity.name, executionId: req.executionId },
+          "execution redrive requested",
+        );
+        return redriven;
+      },
+      (req) => workflowOfExecution(req.executionId, o),
+    ),
+    createSchedule: unary(
+      "CreateSchedule",
+      o,
+      async (req, identity) => ({ schedule: await schedulesOf(o).create(req.schedule, recorded(identity)) }),
+      async (req) => req.schedule?.workflowName,
+    ),
+    describeSchedule: unary(
+      "DescribeSchedule",
+      o,
+      async (req) => ({ schedule: await schedulesOf(o).describe(req.scheduleId) }),
+      (req) => workflowOfSchedule(req.scheduleId, o),
+    ),
+    listSchedules: unary("ListSchedules", o, async (req, identity) => {
+      const schedules = await schedulesOf(o).list(req.workflowName);
+      return { schedules: schedules.filter((s) => inScope(identity, s.workflowName)) };
+    }),
+    pauseSchedule: unary(
+      "PauseSchedule",
+      o,
+      async (req) => ({ schedule: await schedulesOf(o).pause(req.scheduleId) }),
+      (req) => workflowOfSchedule(req.scheduleId, o),
+    ),
+    resumeSchedule: unary(
+      "ResumeSchedule",
+      o,
+      async (req) => ({ schedule: await schedulesOf(o).resume(req.scheduleId) }),
+      (req) => workflowOfSchedule(req.scheduleId, o),
+    ),
+    deleteSchedule: unary(
+      "DeleteSchedule",
+      o,
+      async (req) => {
+        await schedulesOf(o).delete(req.scheduleId);
+        return {};
+      },
+      (req) => workflowOfSchedule(req.scheduleId, o),
     ),
     sendTaskSuccess: unary(
       "SendTaskSuccess",

@@ -63,7 +63,7 @@ export async function resolveWatchTarget(
 
 /**
  * Streams the events of the execution `target` names, with id ≥ `fromEventId`, into `sink`, and
- * ends it after the terminal event. Resolves when the stream ended or the client cancelled.
+ * ends it after the terminal event (the last one: a redriven execution has ended before). Resolves when the stream ended or the client cancelled.
  * @throws NATS errors and DecodeError; the caller maps them to a status
  */
 export async function watchEvents(
@@ -111,13 +111,16 @@ export async function watchEvents(
       let ended = false;
       for (const event of batch.events) {
         if (event.details !== undefined && TERMINAL.has(event.details.$case)) ended = true;
+        // A redriven execution runs on after its earlier end (docs/redrive.md).
+        if (event.details?.$case === "executionRedriven") ended = false;
         if (event.eventId < from) continue;
         if (!sink.write({ event })) {
           await Promise.race([once(sink, "drain"), once(sink, "close")]);
           if (sink.cancelled) return;
         }
       }
-      if (ended) {
+      // An end followed by stored batches was redriven: read on.
+      if (ended && msg.info.pending === 0) {
         sink.end();
         return;
       }

@@ -196,6 +196,8 @@ describe("ListExecutions at scale", () => {
           status: statusOf(i),
           startTime: new Date(1_700_000_000_000 + i * 1000),
           stopTime: undefined,
+          redriveCount: 0,
+          scheduleId: "",
         };
         publishes.push(js.publish(`$KV.${buckets.executions}.e-${i}`, encode(ExecutionSummary, summary)));
       }
@@ -233,6 +235,8 @@ describe("ListExecutions at scale", () => {
         ...(first.executions[0] as ExecutionSummary),
         status: ExecutionStatus.EXECUTION_STATUS_ABORTED,
         stopTime: new Date(),
+        redriveCount: 0,
+        scheduleId: "",
       }),
     );
     const aborted = await client.listExecutions({ status: ExecutionStatus.EXECUTION_STATUS_ABORTED });

@@ -149,6 +149,8 @@ describe("dispatcher effects", () => {
               rootExecutionId: "",
               timeoutSeconds: 7200,
               timeoutTimerId: timerIds.executionTimeout(exec),
+              redriveCount: 0,
+              scheduleId: "",
             },
           },
           { timestamp: startedAt },
@@ -193,7 +195,7 @@ describe("dispatcher effects", () => {
             8 + index,
             {
               $case: "mapIterationStarted",
-              value: { index, childExecutionId: childId, inputJson: `{"i":${index}}` },
+              value: { index, childExecutionId: childId, inputJson: `{"i":${index}}`, redriveCount: 0 },
             },
             { stateName: "Items" },
           ),
@@ -209,19 +211,32 @@ describe("dispatcher effects", () => {
           $case: "begin",
           value: {
             child: {
-              parent: { executionId: parentId, stateName: "Items", index, entryEventId: entry },
+              parent: {
+                executionId: parentId,
+                stateName: "Items",
+                index,
+                entryEventId: entry,
+                redriveCount: 0,
+              },
               workflowName: "",
               workflowVersion: 0,
               machinePath: "",
               inputJson: `{"i":${index}}`,
               rootExecutionId: "",
+              redriveCount: 0,
             },
           },
         },
       });
     }
 
-    const parent: ParentRef = { executionId: parentId, stateName: "Items", index: 1, entryEventId: entry };
+    const parent: ParentRef = {
+      executionId: parentId,
+      stateName: "Items",
+      index: 1,
+      entryEventId: entry,
+      redriveCount: 0,
+    };
     const child = children[1]!;
     await appendBatch(
       client(),
@@ -232,7 +247,7 @@ describe("dispatcher effects", () => {
       ),
     );
     const [completed] = await waitForCommands(jsm, parentId);
-    expect(completed?.msgId).toBe(commandMsgIds.childCompleted(child));
+    expect(completed?.msgId).toBe(commandMsgIds.childCompleted(child, 5));
     expect(completed?.command).toEqual({
       executionId: parentId,
       kind: {
@@ -285,7 +300,7 @@ describe("dispatcher effects", () => {
     for (const index of [0, 3]) {
       const childId = childExecutionId(exec, 7, index);
       const [stop] = await waitForCommands(jsm, childId);
-      expect(stop?.msgId).toBe(commandMsgIds.stop(childId));
+      expect(stop?.msgId).toBe(commandMsgIds.stop(childId, 12));
       expect(stop?.command).toEqual({
         executionId: childId,
         kind: { $case: "stop", value: { error: "Halt", cause: "operator" } },
@@ -333,6 +348,8 @@ describe("dispatcher effects", () => {
             rootExecutionId: "",
             timeoutSeconds: 0,
             timeoutTimerId: "",
+            redriveCount: 0,
+            scheduleId: "",
           },
         }),
       ]),

@@ -294,6 +294,7 @@ describe("heartbeats", () => {
         entryEventId: 1,
         retryCounts: [],
         attempt: 1,
+        failedChildren: undefined,
         phase: {
           $case: "task",
           value: {

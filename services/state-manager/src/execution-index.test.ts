@@ -18,7 +18,9 @@ function snapshot(status: ExecutionStatus, parent = false): ExecutionSnapshot {
     startTime: new Date(1_000),
     stopTime: status === RUNNING ? undefined : new Date(2_000),
     inputJson: '{"big":"input stays out of the index"}',
-    parent: parent ? { executionId: "p", stateName: "Fan", index: 0, entryEventId: 4 } : undefined,
+    parent: parent
+      ? { executionId: "p", stateName: "Fan", index: 0, entryEventId: 4, redriveCount: 0 }
+      : undefined,
   });
 }
 
@@ -34,8 +36,20 @@ describe("indexWriteFor", () => {
         status: RUNNING,
         startTime: new Date(1_000),
         stopTime: undefined,
+        redriveCount: 0,
+        scheduleId: "",
       },
     });
+  });
+
+  it("replaces the final entry of a redriven execution, running again, once", () => {
+    const redriven = { ...snapshot(RUNNING), redriveCount: 1 };
+    expect(indexWriteFor(redriven, FAILED)).toMatchObject({
+      op: "put",
+      summary: { status: RUNNING, redriveCount: 1 },
+    });
+    expect(indexWriteFor(redriven, undefined)).toMatchObject({ op: "put" });
+    expect(indexWriteFor(redriven, RUNNING)).toBeUndefined();
   });
 
   it("writes nothing for the further steps of a running execution already indexed", () => {

@@ -8,7 +8,8 @@
  * process that dies between the append and the snapshot write leaves the snapshot lagging, and
  * the load that repairs it writes the index too. Both writes are idempotent and can never move an
  * entry backwards: a RUNNING summary is only ever created (never overwrites), a terminal one is
- * final and always the same.
+ * final and always the same, until a redrive (docs/redrive.md) makes the execution RUNNING again:
+ * then its summary (redrive count > 0) replaces the entry.
  *
  * Each process remembers (LRU) which status it already indexed per execution, so a step of a
  * running execution costs no index write; a process that has not seen the execution before pays
@@ -38,6 +39,10 @@ export function indexWriteFor(
   if (snapshot.parent !== undefined) return undefined;
   switch (snapshot.status) {
     case ExecutionStatus.EXECUTION_STATUS_RUNNING:
+      // A redriven execution is RUNNING again: its entry (final until then) is replaced.
+      if (snapshot.redriveCount > 0) {
+        return indexed === snapshot.status ? undefined : { op: "put", summary: toExecutionSummary(snapshot) };
+      }
       return indexed === undefined ? { op: "create", summary: toExecutionSummary(snapshot) } : undefined;
     case ExecutionStatus.EXECUTION_STATUS_SUCCEEDED:
     case ExecutionStatus.EXECUTION_STATUS_FAILED:

@@ -1,4 +1,4 @@
-/** `jetflow start`, `describe`, `list`, `history` and `stop`. */
+/** `jetflow start`, `describe`, `list`, `history`, `stop` and `redrive`. */
 import type {
   DescribeExecutionResponse,
   ExecutionStatus,
@@ -36,6 +36,8 @@ export function summaryToJson(summary: ExecutionSummary | undefined): Record<str
     status: statusName(summary?.status),
     startTime: summary?.startTime?.toISOString() ?? null,
     stopTime: summary?.stopTime?.toISOString() ?? null,
+    redriveCount: summary?.redriveCount ?? 0,
+    scheduleId: summary?.scheduleId ?? "",
   };
 }
 
@@ -74,6 +76,8 @@ function printExecution(ctx: Ctx, res: DescribeExecutionResponse): void {
     ["Started", formatTime(e?.startTime)],
     ...(e?.stopTime ? ([["Stopped", formatTime(e.stopTime)]] as [string, string][]) : []),
     ["Duration", durationOf(e)],
+    ...(e?.redriveCount ? ([["Redrives", String(e.redriveCount)]] as [string, string][]) : []),
+    ...(e?.scheduleId ? ([["Schedule", e.scheduleId]] as [string, string][]) : []),
   ];
   if (res.activeStates.length > 0) fields.push(["Active", res.activeStates.join(", ")]);
   fields.push(["Input", prettyJson(res.inputJson || "{}")]);
@@ -245,7 +249,43 @@ async function stop(ctx: Ctx, id: string, opts: StopOptions): Promise<void> {
   if (done) ctx.print(`  ended ${s.bold(paintStatus(s, statusName(done.execution?.status)))}`);
 }
 
-/** Adds `start`, `describe`, `list`, `history` and `stop` to `program`. */
+interface RedriveOptions {
+  wait?: boolean;
+}
+
+/**
+ * `jetflow redrive <id>`: RedriveExecution; with `--wait`, waits until the redrive is applied and
+ * the execution has ended again (exit code as for `start --wait`).
+ */
+async function redrive(ctx: Ctx, id: string, opts: RedriveOptions): Promise<ExitCode> {
+  const client = ctx.client();
+  const res = await client.redriveExecution(id);
+  let done: DescribeExecutionResponse | undefined;
+  if (opts.wait) {
+    // The redrive is applied by the orchestrator a moment after it is accepted.
+    for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
+      const described = await client.describeExecution(id);
+      if ((described.execution?.redriveCount ?? 0) >= res.redriveCount) break;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+    done = await client.waitForExecution(id);
+  }
+  if (ctx.json) {
+    ctx.printJson({
+      executionId: id,
+      redriveCount: res.redriveCount,
+      redriveTime: res.redriveTime?.toISOString() ?? null,
+      ...(done ? { execution: executionToJson(done) } : {}),
+    });
+  } else {
+    const s = ctx.style;
+    ctx.print(`${s.cyan("↻")} redrive ${res.redriveCount} requested for execution ${s.bold(id)}`);
+    if (done) ctx.print(`  ended ${s.bold(paintStatus(s, statusName(done.execution?.status)))}`);
+  }
+  return done ? exitCodeOf(done.execution?.status) : ExitCode.Ok;
+}
+
+/** Adds `start`, `describe`, `list`, `history`, `stop` and `redrive` to `program`. */
 export function addExecutionCommands(program: Command, run: Runner): void {
   program
     .command("start")
@@ -313,5 +353,16 @@ export function addExecutionCommands(program: Command, run: Runner): void {
     .option("--wait", "wait until the execution has ended")
     .action((id: string, opts: StopOptions, cmd: Command) =>
       run(cmd, (ctx) => stop(ctx, executionIdArg(id), opts)),
+    );
+
+  program
+    .command("redrive")
+    .description(
+      "run a failed, timed-out or aborted execution again from the state that failed (its history is kept)",
+    )
+    .argument("<execution-id>")
+    .option("--wait", "wait until it has ended again; exit 0 only if it succeeded")
+    .action((id: string, opts: RedriveOptions, cmd: Command) =>
+      run(cmd, (ctx) => redrive(ctx, executionIdArg(id), opts)),
     );
 }

@@ -15,8 +15,8 @@ import {
 } from "@jetflow/asl";
 import type { EvaluationEnv, Json, MapState, ParallelState } from "@jetflow/asl";
 import { ExecutionStatus } from "@jetflow/contracts";
-import type { ActiveState, ChildCompleted } from "@jetflow/contracts";
-import { childExecutionId, hasBit } from "../model";
+import type { ActiveState, ChildCompleted, ChildrenPhase } from "@jetflow/contracts";
+import { childExecutionId, emptyBitmap, hasBit, withBit } from "../model";
 import { DEFAULT_MAX_CHILDREN, DEFAULT_MAX_LAUNCH_BYTES } from "./env";
 import { recover } from "./recovery";
 import { continueWith, parseJson, toStatesError } from "./run";
@@ -69,6 +69,7 @@ function launch(run: Run, state: ChildrenState, input: Json, items?: Json[]): vo
   // Read before emitting: each emitted event updates the phase in place.
   const firstIndex = initial.launched;
   const startedEventId = initial.startedEventId;
+  const redriveCount = run.snapshot.redriveCount;
   for (; launched < count && bytes < byteBudget; launched++) {
     const index = firstIndex + launched;
     const childId = childExecutionId(run.executionId, startedEventId, index);
@@ -76,7 +77,10 @@ function launch(run: Run, state: ChildrenState, input: Json, items?: Json[]): vo
       const inputJson = JSON.stringify(input);
       bytes += inputJson.length;
       t.emit(
-        { $case: "parallelBranchStarted", value: { index, childExecutionId: childId, inputJson } },
+        {
+          $case: "parallelBranchStarted",
+          value: { index, childExecutionId: childId, inputJson, redriveCount },
+        },
         active.name,
       );
     } else {
@@ -85,7 +89,10 @@ function launch(run: Run, state: ChildrenState, input: Json, items?: Json[]): vo
       const inputJson = JSON.stringify(mapItemInput(state, input, index, item, env));
       bytes += inputJson.length;
       t.emit(
-        { $case: "mapIterationStarted", value: { index, childExecutionId: childId, inputJson } },
+        {
+          $case: "mapIterationStarted",
+          value: { index, childExecutionId: childId, inputJson, redriveCount },
+        },
         active.name,
       );
     }
@@ -182,6 +189,8 @@ export function applyChildCompleted(run: Run, done: ChildCompleted): Handled {
   ) {
     return "stale";
   }
+  // A completion sent before the parent's latest redrive belongs to the earlier attempt.
+  if (ref.redriveCount < run.snapshot.redriveCount) return "stale";
   const children = active.phase.value;
   if (ref.index >= children.total || hasBit(children.completed, ref.index)) return "duplicate";
   const state = run.state(active.name);
@@ -296,4 +305,86 @@ function finishChildren(
     return recover(run, state, toStatesError(err));
   }
   return run.exit(active.name, output, assignedJson);
+}
+
+/**
+ * Redrive of a Parallel/Map state whose round `round` did not succeed: the state is entered again
+ * (by the caller) and resumes that round. The children that succeeded keep their outputs (read
+ * from the history: `outputs`), the others are launched again (a child that ended unsuccessfully
+ * is redriven itself, one never started is started), then launching continues as usual.
+ */
+export function redriveChildren(
+  run: Run,
+  state: ChildrenState,
+  round: ChildrenPhase,
+  outputs: ReadonlyMap<number, string>,
+): NextState | undefined {
+  const { t } = run;
+  const active = run.active();
+  let succeeded = emptyBitmap(round.total);
+  let succeededCount = 0;
+  for (const index of outputs.keys()) {
+    if (index < round.total && !hasBit(succeeded, index)) {
+      succeeded = withBit(succeeded, index);
+      succeededCount++;
+    }
+  }
+  t.emit(
+    {
+      $case: "childrenRedriven",
+      value: {
+        startedEventId: round.startedEventId,
+        total: round.total,
+        maxConcurrency: round.maxConcurrency,
+        toleratedFailures: round.toleratedFailures,
+        succeeded,
+        succeededCount,
+        launched: round.launched,
+      },
+    },
+    active.name,
+  );
+  let input: Json;
+  try {
+    input = childrenInput(run, state, active);
+    const items = state.Type === "Map" ? mapItems(state, input, run.envFor(active)) : undefined;
+    const redriveCount = run.snapshot.redriveCount;
+    for (let index = 0; index < round.launched; index++) {
+      if (hasBit(succeeded, index)) continue;
+      const childId = childExecutionId(run.executionId, round.startedEventId, index);
+      if (state.Type === "Parallel") {
+        t.emit(
+          {
+            $case: "parallelBranchStarted",
+            value: { index, childExecutionId: childId, inputJson: JSON.stringify(input), redriveCount },
+          },
+          active.name,
+        );
+      } else {
+        const inputJson = JSON.stringify(
+          mapItemInput(state, input, index, items?.[index] ?? null, run.envFor(active)),
+        );
+        t.emit(
+          {
+            $case: "mapIterationStarted",
+            value: { index, childExecutionId: childId, inputJson, redriveCount },
+          },
+          active.name,
+        );
+      }
+    }
+    if (round.launched < round.total) launch(run, state, input, items);
+  } catch (err) {
+    return failChildren(run, state, toStatesError(err));
+  }
+  if (succeededCount === round.total) {
+    // Every child had succeeded: the round failed after them (its output), which runs again.
+    const results: Json[] = [];
+    for (let i = 0; i < round.total; i++) {
+      const out = outputs.get(i);
+      results.push(out === undefined ? null : parseJson(out));
+    }
+    return finishChildren(run, state, run.active(), results);
+  }
+  return undefined;
 }

@@ -57,6 +57,9 @@ export function evaluationEnv(
     Id: root.executionId,
     Name: root.executionName || root.executionId,
     StartTime: (root.startTime ?? enteredTime).toISOString(),
+    // Every execution of a tree runs at its top-level execution's redrive count (a redrive
+    // reaches the children through their parent), so a child's own count is the root's.
+    RedriveCount: snapshot.redriveCount,
   } as ContextObject["Execution"];
   Object.defineProperty(execution, "Input", {
     enumerable: true,

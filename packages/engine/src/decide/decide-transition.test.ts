@@ -52,7 +52,7 @@ function branchDone(startedEventId: number): Command {
     kind: {
       $case: "childCompleted",
       value: {
-        parent: { executionId: ID, stateName: "P", index: 0, entryEventId: startedEventId },
+        parent: { executionId: ID, stateName: "P", index: 0, entryEventId: startedEventId, redriveCount: 0 },
         childExecutionId: `${ID}_${startedEventId}_0`,
         status: ExecutionStatus.EXECUTION_STATUS_SUCCEEDED,
         outputJson: '"branch output"',

@@ -14,6 +14,7 @@ import { begin, enter } from "./entering";
 import type { DecideEnv, DecisionNeed, Ignored } from "./env";
 import { Run } from "./run";
 import type { Handled } from "./run";
+import { redrive } from "./redrive";
 import { applyTaskOutcome } from "./task";
 import { applyTimerFired } from "./timers";
 import { Transition } from "./transition";
@@ -28,7 +29,28 @@ export function applyCommand(t: Transition, command: Command, env: DecideEnv): I
   const kind = command.kind;
   if (!kind) return "malformed";
   const snapshot = t.snapshot;
-  if (kind.$case === "begin") return begin(t, kind.value.child, env);
+  if (kind.$case === "begin") {
+    const child = kind.value.child;
+    if (snapshot && child?.parent && child.redriveCount > snapshot.redriveCount) {
+      // Relaunched by a redriven parent: an unsuccessful child is redriven; one still running
+      // (its stop not applied yet) is tried again once it has ended (see evidence.ts).
+      if (snapshot.status === ExecutionStatus.EXECUTION_STATUS_RUNNING) return "stale";
+      if (snapshot.status === ExecutionStatus.EXECUTION_STATUS_SUCCEEDED) {
+        // Its success reached the parent after the parent had ended: report it again.
+        t.emit({
+          $case: "childResultReported",
+          value: { redriveCount: child.redriveCount, outputJson: snapshot.outputJson },
+        });
+        return undefined;
+      }
+      return redrive(t, child.redriveCount, undefined, env);
+    }
+    return begin(t, child, env);
+  }
+  if (kind.$case === "redrive") {
+    if (snapshot && snapshot.redriveCount !== kind.value.expectedRedriveCount) return "duplicate";
+    return redrive(t, kind.value.expectedRedriveCount + 1, kind.value.identity, env);
+  }
   if (!snapshot) return "unknown-execution";
   if (snapshot.status !== ExecutionStatus.EXECUTION_STATUS_RUNNING) return "not-running";
   const run = new Run(t, env);

@@ -50,6 +50,8 @@ export function begin(t: Transition, child: ChildStart | undefined, env: DecideE
         timeoutSeconds: 0,
         timeoutTimerId: "",
         variablesJson: child.variablesJson,
+        redriveCount: child.redriveCount,
+        scheduleId: "",
       },
     });
   } else if (snapshot.status !== ExecutionStatus.EXECUTION_STATUS_RUNNING) {

@@ -78,12 +78,13 @@ describe("provenEventId", () => {
         $case: "begin",
         value: {
           child: {
-            parent: { executionId: EXEC, stateName: "S", index: 0, entryEventId: 3 },
+            parent: { executionId: EXEC, stateName: "S", index: 0, entryEventId: 3, redriveCount: 0 },
             workflowName: "",
             workflowVersion: 0,
             machinePath: "",
             inputJson: "{}",
             rootExecutionId: "",
+            redriveCount: 0,
           },
         },
       },
@@ -97,7 +98,7 @@ describe("provenEventId", () => {
       kind: {
         $case: "childCompleted",
         value: {
-          parent: { executionId: EXEC, stateName: "S", index: 2, entryEventId: 15 },
+          parent: { executionId: EXEC, stateName: "S", index: 2, entryEventId: 15, redriveCount: 0 },
           childExecutionId: `${EXEC}_15_2`,
           status: 2,
           outputJson: "{}",

@@ -6,7 +6,7 @@
  * command is stale or names an unknown execution, taken on it, proves nothing: the command must
  * be tried again, never acknowledged as changing nothing.
  */
-import { TimerKind } from "@jetflow/contracts";
+import { ExecutionStatus, TimerKind } from "@jetflow/contracts";
 import type { Command, ExecutionSnapshot, Timer } from "@jetflow/contracts";
 import { MalformedIdError, parseTaskToken } from "../model";
 import type { Ignored } from "./env";
@@ -35,6 +35,9 @@ export function provenEventId(command: Command): number {
     case "stop":
       // A stop may name a child that was launched but never began (its round ended first).
       return 0;
+    case "redrive":
+      // Sent by the api-gateway for an execution it found ended.
+      return 1;
     default: {
       const never: never = kind;
       throw new Error(`unknown command ${JSON.stringify(never)}`);
@@ -52,6 +55,12 @@ export function isJudgedOnStaleSnapshot(
   snapshot: ExecutionSnapshot | undefined,
 ): boolean {
   if (reason !== "stale" && reason !== "unknown-execution") return false;
+  // A child relaunched by a redriven parent while its stop is still being applied: try again
+  // once it has ended.
+  const child = command.kind?.$case === "begin" ? command.kind.value.child : undefined;
+  if (reason === "stale" && snapshot && child?.parent && child.redriveCount > snapshot.redriveCount) {
+    return snapshot.status === ExecutionStatus.EXECUTION_STATUS_RUNNING;
+  }
   return provenEventId(command) > (snapshot?.lastEventId ?? 0);
 }
 

@@ -294,6 +294,8 @@ describe("planEffects: execution start", () => {
         rootExecutionId: "",
         timeoutSeconds,
         timeoutTimerId: timeoutSeconds > 0 ? timerIds.executionTimeout(EXEC) : "",
+        redriveCount: 0,
+        scheduleId: "",
       },
     });
 
@@ -335,7 +337,13 @@ describe("planEffects: execution start", () => {
   });
 
   it("does nothing for a child's start, which already entered its first state", () => {
-    const parent: ParentRef = { executionId: "p", stateName: "Fan", index: 0, entryEventId: 3 };
+    const parent: ParentRef = {
+      executionId: "p",
+      stateName: "Fan",
+      index: 0,
+      entryEventId: 3,
+      redriveCount: 0,
+    };
     expect(plan(batch([started(60)], parent))).toEqual([]);
     expect(plan(batch([started(60, parent)]))).toEqual([]);
   });
@@ -349,7 +357,7 @@ describe("planEffects: children", () => {
     ($case) => {
       const e = event(
         9,
-        { $case, value: { index: 2, childExecutionId: childId, inputJson: '{"n":2}' } },
+        { $case, value: { index: 2, childExecutionId: childId, inputJson: '{"n":2}', redriveCount: 0 } },
         "Fan",
       );
       expect(decoded(plan(batch([e])))).toEqual([
@@ -364,12 +372,13 @@ describe("planEffects: children", () => {
               $case: "begin",
               value: {
                 child: {
-                  parent: { executionId: EXEC, stateName: "Fan", index: 2, entryEventId: 7 },
+                  parent: { executionId: EXEC, stateName: "Fan", index: 2, entryEventId: 7, redriveCount: 0 },
                   workflowName: "",
                   workflowVersion: 0,
                   machinePath: "",
                   inputJson: '{"n":2}',
                   rootExecutionId: "",
+                  redriveCount: 0,
                 },
               },
             },
@@ -384,7 +393,12 @@ describe("planEffects: children", () => {
       9,
       {
         $case: "mapIterationStarted",
-        value: { index: 2, childExecutionId: childExecutionId("other", 7, 2), inputJson: "{}" },
+        value: {
+          index: 2,
+          childExecutionId: childExecutionId("other", 7, 2),
+          inputJson: "{}",
+          redriveCount: 0,
+        },
       },
       "Fan",
     );
@@ -393,7 +407,7 @@ describe("planEffects: children", () => {
     );
     const noState = event(9, {
       $case: "mapIterationStarted",
-      value: { index: 2, childExecutionId: childId, inputJson: "{}" },
+      value: { index: 2, childExecutionId: childId, inputJson: "{}", redriveCount: 0 },
     });
     expect(invalid(batch([noState])).reason).toBe("event 9 starts a child but names no state");
   });
@@ -424,7 +438,13 @@ describe("planEffects: children", () => {
       { outputJson: "", error: "X", cause: "y" },
     ],
   ] as const)("reports a child's %s to its parent", ($case, value, status, result) => {
-    const parent: ParentRef = { executionId: "parent-1", stateName: "Fan", index: 2, entryEventId: 7 };
+    const parent: ParentRef = {
+      executionId: "parent-1",
+      stateName: "Fan",
+      index: 2,
+      entryEventId: 7,
+      redriveCount: 0,
+    };
     const child = childExecutionId("parent-1", 7, 2);
     const terminal = {
       eventId: 12,
@@ -438,7 +458,7 @@ describe("planEffects: children", () => {
         kind: "publish",
         label: "command",
         subject: subjects.command("parent-1"),
-        msgId: commandMsgIds.childCompleted(child),
+        msgId: commandMsgIds.childCompleted(child, 12),
         message: {
           executionId: "parent-1",
           kind: { $case: "childCompleted", value: { parent, childExecutionId: child, status, ...result } },
@@ -457,7 +477,10 @@ describe("planEffects: children", () => {
         label: "command",
         subject: subjects.command(EXEC),
         msgId: commandMsgIds.continueChildren(EXEC, 7, 100),
-        message: { executionId: EXEC, kind: { $case: "continueChildren", value: { entryEventId: 7 } } },
+        message: {
+          executionId: EXEC,
+          kind: { $case: "continueChildren", value: { entryEventId: 7 } },
+        },
       },
     ]);
   });
@@ -467,7 +490,12 @@ describe("planEffects: children", () => {
       19,
       {
         $case: "mapIterationStarted",
-        value: { index: 99, childExecutionId: childExecutionId(EXEC, 7, 99), inputJson: "{}" },
+        value: {
+          index: 99,
+          childExecutionId: childExecutionId(EXEC, 7, 99),
+          inputJson: "{}",
+          redriveCount: 0,
+        },
       },
       "Fan",
     );
@@ -486,7 +514,7 @@ describe("planEffects: children", () => {
         kind: "publish",
         label: "command",
         subject: subjects.command(`${prefix}${i}`),
-        msgId: commandMsgIds.stop(`${prefix}${i}`),
+        msgId: commandMsgIds.stop(`${prefix}${i}`, 30),
         message: {
           executionId: `${prefix}${i}`,
           kind: { $case: "stop", value: { error: CHILD_STOP_ERROR, cause: CHILD_STOP_CAUSE } },
@@ -544,7 +572,7 @@ describe("planEffects: batches", () => {
     expect(invalid(batch([scheduled()]), subjects.events("exec-2")).reason).toBe(
       `received on "${subjects.events("exec-2")}", not on its own events subject`,
     );
-    const parent: ParentRef = { executionId: "", stateName: "", index: 0, entryEventId: 0 };
+    const parent: ParentRef = { executionId: "", stateName: "", index: 0, entryEventId: 0, redriveCount: 0 };
     expect(invalid(batch([scheduled()], parent)).reason).toBe("the parent's execution id is not a valid id");
   });
 

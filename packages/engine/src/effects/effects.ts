@@ -142,23 +142,29 @@ function eventEffects(ctx: BatchContext, event: HistoryEvent): Effect[] {
     case "parallelBranchStarted":
       return [childBeginEffect(ctx, event, details.value)];
     case "executionSucceeded":
-      return childCompletedEffects(ctx, ExecutionStatus.EXECUTION_STATUS_SUCCEEDED, {
+      return childCompletedEffects(ctx, event, ExecutionStatus.EXECUTION_STATUS_SUCCEEDED, {
+        outputJson: details.value.outputJson,
+        error: "",
+        cause: "",
+      });
+    case "childResultReported":
+      return childCompletedEffects(ctx, event, ExecutionStatus.EXECUTION_STATUS_SUCCEEDED, {
         outputJson: details.value.outputJson,
         error: "",
         cause: "",
       });
     case "executionFailed":
-      return childCompletedEffects(ctx, ExecutionStatus.EXECUTION_STATUS_FAILED, {
+      return childCompletedEffects(ctx, event, ExecutionStatus.EXECUTION_STATUS_FAILED, {
         outputJson: "",
         ...details.value,
       });
     case "executionTimedOut":
-      return childCompletedEffects(ctx, ExecutionStatus.EXECUTION_STATUS_TIMED_OUT, {
+      return childCompletedEffects(ctx, event, ExecutionStatus.EXECUTION_STATUS_TIMED_OUT, {
         outputJson: "",
         ...details.value,
       });
     case "executionAborted":
-      return childCompletedEffects(ctx, ExecutionStatus.EXECUTION_STATUS_ABORTED, {
+      return childCompletedEffects(ctx, event, ExecutionStatus.EXECUTION_STATUS_ABORTED, {
         outputJson: "",
         ...details.value,
       });
@@ -203,7 +209,10 @@ function eventEffects(ctx: BatchContext, event: HistoryEvent): Effect[] {
         if (!isExecutionId(childId)) {
           throw ctx.fail(`ChildrenCancelled (event ${event.eventId}) names an invalid child "${childId}"`);
         }
-        return commandEffect(childId, commandMsgIds.stop(childId), { $case: "stop", value: stop });
+        return commandEffect(childId, commandMsgIds.stop(childId, event.eventId), {
+          $case: "stop",
+          value: stop,
+        });
       });
     }
     case "stateEntered":
@@ -224,7 +233,20 @@ function eventEffects(ctx: BatchContext, event: HistoryEvent): Effect[] {
     case "parallelBranchSucceeded":
     case "parallelBranchFailed":
     case "executionStopRequested":
+    case "childrenRedriven":
       return [];
+    case "executionRedriven": {
+      // The execution timeout counts again from the redrive (top level only).
+      const { timeoutSeconds, timeoutTimerId } = details.value;
+      if (ctx.batch.parent || timeoutSeconds === 0 || !timeoutTimerId) return [];
+      return [
+        timerEffect(ctx, event, {
+          kind: TimerKind.TIMER_KIND_EXECUTION_TIMEOUT,
+          timerId: timeoutTimerId,
+          fireTime: addSeconds(requireTimestamp(ctx, event), timeoutSeconds),
+        }),
+      ];
+    }
     default: {
       const unknown: never = details;
       return unknown;
@@ -348,7 +370,7 @@ function commandEffect(executionId: string, msgId: string, kind: Command["kind"]
 function childBeginEffect(
   ctx: BatchContext,
   event: HistoryEvent,
-  started: { index: number; childExecutionId: string; inputJson: string },
+  started: { index: number; childExecutionId: string; inputJson: string; redriveCount: number },
 ): PublishEffect {
   const parentId = ctx.batch.executionId;
   const childId = started.childExecutionId;
@@ -364,8 +386,9 @@ function childBeginEffect(
     stateName: event.stateName,
     index: started.index,
     entryEventId,
+    redriveCount: started.redriveCount,
   };
-  return commandEffect(childId, commandMsgIds.begin(childId), {
+  return commandEffect(childId, commandMsgIds.begin(childId, started.redriveCount), {
     $case: "begin",
     value: {
       child: {
@@ -375,6 +398,7 @@ function childBeginEffect(
         machinePath: "",
         inputJson: started.inputJson,
         rootExecutionId: "",
+        redriveCount: started.redriveCount,
       },
     },
   });
@@ -382,6 +406,7 @@ function childBeginEffect(
 
 function childCompletedEffects(
   ctx: BatchContext,
+  event: HistoryEvent,
   status: ExecutionStatus,
   result: { outputJson: string; error: string; cause: string },
 ): Effect[] {
@@ -389,7 +414,7 @@ function childCompletedEffects(
   if (!parent) return [];
   const childId = ctx.batch.executionId;
   return [
-    commandEffect(parent.executionId, commandMsgIds.childCompleted(childId), {
+    commandEffect(parent.executionId, commandMsgIds.childCompleted(childId, event.eventId), {
       $case: "childCompleted",
       value: { parent, childExecutionId: childId, status, ...result },
     }),

@@ -27,6 +27,7 @@ function snapshot(overrides: Partial<ExecutionSnapshot>, phase?: ActiveState["ph
       entryEventId: 6,
       retryCounts: [],
       attempt: 1,
+      failedChildren: undefined,
       phase: phase ?? {
         $case: "task",
         value: {
@@ -40,6 +41,10 @@ function snapshot(overrides: Partial<ExecutionSnapshot>, phase?: ActiveState["ph
     },
     timeoutSeconds: 0,
     timeoutTimerId: "",
+    redriveCount: 0,
+    redriveTime: undefined,
+    redriveState: undefined,
+    scheduleId: "",
     ...overrides,
   };
 }

@@ -102,6 +102,10 @@ function applyEvent(
       timeoutTimerId: started.timeoutTimerId,
       traceParent: started.traceParent,
       variablesJson: started.variablesJson,
+      redriveCount: started.redriveCount,
+      redriveTime: undefined,
+      redriveState: undefined,
+      scheduleId: started.scheduleId,
     };
   }
   if (!snapshot) throw new EventSequenceError(executionId, `history must begin with ExecutionStarted`);
@@ -127,6 +131,7 @@ function applyEvent(
         retryCounts: [],
         attempt: 0,
         phase: undefined,
+        failedChildren: undefined,
       };
       break;
     case "stateExited":
@@ -162,11 +167,63 @@ function applyEvent(
     case "taskCancelled":
     case "waitFinished":
     case "mapSucceeded":
-    case "mapFailed":
     case "parallelSucceeded":
-    case "parallelFailed":
       requireActive().phase = undefined;
       break;
+    case "mapFailed":
+    case "parallelFailed": {
+      // The failed round is kept: a redrive of the execution resumes it if this state fails it.
+      const state = requireActive();
+      if (state.phase?.$case === "children") state.failedChildren = state.phase.value;
+      state.phase = undefined;
+      break;
+    }
+    case "executionRedriven": {
+      if (
+        snapshot.status === ExecutionStatus.EXECUTION_STATUS_RUNNING ||
+        snapshot.status === ExecutionStatus.EXECUTION_STATUS_SUCCEEDED
+      ) {
+        throw new EventSequenceError(executionId, `ExecutionRedriven of an execution that did not fail`);
+      }
+      const redriven = details.value;
+      snapshot.status = ExecutionStatus.EXECUTION_STATUS_RUNNING;
+      snapshot.stopTime = undefined;
+      snapshot.error = "";
+      snapshot.cause = "";
+      snapshot.outputJson = "";
+      snapshot.redriveCount = redriven.redriveCount;
+      snapshot.redriveTime = event.timestamp;
+      snapshot.redriveState = undefined;
+      snapshot.active = undefined;
+      snapshot.timeoutTimerId = redriven.timeoutTimerId;
+      if (snapshot.parent) snapshot.parent = { ...snapshot.parent, redriveCount: redriven.redriveCount };
+      break;
+    }
+    case "childResultReported": {
+      if (snapshot.status !== ExecutionStatus.EXECUTION_STATUS_SUCCEEDED) {
+        throw new EventSequenceError(executionId, `ChildResultReported of an execution that did not succeed`);
+      }
+      snapshot.redriveCount = details.value.redriveCount;
+      if (snapshot.parent) snapshot.parent = { ...snapshot.parent, redriveCount: details.value.redriveCount };
+      break;
+    }
+    case "childrenRedriven": {
+      const r = details.value;
+      requireActive().phase = {
+        $case: "children",
+        value: {
+          startedEventId: r.startedEventId,
+          total: r.total,
+          launched: r.launched,
+          succeeded: r.succeededCount,
+          failed: 0,
+          maxConcurrency: r.maxConcurrency,
+          toleratedFailures: r.toleratedFailures,
+          completed: r.succeeded,
+        },
+      };
+      break;
+    }
     case "taskRetryScheduled": {
       const state = requireActive();
       const { retrierIndex, timerId, fireTime } = details.value;
@@ -182,9 +239,11 @@ function applyEvent(
       };
       break;
     case "parallelStarted":
+      requireActive().failedChildren = undefined;
       requireActive().phase = childrenPhase(event.eventId, details.value.branchCount, 0, 0);
       break;
     case "mapStarted":
+      requireActive().failedChildren = undefined;
       requireActive().phase = childrenPhase(
         event.eventId,
         details.value.itemCount,
@@ -274,6 +333,8 @@ function finish(snapshot: ExecutionSnapshot, status: ExecutionStatus, at: Date |
   }
   snapshot.status = status;
   snapshot.stopTime = at;
+  // Where a redrive resumes: the state that was active when the execution failed.
+  snapshot.redriveState = status === ExecutionStatus.EXECUTION_STATUS_SUCCEEDED ? undefined : snapshot.active;
   snapshot.active = undefined;
 }
 

@@ -90,17 +90,26 @@ export const timerIds = {
   taskTimeout: (token: string) => `${token}.timeout`,
   heartbeatTimeout: (token: string) => `${token}.heartbeat`,
   executionTimeout: (executionId: string) => `${executionId}.execution-timeout`,
+  /** The execution timeout restarted by redrive number `redriveCount`. */
+  redrivenExecutionTimeout: (executionId: string, redriveCount: number) =>
+    `${executionId}.execution-timeout.r${redriveCount}`,
 } as const;
 
 /** Nats-Msg-Id values of commands, so a re-sent command is dropped by the server. */
 export const commandMsgIds = {
-  begin: (executionId: string) => `b.${executionId}`,
+  /** A child's Begin sent by a redriven parent (redrive count > 0) is a new message. */
+  begin: (executionId: string, redriveCount = 0) =>
+    redriveCount > 0 ? `b.${executionId}.r${redriveCount}` : `b.${executionId}`,
   taskOutcome: (token: string) => `r.${token}`,
   timerFired: (timerId: string) => `t.${timerId}`,
-  childCompleted: (childId: string) => `c.${childId}`,
+  /** `terminalEventId` tells apart the completions of a child that was redriven. */
+  childCompleted: (childId: string, terminalEventId: number) => `c.${childId}.${terminalEventId}`,
   continueChildren: (parentId: string, entryEventId: number, nextIndex: number) =>
     `n.${parentId}.${entryEventId}.${nextIndex}`,
-  stop: (executionId: string) => `s.${executionId}`,
+  /** `attempt` tells apart stops of a redriven execution (its redrive count, or the parent's event). */
+  stop: (executionId: string, attempt = 0) =>
+    attempt > 0 ? `s.${executionId}.${attempt}` : `s.${executionId}`,
+  redrive: (executionId: string, expectedRedriveCount: number) => `d.${executionId}.${expectedRedriveCount}`,
 } as const;
 
 /** Nats-Msg-Id of an EventBatch: the execution and its first event id. */

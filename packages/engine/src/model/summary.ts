@@ -10,5 +10,7 @@ export function toExecutionSummary(s: ExecutionSnapshot): ExecutionSummary {
     status: s.status,
     startTime: s.startTime,
     stopTime: s.stopTime,
+    redriveCount: s.redriveCount,
+    scheduleId: s.scheduleId,
   };
 }

@@ -23,6 +23,8 @@ export interface ExecutionStart {
   identity?: string;
   /** The W3C traceparent of the span that started it, when traced (see trace-context). */
   traceParent?: string;
+  /** The schedule that started it (docs/schedules.md). */
+  scheduleId?: string;
 }
 
 /** The batch of a top-level execution's start (event 1, ExecutionStarted) and its snapshot. */
@@ -49,6 +51,8 @@ export function startBatch(start: ExecutionStart): { batch: EventBatch; snapshot
             parent: undefined,
             rootExecutionId: executionId,
             timeoutSeconds,
+            redriveCount: 0,
+            scheduleId: start.scheduleId ?? "",
             timeoutTimerId: timeoutSeconds > 0 ? timerIds.executionTimeout(executionId) : "",
             identity: start.identity,
             traceParent: start.traceParent,

@@ -32,6 +32,8 @@ export function makeEvent(executionId: string, eventId: number, tag = "a"): Hist
           rootExecutionId: "",
           timeoutSeconds: 0,
           timeoutTimerId: "",
+          redriveCount: 0,
+          scheduleId: "",
         },
       },
     };

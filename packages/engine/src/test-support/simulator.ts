@@ -86,6 +86,15 @@ export class Simulator {
     this.settle();
   }
 
+  /** Redrives an ended execution as the api-gateway asks for it (RedriveExecution), then runs until idle. */
+  redrive(executionId = "exec-1"): void {
+    const { snapshot } = this.get(executionId);
+    this.send({
+      executionId,
+      kind: { $case: "redrive", value: { expectedRedriveCount: snapshot.redriveCount, identity: undefined } },
+    });
+  }
+
   get(executionId: string): Stored {
     const stored = this.executions.get(executionId);
     if (!stored) throw new Error(`no execution ${executionId}`);

@@ -95,6 +95,8 @@ describe("toSfnHistoryEvent", () => {
         rootExecutionId: "n-1",
         timeoutSeconds: 0,
         timeoutTimerId: "",
+        redriveCount: 0,
+        scheduleId: "",
       },
     });
     expect(toSfnHistoryEvent(started, { ...context, includeData: false })).toEqual({

@@ -95,6 +95,12 @@ function typeAndDetails(event: HistoryEvent, context: HistoryContext): [string, 
       return ["ExecutionTimedOut", "executionTimedOutEventDetails", errorCause(details.value)];
     case "executionAborted":
       return ["ExecutionAborted", "executionAbortedEventDetails", errorCause(details.value)];
+    case "executionRedriven":
+      return [
+        "ExecutionRedriven",
+        "executionRedrivenEventDetails",
+        { redriveCount: details.value.redriveCount },
+      ];
     case "stateEntered":
       return [
         `${details.value.stateType || stateTypeName(context, details.value.stateName)}StateEntered`,

@@ -472,10 +472,19 @@ const describeStateMachineForExecution: Operation = async (ctx, request) => {
 
 const redriveExecution: Operation = async (ctx, request) => {
   const s = await resolveExecution(ctx, request);
-  throw new SfnError(
-    "ExecutionNotRedrivable",
-    `Execution Not Redrivable: '${executionArnOf(ctx, s)}' (jetflow does not support redrive yet)`,
-  );
+  // WorkflowService.RedriveExecution (docs/redrive.md); its refusals say why.
+  const redriven = await mapped({ [status.FAILED_PRECONDITION]: "ExecutionNotRedrivable" }, () =>
+    invoke<{ redriveTime?: Date }>(ctx, "redriveExecution", { executionId: s.executionId }),
+  ).catch((err: unknown) => {
+    if (err instanceof SfnError && err.type === "ExecutionNotRedrivable") {
+      throw new SfnError(
+        "ExecutionNotRedrivable",
+        `Execution Not Redrivable: '${executionArnOf(ctx, s)}' (${err.message})`,
+      );
+    }
+    throw err;
+  });
+  return { redriveDate: epochSeconds(redriven.redriveTime ?? ctx.now()) };
 };
 
 /** An activity name from a request field. @throws SfnError InvalidName */

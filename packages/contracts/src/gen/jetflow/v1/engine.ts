@@ -116,6 +116,11 @@ export interface ActiveState {
     | { $case: "retryBackoff"; value: TimerPhase }
     | { $case: "children"; value: ChildrenPhase }
     | undefined;
+  /**
+   * The last round of children of this Parallel/Map state, kept when the round failed (its
+   * phase ended): what a redrive of the execution resumes if this state is the one that failed.
+   */
+  failedChildren: ChildrenPhase | undefined;
 }
 
 export interface TaskPhase {
@@ -192,7 +197,24 @@ export interface ExecutionSnapshot {
    * The workflow variables (Assign) visible in this execution as a JSON object: for a child, its
    * outer scopes' variables (from ExecutionStarted) and its own. Absent when none were assigned.
    */
-  variablesJson?: string | undefined;
+  variablesJson?:
+    | string
+    | undefined;
+  /** Redrive (RedriveExecution): how many times the execution was redriven ($$.Execution.RedriveCount). */
+  redriveCount: number;
+  /** When it was last redriven; unset when never. */
+  redriveTime:
+    | Date
+    | undefined;
+  /**
+   * The state that was active when the execution failed, timed out or was aborted: where a
+   * redrive resumes. Unset while running and after a success.
+   */
+  redriveState:
+    | ActiveState
+    | undefined;
+  /** ExecutionStarted.schedule_id: the schedule that started it. */
+  scheduleId: string;
 }
 
 /**
@@ -240,7 +262,19 @@ export interface Command {
     | { $case: "childCompleted"; value: ChildCompleted }
     | { $case: "stop"; value: StopRequested }
     | { $case: "continueChildren"; value: ContinueChildren }
+    | { $case: "redrive"; value: RedriveRequested }
     | undefined;
+}
+
+/**
+ * Restart a failed, timed-out or aborted execution from the state that failed
+ * (RedriveExecution). Applied only when the execution's redrive count is still
+ * `expected_redrive_count`, so a repeated request redrives once.
+ */
+export interface RedriveRequested {
+  expectedRedriveCount: number;
+  /** Who asked for it (absent when the API runs without auth). */
+  identity?: string | undefined;
 }
 
 /**
@@ -259,7 +293,14 @@ export interface ChildStart {
   inputJson: string;
   rootExecutionId: string;
   /** The parent's variables (a JSON object) that the child's states may read; absent when none. */
-  variablesJson?: string | undefined;
+  variablesJson?:
+    | string
+    | undefined;
+  /**
+   * The parent's redrive count when it (re)launched this child: a child that ended unsuccessfully
+   * with a lower count is redriven instead of being left as it is.
+   */
+  redriveCount: number;
 }
 
 /** A task's result, validated by the result-ingestor (or sent by SendTaskSuccess/Failure). */
@@ -480,6 +521,7 @@ function createBaseActiveState(): ActiveState {
     retryCounts: [],
     attempt: 0,
     phase: undefined,
+    failedChildren: undefined,
   };
 }
 
@@ -520,6 +562,9 @@ export const ActiveState: MessageFns<ActiveState> = {
       case "children":
         ChildrenPhase.encode(message.phase.value, writer.uint32(106).fork()).join();
         break;
+    }
+    if (message.failedChildren !== undefined) {
+      ChildrenPhase.encode(message.failedChildren, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -627,6 +672,14 @@ export const ActiveState: MessageFns<ActiveState> = {
             message.phase = { $case: "children", value: ChildrenPhase.decode(reader, reader.uint32()) };
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.failedChildren = ChildrenPhase.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -674,6 +727,11 @@ export const ActiveState: MessageFns<ActiveState> = {
         : isSet(object.children)
         ? { $case: "children", value: ChildrenPhase.fromJSON(object.children) }
         : undefined,
+      failedChildren: isSet(object.failedChildren)
+        ? ChildrenPhase.fromJSON(object.failedChildren)
+        : isSet(object.failed_children)
+        ? ChildrenPhase.fromJSON(object.failed_children)
+        : undefined,
     };
   },
 
@@ -705,6 +763,9 @@ export const ActiveState: MessageFns<ActiveState> = {
       obj.retryBackoff = TimerPhase.toJSON(message.phase.value);
     } else if (message.phase?.$case === "children") {
       obj.children = ChildrenPhase.toJSON(message.phase.value);
+    }
+    if (message.failedChildren !== undefined) {
+      obj.failedChildren = ChildrenPhase.toJSON(message.failedChildren);
     }
     return obj;
   },
@@ -746,6 +807,9 @@ export const ActiveState: MessageFns<ActiveState> = {
         break;
       }
     }
+    message.failedChildren = (object.failedChildren !== undefined && object.failedChildren !== null)
+      ? ChildrenPhase.fromPartial(object.failedChildren)
+      : undefined;
     return message;
   },
 };
@@ -1217,6 +1281,10 @@ function createBaseExecutionSnapshot(): ExecutionSnapshot {
     timeoutTimerId: "",
     traceParent: undefined,
     variablesJson: undefined,
+    redriveCount: 0,
+    redriveTime: undefined,
+    redriveState: undefined,
+    scheduleId: "",
   };
 }
 
@@ -1284,6 +1352,18 @@ export const ExecutionSnapshot: MessageFns<ExecutionSnapshot> = {
     }
     if (message.variablesJson !== undefined) {
       writer.uint32(170).string(message.variablesJson);
+    }
+    if (message.redriveCount !== 0) {
+      writer.uint32(176).uint32(message.redriveCount);
+    }
+    if (message.redriveTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.redriveTime), writer.uint32(186).fork()).join();
+    }
+    if (message.redriveState !== undefined) {
+      ActiveState.encode(message.redriveState, writer.uint32(194).fork()).join();
+    }
+    if (message.scheduleId !== "") {
+      writer.uint32(202).string(message.scheduleId);
     }
     return writer;
   },
@@ -1469,6 +1549,38 @@ export const ExecutionSnapshot: MessageFns<ExecutionSnapshot> = {
             message.variablesJson = reader.string();
             continue;
           }
+          case 22: {
+            if (tag !== 176) {
+              break;
+            }
+
+            message.redriveCount = reader.uint32();
+            continue;
+          }
+          case 23: {
+            if (tag !== 186) {
+              break;
+            }
+
+            message.redriveTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 24: {
+            if (tag !== 194) {
+              break;
+            }
+
+            message.redriveState = ActiveState.decode(reader, reader.uint32());
+            continue;
+          }
+          case 25: {
+            if (tag !== 202) {
+              break;
+            }
+
+            message.scheduleId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1568,6 +1680,26 @@ export const ExecutionSnapshot: MessageFns<ExecutionSnapshot> = {
         : isSet(object.variables_json)
         ? globalThis.String(object.variables_json)
         : undefined,
+      redriveCount: isSet(object.redriveCount)
+        ? globalThis.Number(object.redriveCount)
+        : isSet(object.redrive_count)
+        ? globalThis.Number(object.redrive_count)
+        : 0,
+      redriveTime: isSet(object.redriveTime)
+        ? fromJsonTimestamp(object.redriveTime)
+        : isSet(object.redrive_time)
+        ? fromJsonTimestamp(object.redrive_time)
+        : undefined,
+      redriveState: isSet(object.redriveState)
+        ? ActiveState.fromJSON(object.redriveState)
+        : isSet(object.redrive_state)
+        ? ActiveState.fromJSON(object.redrive_state)
+        : undefined,
+      scheduleId: isSet(object.scheduleId)
+        ? globalThis.String(object.scheduleId)
+        : isSet(object.schedule_id)
+        ? globalThis.String(object.schedule_id)
+        : "",
     };
   },
 
@@ -1636,6 +1768,18 @@ export const ExecutionSnapshot: MessageFns<ExecutionSnapshot> = {
     if (message.variablesJson !== undefined) {
       obj.variablesJson = message.variablesJson;
     }
+    if (message.redriveCount !== 0) {
+      obj.redriveCount = Math.round(message.redriveCount);
+    }
+    if (message.redriveTime !== undefined) {
+      obj.redriveTime = message.redriveTime.toISOString();
+    }
+    if (message.redriveState !== undefined) {
+      obj.redriveState = ActiveState.toJSON(message.redriveState);
+    }
+    if (message.scheduleId !== "") {
+      obj.scheduleId = message.scheduleId;
+    }
     return obj;
   },
 
@@ -1669,6 +1813,12 @@ export const ExecutionSnapshot: MessageFns<ExecutionSnapshot> = {
     message.timeoutTimerId = object.timeoutTimerId ?? "";
     message.traceParent = object.traceParent ?? undefined;
     message.variablesJson = object.variablesJson ?? undefined;
+    message.redriveCount = object.redriveCount ?? 0;
+    message.redriveTime = object.redriveTime ?? undefined;
+    message.redriveState = (object.redriveState !== undefined && object.redriveState !== null)
+      ? ActiveState.fromPartial(object.redriveState)
+      : undefined;
+    message.scheduleId = object.scheduleId ?? "";
     return message;
   },
 };
@@ -2079,6 +2229,9 @@ export const Command: MessageFns<Command> = {
       case "continueChildren":
         ContinueChildren.encode(message.kind.value, writer.uint32(122).fork()).join();
         break;
+      case "redrive":
+        RedriveRequested.encode(message.kind.value, writer.uint32(130).fork()).join();
+        break;
     }
     return writer;
   },
@@ -2152,6 +2305,14 @@ export const Command: MessageFns<Command> = {
             message.kind = { $case: "continueChildren", value: ContinueChildren.decode(reader, reader.uint32()) };
             continue;
           }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.kind = { $case: "redrive", value: RedriveRequested.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2191,6 +2352,8 @@ export const Command: MessageFns<Command> = {
         ? { $case: "continueChildren", value: ContinueChildren.fromJSON(object.continueChildren) }
         : isSet(object.continue_children)
         ? { $case: "continueChildren", value: ContinueChildren.fromJSON(object.continue_children) }
+        : isSet(object.redrive)
+        ? { $case: "redrive", value: RedriveRequested.fromJSON(object.redrive) }
         : undefined,
     };
   },
@@ -2212,6 +2375,8 @@ export const Command: MessageFns<Command> = {
       obj.stop = StopRequested.toJSON(message.kind.value);
     } else if (message.kind?.$case === "continueChildren") {
       obj.continueChildren = ContinueChildren.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "redrive") {
+      obj.redrive = RedriveRequested.toJSON(message.kind.value);
     }
     return obj;
   },
@@ -2259,7 +2424,102 @@ export const Command: MessageFns<Command> = {
         }
         break;
       }
+      case "redrive": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "redrive", value: RedriveRequested.fromPartial(object.kind.value) };
+        }
+        break;
+      }
     }
+    return message;
+  },
+};
+
+function createBaseRedriveRequested(): RedriveRequested {
+  return { expectedRedriveCount: 0, identity: undefined };
+}
+
+export const RedriveRequested: MessageFns<RedriveRequested> = {
+  encode(message: RedriveRequested, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.expectedRedriveCount !== 0) {
+      writer.uint32(8).uint32(message.expectedRedriveCount);
+    }
+    if (message.identity !== undefined) {
+      writer.uint32(18).string(message.identity);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RedriveRequested {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRedriveRequested();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.expectedRedriveCount = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.identity = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RedriveRequested {
+    return {
+      expectedRedriveCount: isSet(object.expectedRedriveCount)
+        ? globalThis.Number(object.expectedRedriveCount)
+        : isSet(object.expected_redrive_count)
+        ? globalThis.Number(object.expected_redrive_count)
+        : 0,
+      identity: isSet(object.identity) ? globalThis.String(object.identity) : undefined,
+    };
+  },
+
+  toJSON(message: RedriveRequested): unknown {
+    const obj: any = {};
+    if (message.expectedRedriveCount !== 0) {
+      obj.expectedRedriveCount = Math.round(message.expectedRedriveCount);
+    }
+    if (message.identity !== undefined) {
+      obj.identity = message.identity;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RedriveRequested>, I>>(base?: I): RedriveRequested {
+    return RedriveRequested.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RedriveRequested>, I>>(object: I): RedriveRequested {
+    const message = createBaseRedriveRequested();
+    message.expectedRedriveCount = object.expectedRedriveCount ?? 0;
+    message.identity = object.identity ?? undefined;
     return message;
   },
 };
@@ -2342,6 +2602,7 @@ function createBaseChildStart(): ChildStart {
     inputJson: "",
     rootExecutionId: "",
     variablesJson: undefined,
+    redriveCount: 0,
   };
 }
 
@@ -2367,6 +2628,9 @@ export const ChildStart: MessageFns<ChildStart> = {
     }
     if (message.variablesJson !== undefined) {
       writer.uint32(58).string(message.variablesJson);
+    }
+    if (message.redriveCount !== 0) {
+      writer.uint32(64).uint32(message.redriveCount);
     }
     return writer;
   },
@@ -2440,6 +2704,14 @@ export const ChildStart: MessageFns<ChildStart> = {
             message.variablesJson = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.redriveCount = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2485,6 +2757,11 @@ export const ChildStart: MessageFns<ChildStart> = {
         : isSet(object.variables_json)
         ? globalThis.String(object.variables_json)
         : undefined,
+      redriveCount: isSet(object.redriveCount)
+        ? globalThis.Number(object.redriveCount)
+        : isSet(object.redrive_count)
+        ? globalThis.Number(object.redrive_count)
+        : 0,
     };
   },
 
@@ -2511,6 +2788,9 @@ export const ChildStart: MessageFns<ChildStart> = {
     if (message.variablesJson !== undefined) {
       obj.variablesJson = message.variablesJson;
     }
+    if (message.redriveCount !== 0) {
+      obj.redriveCount = Math.round(message.redriveCount);
+    }
     return obj;
   },
 
@@ -2528,6 +2808,7 @@ export const ChildStart: MessageFns<ChildStart> = {
     message.inputJson = object.inputJson ?? "";
     message.rootExecutionId = object.rootExecutionId ?? "";
     message.variablesJson = object.variablesJson ?? undefined;
+    message.redriveCount = object.redriveCount ?? 0;
     return message;
   },
 };

@@ -83,10 +83,15 @@ export interface ParentRef {
    * of the same state (a retry, a loop), so a late child of an earlier round is stale.
    */
   entryEventId: number;
+  /**
+   * The parent's redrive count when it (re)launched the child: a completion from before the
+   * parent's latest redrive is stale.
+   */
+  redriveCount: number;
 }
 
 function createBaseParentRef(): ParentRef {
-  return { executionId: "", stateName: "", index: 0, entryEventId: 0 };
+  return { executionId: "", stateName: "", index: 0, entryEventId: 0, redriveCount: 0 };
 }
 
 export const ParentRef: MessageFns<ParentRef> = {
@@ -102,6 +107,9 @@ export const ParentRef: MessageFns<ParentRef> = {
     }
     if (message.entryEventId !== 0) {
       writer.uint32(32).uint64(message.entryEventId);
+    }
+    if (message.redriveCount !== 0) {
+      writer.uint32(40).uint32(message.redriveCount);
     }
     return writer;
   },
@@ -151,6 +159,14 @@ export const ParentRef: MessageFns<ParentRef> = {
             message.entryEventId = longToNumber(reader.uint64());
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.redriveCount = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -181,6 +197,11 @@ export const ParentRef: MessageFns<ParentRef> = {
         : isSet(object.entry_event_id)
         ? globalThis.Number(object.entry_event_id)
         : 0,
+      redriveCount: isSet(object.redriveCount)
+        ? globalThis.Number(object.redriveCount)
+        : isSet(object.redrive_count)
+        ? globalThis.Number(object.redrive_count)
+        : 0,
     };
   },
 
@@ -198,6 +219,9 @@ export const ParentRef: MessageFns<ParentRef> = {
     if (message.entryEventId !== 0) {
       obj.entryEventId = Math.round(message.entryEventId);
     }
+    if (message.redriveCount !== 0) {
+      obj.redriveCount = Math.round(message.redriveCount);
+    }
     return obj;
   },
 
@@ -210,6 +234,7 @@ export const ParentRef: MessageFns<ParentRef> = {
     message.stateName = object.stateName ?? "";
     message.index = object.index ?? 0;
     message.entryEventId = object.entryEventId ?? 0;
+    message.redriveCount = object.redriveCount ?? 0;
     return message;
   },
 };

@@ -60,6 +60,9 @@ export interface HistoryEvent {
     | { $case: "executionStopRequested"; value: ExecutionStopRequested }
     | { $case: "taskCancelled"; value: TaskCancelled }
     | { $case: "childrenCancelled"; value: ChildrenCancelled }
+    | { $case: "executionRedriven"; value: ExecutionRedriven }
+    | { $case: "childrenRedriven"; value: ChildrenRedriven }
+    | { $case: "childResultReported"; value: ChildResultReported }
     | undefined;
 }
 
@@ -87,7 +90,58 @@ export interface ExecutionStarted {
     | string
     | undefined;
   /** A child's outer scopes' variables (a JSON object) that its states may read; absent when none. */
-  variablesJson?: string | undefined;
+  variablesJson?:
+    | string
+    | undefined;
+  /** A child launched by a redriven parent starts with its parent's redrive count. */
+  redriveCount: number;
+  /** The schedule that started it (docs/schedules.md); empty when none did. */
+  scheduleId: string;
+}
+
+/**
+ * The execution was redriven (RedriveExecution): it runs again from the state that failed,
+ * which the next events enter again. Its history so far is kept.
+ */
+export interface ExecutionRedriven {
+  /** The execution's redrive count after this redrive (1 for the first). */
+  redriveCount: number;
+  /** Who asked for it (absent when the API runs without auth). */
+  identity?:
+    | string
+    | undefined;
+  /** The execution timeout restarts at the redrive: the id of its new timer ("" when none). */
+  timeoutTimerId: string;
+  /** The state the redrive resumes. */
+  stateName: string;
+  /** The execution's TimeoutSeconds, counted again from the redrive (0: none). */
+  timeoutSeconds: number;
+}
+
+/**
+ * A child that had succeeded is relaunched by its redriven parent (its success reached the parent
+ * after the parent had ended): it reports its output to the parent again, changing nothing else.
+ */
+export interface ChildResultReported {
+  /** The parent's redrive count, now the child's. */
+  redriveCount: number;
+  outputJson: string;
+}
+
+/**
+ * A redriven Parallel/Map state resumes the round started by event `started_event_id`: the
+ * children that succeeded keep their outputs, the others are launched again.
+ */
+export interface ChildrenRedriven {
+  startedEventId: number;
+  total: number;
+  maxConcurrency: number;
+  toleratedFailures: number;
+  /** Children that succeeded in an earlier attempt (a bitmap, one bit per child). */
+  succeeded: Buffer;
+  succeededCount: number;
+  /** Children [0, launched) had been launched; those not succeeded are launched again. */
+  launched: number;
 }
 
 export interface ExecutionSucceeded {
@@ -203,6 +257,8 @@ export interface MapIterationStarted {
   index: number;
   childExecutionId: string;
   inputJson: string;
+  /** The parent's redrive count (0 before any redrive): a relaunched child is redriven. */
+  redriveCount: number;
 }
 
 export interface MapIterationSucceeded {
@@ -248,6 +304,8 @@ export interface ParallelBranchStarted {
   index: number;
   childExecutionId: string;
   inputJson: string;
+  /** The parent's redrive count (0 before any redrive): a relaunched child is redriven. */
+  redriveCount: number;
 }
 
 export interface ParallelBranchSucceeded {
@@ -380,6 +438,15 @@ export const HistoryEvent: MessageFns<HistoryEvent> = {
         break;
       case "childrenCancelled":
         ChildrenCancelled.encode(message.details.value, writer.uint32(458).fork()).join();
+        break;
+      case "executionRedriven":
+        ExecutionRedriven.encode(message.details.value, writer.uint32(130).fork()).join();
+        break;
+      case "childrenRedriven":
+        ChildrenRedriven.encode(message.details.value, writer.uint32(466).fork()).join();
+        break;
+      case "childResultReported":
+        ChildResultReported.encode(message.details.value, writer.uint32(138).fork()).join();
         break;
     }
     return writer;
@@ -708,6 +775,33 @@ export const HistoryEvent: MessageFns<HistoryEvent> = {
             message.details = { $case: "childrenCancelled", value: ChildrenCancelled.decode(reader, reader.uint32()) };
             continue;
           }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.details = { $case: "executionRedriven", value: ExecutionRedriven.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 58: {
+            if (tag !== 466) {
+              break;
+            }
+
+            message.details = { $case: "childrenRedriven", value: ChildrenRedriven.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.details = {
+              $case: "childResultReported",
+              value: ChildResultReported.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -865,6 +959,18 @@ export const HistoryEvent: MessageFns<HistoryEvent> = {
         ? { $case: "childrenCancelled", value: ChildrenCancelled.fromJSON(object.childrenCancelled) }
         : isSet(object.children_cancelled)
         ? { $case: "childrenCancelled", value: ChildrenCancelled.fromJSON(object.children_cancelled) }
+        : isSet(object.executionRedriven)
+        ? { $case: "executionRedriven", value: ExecutionRedriven.fromJSON(object.executionRedriven) }
+        : isSet(object.execution_redriven)
+        ? { $case: "executionRedriven", value: ExecutionRedriven.fromJSON(object.execution_redriven) }
+        : isSet(object.childrenRedriven)
+        ? { $case: "childrenRedriven", value: ChildrenRedriven.fromJSON(object.childrenRedriven) }
+        : isSet(object.children_redriven)
+        ? { $case: "childrenRedriven", value: ChildrenRedriven.fromJSON(object.children_redriven) }
+        : isSet(object.childResultReported)
+        ? { $case: "childResultReported", value: ChildResultReported.fromJSON(object.childResultReported) }
+        : isSet(object.child_result_reported)
+        ? { $case: "childResultReported", value: ChildResultReported.fromJSON(object.child_result_reported) }
         : undefined,
     };
   },
@@ -945,6 +1051,12 @@ export const HistoryEvent: MessageFns<HistoryEvent> = {
       obj.taskCancelled = TaskCancelled.toJSON(message.details.value);
     } else if (message.details?.$case === "childrenCancelled") {
       obj.childrenCancelled = ChildrenCancelled.toJSON(message.details.value);
+    } else if (message.details?.$case === "executionRedriven") {
+      obj.executionRedriven = ExecutionRedriven.toJSON(message.details.value);
+    } else if (message.details?.$case === "childrenRedriven") {
+      obj.childrenRedriven = ChildrenRedriven.toJSON(message.details.value);
+    } else if (message.details?.$case === "childResultReported") {
+      obj.childResultReported = ChildResultReported.toJSON(message.details.value);
     }
     return obj;
   },
@@ -1175,6 +1287,27 @@ export const HistoryEvent: MessageFns<HistoryEvent> = {
         }
         break;
       }
+      case "executionRedriven": {
+        if (object.details?.value !== undefined && object.details?.value !== null) {
+          message.details = { $case: "executionRedriven", value: ExecutionRedriven.fromPartial(object.details.value) };
+        }
+        break;
+      }
+      case "childrenRedriven": {
+        if (object.details?.value !== undefined && object.details?.value !== null) {
+          message.details = { $case: "childrenRedriven", value: ChildrenRedriven.fromPartial(object.details.value) };
+        }
+        break;
+      }
+      case "childResultReported": {
+        if (object.details?.value !== undefined && object.details?.value !== null) {
+          message.details = {
+            $case: "childResultReported",
+            value: ChildResultReported.fromPartial(object.details.value),
+          };
+        }
+        break;
+      }
     }
     return message;
   },
@@ -1194,6 +1327,8 @@ function createBaseExecutionStarted(): ExecutionStarted {
     identity: undefined,
     traceParent: undefined,
     variablesJson: undefined,
+    redriveCount: 0,
+    scheduleId: "",
   };
 }
 
@@ -1234,6 +1369,12 @@ export const ExecutionStarted: MessageFns<ExecutionStarted> = {
     }
     if (message.variablesJson !== undefined) {
       writer.uint32(98).string(message.variablesJson);
+    }
+    if (message.redriveCount !== 0) {
+      writer.uint32(104).uint32(message.redriveCount);
+    }
+    if (message.scheduleId !== "") {
+      writer.uint32(114).string(message.scheduleId);
     }
     return writer;
   },
@@ -1347,6 +1488,22 @@ export const ExecutionStarted: MessageFns<ExecutionStarted> = {
             message.variablesJson = reader.string();
             continue;
           }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.redriveCount = reader.uint32();
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.scheduleId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1413,6 +1570,16 @@ export const ExecutionStarted: MessageFns<ExecutionStarted> = {
         : isSet(object.variables_json)
         ? globalThis.String(object.variables_json)
         : undefined,
+      redriveCount: isSet(object.redriveCount)
+        ? globalThis.Number(object.redriveCount)
+        : isSet(object.redrive_count)
+        ? globalThis.Number(object.redrive_count)
+        : 0,
+      scheduleId: isSet(object.scheduleId)
+        ? globalThis.String(object.scheduleId)
+        : isSet(object.schedule_id)
+        ? globalThis.String(object.schedule_id)
+        : "",
     };
   },
 
@@ -1454,6 +1621,12 @@ export const ExecutionStarted: MessageFns<ExecutionStarted> = {
     if (message.variablesJson !== undefined) {
       obj.variablesJson = message.variablesJson;
     }
+    if (message.redriveCount !== 0) {
+      obj.redriveCount = Math.round(message.redriveCount);
+    }
+    if (message.scheduleId !== "") {
+      obj.scheduleId = message.scheduleId;
+    }
     return obj;
   },
 
@@ -1476,6 +1649,439 @@ export const ExecutionStarted: MessageFns<ExecutionStarted> = {
     message.identity = object.identity ?? undefined;
     message.traceParent = object.traceParent ?? undefined;
     message.variablesJson = object.variablesJson ?? undefined;
+    message.redriveCount = object.redriveCount ?? 0;
+    message.scheduleId = object.scheduleId ?? "";
+    return message;
+  },
+};
+
+function createBaseExecutionRedriven(): ExecutionRedriven {
+  return { redriveCount: 0, identity: undefined, timeoutTimerId: "", stateName: "", timeoutSeconds: 0 };
+}
+
+export const ExecutionRedriven: MessageFns<ExecutionRedriven> = {
+  encode(message: ExecutionRedriven, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.redriveCount !== 0) {
+      writer.uint32(8).uint32(message.redriveCount);
+    }
+    if (message.identity !== undefined) {
+      writer.uint32(18).string(message.identity);
+    }
+    if (message.timeoutTimerId !== "") {
+      writer.uint32(26).string(message.timeoutTimerId);
+    }
+    if (message.stateName !== "") {
+      writer.uint32(34).string(message.stateName);
+    }
+    if (message.timeoutSeconds !== 0) {
+      writer.uint32(40).uint32(message.timeoutSeconds);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecutionRedriven {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecutionRedriven();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.redriveCount = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.identity = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.timeoutTimerId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.stateName = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.timeoutSeconds = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecutionRedriven {
+    return {
+      redriveCount: isSet(object.redriveCount)
+        ? globalThis.Number(object.redriveCount)
+        : isSet(object.redrive_count)
+        ? globalThis.Number(object.redrive_count)
+        : 0,
+      identity: isSet(object.identity) ? globalThis.String(object.identity) : undefined,
+      timeoutTimerId: isSet(object.timeoutTimerId)
+        ? globalThis.String(object.timeoutTimerId)
+        : isSet(object.timeout_timer_id)
+        ? globalThis.String(object.timeout_timer_id)
+        : "",
+      stateName: isSet(object.stateName)
+        ? globalThis.String(object.stateName)
+        : isSet(object.state_name)
+        ? globalThis.String(object.state_name)
+        : "",
+      timeoutSeconds: isSet(object.timeoutSeconds)
+        ? globalThis.Number(object.timeoutSeconds)
+        : isSet(object.timeout_seconds)
+        ? globalThis.Number(object.timeout_seconds)
+        : 0,
+    };
+  },
+
+  toJSON(message: ExecutionRedriven): unknown {
+    const obj: any = {};
+    if (message.redriveCount !== 0) {
+      obj.redriveCount = Math.round(message.redriveCount);
+    }
+    if (message.identity !== undefined) {
+      obj.identity = message.identity;
+    }
+    if (message.timeoutTimerId !== "") {
+      obj.timeoutTimerId = message.timeoutTimerId;
+    }
+    if (message.stateName !== "") {
+      obj.stateName = message.stateName;
+    }
+    if (message.timeoutSeconds !== 0) {
+      obj.timeoutSeconds = Math.round(message.timeoutSeconds);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExecutionRedriven>, I>>(base?: I): ExecutionRedriven {
+    return ExecutionRedriven.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExecutionRedriven>, I>>(object: I): ExecutionRedriven {
+    const message = createBaseExecutionRedriven();
+    message.redriveCount = object.redriveCount ?? 0;
+    message.identity = object.identity ?? undefined;
+    message.timeoutTimerId = object.timeoutTimerId ?? "";
+    message.stateName = object.stateName ?? "";
+    message.timeoutSeconds = object.timeoutSeconds ?? 0;
+    return message;
+  },
+};
+
+function createBaseChildResultReported(): ChildResultReported {
+  return { redriveCount: 0, outputJson: "" };
+}
+
+export const ChildResultReported: MessageFns<ChildResultReported> = {
+  encode(message: ChildResultReported, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.redriveCount !== 0) {
+      writer.uint32(8).uint32(message.redriveCount);
+    }
+    if (message.outputJson !== "") {
+      writer.uint32(18).string(message.outputJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ChildResultReported {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChildResultReported();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.redriveCount = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.outputJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ChildResultReported {
+    return {
+      redriveCount: isSet(object.redriveCount)
+        ? globalThis.Number(object.redriveCount)
+        : isSet(object.redrive_count)
+        ? globalThis.Number(object.redrive_count)
+        : 0,
+      outputJson: isSet(object.outputJson)
+        ? globalThis.String(object.outputJson)
+        : isSet(object.output_json)
+        ? globalThis.String(object.output_json)
+        : "",
+    };
+  },
+
+  toJSON(message: ChildResultReported): unknown {
+    const obj: any = {};
+    if (message.redriveCount !== 0) {
+      obj.redriveCount = Math.round(message.redriveCount);
+    }
+    if (message.outputJson !== "") {
+      obj.outputJson = message.outputJson;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ChildResultReported>, I>>(base?: I): ChildResultReported {
+    return ChildResultReported.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ChildResultReported>, I>>(object: I): ChildResultReported {
+    const message = createBaseChildResultReported();
+    message.redriveCount = object.redriveCount ?? 0;
+    message.outputJson = object.outputJson ?? "";
+    return message;
+  },
+};
+
+function createBaseChildrenRedriven(): ChildrenRedriven {
+  return {
+    startedEventId: 0,
+    total: 0,
+    maxConcurrency: 0,
+    toleratedFailures: 0,
+    succeeded: Buffer.alloc(0),
+    succeededCount: 0,
+    launched: 0,
+  };
+}
+
+export const ChildrenRedriven: MessageFns<ChildrenRedriven> = {
+  encode(message: ChildrenRedriven, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.startedEventId !== 0) {
+      writer.uint32(8).uint64(message.startedEventId);
+    }
+    if (message.total !== 0) {
+      writer.uint32(16).uint32(message.total);
+    }
+    if (message.maxConcurrency !== 0) {
+      writer.uint32(24).uint32(message.maxConcurrency);
+    }
+    if (message.toleratedFailures !== 0) {
+      writer.uint32(32).uint32(message.toleratedFailures);
+    }
+    if (message.succeeded.length !== 0) {
+      writer.uint32(42).bytes(message.succeeded);
+    }
+    if (message.succeededCount !== 0) {
+      writer.uint32(48).uint32(message.succeededCount);
+    }
+    if (message.launched !== 0) {
+      writer.uint32(56).uint32(message.launched);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ChildrenRedriven {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChildrenRedriven();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.startedEventId = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.total = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.maxConcurrency = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.toleratedFailures = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.succeeded = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.succeededCount = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.launched = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ChildrenRedriven {
+    return {
+      startedEventId: isSet(object.startedEventId)
+        ? globalThis.Number(object.startedEventId)
+        : isSet(object.started_event_id)
+        ? globalThis.Number(object.started_event_id)
+        : 0,
+      total: isSet(object.total) ? globalThis.Number(object.total) : 0,
+      maxConcurrency: isSet(object.maxConcurrency)
+        ? globalThis.Number(object.maxConcurrency)
+        : isSet(object.max_concurrency)
+        ? globalThis.Number(object.max_concurrency)
+        : 0,
+      toleratedFailures: isSet(object.toleratedFailures)
+        ? globalThis.Number(object.toleratedFailures)
+        : isSet(object.tolerated_failures)
+        ? globalThis.Number(object.tolerated_failures)
+        : 0,
+      succeeded: isSet(object.succeeded) ? Buffer.from(bytesFromBase64(object.succeeded)) : Buffer.alloc(0),
+      succeededCount: isSet(object.succeededCount)
+        ? globalThis.Number(object.succeededCount)
+        : isSet(object.succeeded_count)
+        ? globalThis.Number(object.succeeded_count)
+        : 0,
+      launched: isSet(object.launched) ? globalThis.Number(object.launched) : 0,
+    };
+  },
+
+  toJSON(message: ChildrenRedriven): unknown {
+    const obj: any = {};
+    if (message.startedEventId !== 0) {
+      obj.startedEventId = Math.round(message.startedEventId);
+    }
+    if (message.total !== 0) {
+      obj.total = Math.round(message.total);
+    }
+    if (message.maxConcurrency !== 0) {
+      obj.maxConcurrency = Math.round(message.maxConcurrency);
+    }
+    if (message.toleratedFailures !== 0) {
+      obj.toleratedFailures = Math.round(message.toleratedFailures);
+    }
+    if (message.succeeded.length !== 0) {
+      obj.succeeded = base64FromBytes(message.succeeded);
+    }
+    if (message.succeededCount !== 0) {
+      obj.succeededCount = Math.round(message.succeededCount);
+    }
+    if (message.launched !== 0) {
+      obj.launched = Math.round(message.launched);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ChildrenRedriven>, I>>(base?: I): ChildrenRedriven {
+    return ChildrenRedriven.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ChildrenRedriven>, I>>(object: I): ChildrenRedriven {
+    const message = createBaseChildrenRedriven();
+    message.startedEventId = object.startedEventId ?? 0;
+    message.total = object.total ?? 0;
+    message.maxConcurrency = object.maxConcurrency ?? 0;
+    message.toleratedFailures = object.toleratedFailures ?? 0;
+    message.succeeded = object.succeeded ?? Buffer.alloc(0);
+    message.succeededCount = object.succeededCount ?? 0;
+    message.launched = object.launched ?? 0;
     return message;
   },
 };
@@ -3278,7 +3884,7 @@ export const MapStarted: MessageFns<MapStarted> = {
 };
 
 function createBaseMapIterationStarted(): MapIterationStarted {
-  return { index: 0, childExecutionId: "", inputJson: "" };
+  return { index: 0, childExecutionId: "", inputJson: "", redriveCount: 0 };
 }
 
 export const MapIterationStarted: MessageFns<MapIterationStarted> = {
@@ -3291,6 +3897,9 @@ export const MapIterationStarted: MessageFns<MapIterationStarted> = {
     }
     if (message.inputJson !== "") {
       writer.uint32(26).string(message.inputJson);
+    }
+    if (message.redriveCount !== 0) {
+      writer.uint32(32).uint32(message.redriveCount);
     }
     return writer;
   },
@@ -3332,6 +3941,14 @@ export const MapIterationStarted: MessageFns<MapIterationStarted> = {
             message.inputJson = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.redriveCount = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3357,6 +3974,11 @@ export const MapIterationStarted: MessageFns<MapIterationStarted> = {
         : isSet(object.input_json)
         ? globalThis.String(object.input_json)
         : "",
+      redriveCount: isSet(object.redriveCount)
+        ? globalThis.Number(object.redriveCount)
+        : isSet(object.redrive_count)
+        ? globalThis.Number(object.redrive_count)
+        : 0,
     };
   },
 
@@ -3371,6 +3993,9 @@ export const MapIterationStarted: MessageFns<MapIterationStarted> = {
     if (message.inputJson !== "") {
       obj.inputJson = message.inputJson;
     }
+    if (message.redriveCount !== 0) {
+      obj.redriveCount = Math.round(message.redriveCount);
+    }
     return obj;
   },
 
@@ -3382,6 +4007,7 @@ export const MapIterationStarted: MessageFns<MapIterationStarted> = {
     message.index = object.index ?? 0;
     message.childExecutionId = object.childExecutionId ?? "";
     message.inputJson = object.inputJson ?? "";
+    message.redriveCount = object.redriveCount ?? 0;
     return message;
   },
 };
@@ -3983,7 +4609,7 @@ export const ParallelStarted: MessageFns<ParallelStarted> = {
 };
 
 function createBaseParallelBranchStarted(): ParallelBranchStarted {
-  return { index: 0, childExecutionId: "", inputJson: "" };
+  return { index: 0, childExecutionId: "", inputJson: "", redriveCount: 0 };
 }
 
 export const ParallelBranchStarted: MessageFns<ParallelBranchStarted> = {
@@ -3996,6 +4622,9 @@ export const ParallelBranchStarted: MessageFns<ParallelBranchStarted> = {
     }
     if (message.inputJson !== "") {
       writer.uint32(26).string(message.inputJson);
+    }
+    if (message.redriveCount !== 0) {
+      writer.uint32(32).uint32(message.redriveCount);
     }
     return writer;
   },
@@ -4037,6 +4666,14 @@ export const ParallelBranchStarted: MessageFns<ParallelBranchStarted> = {
             message.inputJson = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.redriveCount = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4062,6 +4699,11 @@ export const ParallelBranchStarted: MessageFns<ParallelBranchStarted> = {
         : isSet(object.input_json)
         ? globalThis.String(object.input_json)
         : "",
+      redriveCount: isSet(object.redriveCount)
+        ? globalThis.Number(object.redriveCount)
+        : isSet(object.redrive_count)
+        ? globalThis.Number(object.redrive_count)
+        : 0,
     };
   },
 
@@ -4076,6 +4718,9 @@ export const ParallelBranchStarted: MessageFns<ParallelBranchStarted> = {
     if (message.inputJson !== "") {
       obj.inputJson = message.inputJson;
     }
+    if (message.redriveCount !== 0) {
+      obj.redriveCount = Math.round(message.redriveCount);
+    }
     return obj;
   },
 
@@ -4087,6 +4732,7 @@ export const ParallelBranchStarted: MessageFns<ParallelBranchStarted> = {
     message.index = object.index ?? 0;
     message.childExecutionId = object.childExecutionId ?? "";
     message.inputJson = object.inputJson ?? "";
+    message.redriveCount = object.redriveCount ?? 0;
     return message;
   },
 };
@@ -4417,6 +5063,14 @@ export const ParallelFailed: MessageFns<ParallelFailed> = {
     return message;
   },
 };
+
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 

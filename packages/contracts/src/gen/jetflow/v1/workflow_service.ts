@@ -44,6 +44,56 @@ export const protobufPackage = "jetflow.v1";
 
 export const protobufFileName = "jetflow/v1/workflow_service.proto";
 
+/** What to do when a fire time comes while the execution the schedule started last is running. */
+export enum OverlapPolicy {
+  /** OVERLAP_POLICY_UNSPECIFIED - SKIP. */
+  OVERLAP_POLICY_UNSPECIFIED = 0,
+  /** OVERLAP_POLICY_SKIP - Do not start; the fire time is counted as skipped. */
+  OVERLAP_POLICY_SKIP = 1,
+  /** OVERLAP_POLICY_BUFFER_ONE - Start once the running execution has ended; of several such fire times, one is kept. */
+  OVERLAP_POLICY_BUFFER_ONE = 2,
+  /** OVERLAP_POLICY_ALLOW_ALL - Start anyway: executions of the schedule may run at the same time. */
+  OVERLAP_POLICY_ALLOW_ALL = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function overlapPolicyFromJSON(object: any): OverlapPolicy {
+  switch (object) {
+    case 0:
+    case "OVERLAP_POLICY_UNSPECIFIED":
+      return OverlapPolicy.OVERLAP_POLICY_UNSPECIFIED;
+    case 1:
+    case "OVERLAP_POLICY_SKIP":
+      return OverlapPolicy.OVERLAP_POLICY_SKIP;
+    case 2:
+    case "OVERLAP_POLICY_BUFFER_ONE":
+      return OverlapPolicy.OVERLAP_POLICY_BUFFER_ONE;
+    case 3:
+    case "OVERLAP_POLICY_ALLOW_ALL":
+      return OverlapPolicy.OVERLAP_POLICY_ALLOW_ALL;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return OverlapPolicy.UNRECOGNIZED;
+  }
+}
+
+export function overlapPolicyToJSON(object: OverlapPolicy): string {
+  switch (object) {
+    case OverlapPolicy.OVERLAP_POLICY_UNSPECIFIED:
+      return "OVERLAP_POLICY_UNSPECIFIED";
+    case OverlapPolicy.OVERLAP_POLICY_SKIP:
+      return "OVERLAP_POLICY_SKIP";
+    case OverlapPolicy.OVERLAP_POLICY_BUFFER_ONE:
+      return "OVERLAP_POLICY_BUFFER_ONE";
+    case OverlapPolicy.OVERLAP_POLICY_ALLOW_ALL:
+      return "OVERLAP_POLICY_ALLOW_ALL";
+    case OverlapPolicy.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 export interface WorkflowSummary {
   name: string;
   version: number;
@@ -150,7 +200,13 @@ export interface ExecutionSummary {
   workflowVersion: number;
   status: ExecutionStatus;
   startTime: Date | undefined;
-  stopTime: Date | undefined;
+  stopTime:
+    | Date
+    | undefined;
+  /** How many times the execution was redriven (RedriveExecution). */
+  redriveCount: number;
+  /** The schedule that started it; empty when none did. */
+  scheduleId: string;
 }
 
 export interface DescribeExecutionResponse {
@@ -213,6 +269,19 @@ export interface StopExecutionRequest {
 
 export interface StopExecutionResponse {
   stopTime: Date | undefined;
+}
+
+export interface RedriveExecutionRequest {
+  executionId: string;
+}
+
+export interface RedriveExecutionResponse {
+  /** When the redrive was accepted. */
+  redriveTime:
+    | Date
+    | undefined;
+  /** The execution's redrive count once the redrive is applied. */
+  redriveCount: number;
 }
 
 export interface SendTaskSuccessRequest {
@@ -306,6 +375,108 @@ export interface WorkflowStats {
   failed: number;
   /** failed / (succeeded + failed) in the window; 0 when none ended. */
   failureRate: number;
+}
+
+export interface Schedule {
+  /** [A-Za-z0-9_-], at most 64 characters; unique. */
+  scheduleId: string;
+  workflowName: string;
+  /** 0: the latest version at each fire time. */
+  workflowVersion: number;
+  /** The input of every execution it starts (JSON); empty means "{}". */
+  inputJson: string;
+  /**
+   * Exactly one of cron and interval_seconds. Cron: 5 fields (minute hour day month weekday) or
+   * 6 (with seconds first), evaluated in `timezone` (IANA name, default UTC).
+   */
+  cron: string;
+  timezone: string;
+  /** A fixed interval: fire times are created_time + k * interval_seconds. */
+  intervalSeconds: number;
+  overlapPolicy: OverlapPolicy;
+  /**
+   * After downtime (or a pause), fire times at most this old are still started; older ones are
+   * skipped. 0 means the default, 60 seconds.
+   */
+  catchupWindowSeconds: number;
+  /**
+   * Each start is delayed by up to this many seconds (the same delay for a given fire time on
+   * every replica, derived from the schedule id and the fire time).
+   */
+  jitterSeconds: number;
+  paused: boolean;
+  description: string;
+  createdTime:
+    | Date
+    | undefined;
+  /** Who created it (absent when the API runs without auth). */
+  createdBy?:
+    | string
+    | undefined;
+  /**
+   * State, kept by the scheduler.
+   * The latest fire time handled (started, skipped or buffered); unset before the first.
+   */
+  lastFireTime:
+    | Date
+    | undefined;
+  /** The execution started last. */
+  lastExecutionId: string;
+  /** BUFFER_ONE: the fire time waiting for the running execution to end. */
+  bufferedFireTime: Date | undefined;
+  startedCount: number;
+  skippedCount: number;
+  /** The next fire time (computed when read; unset when paused). */
+  nextFireTime: Date | undefined;
+}
+
+export interface CreateScheduleRequest {
+  /** The schedule to create; its state fields are ignored. */
+  schedule: Schedule | undefined;
+}
+
+export interface CreateScheduleResponse {
+  schedule: Schedule | undefined;
+}
+
+export interface DescribeScheduleRequest {
+  scheduleId: string;
+}
+
+export interface DescribeScheduleResponse {
+  schedule: Schedule | undefined;
+}
+
+export interface ListSchedulesRequest {
+  /** Only schedules of this workflow; empty for all. */
+  workflowName: string;
+}
+
+export interface ListSchedulesResponse {
+  schedules: Schedule[];
+}
+
+export interface PauseScheduleRequest {
+  scheduleId: string;
+}
+
+export interface PauseScheduleResponse {
+  schedule: Schedule | undefined;
+}
+
+export interface ResumeScheduleRequest {
+  scheduleId: string;
+}
+
+export interface ResumeScheduleResponse {
+  schedule: Schedule | undefined;
+}
+
+export interface DeleteScheduleRequest {
+  scheduleId: string;
+}
+
+export interface DeleteScheduleResponse {
 }
 
 function createBaseWorkflowSummary(): WorkflowSummary {
@@ -1602,6 +1773,8 @@ function createBaseExecutionSummary(): ExecutionSummary {
     status: 0,
     startTime: undefined,
     stopTime: undefined,
+    redriveCount: 0,
+    scheduleId: "",
   };
 }
 
@@ -1627,6 +1800,12 @@ export const ExecutionSummary: MessageFns<ExecutionSummary> = {
     }
     if (message.stopTime !== undefined) {
       Timestamp.encode(toTimestamp(message.stopTime), writer.uint32(58).fork()).join();
+    }
+    if (message.redriveCount !== 0) {
+      writer.uint32(64).uint32(message.redriveCount);
+    }
+    if (message.scheduleId !== "") {
+      writer.uint32(74).string(message.scheduleId);
     }
     return writer;
   },
@@ -1700,6 +1879,22 @@ export const ExecutionSummary: MessageFns<ExecutionSummary> = {
             message.stopTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.redriveCount = reader.uint32();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.scheduleId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1745,6 +1940,16 @@ export const ExecutionSummary: MessageFns<ExecutionSummary> = {
         : isSet(object.stop_time)
         ? fromJsonTimestamp(object.stop_time)
         : undefined,
+      redriveCount: isSet(object.redriveCount)
+        ? globalThis.Number(object.redriveCount)
+        : isSet(object.redrive_count)
+        ? globalThis.Number(object.redrive_count)
+        : 0,
+      scheduleId: isSet(object.scheduleId)
+        ? globalThis.String(object.scheduleId)
+        : isSet(object.schedule_id)
+        ? globalThis.String(object.schedule_id)
+        : "",
     };
   },
 
@@ -1771,6 +1976,12 @@ export const ExecutionSummary: MessageFns<ExecutionSummary> = {
     if (message.stopTime !== undefined) {
       obj.stopTime = message.stopTime.toISOString();
     }
+    if (message.redriveCount !== 0) {
+      obj.redriveCount = Math.round(message.redriveCount);
+    }
+    if (message.scheduleId !== "") {
+      obj.scheduleId = message.scheduleId;
+    }
     return obj;
   },
 
@@ -1786,6 +1997,8 @@ export const ExecutionSummary: MessageFns<ExecutionSummary> = {
     message.status = object.status ?? 0;
     message.startTime = object.startTime ?? undefined;
     message.stopTime = object.stopTime ?? undefined;
+    message.redriveCount = object.redriveCount ?? 0;
+    message.scheduleId = object.scheduleId ?? "";
     return message;
   },
 };
@@ -2799,6 +3012,172 @@ export const StopExecutionResponse: MessageFns<StopExecutionResponse> = {
   fromPartial<I extends Exact<DeepPartial<StopExecutionResponse>, I>>(object: I): StopExecutionResponse {
     const message = createBaseStopExecutionResponse();
     message.stopTime = object.stopTime ?? undefined;
+    return message;
+  },
+};
+
+function createBaseRedriveExecutionRequest(): RedriveExecutionRequest {
+  return { executionId: "" };
+}
+
+export const RedriveExecutionRequest: MessageFns<RedriveExecutionRequest> = {
+  encode(message: RedriveExecutionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.executionId !== "") {
+      writer.uint32(10).string(message.executionId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RedriveExecutionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRedriveExecutionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.executionId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RedriveExecutionRequest {
+    return {
+      executionId: isSet(object.executionId)
+        ? globalThis.String(object.executionId)
+        : isSet(object.execution_id)
+        ? globalThis.String(object.execution_id)
+        : "",
+    };
+  },
+
+  toJSON(message: RedriveExecutionRequest): unknown {
+    const obj: any = {};
+    if (message.executionId !== "") {
+      obj.executionId = message.executionId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RedriveExecutionRequest>, I>>(base?: I): RedriveExecutionRequest {
+    return RedriveExecutionRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RedriveExecutionRequest>, I>>(object: I): RedriveExecutionRequest {
+    const message = createBaseRedriveExecutionRequest();
+    message.executionId = object.executionId ?? "";
+    return message;
+  },
+};
+
+function createBaseRedriveExecutionResponse(): RedriveExecutionResponse {
+  return { redriveTime: undefined, redriveCount: 0 };
+}
+
+export const RedriveExecutionResponse: MessageFns<RedriveExecutionResponse> = {
+  encode(message: RedriveExecutionResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.redriveTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.redriveTime), writer.uint32(10).fork()).join();
+    }
+    if (message.redriveCount !== 0) {
+      writer.uint32(16).uint32(message.redriveCount);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RedriveExecutionResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRedriveExecutionResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.redriveTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.redriveCount = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RedriveExecutionResponse {
+    return {
+      redriveTime: isSet(object.redriveTime)
+        ? fromJsonTimestamp(object.redriveTime)
+        : isSet(object.redrive_time)
+        ? fromJsonTimestamp(object.redrive_time)
+        : undefined,
+      redriveCount: isSet(object.redriveCount)
+        ? globalThis.Number(object.redriveCount)
+        : isSet(object.redrive_count)
+        ? globalThis.Number(object.redrive_count)
+        : 0,
+    };
+  },
+
+  toJSON(message: RedriveExecutionResponse): unknown {
+    const obj: any = {};
+    if (message.redriveTime !== undefined) {
+      obj.redriveTime = message.redriveTime.toISOString();
+    }
+    if (message.redriveCount !== 0) {
+      obj.redriveCount = Math.round(message.redriveCount);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RedriveExecutionResponse>, I>>(base?: I): RedriveExecutionResponse {
+    return RedriveExecutionResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RedriveExecutionResponse>, I>>(object: I): RedriveExecutionResponse {
+    const message = createBaseRedriveExecutionResponse();
+    message.redriveTime = object.redriveTime ?? undefined;
+    message.redriveCount = object.redriveCount ?? 0;
     return message;
   },
 };
@@ -3833,6 +4212,1297 @@ export const WorkflowStats: MessageFns<WorkflowStats> = {
   },
 };
 
+function createBaseSchedule(): Schedule {
+  return {
+    scheduleId: "",
+    workflowName: "",
+    workflowVersion: 0,
+    inputJson: "",
+    cron: "",
+    timezone: "",
+    intervalSeconds: 0,
+    overlapPolicy: 0,
+    catchupWindowSeconds: 0,
+    jitterSeconds: 0,
+    paused: false,
+    description: "",
+    createdTime: undefined,
+    createdBy: undefined,
+    lastFireTime: undefined,
+    lastExecutionId: "",
+    bufferedFireTime: undefined,
+    startedCount: 0,
+    skippedCount: 0,
+    nextFireTime: undefined,
+  };
+}
+
+export const Schedule: MessageFns<Schedule> = {
+  encode(message: Schedule, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.scheduleId !== "") {
+      writer.uint32(10).string(message.scheduleId);
+    }
+    if (message.workflowName !== "") {
+      writer.uint32(18).string(message.workflowName);
+    }
+    if (message.workflowVersion !== 0) {
+      writer.uint32(24).uint32(message.workflowVersion);
+    }
+    if (message.inputJson !== "") {
+      writer.uint32(34).string(message.inputJson);
+    }
+    if (message.cron !== "") {
+      writer.uint32(42).string(message.cron);
+    }
+    if (message.timezone !== "") {
+      writer.uint32(50).string(message.timezone);
+    }
+    if (message.intervalSeconds !== 0) {
+      writer.uint32(56).uint32(message.intervalSeconds);
+    }
+    if (message.overlapPolicy !== 0) {
+      writer.uint32(64).int32(message.overlapPolicy);
+    }
+    if (message.catchupWindowSeconds !== 0) {
+      writer.uint32(72).uint32(message.catchupWindowSeconds);
+    }
+    if (message.jitterSeconds !== 0) {
+      writer.uint32(80).uint32(message.jitterSeconds);
+    }
+    if (message.paused !== false) {
+      writer.uint32(88).bool(message.paused);
+    }
+    if (message.description !== "") {
+      writer.uint32(98).string(message.description);
+    }
+    if (message.createdTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.createdTime), writer.uint32(106).fork()).join();
+    }
+    if (message.createdBy !== undefined) {
+      writer.uint32(114).string(message.createdBy);
+    }
+    if (message.lastFireTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.lastFireTime), writer.uint32(162).fork()).join();
+    }
+    if (message.lastExecutionId !== "") {
+      writer.uint32(170).string(message.lastExecutionId);
+    }
+    if (message.bufferedFireTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.bufferedFireTime), writer.uint32(178).fork()).join();
+    }
+    if (message.startedCount !== 0) {
+      writer.uint32(184).uint64(message.startedCount);
+    }
+    if (message.skippedCount !== 0) {
+      writer.uint32(192).uint64(message.skippedCount);
+    }
+    if (message.nextFireTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.nextFireTime), writer.uint32(202).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Schedule {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSchedule();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.scheduleId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.workflowName = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.workflowVersion = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.inputJson = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.cron = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.timezone = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.intervalSeconds = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.overlapPolicy = reader.int32() as any;
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.catchupWindowSeconds = reader.uint32();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.jitterSeconds = reader.uint32();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.paused = reader.bool();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.createdTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.createdBy = reader.string();
+            continue;
+          }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.lastFireTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 21: {
+            if (tag !== 170) {
+              break;
+            }
+
+            message.lastExecutionId = reader.string();
+            continue;
+          }
+          case 22: {
+            if (tag !== 178) {
+              break;
+            }
+
+            message.bufferedFireTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 23: {
+            if (tag !== 184) {
+              break;
+            }
+
+            message.startedCount = longToNumber(reader.uint64());
+            continue;
+          }
+          case 24: {
+            if (tag !== 192) {
+              break;
+            }
+
+            message.skippedCount = longToNumber(reader.uint64());
+            continue;
+          }
+          case 25: {
+            if (tag !== 202) {
+              break;
+            }
+
+            message.nextFireTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Schedule {
+    return {
+      scheduleId: isSet(object.scheduleId)
+        ? globalThis.String(object.scheduleId)
+        : isSet(object.schedule_id)
+        ? globalThis.String(object.schedule_id)
+        : "",
+      workflowName: isSet(object.workflowName)
+        ? globalThis.String(object.workflowName)
+        : isSet(object.workflow_name)
+        ? globalThis.String(object.workflow_name)
+        : "",
+      workflowVersion: isSet(object.workflowVersion)
+        ? globalThis.Number(object.workflowVersion)
+        : isSet(object.workflow_version)
+        ? globalThis.Number(object.workflow_version)
+        : 0,
+      inputJson: isSet(object.inputJson)
+        ? globalThis.String(object.inputJson)
+        : isSet(object.input_json)
+        ? globalThis.String(object.input_json)
+        : "",
+      cron: isSet(object.cron) ? globalThis.String(object.cron) : "",
+      timezone: isSet(object.timezone) ? globalThis.String(object.timezone) : "",
+      intervalSeconds: isSet(object.intervalSeconds)
+        ? globalThis.Number(object.intervalSeconds)
+        : isSet(object.interval_seconds)
+        ? globalThis.Number(object.interval_seconds)
+        : 0,
+      overlapPolicy: isSet(object.overlapPolicy)
+        ? overlapPolicyFromJSON(object.overlapPolicy)
+        : isSet(object.overlap_policy)
+        ? overlapPolicyFromJSON(object.overlap_policy)
+        : 0,
+      catchupWindowSeconds: isSet(object.catchupWindowSeconds)
+        ? globalThis.Number(object.catchupWindowSeconds)
+        : isSet(object.catchup_window_seconds)
+        ? globalThis.Number(object.catchup_window_seconds)
+        : 0,
+      jitterSeconds: isSet(object.jitterSeconds)
+        ? globalThis.Number(object.jitterSeconds)
+        : isSet(object.jitter_seconds)
+        ? globalThis.Number(object.jitter_seconds)
+        : 0,
+      paused: isSet(object.paused) ? globalThis.Boolean(object.paused) : false,
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
+      createdTime: isSet(object.createdTime)
+        ? fromJsonTimestamp(object.createdTime)
+        : isSet(object.created_time)
+        ? fromJsonTimestamp(object.created_time)
+        : undefined,
+      createdBy: isSet(object.createdBy)
+        ? globalThis.String(object.createdBy)
+        : isSet(object.created_by)
+        ? globalThis.String(object.created_by)
+        : undefined,
+      lastFireTime: isSet(object.lastFireTime)
+        ? fromJsonTimestamp(object.lastFireTime)
+        : isSet(object.last_fire_time)
+        ? fromJsonTimestamp(object.last_fire_time)
+        : undefined,
+      lastExecutionId: isSet(object.lastExecutionId)
+        ? globalThis.String(object.lastExecutionId)
+        : isSet(object.last_execution_id)
+        ? globalThis.String(object.last_execution_id)
+        : "",
+      bufferedFireTime: isSet(object.bufferedFireTime)
+        ? fromJsonTimestamp(object.bufferedFireTime)
+        : isSet(object.buffered_fire_time)
+        ? fromJsonTimestamp(object.buffered_fire_time)
+        : undefined,
+      startedCount: isSet(object.startedCount)
+        ? globalThis.Number(object.startedCount)
+        : isSet(object.started_count)
+        ? globalThis.Number(object.started_count)
+        : 0,
+      skippedCount: isSet(object.skippedCount)
+        ? globalThis.Number(object.skippedCount)
+        : isSet(object.skipped_count)
+        ? globalThis.Number(object.skipped_count)
+        : 0,
+      nextFireTime: isSet(object.nextFireTime)
+        ? fromJsonTimestamp(object.nextFireTime)
+        : isSet(object.next_fire_time)
+        ? fromJsonTimestamp(object.next_fire_time)
+        : undefined,
+    };
+  },
+
+  toJSON(message: Schedule): unknown {
+    const obj: any = {};
+    if (message.scheduleId !== "") {
+      obj.scheduleId = message.scheduleId;
+    }
+    if (message.workflowName !== "") {
+      obj.workflowName = message.workflowName;
+    }
+    if (message.workflowVersion !== 0) {
+      obj.workflowVersion = Math.round(message.workflowVersion);
+    }
+    if (message.inputJson !== "") {
+      obj.inputJson = message.inputJson;
+    }
+    if (message.cron !== "") {
+      obj.cron = message.cron;
+    }
+    if (message.timezone !== "") {
+      obj.timezone = message.timezone;
+    }
+    if (message.intervalSeconds !== 0) {
+      obj.intervalSeconds = Math.round(message.intervalSeconds);
+    }
+    if (message.overlapPolicy !== 0) {
+      obj.overlapPolicy = overlapPolicyToJSON(message.overlapPolicy);
+    }
+    if (message.catchupWindowSeconds !== 0) {
+      obj.catchupWindowSeconds = Math.round(message.catchupWindowSeconds);
+    }
+    if (message.jitterSeconds !== 0) {
+      obj.jitterSeconds = Math.round(message.jitterSeconds);
+    }
+    if (message.paused !== false) {
+      obj.paused = message.paused;
+    }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
+    if (message.createdTime !== undefined) {
+      obj.createdTime = message.createdTime.toISOString();
+    }
+    if (message.createdBy !== undefined) {
+      obj.createdBy = message.createdBy;
+    }
+    if (message.lastFireTime !== undefined) {
+      obj.lastFireTime = message.lastFireTime.toISOString();
+    }
+    if (message.lastExecutionId !== "") {
+      obj.lastExecutionId = message.lastExecutionId;
+    }
+    if (message.bufferedFireTime !== undefined) {
+      obj.bufferedFireTime = message.bufferedFireTime.toISOString();
+    }
+    if (message.startedCount !== 0) {
+      obj.startedCount = Math.round(message.startedCount);
+    }
+    if (message.skippedCount !== 0) {
+      obj.skippedCount = Math.round(message.skippedCount);
+    }
+    if (message.nextFireTime !== undefined) {
+      obj.nextFireTime = message.nextFireTime.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Schedule>, I>>(base?: I): Schedule {
+    return Schedule.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Schedule>, I>>(object: I): Schedule {
+    const message = createBaseSchedule();
+    message.scheduleId = object.scheduleId ?? "";
+    message.workflowName = object.workflowName ?? "";
+    message.workflowVersion = object.workflowVersion ?? 0;
+    message.inputJson = object.inputJson ?? "";
+    message.cron = object.cron ?? "";
+    message.timezone = object.timezone ?? "";
+    message.intervalSeconds = object.intervalSeconds ?? 0;
+    message.overlapPolicy = object.overlapPolicy ?? 0;
+    message.catchupWindowSeconds = object.catchupWindowSeconds ?? 0;
+    message.jitterSeconds = object.jitterSeconds ?? 0;
+    message.paused = object.paused ?? false;
+    message.description = object.description ?? "";
+    message.createdTime = object.createdTime ?? undefined;
+    message.createdBy = object.createdBy ?? undefined;
+    message.lastFireTime = object.lastFireTime ?? undefined;
+    message.lastExecutionId = object.lastExecutionId ?? "";
+    message.bufferedFireTime = object.bufferedFireTime ?? undefined;
+    message.startedCount = object.startedCount ?? 0;
+    message.skippedCount = object.skippedCount ?? 0;
+    message.nextFireTime = object.nextFireTime ?? undefined;
+    return message;
+  },
+};
+
+function createBaseCreateScheduleRequest(): CreateScheduleRequest {
+  return { schedule: undefined };
+}
+
+export const CreateScheduleRequest: MessageFns<CreateScheduleRequest> = {
+  encode(message: CreateScheduleRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.schedule !== undefined) {
+      Schedule.encode(message.schedule, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateScheduleRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateScheduleRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.schedule = Schedule.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateScheduleRequest {
+    return { schedule: isSet(object.schedule) ? Schedule.fromJSON(object.schedule) : undefined };
+  },
+
+  toJSON(message: CreateScheduleRequest): unknown {
+    const obj: any = {};
+    if (message.schedule !== undefined) {
+      obj.schedule = Schedule.toJSON(message.schedule);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateScheduleRequest>, I>>(base?: I): CreateScheduleRequest {
+    return CreateScheduleRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateScheduleRequest>, I>>(object: I): CreateScheduleRequest {
+    const message = createBaseCreateScheduleRequest();
+    message.schedule = (object.schedule !== undefined && object.schedule !== null)
+      ? Schedule.fromPartial(object.schedule)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseCreateScheduleResponse(): CreateScheduleResponse {
+  return { schedule: undefined };
+}
+
+export const CreateScheduleResponse: MessageFns<CreateScheduleResponse> = {
+  encode(message: CreateScheduleResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.schedule !== undefined) {
+      Schedule.encode(message.schedule, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateScheduleResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateScheduleResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.schedule = Schedule.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateScheduleResponse {
+    return { schedule: isSet(object.schedule) ? Schedule.fromJSON(object.schedule) : undefined };
+  },
+
+  toJSON(message: CreateScheduleResponse): unknown {
+    const obj: any = {};
+    if (message.schedule !== undefined) {
+      obj.schedule = Schedule.toJSON(message.schedule);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateScheduleResponse>, I>>(base?: I): CreateScheduleResponse {
+    return CreateScheduleResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateScheduleResponse>, I>>(object: I): CreateScheduleResponse {
+    const message = createBaseCreateScheduleResponse();
+    message.schedule = (object.schedule !== undefined && object.schedule !== null)
+      ? Schedule.fromPartial(object.schedule)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseDescribeScheduleRequest(): DescribeScheduleRequest {
+  return { scheduleId: "" };
+}
+
+export const DescribeScheduleRequest: MessageFns<DescribeScheduleRequest> = {
+  encode(message: DescribeScheduleRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.scheduleId !== "") {
+      writer.uint32(10).string(message.scheduleId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DescribeScheduleRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDescribeScheduleRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.scheduleId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DescribeScheduleRequest {
+    return {
+      scheduleId: isSet(object.scheduleId)
+        ? globalThis.String(object.scheduleId)
+        : isSet(object.schedule_id)
+        ? globalThis.String(object.schedule_id)
+        : "",
+    };
+  },
+
+  toJSON(message: DescribeScheduleRequest): unknown {
+    const obj: any = {};
+    if (message.scheduleId !== "") {
+      obj.scheduleId = message.scheduleId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DescribeScheduleRequest>, I>>(base?: I): DescribeScheduleRequest {
+    return DescribeScheduleRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DescribeScheduleRequest>, I>>(object: I): DescribeScheduleRequest {
+    const message = createBaseDescribeScheduleRequest();
+    message.scheduleId = object.scheduleId ?? "";
+    return message;
+  },
+};
+
+function createBaseDescribeScheduleResponse(): DescribeScheduleResponse {
+  return { schedule: undefined };
+}
+
+export const DescribeScheduleResponse: MessageFns<DescribeScheduleResponse> = {
+  encode(message: DescribeScheduleResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.schedule !== undefined) {
+      Schedule.encode(message.schedule, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DescribeScheduleResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDescribeScheduleResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.schedule = Schedule.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DescribeScheduleResponse {
+    return { schedule: isSet(object.schedule) ? Schedule.fromJSON(object.schedule) : undefined };
+  },
+
+  toJSON(message: DescribeScheduleResponse): unknown {
+    const obj: any = {};
+    if (message.schedule !== undefined) {
+      obj.schedule = Schedule.toJSON(message.schedule);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DescribeScheduleResponse>, I>>(base?: I): DescribeScheduleResponse {
+    return DescribeScheduleResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DescribeScheduleResponse>, I>>(object: I): DescribeScheduleResponse {
+    const message = createBaseDescribeScheduleResponse();
+    message.schedule = (object.schedule !== undefined && object.schedule !== null)
+      ? Schedule.fromPartial(object.schedule)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseListSchedulesRequest(): ListSchedulesRequest {
+  return { workflowName: "" };
+}
+
+export const ListSchedulesRequest: MessageFns<ListSchedulesRequest> = {
+  encode(message: ListSchedulesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.workflowName !== "") {
+      writer.uint32(10).string(message.workflowName);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListSchedulesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListSchedulesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.workflowName = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListSchedulesRequest {
+    return {
+      workflowName: isSet(object.workflowName)
+        ? globalThis.String(object.workflowName)
+        : isSet(object.workflow_name)
+        ? globalThis.String(object.workflow_name)
+        : "",
+    };
+  },
+
+  toJSON(message: ListSchedulesRequest): unknown {
+    const obj: any = {};
+    if (message.workflowName !== "") {
+      obj.workflowName = message.workflowName;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListSchedulesRequest>, I>>(base?: I): ListSchedulesRequest {
+    return ListSchedulesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListSchedulesRequest>, I>>(object: I): ListSchedulesRequest {
+    const message = createBaseListSchedulesRequest();
+    message.workflowName = object.workflowName ?? "";
+    return message;
+  },
+};
+
+function createBaseListSchedulesResponse(): ListSchedulesResponse {
+  return { schedules: [] };
+}
+
+export const ListSchedulesResponse: MessageFns<ListSchedulesResponse> = {
+  encode(message: ListSchedulesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.schedules) {
+      Schedule.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListSchedulesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListSchedulesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.schedules.push(Schedule.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListSchedulesResponse {
+    return {
+      schedules: globalThis.Array.isArray(object?.schedules)
+        ? object.schedules.map((e: any) => Schedule.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListSchedulesResponse): unknown {
+    const obj: any = {};
+    if (message.schedules?.length) {
+      obj.schedules = message.schedules.map((e) => Schedule.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListSchedulesResponse>, I>>(base?: I): ListSchedulesResponse {
+    return ListSchedulesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListSchedulesResponse>, I>>(object: I): ListSchedulesResponse {
+    const message = createBaseListSchedulesResponse();
+    message.schedules = object.schedules?.map((e) => Schedule.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBasePauseScheduleRequest(): PauseScheduleRequest {
+  return { scheduleId: "" };
+}
+
+export const PauseScheduleRequest: MessageFns<PauseScheduleRequest> = {
+  encode(message: PauseScheduleRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.scheduleId !== "") {
+      writer.uint32(10).string(message.scheduleId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PauseScheduleRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePauseScheduleRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.scheduleId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PauseScheduleRequest {
+    return {
+      scheduleId: isSet(object.scheduleId)
+        ? globalThis.String(object.scheduleId)
+        : isSet(object.schedule_id)
+        ? globalThis.String(object.schedule_id)
+        : "",
+    };
+  },
+
+  toJSON(message: PauseScheduleRequest): unknown {
+    const obj: any = {};
+    if (message.scheduleId !== "") {
+      obj.scheduleId = message.scheduleId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PauseScheduleRequest>, I>>(base?: I): PauseScheduleRequest {
+    return PauseScheduleRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PauseScheduleRequest>, I>>(object: I): PauseScheduleRequest {
+    const message = createBasePauseScheduleRequest();
+    message.scheduleId = object.scheduleId ?? "";
+    return message;
+  },
+};
+
+function createBasePauseScheduleResponse(): PauseScheduleResponse {
+  return { schedule: undefined };
+}
+
+export const PauseScheduleResponse: MessageFns<PauseScheduleResponse> = {
+  encode(message: PauseScheduleResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.schedule !== undefined) {
+      Schedule.encode(message.schedule, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PauseScheduleResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePauseScheduleResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.schedule = Schedule.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PauseScheduleResponse {
+    return { schedule: isSet(object.schedule) ? Schedule.fromJSON(object.schedule) : undefined };
+  },
+
+  toJSON(message: PauseScheduleResponse): unknown {
+    const obj: any = {};
+    if (message.schedule !== undefined) {
+      obj.schedule = Schedule.toJSON(message.schedule);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PauseScheduleResponse>, I>>(base?: I): PauseScheduleResponse {
+    return PauseScheduleResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PauseScheduleResponse>, I>>(object: I): PauseScheduleResponse {
+    const message = createBasePauseScheduleResponse();
+    message.schedule = (object.schedule !== undefined && object.schedule !== null)
+      ? Schedule.fromPartial(object.schedule)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseResumeScheduleRequest(): ResumeScheduleRequest {
+  return { scheduleId: "" };
+}
+
+export const ResumeScheduleRequest: MessageFns<ResumeScheduleRequest> = {
+  encode(message: ResumeScheduleRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.scheduleId !== "") {
+      writer.uint32(10).string(message.scheduleId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResumeScheduleRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResumeScheduleRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.scheduleId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ResumeScheduleRequest {
+    return {
+      scheduleId: isSet(object.scheduleId)
+        ? globalThis.String(object.scheduleId)
+        : isSet(object.schedule_id)
+        ? globalThis.String(object.schedule_id)
+        : "",
+    };
+  },
+
+  toJSON(message: ResumeScheduleRequest): unknown {
+    const obj: any = {};
+    if (message.scheduleId !== "") {
+      obj.scheduleId = message.scheduleId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ResumeScheduleRequest>, I>>(base?: I): ResumeScheduleRequest {
+    return ResumeScheduleRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ResumeScheduleRequest>, I>>(object: I): ResumeScheduleRequest {
+    const message = createBaseResumeScheduleRequest();
+    message.scheduleId = object.scheduleId ?? "";
+    return message;
+  },
+};
+
+function createBaseResumeScheduleResponse(): ResumeScheduleResponse {
+  return { schedule: undefined };
+}
+
+export const ResumeScheduleResponse: MessageFns<ResumeScheduleResponse> = {
+  encode(message: ResumeScheduleResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.schedule !== undefined) {
+      Schedule.encode(message.schedule, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResumeScheduleResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResumeScheduleResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.schedule = Schedule.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ResumeScheduleResponse {
+    return { schedule: isSet(object.schedule) ? Schedule.fromJSON(object.schedule) : undefined };
+  },
+
+  toJSON(message: ResumeScheduleResponse): unknown {
+    const obj: any = {};
+    if (message.schedule !== undefined) {
+      obj.schedule = Schedule.toJSON(message.schedule);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ResumeScheduleResponse>, I>>(base?: I): ResumeScheduleResponse {
+    return ResumeScheduleResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ResumeScheduleResponse>, I>>(object: I): ResumeScheduleResponse {
+    const message = createBaseResumeScheduleResponse();
+    message.schedule = (object.schedule !== undefined && object.schedule !== null)
+      ? Schedule.fromPartial(object.schedule)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseDeleteScheduleRequest(): DeleteScheduleRequest {
+  return { scheduleId: "" };
+}
+
+export const DeleteScheduleRequest: MessageFns<DeleteScheduleRequest> = {
+  encode(message: DeleteScheduleRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.scheduleId !== "") {
+      writer.uint32(10).string(message.scheduleId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteScheduleRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteScheduleRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.scheduleId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteScheduleRequest {
+    return {
+      scheduleId: isSet(object.scheduleId)
+        ? globalThis.String(object.scheduleId)
+        : isSet(object.schedule_id)
+        ? globalThis.String(object.schedule_id)
+        : "",
+    };
+  },
+
+  toJSON(message: DeleteScheduleRequest): unknown {
+    const obj: any = {};
+    if (message.scheduleId !== "") {
+      obj.scheduleId = message.scheduleId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteScheduleRequest>, I>>(base?: I): DeleteScheduleRequest {
+    return DeleteScheduleRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteScheduleRequest>, I>>(object: I): DeleteScheduleRequest {
+    const message = createBaseDeleteScheduleRequest();
+    message.scheduleId = object.scheduleId ?? "";
+    return message;
+  },
+};
+
+function createBaseDeleteScheduleResponse(): DeleteScheduleResponse {
+  return {};
+}
+
+export const DeleteScheduleResponse: MessageFns<DeleteScheduleResponse> = {
+  encode(_: DeleteScheduleResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteScheduleResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteScheduleResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): DeleteScheduleResponse {
+    return {};
+  },
+
+  toJSON(_: DeleteScheduleResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteScheduleResponse>, I>>(base?: I): DeleteScheduleResponse {
+    return DeleteScheduleResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteScheduleResponse>, I>>(_: I): DeleteScheduleResponse {
+    const message = createBaseDeleteScheduleResponse();
+    return message;
+  },
+};
+
 /**
  * The public API of jetflow, served by the api-gateway. Shaped after the AWS Step Functions
  * API; JSON payloads travel as strings.
@@ -3954,6 +5624,23 @@ export const WorkflowServiceService = {
     responseSerialize: (value: StopExecutionResponse): Buffer =>
       Buffer.from(StopExecutionResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): StopExecutionResponse => StopExecutionResponse.decode(value),
+  },
+  /**
+   * Redrive: restarts a FAILED, TIMED_OUT or ABORTED top-level execution from the state that
+   * failed, keeping its history (Step Functions' RedriveExecution). Refused with
+   * FAILED_PRECONDITION when the execution is running, succeeded, ended more than 14 days ago
+   * or has no state to resume.
+   */
+  redriveExecution: {
+    path: "/jetflow.v1.WorkflowService/RedriveExecution" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RedriveExecutionRequest): Buffer =>
+      Buffer.from(RedriveExecutionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RedriveExecutionRequest => RedriveExecutionRequest.decode(value),
+    responseSerialize: (value: RedriveExecutionResponse): Buffer =>
+      Buffer.from(RedriveExecutionResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RedriveExecutionResponse => RedriveExecutionResponse.decode(value),
   },
   /** The callback pattern: complete or heartbeat a task by its token. */
   sendTaskSuccess: {
@@ -4097,6 +5784,71 @@ export const WorkflowServiceService = {
       Buffer.from(ListBulkOperationsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListBulkOperationsResponse => ListBulkOperationsResponse.decode(value),
   },
+  /** Schedules (docs/schedules.md): start executions on a cron expression or a fixed interval. */
+  createSchedule: {
+    path: "/jetflow.v1.WorkflowService/CreateSchedule" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CreateScheduleRequest): Buffer =>
+      Buffer.from(CreateScheduleRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreateScheduleRequest => CreateScheduleRequest.decode(value),
+    responseSerialize: (value: CreateScheduleResponse): Buffer =>
+      Buffer.from(CreateScheduleResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CreateScheduleResponse => CreateScheduleResponse.decode(value),
+  },
+  describeSchedule: {
+    path: "/jetflow.v1.WorkflowService/DescribeSchedule" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DescribeScheduleRequest): Buffer =>
+      Buffer.from(DescribeScheduleRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DescribeScheduleRequest => DescribeScheduleRequest.decode(value),
+    responseSerialize: (value: DescribeScheduleResponse): Buffer =>
+      Buffer.from(DescribeScheduleResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DescribeScheduleResponse => DescribeScheduleResponse.decode(value),
+  },
+  listSchedules: {
+    path: "/jetflow.v1.WorkflowService/ListSchedules" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListSchedulesRequest): Buffer => Buffer.from(ListSchedulesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListSchedulesRequest => ListSchedulesRequest.decode(value),
+    responseSerialize: (value: ListSchedulesResponse): Buffer =>
+      Buffer.from(ListSchedulesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListSchedulesResponse => ListSchedulesResponse.decode(value),
+  },
+  pauseSchedule: {
+    path: "/jetflow.v1.WorkflowService/PauseSchedule" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PauseScheduleRequest): Buffer => Buffer.from(PauseScheduleRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PauseScheduleRequest => PauseScheduleRequest.decode(value),
+    responseSerialize: (value: PauseScheduleResponse): Buffer =>
+      Buffer.from(PauseScheduleResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PauseScheduleResponse => PauseScheduleResponse.decode(value),
+  },
+  resumeSchedule: {
+    path: "/jetflow.v1.WorkflowService/ResumeSchedule" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ResumeScheduleRequest): Buffer =>
+      Buffer.from(ResumeScheduleRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ResumeScheduleRequest => ResumeScheduleRequest.decode(value),
+    responseSerialize: (value: ResumeScheduleResponse): Buffer =>
+      Buffer.from(ResumeScheduleResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ResumeScheduleResponse => ResumeScheduleResponse.decode(value),
+  },
+  deleteSchedule: {
+    path: "/jetflow.v1.WorkflowService/DeleteSchedule" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeleteScheduleRequest): Buffer =>
+      Buffer.from(DeleteScheduleRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeleteScheduleRequest => DeleteScheduleRequest.decode(value),
+    responseSerialize: (value: DeleteScheduleResponse): Buffer =>
+      Buffer.from(DeleteScheduleResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeleteScheduleResponse => DeleteScheduleResponse.decode(value),
+  },
 } as const;
 
 export interface WorkflowServiceServer extends UntypedServiceImplementation {
@@ -4120,6 +5872,13 @@ export interface WorkflowServiceServer extends UntypedServiceImplementation {
   /** Streams history events from a given event id, live until the execution ends. */
   watchExecution: handleServerStreamingCall<WatchExecutionRequest, WatchExecutionResponse>;
   stopExecution: handleUnaryCall<StopExecutionRequest, StopExecutionResponse>;
+  /**
+   * Redrive: restarts a FAILED, TIMED_OUT or ABORTED top-level execution from the state that
+   * failed, keeping its history (Step Functions' RedriveExecution). Refused with
+   * FAILED_PRECONDITION when the execution is running, succeeded, ended more than 14 days ago
+   * or has no state to resume.
+   */
+  redriveExecution: handleUnaryCall<RedriveExecutionRequest, RedriveExecutionResponse>;
   /** The callback pattern: complete or heartbeat a task by its token. */
   sendTaskSuccess: handleUnaryCall<SendTaskSuccessRequest, SendTaskSuccessResponse>;
   sendTaskFailure: handleUnaryCall<SendTaskFailureRequest, SendTaskFailureResponse>;
@@ -4154,6 +5913,13 @@ export interface WorkflowServiceServer extends UntypedServiceImplementation {
   describeBulkOperation: handleUnaryCall<DescribeBulkOperationRequest, DescribeBulkOperationResponse>;
   /** Bulk operations, newest first. */
   listBulkOperations: handleUnaryCall<ListBulkOperationsRequest, ListBulkOperationsResponse>;
+  /** Schedules (docs/schedules.md): start executions on a cron expression or a fixed interval. */
+  createSchedule: handleUnaryCall<CreateScheduleRequest, CreateScheduleResponse>;
+  describeSchedule: handleUnaryCall<DescribeScheduleRequest, DescribeScheduleResponse>;
+  listSchedules: handleUnaryCall<ListSchedulesRequest, ListSchedulesResponse>;
+  pauseSchedule: handleUnaryCall<PauseScheduleRequest, PauseScheduleResponse>;
+  resumeSchedule: handleUnaryCall<ResumeScheduleRequest, ResumeScheduleResponse>;
+  deleteSchedule: handleUnaryCall<DeleteScheduleRequest, DeleteScheduleResponse>;
 }
 
 export interface WorkflowServiceClient extends Client {
@@ -4311,6 +6077,27 @@ export interface WorkflowServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: StopExecutionResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Redrive: restarts a FAILED, TIMED_OUT or ABORTED top-level execution from the state that
+   * failed, keeping its history (Step Functions' RedriveExecution). Refused with
+   * FAILED_PRECONDITION when the execution is running, succeeded, ended more than 14 days ago
+   * or has no state to resume.
+   */
+  redriveExecution(
+    request: RedriveExecutionRequest,
+    callback: (error: ServiceError | null, response: RedriveExecutionResponse) => void,
+  ): ClientUnaryCall;
+  redriveExecution(
+    request: RedriveExecutionRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RedriveExecutionResponse) => void,
+  ): ClientUnaryCall;
+  redriveExecution(
+    request: RedriveExecutionRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RedriveExecutionResponse) => void,
+  ): ClientUnaryCall;
   /** The callback pattern: complete or heartbeat a task by its token. */
   sendTaskSuccess(
     request: SendTaskSuccessRequest,
@@ -4498,6 +6285,97 @@ export interface WorkflowServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListBulkOperationsResponse) => void,
+  ): ClientUnaryCall;
+  /** Schedules (docs/schedules.md): start executions on a cron expression or a fixed interval. */
+  createSchedule(
+    request: CreateScheduleRequest,
+    callback: (error: ServiceError | null, response: CreateScheduleResponse) => void,
+  ): ClientUnaryCall;
+  createSchedule(
+    request: CreateScheduleRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CreateScheduleResponse) => void,
+  ): ClientUnaryCall;
+  createSchedule(
+    request: CreateScheduleRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CreateScheduleResponse) => void,
+  ): ClientUnaryCall;
+  describeSchedule(
+    request: DescribeScheduleRequest,
+    callback: (error: ServiceError | null, response: DescribeScheduleResponse) => void,
+  ): ClientUnaryCall;
+  describeSchedule(
+    request: DescribeScheduleRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DescribeScheduleResponse) => void,
+  ): ClientUnaryCall;
+  describeSchedule(
+    request: DescribeScheduleRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DescribeScheduleResponse) => void,
+  ): ClientUnaryCall;
+  listSchedules(
+    request: ListSchedulesRequest,
+    callback: (error: ServiceError | null, response: ListSchedulesResponse) => void,
+  ): ClientUnaryCall;
+  listSchedules(
+    request: ListSchedulesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListSchedulesResponse) => void,
+  ): ClientUnaryCall;
+  listSchedules(
+    request: ListSchedulesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListSchedulesResponse) => void,
+  ): ClientUnaryCall;
+  pauseSchedule(
+    request: PauseScheduleRequest,
+    callback: (error: ServiceError | null, response: PauseScheduleResponse) => void,
+  ): ClientUnaryCall;
+  pauseSchedule(
+    request: PauseScheduleRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PauseScheduleResponse) => void,
+  ): ClientUnaryCall;
+  pauseSchedule(
+    request: PauseScheduleRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PauseScheduleResponse) => void,
+  ): ClientUnaryCall;
+  resumeSchedule(
+    request: ResumeScheduleRequest,
+    callback: (error: ServiceError | null, response: ResumeScheduleResponse) => void,
+  ): ClientUnaryCall;
+  resumeSchedule(
+    request: ResumeScheduleRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ResumeScheduleResponse) => void,
+  ): ClientUnaryCall;
+  resumeSchedule(
+    request: ResumeScheduleRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ResumeScheduleResponse) => void,
+  ): ClientUnaryCall;
+  deleteSchedule(
+    request: DeleteScheduleRequest,
+    callback: (error: ServiceError | null, response: DeleteScheduleResponse) => void,
+  ): ClientUnaryCall;
+  deleteSchedule(
+    request: DeleteScheduleRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeleteScheduleResponse) => void,
+  ): ClientUnaryCall;
+  deleteSchedule(
+    request: DeleteScheduleRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeleteScheduleResponse) => void,
   ): ClientUnaryCall;
 }
 
