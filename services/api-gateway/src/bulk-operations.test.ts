@@ -21,6 +21,8 @@ function summary(status: ExecutionStatus, stopTime?: Date): ExecutionSummary {
     status,
     startTime: new Date(0),
     stopTime,
+    redriveCount: 0,
+    scheduleId: "",
   };
 }
 

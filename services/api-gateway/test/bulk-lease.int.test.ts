@@ -46,6 +46,8 @@ function running(i: number): ExecutionSummary {
     status: ExecutionStatus.EXECUTION_STATUS_RUNNING,
     startTime: new Date(1_000_000 + i),
     stopTime: undefined,
+    redriveCount: 0,
+    scheduleId: "",
   };
 }
 

@@ -11,6 +11,8 @@ function summary(workflowName: string, status: ExecutionStatus, stopMs?: number)
     status,
     startTime: new Date(0),
     stopTime: stopMs === undefined ? undefined : new Date(stopMs),
+    redriveCount: 0,
+    scheduleId: "",
   };
 }
 

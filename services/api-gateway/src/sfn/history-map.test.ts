@@ -150,7 +150,10 @@ describe("toSfnHistoryEvent", () => {
       ],
       [{ $case: "executionStopRequested", value: { error: "", cause: "" } }, "", "ExecutionStopRequested"],
       [
-        { $case: "parallelBranchStarted", value: { index: 0, childExecutionId: "c", inputJson: "{}" } },
+        {
+          $case: "parallelBranchStarted",
+          value: { index: 0, childExecutionId: "c", inputJson: "{}", redriveCount: 0 },
+        },
         "Both",
         "ParallelBranchStarted",
       ],

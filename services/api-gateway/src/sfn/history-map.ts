@@ -33,7 +33,8 @@ export interface HistoryContext {
 
 /**
  * The types of jetflow events Step Functions has no counterpart for, by jetflow's event kind:
- * retry back-offs, Wait timers, Parallel branches, child launches and stop requests.
+ * retry back-offs, Wait timers, Parallel branches, child launches, stop requests and the
+ * children a redrive resumes or relaunches.
  */
 export const JETFLOW_ONLY_TYPES = {
   taskRetryScheduled: "TaskRetryScheduled",
@@ -44,6 +45,8 @@ export const JETFLOW_ONLY_TYPES = {
   parallelBranchFailed: "ParallelBranchFailed",
   childLaunchPending: "ChildLaunchPending",
   executionStopRequested: "ExecutionStopRequested",
+  childrenRedriven: "ChildrenRedriven",
+  childResultReported: "ChildResultReported",
 } as const;
 
 /** The type of an event this gateway's contracts do not know (written by a newer engine). */
@@ -185,6 +188,8 @@ function typeAndDetails(event: HistoryEvent, context: HistoryContext): [string, 
     case "parallelBranchFailed":
     case "childLaunchPending":
     case "executionStopRequested":
+    case "childrenRedriven":
+    case "childResultReported":
       return [JETFLOW_ONLY_TYPES[details.$case], undefined, undefined];
     default: {
       // Exhaustive: a new kind of event must be mapped above.
