@@ -260,3 +260,38 @@ it("redrives a Parallel's failed branch with the CLI, keeping the other branch's
   expect(refused.code).not.toBe(0);
   expect(refused.stderr).toMatch(/cannot be redriven: it succeeded/);
 });
+
+it("a redrive survives a kill -9 of the orchestrator and the dispatcher right after it is accepted", async () => {
+  await register("redrive-crash", {
+    StartAt: "Each",
+    States: {
+      Each: {
+        Type: "Map",
+        ItemsPath: "$.items",
+        ItemProcessor: { StartAt: "Work", States: { Work: item({ End: true }) } },
+        End: true,
+      },
+    },
+  });
+  const items = [201, 202, 203, 204];
+  broken.add("202");
+  broken.add("204");
+  const id = await start("redrive-crash", { items });
+  expect(statusOf((await waitForEnd(fixture.engine.client, id)).execution?.status)).toBe("FAILED");
+  broken.delete("202");
+  broken.delete("204");
+  // Two requests at once: one redrive.
+  await Promise.all([
+    fixture.engine.client.redriveExecution({ executionId: id }),
+    fixture.engine.client.redriveExecution({ executionId: id }).catch(() => undefined),
+  ]);
+  await fixture.engine.crashAndRestart("orchestrator");
+  await fixture.engine.crashAndRestart("dispatcher");
+  const done = await waitForRedriven(id, 1);
+  expect(statusOf(done.execution?.status)).toBe("SUCCEEDED");
+  expect(JSON.parse(done.outputJson)).toEqual(items.map((n) => ({ done: n })));
+  expect(done.execution?.redriveCount).toBe(1);
+  const redriven = (await historyOf(id)).filter((e) => e.details?.$case === "executionRedriven");
+  expect(redriven).toHaveLength(1);
+  await checkStoredExecution(fixture.nc, id);
+});

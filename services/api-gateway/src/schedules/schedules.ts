@@ -145,14 +145,20 @@ export class Schedules {
     if (entry?.operation !== "PUT") return;
     const schedule = decode(Schedule, "Schedule", entry.value, scheduleId);
     const nowMs = this.now().getTime();
-    let running = false;
+    // Most ticks find nothing due: decide first as if nothing ran, and load the last execution's
+    // status only when a start depends on it.
+    const probe = planTick(schedule, nowMs, () => false);
+    if (!probe.changed) return;
     const needsStatus =
-      schedule.lastExecutionId !== "" && schedule.overlapPolicy !== OverlapPolicy.OVERLAP_POLICY_ALLOW_ALL;
+      schedule.lastExecutionId !== "" &&
+      schedule.overlapPolicy !== OverlapPolicy.OVERLAP_POLICY_ALLOW_ALL &&
+      probe.starts.length > 0;
+    let plan = probe;
     if (needsStatus) {
       const last = await this.o.executions.load(schedule.lastExecutionId);
-      running = last?.status === ExecutionStatus.EXECUTION_STATUS_RUNNING;
+      const running = last?.status === ExecutionStatus.EXECUTION_STATUS_RUNNING;
+      plan = planTick(schedule, nowMs, () => running);
     }
-    const plan = planTick(schedule, nowMs, () => running);
     if (!plan.changed) return;
     let lastExecutionId = schedule.lastExecutionId;
     let started = 0;
