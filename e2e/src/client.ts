@@ -38,6 +38,9 @@ const UNARY = [
   "getDeadLetter",
   "replayDeadLetter",
   "discardDeadLetter",
+  "startBulkStop",
+  "describeBulkOperation",
+  "listBulkOperations",
 ] as const;
 
 export type TestClient = Pick<Promisified<WorkflowServiceClient>, (typeof UNARY)[number]> & {

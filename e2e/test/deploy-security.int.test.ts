@@ -38,6 +38,11 @@ let worker: Worker;
 const serviceCredentials: EngineOptions["serviceEnv"] = Object.fromEntries(
   SERVICE_NAMES.map((name) => [name, { NATS_USER: name, NATS_PASSWORD: testPassword(name) }]),
 );
+// Retention runs under the state-manager's user too: executions of "deploy-purge" expire at once.
+Object.assign(serviceCredentials?.["state-manager"] ?? {}, {
+  RETENTION_WORKFLOWS: "deploy-purge=1ms",
+  RETENTION_INTERVAL_MS: "500",
+});
 
 beforeAll(async () => {
   nats = await startNatsServer({
@@ -214,6 +219,76 @@ describe("with every service and the worker on its own NATS user", () => {
       { timeoutMs: 30_000, message: "the schedule started nothing" },
     );
     await engine.client.deleteSchedule({ scheduleId: "deploy-every-second" });
+  });
+
+  it("purges an expired execution, replays and discards a dead letter and stops in bulk under these permissions", async () => {
+    // Retention (the state-manager): the finished execution's index entry and snapshot go.
+    await register("deploy-purge", { StartAt: "P", States: { P: { Type: "Pass", End: true } } });
+    const purged = await start("deploy-purge", {});
+    await waitForEnd(engine.client, purged);
+    await waitFor(
+      async () =>
+        (await engine.client.describeExecution({ executionId: purged }).then(
+          () => false,
+          (err: { code?: number }) => err.code === 5,
+        ))
+          ? true
+          : undefined,
+      { timeoutMs: 30_000, message: "the expired execution was not purged" },
+    );
+
+    // Dead letters (the api-gateway): a result nobody can decode is parked by the result-ingestor,
+    // replayed on its subject (parked again, as a new letter), then discarded.
+    const subject = subjects.result("ship-order");
+    await jetstream(reader).publish(subject, new TextEncoder().encode("not a TaskResult"));
+    const parked = async (): Promise<string[] | undefined> => {
+      const page = await engine.client.listDeadLetters({
+        service: "result-ingestor",
+        subjectPrefix: subject,
+        reasonContains: "",
+        pageSize: 100,
+        pageToken: "",
+      });
+      const sequences = page.deadLetters.map((letter) => String(letter.sequence));
+      return sequences.length > 0 ? sequences : undefined;
+    };
+    const [first] = await waitFor(parked, { timeoutMs: 30_000, message: "the result was not parked" });
+    await engine.client.getDeadLetter({ sequence: Number(first) });
+    expect(await engine.client.replayDeadLetter({ sequence: Number(first) })).toEqual({
+      subject,
+      duplicate: false,
+    });
+    const again = await waitFor(
+      async () => ((await parked())?.some((seq) => seq !== first) ? await parked() : undefined),
+      { timeoutMs: 30_000, message: "the replayed result was not parked again" },
+    );
+    for (const sequence of again) await engine.client.discardDeadLetter({ sequence: Number(sequence) });
+
+    // Bulk stop (the api-gateway): a running execution matched by its workflow is stopped.
+    const running = await start("deploy-slow", { n: 0, ms: 60_000 }, "deploy-bulk-1");
+    const { operation } = await engine.client.startBulkStop({
+      filter: {
+        workflowName: "deploy-slow",
+        namePrefix: "deploy-bulk-",
+        status: 0,
+        startedAfter: undefined,
+        startedBefore: undefined,
+      },
+      error: "BulkStopped",
+      cause: "by the test",
+      requestId: "deploy-bulk",
+    });
+    const ended = await waitForEnd(engine.client, running);
+    expect(statusOf(ended.execution?.status)).toBe("ABORTED");
+    await waitFor(
+      async () => {
+        const described = await engine.client.describeBulkOperation({
+          operationId: operation?.operationId ?? "",
+        });
+        return Number(described.operation?.done) === 1 ? true : undefined;
+      },
+      { timeoutMs: 30_000, message: "the bulk operation did not record its progress" },
+    );
   });
 
   it("logged no permission violation of any service", async () => {
