@@ -264,20 +264,20 @@ export class BulkOperations {
    * Creates a stop operation, or returns the one an earlier call with the same request id made.
    * @throws ApiError INVALID_ARGUMENT
    */
-  startStop(
+  async startStop(
     req: { filter?: BulkFilter; error: string; cause: string; requestId: string },
     identity: string | undefined,
   ): Promise<{ operation: BulkOperation; created: boolean }> {
     const now = this.now();
     const filter = checkStopFilter(req.filter, req.error, req.cause, now);
-    return this.create(BulkAction.BULK_ACTION_STOP, filter, req, now, identity);
+    return await this.create(BulkAction.BULK_ACTION_STOP, filter, req, now, identity);
   }
 
   /**
    * Creates a redrive operation, or returns the one an earlier call with the same request id made.
    * @throws ApiError INVALID_ARGUMENT
    */
-  startRedrive(
+  async startRedrive(
     req: { filter?: BulkFilter; requestId: string },
     identity: string | undefined,
   ): Promise<{ operation: BulkOperation; created: boolean }> {
