@@ -357,4 +357,17 @@ it("is driven by the jetflow command: bulk redrive --wait", async () => {
   await waitStatuses([id as string], { SUCCEEDED: 1, "redriven 1": 1 }, 1);
   const wrongStatus = await cli("bulk", "redrive", "--workflow", "bulk-flaky", "--status", "succeeded");
   expect(wrongStatus.code).not.toBe(0);
+  // And over HTTP/JSON.
+  const res = await fetch(`${fixture.engine.httpUrl}/v1/bulk-operations:redrive`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ filter: { workflowName: "bulk-flaky", namePrefix: "none-" } }),
+  });
+  expect(res.status).toBe(200);
+  const body = (await res.json()) as { operation: Record<string, unknown>; created: boolean };
+  expect(body.created).toBe(true);
+  expect(body.operation).toMatchObject({
+    action: "BULK_ACTION_REDRIVE",
+    state: "BULK_OPERATION_STATE_COMPLETED",
+  });
 });
