@@ -361,7 +361,9 @@ it("is driven by the jetflow command: bulk redrive --wait", async () => {
   const res = await fetch(`${fixture.engine.httpUrl}/v1/bulk-operations:redrive`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ filter: { workflowName: "bulk-flaky", namePrefix: "none-" } }),
+    body: JSON.stringify({
+      filter: { workflowName: "bulk-flaky", namePrefix: "none-", status: "EXECUTION_STATUS_FAILED" },
+    }),
   });
   expect(res.status).toBe(200);
   const body = (await res.json()) as { operation: Record<string, unknown>; created: boolean };
