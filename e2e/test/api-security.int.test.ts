@@ -156,6 +156,10 @@ const RPCS: Record<string, { role: "reader" | "operator" | "admin"; call: Rpc; a
     role: "operator",
     call: (c) => c.startBulkStop({ filter: { workflowName: "sec-hold", namePrefix: "none-" } }),
   },
+  StartBulkRedrive: {
+    role: "operator",
+    call: (c) => c.startBulkRedrive({ filter: { workflowName: "sec-hold", namePrefix: "none-" } }),
+  },
   DescribeBulkOperation: {
     role: "reader",
     call: (c) => c.describeBulkOperation("bulk-missing"),
@@ -328,6 +332,12 @@ describe("a token scoped to workflow prefixes", () => {
     expect(await statusOf(team.listDeadLetters())).toBe(Code.PERMISSION_DENIED);
     expect(await statusOf(team.startBulkStop({ filter: { namePrefix: "x-" } }))).toBe(Code.PERMISSION_DENIED);
     expect(await statusOf(team.startBulkStop({ filter: { workflowName: "sec-hold" } }))).toBe(
+      Code.PERMISSION_DENIED,
+    );
+    expect(await statusOf(team.startBulkRedrive({ filter: { namePrefix: "x-" } }))).toBe(
+      Code.PERMISSION_DENIED,
+    );
+    expect(await statusOf(team.startBulkRedrive({ filter: { workflowName: "sec-hold" } }))).toBe(
       Code.PERMISSION_DENIED,
     );
     expect((await team.listWorkflows()).workflows.map((w) => w.name)).toEqual(["team-a-hold"]);

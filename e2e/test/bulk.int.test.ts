@@ -1,15 +1,18 @@
 /**
- * Bulk stop end to end, with two api-gateway replicas: 1,000 executions stopped by one tracked
- * operation, and an operation resumed from its last recorded batch after every gateway is killed
- * mid-way.
+ * Bulk stop and bulk redrive end to end, with two api-gateway replicas: 1,000 executions stopped
+ * by one tracked operation, an operation resumed from its last recorded batch after every gateway
+ * is killed mid-way, and 200 failed executions redriven by one operation once their activity is
+ * repaired.
  */
 import type { BulkOperation } from "@jetflow/contracts";
-import { BulkOperationState, ExecutionStatus } from "@jetflow/contracts";
+import { BulkAction, BulkOperationState, ExecutionStatus } from "@jetflow/contracts";
 import { waitFor } from "@jetflow/testing";
 import { spawn } from "node:child_process";
 import { resolve } from "node:path";
 import { Metadata } from "@grpc/grpc-js";
 import type { ServiceError } from "@grpc/grpc-js";
+import { createWorker } from "@jetflow/worker-sdk";
+import type { Worker } from "@jetflow/worker-sdk";
 import { statusOf } from "../src";
 import type { TestClient } from "../src";
 import { useEngine } from "./fixture";
@@ -28,10 +31,38 @@ const fixture = useEngine({
 
 const HOLD = JSON.stringify({ StartAt: "W", States: { W: { Type: "Wait", Seconds: 3600, End: true } } });
 
+const FLAKY = JSON.stringify({
+  StartAt: "T",
+  States: { T: { Type: "Task", Resource: "bulk-flaky", TimeoutSeconds: 120, End: true } },
+});
+/** While true, the bulk-flaky activity fails. */
+let broken = true;
+let flakyWorker: Worker;
+
 beforeAll(async () => {
   for (const name of ["bulk-hold", "bulk-other"]) {
     await fixture.engine.client.registerWorkflow({ name, definition: HOLD, description: "" });
   }
+  await fixture.engine.client.registerWorkflow({ name: "bulk-flaky", definition: FLAKY, description: "" });
+  flakyWorker = createWorker({
+    nc: fixture.nc,
+    concurrency: 20,
+    handlers: {
+      "bulk-flaky": (input: unknown) => {
+        if (broken) {
+          const err = new Error("the activity is broken");
+          err.name = "Broken";
+          throw err;
+        }
+        return { repaired: input };
+      },
+    },
+  });
+  await flakyWorker.start();
+});
+
+afterAll(async () => {
+  await flakyWorker?.stop();
 });
 
 type Raw = TestClient["raw"];
@@ -73,7 +104,8 @@ async function startMany(workflowName: string, count: number, prefix: string): P
   return ids;
 }
 
-async function statuses(ids: readonly string[]): Promise<Record<string, number>> {
+/** How many of `ids` are in each status (and, with `redrives`, how many were redriven that often). */
+async function statuses(ids: readonly string[], redrives?: number): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
   for (let i = 0; i < ids.length; i += 100) {
     const described = await Promise.all(
@@ -82,9 +114,38 @@ async function statuses(ids: readonly string[]): Promise<Record<string, number>>
     for (const d of described) {
       const name = statusOf(d.execution?.status);
       counts[name] = (counts[name] ?? 0) + 1;
+      if (redrives !== undefined && d.execution?.redriveCount === redrives) {
+        counts[`redriven ${redrives}`] = (counts[`redriven ${redrives}`] ?? 0) + 1;
+      }
     }
   }
   return counts;
+}
+
+async function waitStatuses(ids: readonly string[], expected: Record<string, number>, redrives?: number) {
+  await waitFor(
+    async () => {
+      const seen = await statuses(ids, redrives);
+      // Thrown, so that a timeout says what was seen last.
+      if (JSON.stringify(seen) !== JSON.stringify(expected)) throw new Error(`saw ${JSON.stringify(seen)}`);
+      return true;
+    },
+    { timeoutMs: 180_000, intervalMs: 1000, message: `executions ${JSON.stringify(expected)}` },
+  );
+}
+
+/** Runs the jetflow command against the engine. */
+function cli(...args: string[]): Promise<{ code: number | null; stdout: string }> {
+  return new Promise((done, reject) => {
+    const child = spawn(process.execPath, [resolve(__dirname, "../../packages/cli/dist/main.js"), ...args], {
+      env: { PATH: process.env.PATH, JETFLOW_ADDR: fixture.engine.grpcAddress },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.once("error", reject);
+    child.once("close", (code) => done({ code, stdout }));
+  });
 }
 
 async function waitCompleted(operationId: string, timeoutMs = 240_000): Promise<BulkOperation> {
@@ -189,21 +250,6 @@ it("resumes an operation after every gateway is killed mid-way", async () => {
 
 it("is driven by the jetflow command: bulk stop --wait, describe, list", async () => {
   const [id] = await startMany("bulk-other", 1, "cli");
-  const cli = (...args: string[]) =>
-    new Promise<{ code: number | null; stdout: string }>((done, reject) => {
-      const child = spawn(
-        process.execPath,
-        [resolve(__dirname, "../../packages/cli/dist/main.js"), ...args],
-        {
-          env: { PATH: process.env.PATH, JETFLOW_ADDR: fixture.engine.grpcAddress },
-          stdio: ["ignore", "pipe", "pipe"],
-        },
-      );
-      let stdout = "";
-      child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-      child.once("error", reject);
-      child.once("close", (code) => done({ code, stdout }));
-    });
   const stopped = await cli(
     "--json",
     "bulk",
@@ -228,5 +274,102 @@ it("is driven by the jetflow command: bulk stop --wait, describe, list", async (
   expect(listed.stdout).toContain(op.operationId);
   await waitFor(async () => ((await statuses([id as string]))["ABORTED"] === 1 ? true : undefined), {
     timeoutMs: 60_000,
+  });
+});
+
+it("redrives 200 failed executions as one tracked operation once their activity is repaired", async () => {
+  broken = true;
+  const ids = await startMany("bulk-flaky", 200, "flaky");
+  await waitStatuses(ids, { FAILED: 200 });
+  // Not matched: another prefix, or still running.
+  const [otherPrefix] = await startMany("bulk-flaky", 1, "spare");
+  await waitStatuses([otherPrefix as string], { FAILED: 1 });
+  const [holding] = await startMany("bulk-hold", 1, "flaky-hold");
+
+  broken = false;
+  const request = {
+    filter: {
+      workflowName: "bulk-flaky",
+      namePrefix: "flaky-",
+      status: ExecutionStatus.EXECUTION_STATUS_UNSPECIFIED,
+    },
+    requestId: "redrive-200",
+  };
+  const started = await call<unknown, { operation: BulkOperation; created: boolean }>(
+    "startBulkRedrive",
+    request,
+  );
+  expect(started.created).toBe(true);
+  expect(started.operation.action).toBe(BulkAction.BULK_ACTION_REDRIVE);
+  expect(started.operation.matched).toBe(200);
+  const retried = await call<unknown, { operation: BulkOperation; created: boolean }>(
+    "startBulkRedrive",
+    request,
+  );
+  expect({ id: retried.operation.operationId, created: retried.created }).toEqual({
+    id: started.operation.operationId,
+    created: false,
+  });
+  // A status a redrive does not apply to is refused.
+  const refused = await call("startBulkRedrive", {
+    filter: { ...request.filter, status: ExecutionStatus.EXECUTION_STATUS_RUNNING },
+    requestId: "",
+  }).catch((err: ServiceError) => err);
+  expect((refused as ServiceError).code).toBe(3);
+
+  const op = await waitCompleted(started.operation.operationId);
+  expect({ matched: op.matched, done: op.done, skipped: op.skipped, failed: op.failed }).toEqual({
+    matched: 200,
+    done: 200,
+    skipped: 0,
+    failed: 0,
+  });
+  // Every one ran again, once, and succeeded.
+  await waitStatuses(ids, { SUCCEEDED: 200, "redriven 1": 200 }, 1);
+  expect(await statuses([otherPrefix as string], 0)).toEqual({ FAILED: 1, "redriven 0": 1 });
+  expect(await statuses([holding as string])).toEqual({ RUNNING: 1 });
+  await fixture.engine.client.stopExecution({ executionId: holding as string, error: "", cause: "" });
+});
+
+it("is driven by the jetflow command: bulk redrive --wait", async () => {
+  broken = true;
+  const [id] = await startMany("bulk-flaky", 1, "cli-flaky");
+  await waitStatuses([id as string], { FAILED: 1 });
+  broken = false;
+  const redriven = await cli(
+    "--json",
+    "bulk",
+    "redrive",
+    "--workflow",
+    "bulk-flaky",
+    "--name-prefix",
+    "cli-flaky-",
+    "--status",
+    "failed",
+    "--wait",
+  );
+  expect(redriven.code).toBe(0);
+  const op = JSON.parse(redriven.stdout) as Record<string, unknown>;
+  expect(op).toMatchObject({ action: "redrive", state: "COMPLETED", matched: 1, done: 1, skipped: 0 });
+  const described = await cli("bulk", "describe", op["operationId"] as string);
+  expect(described.stdout).toMatch(/Action\s+redrive/);
+  expect(described.stdout).toMatch(/status=failed/);
+  await waitStatuses([id as string], { SUCCEEDED: 1, "redriven 1": 1 }, 1);
+  const wrongStatus = await cli("bulk", "redrive", "--workflow", "bulk-flaky", "--status", "succeeded");
+  expect(wrongStatus.code).not.toBe(0);
+  // And over HTTP/JSON.
+  const res = await fetch(`${fixture.engine.httpUrl}/v1/bulk-operations:redrive`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      filter: { workflowName: "bulk-flaky", namePrefix: "none-", status: "EXECUTION_STATUS_FAILED" },
+    }),
+  });
+  expect(res.status).toBe(200);
+  const body = (await res.json()) as { operation: Record<string, unknown>; created: boolean };
+  expect(body.created).toBe(true);
+  expect(body.operation).toMatchObject({
+    action: "BULK_ACTION_REDRIVE",
+    state: "BULK_OPERATION_STATE_COMPLETED",
   });
 });

@@ -12,6 +12,7 @@ import type {
   BulkOperation,
   DescribeExecutionResponse,
   ListBulkOperationsResponse,
+  StartBulkRedriveResponse,
   StartBulkStopResponse,
   GetDeadLetterResponse,
   ListDeadLettersResponse,
@@ -225,6 +226,16 @@ export interface JetflowClient {
     cause?: string;
     requestId?: string;
   }): Promise<StartBulkStopResponse>;
+  /**
+   * Starts a bulk redrive of every FAILED, TIMED_OUT or ABORTED top-level execution matching
+   * `filter` (its status, when set, must be one of those), tracked as one operation. An execution
+   * that cannot be redriven is counted as skipped (last_skip_reason says why). Always retried, as
+   * startBulkStop.
+   */
+  startBulkRedrive(req: {
+    filter: Partial<BulkFilter>;
+    requestId?: string;
+  }): Promise<StartBulkRedriveResponse>;
   /** A bulk operation's state and progress. */
   describeBulkOperation(operationId: string): Promise<BulkOperation>;
   /** Bulk operations, newest first. */
@@ -250,6 +261,17 @@ type UnaryMethod = (
 
 /** An event id past any real one: a watch from it sends nothing and ends with the execution. */
 const PAST_EVERY_EVENT = Number.MAX_SAFE_INTEGER;
+
+/** A bulk operation's filter with every field present (unset ones match everything). */
+function bulkFilter(filter: Partial<BulkFilter>): BulkFilter {
+  return {
+    workflowName: filter.workflowName ?? "",
+    status: filter.status ?? ExecutionStatus.EXECUTION_STATUS_UNSPECIFIED,
+    namePrefix: filter.namePrefix ?? "",
+    startedAfter: filter.startedAfter,
+    startedBefore: filter.startedBefore,
+  };
+}
 
 const DEFAULT_ADDRESS = "127.0.0.1:50051";
 /** Default deadline of a unary call, retries included: rides out a restart of a few seconds. */
@@ -538,15 +560,14 @@ export function createClient(options: ClientOptions = {}): JetflowClient {
     },
     startBulkStop: (req) =>
       unary<StartBulkStopResponse>("startBulkStop", {
-        filter: {
-          workflowName: req.filter.workflowName ?? "",
-          status: req.filter.status ?? ExecutionStatus.EXECUTION_STATUS_UNSPECIFIED,
-          namePrefix: req.filter.namePrefix ?? "",
-          startedAfter: req.filter.startedAfter,
-          startedBefore: req.filter.startedBefore,
-        },
+        filter: bulkFilter(req.filter),
         error: req.error ?? "",
         cause: req.cause ?? "",
+        requestId: req.requestId ?? randomUUID(),
+      }),
+    startBulkRedrive: (req) =>
+      unary<StartBulkRedriveResponse>("startBulkRedrive", {
+        filter: bulkFilter(req.filter),
         requestId: req.requestId ?? randomUUID(),
       }),
     describeBulkOperation: async (operationId) => {

@@ -22,6 +22,7 @@ export type {
   BulkFilter,
   BulkOperation,
   ListBulkOperationsResponse,
+  StartBulkRedriveResponse,
   StartBulkStopResponse,
   DeadLetterInfo,
   GetDeadLetterResponse,

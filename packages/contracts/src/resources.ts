@@ -51,7 +51,7 @@ export const buckets = {
    */
   sfnDeletedStateMachines: "jetflow_sfn_deleted",
   /**
-   * Bulk operations (StartBulkStop), owned by the api-gateway: key = operation id → BulkOperation,
+   * Bulk operations (StartBulkStop, StartBulkRedrive), owned by the api-gateway: key = operation id → BulkOperation,
    * its filter, progress and the lease of the gateway processing it.
    */
   bulkOperations: "jetflow_bulk_operations",

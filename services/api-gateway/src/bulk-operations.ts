@@ -1,13 +1,14 @@
 /**
- * Bulk operations: one tracked operation that applies an action (a stop today) to every top-level
- * execution matching a filter. The operation lives in the KV bucket jetflow_bulk_operations; any
+ * Bulk operations: one tracked operation that applies an action (a stop or a redrive) to every
+ * top-level execution matching a filter. The operation lives in the KV bucket jetflow_bulk_operations; any
  * api-gateway replica processes it, one at a time: a replica takes the operation's lease by
  * writing its own id and an expiry with compare-and-set on the entry's revision, processes one
  * bounded batch from the operation's cursor, and writes the progress and a renewed lease with
  * compare-and-set again. A write that fails lost the lease (another replica took over after it
  * expired); a replica that dies leaves a lease that expires, and the next one resumes from the
- * last cursor written. The action is idempotent (a stop of a stopped execution is skipped), so
- * a batch done twice after a crash changes nothing but the counters of that batch.
+ * last cursor written. The action is idempotent (a stop of a stopped execution is skipped, a
+ * redriven execution is RUNNING and no longer matches), so a batch done twice after a crash
+ * changes nothing but the counters of that batch.
  */
 import { createHash, randomUUID } from "node:crypto";
 import {
@@ -49,28 +50,134 @@ export interface BulkOperationsOptions {
    * when it is not running.
    */
   stop: (executionId: string, error: string, cause: string, identity?: string) => Promise<unknown>;
+  /**
+   * Redrives one execution (Executions.redrive); rejects with ApiError FAILED_PRECONDITION (saying
+   * why) or NOT_FOUND when it cannot be redriven.
+   */
+  redrive: (executionId: string, identity?: string) => Promise<unknown>;
   config: BulkProcessingConfig;
   log: Logger;
   now?: () => Date;
 }
 
-/** Stops applied at once within a batch. */
-const STOP_CONCURRENCY = 16;
+/** The actions this release processes. */
+const KNOWN_ACTIONS: readonly BulkAction[] = [BulkAction.BULK_ACTION_STOP, BulkAction.BULK_ACTION_REDRIVE];
+/** Actions (stops, redrives) applied at once within a batch. */
+const ACTION_CONCURRENCY = 16;
 const MAX_ERROR_LENGTH = 256;
 const MAX_CAUSE_LENGTH = 32_768;
 
+/**
+ * What an operation does with one listed execution: applies its action, counts it as skipped (it
+ * matched when the operation was created, and the action no longer applies), or ignores it (it
+ * never matched).
+ */
+export type BulkDecision = "apply" | "skip" | "ignore";
+
+/** The statuses a redrive applies to (those RedriveExecution accepts). */
+export const REDRIVABLE_STATUSES: readonly ExecutionStatus[] = [
+  ExecutionStatus.EXECUTION_STATUS_FAILED,
+  ExecutionStatus.EXECUTION_STATUS_TIMED_OUT,
+  ExecutionStatus.EXECUTION_STATUS_ABORTED,
+];
+
 /** What a stop does with one listed execution (pure). */
-export function stopDecision(summary: ExecutionSummary, createdMs: number): "apply" | "skip" | "ignore" {
+export function stopDecision(summary: ExecutionSummary, createdMs: number): BulkDecision {
   if (summary.status === ExecutionStatus.EXECUTION_STATUS_RUNNING) return "apply";
   // Ended after the operation was created: it matched then, and ended by itself since.
   const stopMs = summary.stopTime?.getTime() ?? 0;
   return stopMs >= createdMs ? "skip" : "ignore";
 }
 
-/** The id of an operation started with `requestId` (the same for every retry of the start). */
-export function bulkOperationId(requestId: string): string {
+/**
+ * What a redrive does with one listed execution (pure): redrives it when it is in a status the
+ * filter names (`status`, or any of REDRIVABLE_STATUSES when unspecified) and ended before the
+ * operation was created. One that ended since was running then (or was redriven since, and
+ * ended again): it is left alone, so that an operation never redrives an execution twice.
+ * Whether it can be redriven (the 14-day window, a state to resume) is for the redrive to say.
+ */
+export function redriveDecision(
+  summary: ExecutionSummary,
+  status: ExecutionStatus,
+  createdMs: number,
+): BulkDecision {
+  const statuses = status === ExecutionStatus.EXECUTION_STATUS_UNSPECIFIED ? REDRIVABLE_STATUSES : [status];
+  if (!statuses.includes(summary.status)) return "ignore";
+  const stopMs = summary.stopTime?.getTime() ?? 0;
+  return stopMs < createdMs ? "apply" : "ignore";
+}
+
+/** What `op` does with one listed execution (pure): its action's decision. */
+export function bulkDecision(
+  op: Pick<BulkOperation, "action" | "filter">,
+  summary: ExecutionSummary,
+  createdMs: number,
+): BulkDecision {
+  switch (op.action) {
+    case BulkAction.BULK_ACTION_STOP:
+      return stopDecision(summary, createdMs);
+    case BulkAction.BULK_ACTION_REDRIVE:
+      return redriveDecision(
+        summary,
+        op.filter?.status ?? ExecutionStatus.EXECUTION_STATUS_UNSPECIFIED,
+        createdMs,
+      );
+    default:
+      return "ignore";
+  }
+}
+
+/**
+ * The id of an operation started with `requestId` (the same for every retry of the start). A
+ * redrive's differs from a stop's with the same request id.
+ */
+export function bulkOperationId(requestId: string, action: BulkAction = BulkAction.BULK_ACTION_STOP): string {
   if (requestId === "") return `bulk-${randomUUID()}`;
-  return `bulk-${createHash("sha256").update(requestId).digest("hex").slice(0, 32)}`;
+  const key = action === BulkAction.BULK_ACTION_STOP ? requestId : `${action}:${requestId}`;
+  return `bulk-${createHash("sha256").update(key).digest("hex").slice(0, 32)}`;
+}
+
+/**
+ * Adds the problems of an action's filter to `problems` and returns it with its bounds made
+ * explicit (executions started after `now` never match) and, for a stop, its status RUNNING.
+ */
+function checkFilter(
+  action: BulkAction,
+  filter: BulkFilter | undefined,
+  now: Date,
+  problems: RequestProblems,
+): BulkFilter {
+  const f: BulkFilter = filter ?? {
+    workflowName: "",
+    status: ExecutionStatus.EXECUTION_STATUS_UNSPECIFIED,
+    namePrefix: "",
+    startedAfter: undefined,
+    startedBefore: undefined,
+  };
+  if (f.workflowName !== "" && !isWorkflowName(f.workflowName))
+    problems.add("filter.workflow_name", WORKFLOW_NAME_RULE);
+  const stop = action === BulkAction.BULK_ACTION_STOP;
+  if (f.status !== ExecutionStatus.EXECUTION_STATUS_UNSPECIFIED) {
+    if (stop && f.status !== ExecutionStatus.EXECUTION_STATUS_RUNNING) {
+      problems.add("filter.status", "a stop applies to RUNNING executions only: leave it unset or RUNNING");
+    } else if (!stop && !REDRIVABLE_STATUSES.includes(f.status)) {
+      problems.add(
+        "filter.status",
+        "a redrive applies to FAILED, TIMED_OUT or ABORTED executions only: leave it unset (all three) or name one",
+      );
+    }
+  }
+  if (f.workflowName === "" && f.namePrefix === "" && !f.startedAfter && !f.startedBefore) {
+    problems.add(
+      "filter",
+      `set at least one of workflow_name, name_prefix, started_after and started_before (a ${stop ? "stop" : "redrive"} of everything must be asked for with a time bound)`,
+    );
+  }
+  if (f.startedAfter && f.startedBefore && f.startedAfter >= f.startedBefore) {
+    problems.add("filter.started_before", "must be later than started_after");
+  }
+  const before = f.startedBefore && f.startedBefore < now ? f.startedBefore : now;
+  return { ...f, status: stop ? ExecutionStatus.EXECUTION_STATUS_RUNNING : f.status, startedBefore: before };
 }
 
 /**
@@ -85,37 +192,25 @@ export function checkStopFilter(
   now: Date,
 ): BulkFilter {
   const problems = new RequestProblems();
-  const f: BulkFilter = filter ?? {
-    workflowName: "",
-    status: ExecutionStatus.EXECUTION_STATUS_UNSPECIFIED,
-    namePrefix: "",
-    startedAfter: undefined,
-    startedBefore: undefined,
-  };
-  if (f.workflowName !== "" && !isWorkflowName(f.workflowName))
-    problems.add("filter.workflow_name", WORKFLOW_NAME_RULE);
-  if (
-    f.status !== ExecutionStatus.EXECUTION_STATUS_UNSPECIFIED &&
-    f.status !== ExecutionStatus.EXECUTION_STATUS_RUNNING
-  ) {
-    problems.add("filter.status", "a stop applies to RUNNING executions only: leave it unset or RUNNING");
-  }
-  if (f.workflowName === "" && f.namePrefix === "" && !f.startedAfter && !f.startedBefore) {
-    problems.add(
-      "filter",
-      "set at least one of workflow_name, name_prefix, started_after and started_before (a stop of everything must be asked for with a time bound)",
-    );
-  }
-  if (f.startedAfter && f.startedBefore && f.startedAfter >= f.startedBefore) {
-    problems.add("filter.started_before", "must be later than started_after");
-  }
+  const checked = checkFilter(BulkAction.BULK_ACTION_STOP, filter, now, problems);
   if (error.length > MAX_ERROR_LENGTH)
     problems.add("error", `must be at most ${MAX_ERROR_LENGTH} characters`);
   if (cause.length > MAX_CAUSE_LENGTH)
     problems.add("cause", `must be at most ${MAX_CAUSE_LENGTH} characters`);
   problems.check();
-  const before = f.startedBefore && f.startedBefore < now ? f.startedBefore : now;
-  return { ...f, status: ExecutionStatus.EXECUTION_STATUS_RUNNING, startedBefore: before };
+  return checked;
+}
+
+/**
+ * Checks a redrive's filter and returns it with its bounds made explicit: executions started
+ * after `now` never match. Its status stays unset for "FAILED, TIMED_OUT or ABORTED".
+ * @throws ApiError INVALID_ARGUMENT naming every problem
+ */
+export function checkRedriveFilter(filter: BulkFilter | undefined, now: Date): BulkFilter {
+  const problems = new RequestProblems();
+  const checked = checkFilter(BulkAction.BULK_ACTION_REDRIVE, filter, now, problems);
+  problems.check();
+  return checked;
 }
 
 function listFilter(filter: BulkFilter) {
@@ -175,7 +270,37 @@ export class BulkOperations {
   ): Promise<{ operation: BulkOperation; created: boolean }> {
     const now = this.now();
     const filter = checkStopFilter(req.filter, req.error, req.cause, now);
-    const operationId = bulkOperationId(req.requestId);
+    return await this.create(BulkAction.BULK_ACTION_STOP, filter, req, now, identity);
+  }
+
+  /**
+   * Creates a redrive operation, or returns the one an earlier call with the same request id made.
+   * @throws ApiError INVALID_ARGUMENT
+   */
+  async startRedrive(
+    req: { filter?: BulkFilter; requestId: string },
+    identity: string | undefined,
+  ): Promise<{ operation: BulkOperation; created: boolean }> {
+    const now = this.now();
+    const filter = checkRedriveFilter(req.filter, now);
+    return this.create(
+      BulkAction.BULK_ACTION_REDRIVE,
+      filter,
+      { ...req, error: "", cause: "" },
+      now,
+      identity,
+    );
+  }
+
+  /** Creates an operation with a checked filter, counting the executions it matches now. */
+  private async create(
+    action: BulkAction,
+    filter: BulkFilter,
+    req: { error: string; cause: string; requestId: string },
+    now: Date,
+    identity: string | undefined,
+  ): Promise<{ operation: BulkOperation; created: boolean }> {
+    const operationId = bulkOperationId(req.requestId, action);
     const existing = await this.o.kv.get(operationId);
     if (existing?.operation === "PUT") {
       return {
@@ -186,15 +311,19 @@ export class BulkOperations {
     await this.o.executionList.view.sync();
     const page = this.o.executionList.list.page(
       filter.workflowName,
-      ExecutionStatus.EXECUTION_STATUS_RUNNING,
+      filter.status,
       Number.MAX_SAFE_INTEGER,
       undefined,
       listFilter(filter),
     );
-    const matched = page.executions.length;
+    const createdMs = now.getTime();
+    let matched = 0;
+    for (const summary of page.executions) {
+      if (bulkDecision({ action, filter }, summary, createdMs) === "apply") matched++;
+    }
     const operation: BulkOperation = {
       operationId,
-      action: BulkAction.BULK_ACTION_STOP,
+      action,
       filter,
       state:
         matched === 0
@@ -214,6 +343,7 @@ export class BulkOperations {
       cursor: "",
       leaseOwner: "",
       leaseExpireTime: undefined,
+      lastSkipReason: "",
     };
     try {
       await this.o.kv.create(operationId, encode(BulkOperation, operation));
@@ -223,7 +353,10 @@ export class BulkOperations {
       if (raced?.operation !== "PUT") throw err;
       return { operation: decode(BulkOperation, "BulkOperation", raced.value, operationId), created: false };
     }
-    this.o.log.info({ operationId, matched, identity }, "bulk stop created");
+    this.o.log.info(
+      { operationId, action: action === BulkAction.BULK_ACTION_STOP ? "stop" : "redrive", matched, identity },
+      "bulk operation created",
+    );
     this.wake?.();
     return { operation, created: true };
   }
@@ -259,6 +392,8 @@ export class BulkOperations {
       for (const [key, { op, revision }] of [...this.operations]) {
         if (!this.running) break;
         if (op.state !== BulkOperationState.BULK_OPERATION_STATE_RUNNING) continue;
+        // An action added by a newer release (during a rolling upgrade): left to the replicas that know it.
+        if (!KNOWN_ACTIONS.includes(op.action)) continue;
         const leaseFree =
           op.leaseOwner === "" ||
           op.leaseOwner === this.owner ||
@@ -334,21 +469,22 @@ export class BulkOperations {
       cursor,
       listFilter(filter),
     );
-    let { done, skipped, failed, lastFailure } = op;
+    let { done, skipped, failed, lastFailure, lastSkipReason } = op;
     const todo: ExecutionSummary[] = [];
     for (const summary of page.executions) {
-      const decision = stopDecision(summary, createdMs);
+      const decision = bulkDecision(op, summary, createdMs);
       if (decision === "apply") todo.push(summary);
       else if (decision === "skip") skipped++;
     }
-    for (let i = 0; i < todo.length; i += STOP_CONCURRENCY) {
+    for (let i = 0; i < todo.length; i += ACTION_CONCURRENCY) {
       const outcomes = await Promise.all(
-        todo.slice(i, i + STOP_CONCURRENCY).map(async (summary) => {
+        todo.slice(i, i + ACTION_CONCURRENCY).map(async (summary) => {
           try {
-            await this.o.stop(summary.executionId, op.stopError, op.stopCause, op.createdBy || undefined);
+            await this.applyAction(op, summary.executionId);
             return "done" as const;
           } catch (err) {
-            if (err instanceof ApiError && (err.code === 9 || err.code === 5)) return "skipped" as const;
+            // Not running (a stop), not redrivable (a redrive) or gone: skipped, with the reason.
+            if (err instanceof ApiError && (err.code === 9 || err.code === 5)) return { skip: err.message };
             // Anything else (the engine unavailable) fails the batch, to be done again.
             if (!(err instanceof ApiError)) throw err;
             return { failure: `${summary.executionId}: ${err.message}` };
@@ -357,10 +493,12 @@ export class BulkOperations {
       );
       for (const outcome of outcomes) {
         if (outcome === "done") done++;
-        else if (outcome === "skipped") skipped++;
-        else {
+        else if (outcome.skip !== undefined) {
+          skipped++;
+          lastSkipReason = outcome.skip;
+        } else {
           failed++;
-          lastFailure = outcome.failure;
+          lastFailure = outcome.failure ?? "";
         }
       }
     }
@@ -372,6 +510,7 @@ export class BulkOperations {
       skipped,
       failed,
       lastFailure,
+      lastSkipReason,
       cursor: page.next ? encodeListCursor(page.next) : op.cursor,
       state: finished
         ? BulkOperationState.BULK_OPERATION_STATE_COMPLETED
@@ -380,6 +519,19 @@ export class BulkOperations {
       leaseOwner: finished ? "" : this.owner,
       leaseExpireTime: finished ? undefined : new Date(now.getTime() + this.o.config.leaseMs),
     };
+  }
+
+  /** Applies `op`'s action to one execution. */
+  private applyAction(op: BulkOperation, executionId: string): Promise<unknown> {
+    const identity = op.createdBy || undefined;
+    switch (op.action) {
+      case BulkAction.BULK_ACTION_STOP:
+        return this.o.stop(executionId, op.stopError, op.stopCause, identity);
+      case BulkAction.BULK_ACTION_REDRIVE:
+        return this.o.redrive(executionId, identity);
+      default:
+        return Promise.reject(ApiError.invalid(`unknown bulk action ${op.action}`));
+    }
   }
 
   /** Writes `op` if the entry is still at `revision`; the new revision, or undefined when it moved. */

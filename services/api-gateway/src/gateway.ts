@@ -174,6 +174,7 @@ export function createGateway({ nc, log, config, onExecutionCreated }: GatewayOp
         kv: bulkKv,
         executionList: { list: executionList, view: listView },
         stop: (executionId, error, cause, identity) => executions.stop(executionId, error, cause, identity),
+        redrive: (executionId, identity) => executions.redrive(executionId, identity),
         config: config.bulk ?? { batchSize: 100, batchIntervalMs: 100, leaseMs: 15_000, pollMs: 1_000 },
         log: log.child({ component: "bulk" }),
       });

@@ -572,6 +572,22 @@ export function workflowService(o: GrpcServerOptions): WorkflowServiceServer {
         return Promise.resolve(workflowName);
       },
     ),
+    startBulkRedrive: unary(
+      "StartBulkRedrive",
+      o,
+      (req, identity) =>
+        o.bulkOperations.startRedrive({ filter: req.filter, requestId: req.requestId }, recorded(identity)),
+      (req) => {
+        const workflowName = req.filter?.workflowName ?? "";
+        if (workflowName === "") {
+          throw new AuthError(
+            "permission-denied",
+            "StartBulkRedrive by an identity limited to workflow prefixes needs filter.workflow_name",
+          );
+        }
+        return Promise.resolve(workflowName);
+      },
+    ),
     describeBulkOperation: unary(
       "DescribeBulkOperation",
       o,

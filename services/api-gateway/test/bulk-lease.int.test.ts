@@ -1,9 +1,9 @@
 /**
  * Two gateways' bulk processors sharing one operation bucket: the lease lets one process an
- * operation at a time, so each execution is stopped once, and the operation completes with every
- * match counted.
+ * operation at a time, so each execution is stopped (or redriven) once, and the operation completes
+ * with every match counted.
  */
-import { ExecutionStatus } from "@jetflow/contracts";
+import { BulkAction, ExecutionStatus } from "@jetflow/contracts";
 import type { ExecutionSummary } from "@jetflow/contracts";
 import { connectTo, startNatsServer, uniqueName, waitFor } from "@jetflow/testing";
 import type { NatsServer } from "@jetflow/testing";
@@ -71,6 +71,7 @@ it("lets one of two processors stop each execution once, and completes the opera
       kv: bulkKv,
       executionList: { list, view: indexView },
       stop,
+      redrive: () => Promise.reject(new Error("no redrive here")),
       config: { batchSize: 20, batchIntervalMs: 0, leaseMs: 5_000, pollMs: 50 },
       log,
     });
@@ -142,6 +143,7 @@ it("is taken over by another processor when its holder stops writing, and the la
       kv: bulkKv,
       executionList: { list, view: indexView },
       stop,
+      redrive: () => Promise.reject(new Error("no redrive here")),
       config: { batchSize: 20, batchIntervalMs: 0, leaseMs: 1_000, pollMs: 50 },
       log,
     });
@@ -202,6 +204,127 @@ it("is taken over by another processor when its holder stops writing, and the la
   } finally {
     release();
     for (const { ops, view } of [stuck, healthy]) {
+      await ops.stop();
+      view.stop();
+    }
+    indexView.stop();
+  }
+});
+
+it("redrives each FAILED, TIMED_OUT or ABORTED match once, and counts a refused one as skipped with the reason", async () => {
+  const list = new ExecutionList();
+  const ended = new Date(500_000);
+  const statuses = [
+    ExecutionStatus.EXECUTION_STATUS_FAILED,
+    ExecutionStatus.EXECUTION_STATUS_TIMED_OUT,
+    ExecutionStatus.EXECUTION_STATUS_ABORTED,
+    ExecutionStatus.EXECUTION_STATUS_SUCCEEDED,
+    ExecutionStatus.EXECUTION_STATUS_RUNNING,
+  ];
+  // 150 of each status; the redrive of e-0000 is refused, as one that ended too long ago is.
+  for (let i = 0; i < 750; i++) {
+    const status = statuses[i % statuses.length] as ExecutionStatus;
+    list.upsert({
+      ...running(i),
+      workflowName: "redrive",
+      status,
+      stopTime: status === ExecutionStatus.EXECUTION_STATUS_RUNNING ? undefined : ended,
+    });
+  }
+  const redrives = new Map<string, number>();
+  const identities = new Set<string | undefined>();
+  const redrive = (executionId: string, identity?: string) => {
+    redrives.set(executionId, (redrives.get(executionId) ?? 0) + 1);
+    identities.add(identity);
+    if (executionId === "e-0000") {
+      return Promise.reject(
+        ApiError.precondition(
+          `execution "${executionId}" cannot be redriven: it ended more than 14 days ago`,
+        ),
+      );
+    }
+    const current = [...list.summaries()].find((s) => s.executionId === executionId);
+    if (current === undefined) return Promise.reject(ApiError.notFound(executionId));
+    list.upsert({
+      ...current,
+      status: ExecutionStatus.EXECUTION_STATUS_RUNNING,
+      stopTime: undefined,
+      redriveCount: 1,
+    });
+    return Promise.resolve();
+  };
+  const indexView = new KvView({ kv: indexKv, apply: () => undefined, log });
+  await indexView.start();
+  const processors = [0, 1].map(() => {
+    const ops: BulkOperations = new BulkOperations({
+      kv: bulkKv,
+      executionList: { list, view: indexView },
+      stop: () => Promise.reject(new Error("no stop here")),
+      redrive,
+      config: { batchSize: 40, batchIntervalMs: 0, leaseMs: 5_000, pollMs: 50 },
+      log,
+    });
+    const view = new KvView({ kv: bulkKv, apply: (entry) => ops.apply(entry), log });
+    return { ops, view };
+  });
+  for (const { ops, view } of processors) {
+    await view.start();
+    ops.start(view);
+  }
+  try {
+    const first = processors[0] as { ops: BulkOperations };
+    const filter = {
+      workflowName: "redrive",
+      status: ExecutionStatus.EXECUTION_STATUS_UNSPECIFIED,
+      namePrefix: "",
+      startedAfter: undefined,
+      startedBefore: undefined,
+    };
+    // RUNNING is not a status a redrive applies to.
+    await expect(
+      first.ops.startRedrive(
+        { filter: { ...filter, status: ExecutionStatus.EXECUTION_STATUS_RUNNING }, requestId: "" },
+        undefined,
+      ),
+    ).rejects.toThrow(/a redrive applies to FAILED, TIMED_OUT or ABORTED executions only/);
+    const { operation, created } = await first.ops.startRedrive({ filter, requestId: "redrive" }, "ops-bot");
+    expect(created).toBe(true);
+    expect(operation.action).toBe(BulkAction.BULK_ACTION_REDRIVE);
+    expect(operation.matched).toBe(450);
+    // The same request id names the same operation; a stop with it is another one.
+    const again = await first.ops.startRedrive({ filter, requestId: "redrive" }, "ops-bot");
+    expect({ id: again.operation.operationId, created: again.created }).toEqual({
+      id: operation.operationId,
+      created: false,
+    });
+    const done = await waitFor(
+      async () => {
+        const op = await first.ops.describe(operation.operationId);
+        return op.endTime !== undefined ? op : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 50 },
+    );
+    expect({
+      done: done.done,
+      skipped: done.skipped,
+      failed: done.failed,
+      reason: done.lastSkipReason,
+    }).toEqual({
+      done: 449,
+      skipped: 1,
+      failed: 0,
+      reason: 'execution "e-0000" cannot be redriven: it ended more than 14 days ago',
+    });
+    expect(redrives.size).toBe(450);
+    expect([...redrives.values()].every((count) => count === 1)).toBe(true);
+    // Each redrive is recorded as the operation's creator's.
+    expect([...identities]).toEqual(["ops-bot"]);
+    const untouched = [...list.summaries()].filter((s) => !redrives.has(s.executionId));
+    expect(new Set(untouched.map((s) => s.status))).toEqual(
+      new Set([ExecutionStatus.EXECUTION_STATUS_SUCCEEDED, ExecutionStatus.EXECUTION_STATUS_RUNNING]),
+    );
+  } finally {
+    for (const { ops, view } of processors) {
       await ops.stop();
       view.stop();
     }

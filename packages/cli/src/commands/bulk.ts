@@ -1,4 +1,4 @@
-/** `jetflow bulk stop|describe|list`: act on every execution matching a filter, as one tracked operation. */
+/** `jetflow bulk stop|redrive|describe|list`: act on every execution matching a filter, as one tracked operation. */
 import { BulkAction, BulkOperationState } from "@jetflow/client";
 import type { BulkOperation, ExecutionStatus } from "@jetflow/client";
 import { InvalidArgumentError, Option } from "commander";
@@ -9,15 +9,18 @@ import { formatTime, renderFields, renderTable, statusName } from "../format";
 import { positiveInt, statusOption } from "../options";
 import type { Style } from "../style";
 
-interface StopOptions {
+interface FilterOptions {
   workflow?: string;
   status?: ExecutionStatus;
   namePrefix?: string;
   startedAfter?: Date;
   startedBefore?: Date;
+  wait?: boolean;
+}
+
+interface StopOptions extends FilterOptions {
   error?: string;
   cause?: string;
-  wait?: boolean;
 }
 
 function timeOption(value: string): Date {
@@ -27,7 +30,14 @@ function timeOption(value: string): Date {
 }
 
 function actionName(action: BulkAction): string {
-  return action === BulkAction.BULK_ACTION_STOP ? "stop" : String(action);
+  switch (action) {
+    case BulkAction.BULK_ACTION_STOP:
+      return "stop";
+    case BulkAction.BULK_ACTION_REDRIVE:
+      return "redrive";
+    default:
+      return String(action);
+  }
 }
 
 function stateName(state: BulkOperationState): string {
@@ -57,6 +67,7 @@ function operationToJson(op: BulkOperation): Record<string, unknown> {
     skipped: op.skipped,
     failed: op.failed,
     lastFailure: op.lastFailure,
+    lastSkipReason: op.lastSkipReason,
     createTime: op.createTime?.toISOString(),
     endTime: op.endTime?.toISOString(),
     createdBy: op.createdBy,
@@ -68,6 +79,7 @@ export function renderOperation(style: Style, op: BulkOperation): string {
   const f = op.filter;
   const filter = [
     f?.workflowName ? `workflow=${f.workflowName}` : "",
+    f?.status ? `status=${statusName(f.status).toLowerCase()}` : "",
     f?.namePrefix ? `name-prefix=${f.namePrefix}` : "",
     f?.startedAfter ? `started-after=${f.startedAfter.toISOString()}` : "",
     f?.startedBefore ? `started-before=${f.startedBefore.toISOString()}` : "",
@@ -87,6 +99,7 @@ export function renderOperation(style: Style, op: BulkOperation): string {
   ];
   if (op.endTime) fields.push(["Ended", formatTime(op.endTime)]);
   if (op.createdBy) fields.push(["By", op.createdBy]);
+  if (op.lastSkipReason) fields.push(["Last skipped", op.lastSkipReason]);
   if (op.lastFailure) fields.push(["Last failure", style.red(op.lastFailure)]);
   return renderFields(style, fields);
 }
@@ -99,22 +112,41 @@ async function waitForCompletion(ctx: Ctx, operationId: string): Promise<BulkOpe
   }
 }
 
+function filterOf(opts: FilterOptions) {
+  return {
+    workflowName: opts.workflow,
+    status: opts.status,
+    namePrefix: opts.namePrefix,
+    startedAfter: opts.startedAfter,
+    startedBefore: opts.startedBefore,
+  };
+}
+
 async function stop(ctx: Ctx, opts: StopOptions): Promise<ExitCode | void> {
-  const { operation, created } = await ctx.client().startBulkStop({
-    filter: {
-      workflowName: opts.workflow,
-      status: opts.status,
-      namePrefix: opts.namePrefix,
-      startedAfter: opts.startedAfter,
-      startedBefore: opts.startedBefore,
-    },
+  const started = await ctx.client().startBulkStop({
+    filter: filterOf(opts),
     error: opts.error,
     cause: opts.cause,
   });
-  let op = operation as BulkOperation;
+  return follow(ctx, opts, started, ctx.style.yellow("■"));
+}
+
+async function redrive(ctx: Ctx, opts: FilterOptions): Promise<ExitCode | void> {
+  const started = await ctx.client().startBulkRedrive({ filter: filterOf(opts) });
+  return follow(ctx, opts, started, ctx.style.cyan("↻"));
+}
+
+/** Reports a started operation, and with --wait its outcome; exit 1 when any execution failed. */
+async function follow(
+  ctx: Ctx,
+  opts: FilterOptions,
+  started: { operation?: BulkOperation; created: boolean },
+  mark: string,
+): Promise<ExitCode | void> {
+  let op = started.operation as BulkOperation;
   if (!ctx.json) {
     ctx.print(
-      `${ctx.style.yellow("■")} bulk stop ${ctx.style.bold(op.operationId)} ${created ? "started" : "exists"}: ${op.matched} executions match`,
+      `${mark} bulk ${actionName(op.action)} ${ctx.style.bold(op.operationId)} ${started.created ? "started" : "exists"}: ${op.matched} executions match`,
     );
   }
   if (opts.wait === true) op = await waitForCompletion(ctx, op.operationId);
@@ -158,7 +190,7 @@ async function list(ctx: Ctx, opts: { limit?: number }): Promise<void> {
   );
 }
 
-/** Adds `bulk stop`, `bulk describe` and `bulk list` to `program`. */
+/** Adds `bulk stop`, `bulk redrive`, `bulk describe` and `bulk list` to `program`. */
 export function addBulkCommands(program: Command, run: Runner): void {
   const bulk = program
     .command("bulk")
@@ -184,6 +216,26 @@ export function addBulkCommands(program: Command, run: Runner): void {
     .option("--cause <text>", "cause recorded on each stopped execution")
     .option("--wait", "wait until the operation completes and show its outcome")
     .action((opts: StopOptions, cmd: Command) => run(cmd, (ctx) => stop(ctx, opts)));
+
+  bulk
+    .command("redrive")
+    .description("redrive every FAILED, TIMED_OUT or ABORTED execution matching the filter")
+    .option("--workflow <name>", "only executions of this workflow")
+    .addOption(
+      new Option(
+        "--status <status>",
+        "only executions in this status: failed, timed_out or aborted (default: all three)",
+      ).argParser(statusOption),
+    )
+    .option("--name-prefix <prefix>", "only executions whose name starts with this")
+    .option("--started-after <time>", "only executions started at or after this ISO 8601 time", timeOption)
+    .option("--started-before <time>", "only executions started before this ISO 8601 time", timeOption)
+    .option("--wait", "wait until the operation completes and show its outcome")
+    .addHelpText(
+      "after",
+      "\nEach execution is redriven as `jetflow redrive` would (docs/redrive.md); one that cannot be\nredriven (ended more than 14 days ago, no state to resume) is counted as skipped.",
+    )
+    .action((opts: FilterOptions, cmd: Command) => run(cmd, (ctx) => redrive(ctx, opts)));
 
   bulk
     .command("describe")

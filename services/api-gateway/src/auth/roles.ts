@@ -52,6 +52,7 @@ export const METHOD_ROLES = {
   DescribeBulkOperation: "reader",
   ListBulkOperations: "reader",
   StartBulkStop: "operator",
+  StartBulkRedrive: "operator",
 } as const satisfies Record<string, Role>;
 
 /** A WorkflowService method name, as in the .proto. */

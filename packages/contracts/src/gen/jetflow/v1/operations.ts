@@ -18,6 +18,8 @@ export enum BulkAction {
   BULK_ACTION_UNSPECIFIED = 0,
   /** BULK_ACTION_STOP - StopExecution of each matching RUNNING execution. */
   BULK_ACTION_STOP = 1,
+  /** BULK_ACTION_REDRIVE - RedriveExecution of each matching FAILED, TIMED_OUT or ABORTED execution. */
+  BULK_ACTION_REDRIVE = 2,
   UNRECOGNIZED = -1,
 }
 
@@ -29,6 +31,9 @@ export function bulkActionFromJSON(object: any): BulkAction {
     case 1:
     case "BULK_ACTION_STOP":
       return BulkAction.BULK_ACTION_STOP;
+    case 2:
+    case "BULK_ACTION_REDRIVE":
+      return BulkAction.BULK_ACTION_REDRIVE;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -42,6 +47,8 @@ export function bulkActionToJSON(object: BulkAction): string {
       return "BULK_ACTION_UNSPECIFIED";
     case BulkAction.BULK_ACTION_STOP:
       return "BULK_ACTION_STOP";
+    case BulkAction.BULK_ACTION_REDRIVE:
+      return "BULK_ACTION_REDRIVE";
     case BulkAction.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -178,7 +185,10 @@ export interface DiscardDeadLetterResponse {
 export interface BulkFilter {
   /** Executions of this workflow; empty for every workflow. */
   workflowName: string;
-  /** Executions in this status; unset for the action's own (RUNNING for a stop). */
+  /**
+   * Executions in this status; unset for the action's own (RUNNING for a stop; FAILED,
+   * TIMED_OUT or ABORTED for a redrive, which accepts only one of those three).
+   */
   status: ExecutionStatus;
   /** Executions whose name starts with this; empty for all. */
   namePrefix: string;
@@ -201,11 +211,12 @@ export interface BulkOperation {
   state: BulkOperationState;
   /** Executions that matched the filter when the operation was created. */
   matched: number;
-  /** Executions the action was applied to (for a stop: the stop was requested). */
+  /** Executions the action was applied to (the stop or the redrive was requested). */
   done: number;
   /**
-   * Matched executions the action no longer applied to when their turn came (a stop: the
-   * execution had ended by itself in between).
+   * Matched executions the action did not apply to when their turn came (a stop: the execution
+   * had ended by itself in between; a redrive: the execution cannot be redriven, e.g. it ended
+   * more than 14 days ago or outside any state). last_skip_reason says why for the last one.
    */
   skipped: number;
   /** Executions the action failed for; last_failure says why for the last one. */
@@ -230,7 +241,14 @@ export interface BulkOperation {
    */
   cursor: string;
   leaseOwner: string;
-  leaseExpireTime: Date | undefined;
+  leaseExpireTime:
+    | Date
+    | undefined;
+  /**
+   * Why the last execution the action refused was skipped (the refusal's message, which names
+   * the execution: for a redrive, why it cannot be redriven); empty when none was refused.
+   */
+  lastSkipReason: string;
 }
 
 export interface StartBulkStopRequest {
@@ -245,6 +263,23 @@ export interface StartBulkStopRequest {
 }
 
 export interface StartBulkStopResponse {
+  operation:
+    | BulkOperation
+    | undefined;
+  /** False when the request id named an operation that already existed. */
+  created: boolean;
+}
+
+export interface StartBulkRedriveRequest {
+  /** The status, when set, must be FAILED, TIMED_OUT or ABORTED. */
+  filter:
+    | BulkFilter
+    | undefined;
+  /** Makes the start idempotent: a retry with the same id returns the same operation. */
+  requestId: string;
+}
+
+export interface StartBulkRedriveResponse {
   operation:
     | BulkOperation
     | undefined;
@@ -1392,6 +1427,7 @@ function createBaseBulkOperation(): BulkOperation {
     cursor: "",
     leaseOwner: "",
     leaseExpireTime: undefined,
+    lastSkipReason: "",
   };
 }
 
@@ -1450,6 +1486,9 @@ export const BulkOperation: MessageFns<BulkOperation> = {
     }
     if (message.leaseExpireTime !== undefined) {
       Timestamp.encode(toTimestamp(message.leaseExpireTime), writer.uint32(146).fork()).join();
+    }
+    if (message.lastSkipReason !== "") {
+      writer.uint32(154).string(message.lastSkipReason);
     }
     return writer;
   },
@@ -1611,6 +1650,14 @@ export const BulkOperation: MessageFns<BulkOperation> = {
             message.leaseExpireTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.lastSkipReason = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1683,6 +1730,11 @@ export const BulkOperation: MessageFns<BulkOperation> = {
         : isSet(object.lease_expire_time)
         ? fromJsonTimestamp(object.lease_expire_time)
         : undefined,
+      lastSkipReason: isSet(object.lastSkipReason)
+        ? globalThis.String(object.lastSkipReason)
+        : isSet(object.last_skip_reason)
+        ? globalThis.String(object.last_skip_reason)
+        : "",
     };
   },
 
@@ -1742,6 +1794,9 @@ export const BulkOperation: MessageFns<BulkOperation> = {
     if (message.leaseExpireTime !== undefined) {
       obj.leaseExpireTime = message.leaseExpireTime.toISOString();
     }
+    if (message.lastSkipReason !== "") {
+      obj.lastSkipReason = message.lastSkipReason;
+    }
     return obj;
   },
 
@@ -1770,6 +1825,7 @@ export const BulkOperation: MessageFns<BulkOperation> = {
     message.cursor = object.cursor ?? "";
     message.leaseOwner = object.leaseOwner ?? "";
     message.leaseExpireTime = object.leaseExpireTime ?? undefined;
+    message.lastSkipReason = object.lastSkipReason ?? "";
     return message;
   },
 };
@@ -1976,6 +2032,184 @@ export const StartBulkStopResponse: MessageFns<StartBulkStopResponse> = {
   },
   fromPartial<I extends Exact<DeepPartial<StartBulkStopResponse>, I>>(object: I): StartBulkStopResponse {
     const message = createBaseStartBulkStopResponse();
+    message.operation = (object.operation !== undefined && object.operation !== null)
+      ? BulkOperation.fromPartial(object.operation)
+      : undefined;
+    message.created = object.created ?? false;
+    return message;
+  },
+};
+
+function createBaseStartBulkRedriveRequest(): StartBulkRedriveRequest {
+  return { filter: undefined, requestId: "" };
+}
+
+export const StartBulkRedriveRequest: MessageFns<StartBulkRedriveRequest> = {
+  encode(message: StartBulkRedriveRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.filter !== undefined) {
+      BulkFilter.encode(message.filter, writer.uint32(10).fork()).join();
+    }
+    if (message.requestId !== "") {
+      writer.uint32(18).string(message.requestId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StartBulkRedriveRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStartBulkRedriveRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.filter = BulkFilter.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StartBulkRedriveRequest {
+    return {
+      filter: isSet(object.filter) ? BulkFilter.fromJSON(object.filter) : undefined,
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
+    };
+  },
+
+  toJSON(message: StartBulkRedriveRequest): unknown {
+    const obj: any = {};
+    if (message.filter !== undefined) {
+      obj.filter = BulkFilter.toJSON(message.filter);
+    }
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StartBulkRedriveRequest>, I>>(base?: I): StartBulkRedriveRequest {
+    return StartBulkRedriveRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StartBulkRedriveRequest>, I>>(object: I): StartBulkRedriveRequest {
+    const message = createBaseStartBulkRedriveRequest();
+    message.filter = (object.filter !== undefined && object.filter !== null)
+      ? BulkFilter.fromPartial(object.filter)
+      : undefined;
+    message.requestId = object.requestId ?? "";
+    return message;
+  },
+};
+
+function createBaseStartBulkRedriveResponse(): StartBulkRedriveResponse {
+  return { operation: undefined, created: false };
+}
+
+export const StartBulkRedriveResponse: MessageFns<StartBulkRedriveResponse> = {
+  encode(message: StartBulkRedriveResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.operation !== undefined) {
+      BulkOperation.encode(message.operation, writer.uint32(10).fork()).join();
+    }
+    if (message.created !== false) {
+      writer.uint32(16).bool(message.created);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StartBulkRedriveResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStartBulkRedriveResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.operation = BulkOperation.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.created = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StartBulkRedriveResponse {
+    return {
+      operation: isSet(object.operation) ? BulkOperation.fromJSON(object.operation) : undefined,
+      created: isSet(object.created) ? globalThis.Boolean(object.created) : false,
+    };
+  },
+
+  toJSON(message: StartBulkRedriveResponse): unknown {
+    const obj: any = {};
+    if (message.operation !== undefined) {
+      obj.operation = BulkOperation.toJSON(message.operation);
+    }
+    if (message.created !== false) {
+      obj.created = message.created;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StartBulkRedriveResponse>, I>>(base?: I): StartBulkRedriveResponse {
+    return StartBulkRedriveResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StartBulkRedriveResponse>, I>>(object: I): StartBulkRedriveResponse {
+    const message = createBaseStartBulkRedriveResponse();
     message.operation = (object.operation !== undefined && object.operation !== null)
       ? BulkOperation.fromPartial(object.operation)
       : undefined;

@@ -36,6 +36,8 @@ import {
   ListDeadLettersResponse,
   ReplayDeadLetterRequest,
   ReplayDeadLetterResponse,
+  StartBulkRedriveRequest,
+  StartBulkRedriveResponse,
   StartBulkStopRequest,
   StartBulkStopResponse,
 } from "./operations";
@@ -5760,6 +5762,22 @@ export const WorkflowServiceService = {
       Buffer.from(StartBulkStopResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): StartBulkStopResponse => StartBulkStopResponse.decode(value),
   },
+  /**
+   * Redrives every FAILED, TIMED_OUT or ABORTED top-level execution matching a filter (each as
+   * RedriveExecution would), as one tracked operation processed like a bulk stop. An execution
+   * that cannot be redriven when its turn comes is counted as skipped, with the reason.
+   */
+  startBulkRedrive: {
+    path: "/jetflow.v1.WorkflowService/StartBulkRedrive" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: StartBulkRedriveRequest): Buffer =>
+      Buffer.from(StartBulkRedriveRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): StartBulkRedriveRequest => StartBulkRedriveRequest.decode(value),
+    responseSerialize: (value: StartBulkRedriveResponse): Buffer =>
+      Buffer.from(StartBulkRedriveResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): StartBulkRedriveResponse => StartBulkRedriveResponse.decode(value),
+  },
   /** A bulk operation's state and progress. */
   describeBulkOperation: {
     path: "/jetflow.v1.WorkflowService/DescribeBulkOperation" as const,
@@ -5909,6 +5927,12 @@ export interface WorkflowServiceServer extends UntypedServiceImplementation {
    * processed in batches by the api-gateways (resumed by another after a crash).
    */
   startBulkStop: handleUnaryCall<StartBulkStopRequest, StartBulkStopResponse>;
+  /**
+   * Redrives every FAILED, TIMED_OUT or ABORTED top-level execution matching a filter (each as
+   * RedriveExecution would), as one tracked operation processed like a bulk stop. An execution
+   * that cannot be redriven when its turn comes is counted as skipped, with the reason.
+   */
+  startBulkRedrive: handleUnaryCall<StartBulkRedriveRequest, StartBulkRedriveResponse>;
   /** A bulk operation's state and progress. */
   describeBulkOperation: handleUnaryCall<DescribeBulkOperationRequest, DescribeBulkOperationResponse>;
   /** Bulk operations, newest first. */
@@ -6253,6 +6277,26 @@ export interface WorkflowServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: StartBulkStopResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Redrives every FAILED, TIMED_OUT or ABORTED top-level execution matching a filter (each as
+   * RedriveExecution would), as one tracked operation processed like a bulk stop. An execution
+   * that cannot be redriven when its turn comes is counted as skipped, with the reason.
+   */
+  startBulkRedrive(
+    request: StartBulkRedriveRequest,
+    callback: (error: ServiceError | null, response: StartBulkRedriveResponse) => void,
+  ): ClientUnaryCall;
+  startBulkRedrive(
+    request: StartBulkRedriveRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: StartBulkRedriveResponse) => void,
+  ): ClientUnaryCall;
+  startBulkRedrive(
+    request: StartBulkRedriveRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: StartBulkRedriveResponse) => void,
   ): ClientUnaryCall;
   /** A bulk operation's state and progress. */
   describeBulkOperation(
