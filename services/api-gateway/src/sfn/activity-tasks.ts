@@ -1,19 +1,19 @@
 /**
  * Activity workers over HTTP: GetActivityTask takes one Task from the activity's shared consumer
- * (`tasks-<token>`, the one jetflow's own workers pull from) and acks its message once the answer
- * carrying it has been written to the worker: from then on the task is the worker's, as in AWS,
- * and nothing about it stays in this gateway. SendTaskSuccess/Failure publish the TaskResult on the
- * results subject exactly as a worker does (Nats-Msg-Id = token) and SendTaskHeartbeat sends a
- * worker's heartbeat, each found from the token alone (its execution's snapshot names the
- * activity), so any gateway replica answers them, before or after a restart of the one that
- * handed the task out.
+ * (`tasks-<token>`, the one jetflow's own workers pull from) and keeps it in progress while it is
+ * handed out; SendTaskSuccess/Failure publish the TaskResult on the results subject exactly as a
+ * worker does (Nats-Msg-Id = token), and only once JetStream stored it ack the Task message.
+ * Any gateway replica answers SendTask* (the token's execution names the activity); the one
+ * holding the message lets it go when its sweep sees the attempt is over.
  *
- * The rules are a worker's: at-least-once up to the hand-out (a gateway that dies before its
- * answer is written lets the task be redelivered after the consumer's ack wait), one result per
- * attempt (the engine drops duplicates and stale results), and the state's TimeoutSeconds /
- * HeartbeatSeconds time the attempt out when the worker goes silent.
+ * So the rules are a jetflow worker's: at-least-once (a gateway that dies while holding a task
+ * lets it be redelivered after the consumer's ack wait, and a task whose answer could not be
+ * written to the poller is handed back at once), one result per attempt (the engine drops
+ * duplicates and stale results), and the state's TimeoutSeconds / HeartbeatSeconds time the
+ * attempt out.
  */
 import {
+  DEFAULT_TASK_ACK_WAIT_MS,
   ExecutionStatus,
   Task,
   TaskResult,
@@ -33,6 +33,18 @@ import { ensureTaskConsumers } from "../task-consumers";
 export type TaskOutcome = Exclude<NonNullable<TaskResult["outcome"]>, { $case: "heartbeat" }>;
 import { SfnError } from "./errors";
 
+/** A task handed out by GetActivityTask and not yet answered. */
+interface Handout {
+  msg: JsMsg;
+  workerName: string;
+  /** When it was handed out (epoch ms). */
+  since: number;
+  /** Sends in-progress acks; cleared when the task is answered or its deadline passes. */
+  keepAlive: NodeJS.Timeout;
+  /** Gives the message up at the attempt's deadline: the engine has timed it out by then. */
+  expiry: NodeJS.Timeout | undefined;
+}
+
 export interface ActivityTasksOptions {
   js: JetStreamClient;
   jsm: JetStreamManager;
@@ -40,28 +52,36 @@ export interface ActivityTasksOptions {
   log: Logger;
   /** Longest wait of one GetActivityTask, in ms. Default 60000 (AWS's). */
   pollMs?: number;
+  /** How often held tasks are checked for being still current, in ms. Default 30000. */
+  sweepMs?: number;
 }
 
 /** How long each pull waits before checking whether the caller went away. */
 const PULL_SLICE_MS = 5_000;
+/**
+ * How often held tasks are checked against their execution: one answered through jetflow's own
+ * API (or stopped, or timed out without a deadline of its own) is then let go.
+ */
+const SWEEP_MS = 30_000;
 /** Worker id recorded when the task was answered through a gateway that did not hand it out. */
 const UNKNOWN_WORKER = "sfn-api";
-/** Worker names remembered for the answer's TaskResult (a best effort: this gateway's hand-outs). */
-const MAX_WORKER_NAMES = 10_000;
 
 export class ActivityTasks {
-  /** Task token → the `workerName` it was handed out to, by this gateway; oldest first. */
-  private readonly workerNames = new Map<string, string>();
+  private readonly handouts = new Map<string, Handout>();
   private readonly consumersReady = new Set<string>();
   private stopped = false;
+  private readonly sweeper: NodeJS.Timeout;
 
-  constructor(private readonly o: ActivityTasksOptions) {}
+  constructor(private readonly o: ActivityTasksOptions) {
+    this.sweeper = setInterval(() => void this.sweep(), o.sweepMs ?? SWEEP_MS);
+    this.sweeper.unref();
+  }
 
   /**
    * Waits up to the poll time for a task of `activity`. Resolves with `{}` when none came (AWS
    * answers an empty token) or when `gone()` turned true meanwhile (the client left: a task taken
    * then is handed back at once with a NAK). `delivered` is told whether the answer reached the
-   * client: the task's message is acked then, or handed back.
+   * client: a task whose answer was not written is handed back at once.
    */
   async next(
     activity: string,
@@ -90,55 +110,40 @@ export class ActivityTasks {
         msg.nak(PULL_SLICE_MS);
         continue;
       }
-      // A fresh ack wait for writing the answer.
-      msg.working();
-      delivered((sent) => this.settle(msg, task.taskToken, sent));
-      this.rememberWorker(task.taskToken, workerName);
+      this.hold(task, msg, workerName, await this.ackWaitMs(consumer));
+      delivered((sent) => {
+        if (!sent) this.handBack(task.taskToken);
+      });
       this.o.log.debug({ activity, taskToken: task.taskToken, workerName }, "activity task handed out");
       return { taskToken: task.taskToken, input: task.inputJson || "{}" };
     }
     return {};
   }
 
-  /** Acks a handed-out task once its answer was written, or hands it back when it was not. */
-  private settle(msg: JsMsg, taskToken: string, sent: boolean): void {
-    if (!sent) {
-      this.workerNames.delete(taskToken);
-      msg.nak();
-      return;
-    }
-    msg.ackAck().catch((err: unknown) => {
-      // Redelivered after the ack wait: the same attempt, handed out again (at least once).
-      this.o.log.warn({ err, taskToken }, "ack of a handed-out activity task failed");
-    });
-  }
-
-  private rememberWorker(taskToken: string, workerName: string): void {
-    this.workerNames.delete(taskToken);
-    this.workerNames.set(taskToken, workerName);
-    if (this.workerNames.size > MAX_WORKER_NAMES) {
-      const oldest = this.workerNames.keys().next().value;
-      if (oldest !== undefined) this.workerNames.delete(oldest);
-    }
-  }
-
   /**
    * Completes a task by token the way a worker does: the result on the results subject of the
-   * task's activity (found from the token's execution), on any gateway.
+   * task's activity, then the ack of the Task message (when this gateway handed it out).
    * @throws SfnError InvalidToken, TaskDoesNotExist (unknown execution), TaskTimedOut (the attempt
    *   is no longer running)
    */
   async complete(taskToken: string, outcome: TaskOutcome): Promise<void> {
     const activity = await this.currentActivity(taskToken);
+    const handout = this.handouts.get(taskToken);
     const result = encode(TaskResult, {
       taskToken,
       outcome,
-      workerId: this.workerNames.get(taskToken) || UNKNOWN_WORKER,
+      workerId: handout?.workerName || UNKNOWN_WORKER,
       completedTime: new Date(),
     });
     // Nats-Msg-Id = token: answering twice (or a native worker answering too) stores one result.
     await this.o.js.publish(subjects.result(activity), result, { msgID: taskToken });
-    this.workerNames.delete(taskToken);
+    if (handout !== undefined) {
+      this.release(taskToken);
+      await handout.msg.ackAck().catch((err: unknown) => {
+        // The result is stored; a redelivered task is then a stale attempt the engine drops.
+        this.o.log.warn({ err, taskToken }, "ack of an answered activity task failed");
+      });
+    }
   }
 
   /**
@@ -149,14 +154,34 @@ export class ActivityTasks {
     await this.currentActivity(taskToken);
     const cancelRequested = await this.o.executions.heartbeat(taskToken);
     if (cancelRequested) {
-      this.workerNames.delete(taskToken);
+      this.abandon(taskToken);
       throw new SfnError("TaskTimedOut", "Task Timed Out: 'Provided task does not exist anymore'");
     }
   }
 
-  /** Stops polling; a task taken by a poll still waiting for its answer to be written is handed back. */
+  /** Stops polling and lets every handed-out task be redelivered (to a worker or another gateway). */
   stop(): void {
     this.stopped = true;
+    clearInterval(this.sweeper);
+    for (const [token, handout] of this.handouts) {
+      this.release(token);
+      handout.msg.nak();
+    }
+  }
+
+  /** Lets go of every held task whose attempt is no longer the running one. */
+  private async sweep(): Promise<void> {
+    // A snapshot may lag the event that scheduled a task: only tasks held a while are checked.
+    const before = Date.now() - (this.o.sweepMs ?? SWEEP_MS);
+    for (const [token, handout] of [...this.handouts]) {
+      if (handout.since > before) continue;
+      try {
+        await this.currentActivity(token);
+      } catch (err) {
+        // currentActivity has let the task go when it is stale; an unreachable engine is retried.
+        if (!(err instanceof SfnError)) this.o.log.debug({ err, taskToken: token }, "held task check failed");
+      }
+    }
   }
 
   /** The activity of the task `taskToken` names, when that attempt is the running one. */
@@ -177,7 +202,7 @@ export class ActivityTasks {
       phase?.$case !== "task" ||
       phase.value.taskToken !== taskToken
     ) {
-      this.workerNames.delete(taskToken);
+      this.abandon(taskToken);
       throw new SfnError("TaskTimedOut", "Task Timed Out: 'Provided task does not exist anymore'");
     }
     return phase.value.activity;
@@ -190,5 +215,56 @@ export class ActivityTasks {
       this.consumersReady.add(activity);
     }
     return this.o.js.consumers.get(streams.tasks, consumers.task(activity));
+  }
+
+  private async ackWaitMs(consumer: Awaited<ReturnType<ActivityTasks["consumerOf"]>>): Promise<number> {
+    try {
+      const info = await consumer.info(true);
+      return (info.config.ack_wait ?? 0) / 1_000_000 || DEFAULT_TASK_ACK_WAIT_MS;
+    } catch {
+      return DEFAULT_TASK_ACK_WAIT_MS;
+    }
+  }
+
+  private hold(task: Task, msg: JsMsg, workerName: string, ackWaitMs: number): void {
+    const token = task.taskToken;
+    // Three in-progress acks per ack wait, like the SDK: one may be late without losing the task.
+    const keepAlive = setInterval(() => msg.working(), Math.max(100, Math.floor(ackWaitMs / 3)));
+    keepAlive.unref();
+    const deadline = task.startToCloseDeadline?.getTime();
+    const expiry =
+      deadline === undefined || deadline === 0
+        ? undefined
+        : setTimeout(() => this.abandon(token), Math.max(0, deadline - Date.now()));
+    expiry?.unref();
+    this.release(token);
+    this.handouts.set(token, { msg, workerName, since: Date.now(), keepAlive, expiry });
+  }
+
+  /**
+   * Gives up a handed-out task whose attempt is over (timed out, stopped): it is acked, because
+   * the engine no longer waits for it and a redelivery would only hand out a stale attempt.
+   */
+  private abandon(taskToken: string): void {
+    const handout = this.handouts.get(taskToken);
+    if (handout === undefined) return;
+    this.release(taskToken);
+    handout.msg.ack();
+  }
+
+  /** Gives back a task whose answer never reached its poller: redelivered at once, to anyone. */
+  private handBack(taskToken: string): void {
+    const handout = this.handouts.get(taskToken);
+    if (handout === undefined) return;
+    this.release(taskToken);
+    handout.msg.nak();
+  }
+
+  private release(taskToken: string): void {
+    const handout = this.handouts.get(taskToken);
+    if (handout === undefined) return;
+    clearInterval(handout.keepAlive);
+    if (handout.expiry !== undefined) clearTimeout(handout.expiry);
+    this.handouts.delete(taskToken);
   }
 }
