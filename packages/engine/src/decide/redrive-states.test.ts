@@ -413,7 +413,11 @@ describe("redrive of nested states", () => {
     sim.run({ items: [1, 2, 3] });
     expect(result(sim)).toMatchObject({ status: "FAILED", error: "Two", cause: "item 2" });
     const child = (index: number) => sim.get(`exec-1_3_${index}`);
-    expect([0, 1, 2].map((i) => statusName(child(i).snapshot.status))).toEqual(["ABORTED", "FAILED", "ABORTED"]);
+    expect([0, 1, 2].map((i) => statusName(child(i).snapshot.status))).toEqual([
+      "ABORTED",
+      "FAILED",
+      "ABORTED",
+    ]);
     const lengths = [0, 1, 2].map((i) => child(i).events.length);
 
     const appended = redriveAndCollect(sim);
@@ -645,7 +649,8 @@ describe("redrive of JSONata states and variables", () => {
       States: {
         Shape: {
           Type: "Pass",
-          Output: "{% $states.context.Execution.RedriveCount > 0 ? 'ok' : $states.input.a + $states.input.b %}",
+          Output:
+            "{% $states.context.Execution.RedriveCount > 0 ? 'ok' : $states.input.a + $states.input.b %}",
           End: true,
         },
       },
@@ -712,7 +717,7 @@ describe("redrive of JSONata states and variables", () => {
     }
   });
 
-  it("variables assigned before a Map are seen by its redriven iteration", () => {
+  it("variables assigned before a Map, and in the iteration before its failure, are seen after the redrive", () => {
     const def = machine({
       StartAt: "Remember",
       States: {
@@ -721,12 +726,13 @@ describe("redrive of JSONata states and variables", () => {
           Type: "Map",
           ItemsPath: "$.items",
           ItemProcessor: {
-            StartAt: "Work",
+            StartAt: "Mark",
             States: {
+              Mark: { Type: "Pass", Assign: { "mark.$": "States.Format('m{}', $)" }, Next: "Work" },
               Work: {
                 Type: "Task",
                 Resource: "work",
-                Parameters: { "item.$": "$", "tag.$": "$tag" },
+                Parameters: { "item.$": "$", "tag.$": "$tag", "mark.$": "$mark" },
                 End: true,
               },
             },
@@ -748,14 +754,19 @@ describe("redrive of JSONata states and variables", () => {
     broken = false;
     const before = calls.length;
     redriveAndCollect(sim);
-    expect(calls.slice(before)).toEqual([{ item: 2, tag: "t" }]);
+    expect(calls.slice(before)).toEqual([{ item: 2, tag: "t", mark: "m2" }]);
     expect(result(sim)).toMatchObject({
       status: "SUCCEEDED",
       output: [
-        { item: 1, tag: "t" },
-        { item: 2, tag: "t" },
+        { item: 1, tag: "t", mark: "m1" },
+        { item: 2, tag: "t", mark: "m2" },
       ],
     });
+    // The iteration was redriven at Work (Mark did not run again): "mark" came from its history.
+    const iteration = described(sim.get("exec-1_5_1").events); // the round started at event 5
+    expect(
+      iteration.slice(iteration.indexOf("executionRedriven"), iteration.indexOf("executionRedriven") + 2),
+    ).toEqual(["executionRedriven", "stateEntered:Work"]);
     expectSnapshotsAreFolds(sim);
   });
 });
