@@ -510,6 +510,53 @@ describe("redrive of nested states", () => {
     expectSnapshotsAreFolds(sim);
   });
 
+  it("a Map or Parallel that failed on its own output after every child succeeded runs none of them again", () => {
+    // All iterations/branches succeed, then the state's ResultSelector fails on their results:
+    // the redrive resumes the round (nothing to relaunch) and evaluates the output again.
+    const selector = { "first.$": "$[0].missing" };
+    for (const fan of [
+      {
+        Type: "Map",
+        ItemsPath: "$.items",
+        ResultSelector: selector,
+        ItemProcessor: { StartAt: "W", States: { W: { Type: "Task", Resource: "work", End: true } } },
+        End: true,
+      },
+      {
+        Type: "Parallel",
+        ResultSelector: selector,
+        Branches: [1, 2].map((n) => ({
+          StartAt: `W${n}`,
+          States: { [`W${n}`]: { Type: "Task", Resource: "work", End: true } },
+        })),
+        End: true,
+      },
+    ]) {
+      const def = machine({ StartAt: "Fan", States: { Fan: fan } });
+      const work = recording();
+      const sim = new Simulator(def, { work: work.handler });
+      sim.run({ items: [1, 2] });
+      const failure = result(sim);
+      expect(failure).toMatchObject({ status: "FAILED", error: "States.ParameterPathFailure" });
+      expect(work.calls).toHaveLength(2);
+      const succeeded = fan.Type === "Map" ? "mapSucceeded:Fan" : "parallelSucceeded:Fan";
+
+      const appended = redriveAndCollect(sim);
+      expect(described(appended)).toEqual([
+        "executionRedriven",
+        "stateEntered:Fan",
+        "childrenRedriven:Fan",
+        succeeded,
+        "executionFailed",
+      ]);
+      expect(appended[2]?.details).toMatchObject({ value: { succeededCount: 2, total: 2 } });
+      expect(work.calls).toHaveLength(2);
+      expect(result(sim)).toEqual(failure);
+      expect(sim.get("exec-1").snapshot.redriveCount).toBe(1);
+      expectSnapshotsAreFolds(sim);
+    }
+  });
+
   it("a Task in a Parallel branch in a Map iteration: only that Task runs again", () => {
     const def = machine({
       StartAt: "Fan",
