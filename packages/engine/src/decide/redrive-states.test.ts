@@ -286,6 +286,32 @@ describe("redrive of a Choice state", () => {
   });
 });
 
+describe("an execution that ended between states", () => {
+  it("a Pass/Choice loop stopped by the guard on states per transition is not redrivable", () => {
+    const def = machine({
+      StartAt: "A",
+      States: {
+        A: { Type: "Pass", Next: "B" },
+        B: {
+          Type: "Choice",
+          Choices: [{ Variable: "$.stop", IsPresent: true, Next: "Done" }],
+          Default: "A",
+        },
+        Done: { Type: "Succeed" },
+      },
+    });
+    const sim = new Simulator(def, {});
+    sim.run({});
+    expect(result(sim)).toMatchObject({ status: "FAILED", error: "States.Runtime" });
+    const { snapshot, events } = sim.get("exec-1");
+    expect(snapshot.redriveState).toBeUndefined();
+    expect(notRedrivableReason(snapshot, new Date(sim.clockMs))).toMatch(/no state to resume/);
+    // A redrive command (were one sent anyway) is ignored.
+    sim.redrive();
+    expect(sim.get("exec-1").events).toHaveLength(events.length);
+  });
+});
+
 describe("redrive of a Pass state", () => {
   it("a Pass that failed on a path re-enters the Pass with its input (and fails the same way again)", () => {
     const def = machine({
