@@ -166,13 +166,15 @@ function applyEvent(
     case "taskTimedOut":
     case "taskCancelled":
     case "waitFinished":
-    case "mapSucceeded":
-    case "parallelSucceeded":
       requireActive().phase = undefined;
       break;
+    case "mapSucceeded":
+    case "parallelSucceeded":
     case "mapFailed":
     case "parallelFailed": {
-      // The failed round is kept: a redrive of the execution resumes it if this state fails it.
+      // The round is kept until the state is left: a redrive of the execution resumes it if this
+      // state fails it, whether a child failed or the state's output (ResultSelector, ResultPath,
+      // OutputPath, Assign) failed after every child had succeeded; then none runs again.
       const state = requireActive();
       if (state.phase?.$case === "children") state.failedChildren = state.phase.value;
       state.phase = undefined;
