@@ -117,8 +117,9 @@ export interface ActiveState {
     | { $case: "children"; value: ChildrenPhase }
     | undefined;
   /**
-   * The last round of children of this Parallel/Map state, kept when the round failed (its
-   * phase ended): what a redrive of the execution resumes if this state is the one that failed.
+   * The last round of children of this Parallel/Map state, kept once the round ended (failed, or
+   * succeeded) until the state is left: what a redrive of the execution resumes if this state is
+   * the one that failed (after every child succeeded, only the state's output is evaluated again).
    */
   failedChildren: ChildrenPhase | undefined;
 }
