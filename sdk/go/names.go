@@ -23,6 +23,14 @@ const (
 	TaskFailedError = "States.TaskFailed"
 	// RuntimeError is the ASL error of an output that cannot be encoded as JSON.
 	RuntimeError = "States.Runtime"
+	// ResultWorkflowHeader is the optional header of a result naming the task's workflow_name,
+	// for the engine's log lines only.
+	ResultWorkflowHeader = "Jetflow-Workflow"
+	// ResultStateHeader is the optional header of a result naming the task's state_name, for
+	// the engine's log lines only.
+	ResultStateHeader = "Jetflow-State"
+	// MaxResultNameHeaderBytes is the longest value of either header; a longer name is not sent.
+	MaxResultNameHeaderBytes = 1024
 
 	maxConsumerNameBytes = 200
 )

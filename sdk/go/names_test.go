@@ -3,6 +3,8 @@ package jetflow
 import (
 	"strings"
 	"testing"
+
+	"jetflow.dev/sdk/go/jetflowpb"
 )
 
 func TestActivityTokenKeepsSafeCharactersAndEscapesTheRest(t *testing.T) {
@@ -45,5 +47,24 @@ func TestConsumerNameOfALongActivityIsAHash(t *testing.T) {
 	}
 	if ConsumerName(strings.Repeat("x", 194)) != "tasks-"+strings.Repeat("x", 194) {
 		t.Fatal("a name of exactly 200 bytes must stay as it is")
+	}
+}
+
+func TestResultHeaderLeavesOutNamesThatCannotBeHeaderValues(t *testing.T) {
+	h := resultHeader(&jetflowpb.Task{WorkflowName: "orders", StateName: "Charge card"})
+	if h.Get(ResultWorkflowHeader) != "orders" || h.Get(ResultStateHeader) != "Charge card" {
+		t.Errorf("header = %v", h)
+	}
+	for _, state := range []string{"", "two\nlines", "cr\r", " padded ", strings.Repeat("x", MaxResultNameHeaderBytes+1)} {
+		h := resultHeader(&jetflowpb.Task{WorkflowName: "orders", StateName: state})
+		if _, ok := h[ResultStateHeader]; ok {
+			t.Errorf("state %q was sent: %v", state, h)
+		}
+		if h.Get(ResultWorkflowHeader) != "orders" {
+			t.Errorf("workflow missing beside state %q: %v", state, h)
+		}
+	}
+	if len(resultHeader(&jetflowpb.Task{})) != 0 {
+		t.Error("a task without names gave headers")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -262,7 +263,7 @@ func (r *activityRunner) handle(msg *nats.Msg) {
 	if t.abandoned.Load() {
 		return
 	}
-	r.publish(t, result)
+	r.publish(t, &task, result)
 	if t.abandoned.Load() {
 		return
 	}
@@ -329,8 +330,9 @@ func failure(token, name, cause string) *jetflowpb.TaskResult {
 }
 
 // publish stores the result in JetStream, retrying until it is stored or the task was handed
-// back. Nats-Msg-Id = token: a task run twice yields one stored result.
-func (r *activityRunner) publish(t *running, result *jetflowpb.TaskResult) {
+// back. Nats-Msg-Id = token: a task run twice yields one stored result. Its headers also name the
+// task's workflow and state, for the engine's log lines.
+func (r *activityRunner) publish(t *running, task *jetflowpb.Task, result *jetflowpb.TaskResult) {
 	result.WorkerId = r.w.opts.WorkerID
 	result.CompletedTime = timestamppb.Now()
 	bytes, err := proto.Marshal(result)
@@ -338,9 +340,10 @@ func (r *activityRunner) publish(t *running, result *jetflowpb.TaskResult) {
 		r.w.opts.Logger.Printf("jetflow: cannot encode the result of %s: %v", t.token, err)
 		bytes, _ = proto.Marshal(failure(t.token, RuntimeError, err.Error()))
 	}
+	msg := &nats.Msg{Subject: ResultSubject(r.activity), Data: bytes, Header: resultHeader(task)}
 	for attempt := 1; ; attempt++ {
 		ctx, cancel := context.WithTimeout(context.Background(), publishRetryTimeout)
-		_, err := r.js.Publish(ResultSubject(r.activity), bytes, nats.MsgId(t.token), nats.Context(ctx))
+		_, err := r.js.PublishMsg(msg, nats.MsgId(t.token), nats.Context(ctx))
 		cancel()
 		if err == nil || t.abandoned.Load() || r.nc.IsClosed() {
 			return
@@ -352,6 +355,25 @@ func (r *activityRunner) publish(t *running, result *jetflowpb.TaskResult) {
 		r.w.opts.Logger.Printf("jetflow: publishing the result of %s failed (%d): %v", t.token, attempt, err)
 		time.Sleep(backoff)
 	}
+}
+
+// resultHeader is the header of a task's result: its workflow and state, each left out when it
+// cannot travel as a NATS header value (empty, a line break, surrounding space, or longer than
+// MaxResultNameHeaderBytes).
+func resultHeader(task *jetflowpb.Task) nats.Header {
+	h := nats.Header{}
+	if name := task.GetWorkflowName(); sendableHeaderValue(name) {
+		h.Set(ResultWorkflowHeader, name)
+	}
+	if name := task.GetStateName(); sendableHeaderValue(name) {
+		h.Set(ResultStateHeader, name)
+	}
+	return h
+}
+
+func sendableHeaderValue(value string) bool {
+	return value != "" && len(value) <= MaxResultNameHeaderBytes &&
+		!strings.ContainsAny(value, "\r\n") && strings.TrimSpace(value) == value
 }
 
 func (t *running) heartbeat(ctx context.Context) error {

@@ -219,3 +219,50 @@ func waitForStream(t *testing.T, js nats.JetStreamContext) {
 	}
 	t.Fatal("the worker did not create " + TaskStream)
 }
+
+func TestResultsNameTheTasksWorkflowAndStateInHeaders(t *testing.T) {
+	url := startNats(t)
+	_, js := connectJS(t, url)
+	w := NewWorker(Options{URL: url})
+	w.Handle("named", func(ctx context.Context, task *Task) (any, error) { return true, nil })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	waitForStream(t, js)
+	if _, err := js.AddStream(&nats.StreamConfig{Name: ResultStream, Subjects: []string{"jetflow.results.>"}}); err != nil &&
+		!errors.Is(err, nats.ErrStreamNameAlreadyInUse) {
+		t.Fatal(err)
+	}
+	bytes, _ := proto.Marshal(&jetflowpb.Task{
+		TaskToken: "exec-7.1", ExecutionId: "exec-7", RootExecutionId: "exec-7", StateName: "Charge card ✓",
+		WorkflowName: "orders", Activity: "named", Attempt: 1, InputJson: "{}", ScheduledTime: timestamppb.Now(),
+	})
+	if _, err := js.Publish(TaskSubject("named"), bytes, nats.MsgId("exec-7.1")); err != nil {
+		t.Fatal(err)
+	}
+	sub, err := js.PullSubscribe(ResultSubject("named"), "", nats.BindStream(ResultStream))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		msgs, _ := sub.Fetch(1, nats.MaxWait(time.Second))
+		if len(msgs) == 0 {
+			continue
+		}
+		m := msgs[0]
+		if got := m.Header.Get(ResultWorkflowHeader); got != "orders" {
+			t.Errorf("%s = %q, want orders", ResultWorkflowHeader, got)
+		}
+		if got := m.Header.Get(ResultStateHeader); got != "Charge card ✓" {
+			t.Errorf("%s = %q, want Charge card ✓", ResultStateHeader, got)
+		}
+		if got := m.Header.Get("Nats-Msg-Id"); got != "exec-7.1" {
+			t.Errorf("Nats-Msg-Id = %q, want exec-7.1", got)
+		}
+		return
+	}
+	t.Fatal("no result of the task")
+}

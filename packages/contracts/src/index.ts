@@ -65,3 +65,4 @@ export {
 export { formatHeartbeatRecord, parseHeartbeatRecord } from "./heartbeat-record";
 export { DEAD_LETTER_DELIVERIES_HEADER, deadLetterReplayMsgId, deadLetterSubjectInfo } from "./dead-letters";
 export type { DeadLetterKind, DeadLetterSubjectInfo } from "./dead-letters";
+export { RESULT_WORKFLOW_HEADER, RESULT_STATE_HEADER, MAX_RESULT_NAME_HEADER_BYTES } from "./result-headers";

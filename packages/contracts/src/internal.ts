@@ -35,3 +35,5 @@ export {
   withTraceSpan,
 } from "./consume/trace-context";
 export type { TraceSpan } from "./consume/trace-context";
+export { resultHeaders, resultNamesFromHeaders } from "./result-headers";
+export type { ResultNames } from "./result-headers";

@@ -13,9 +13,9 @@ import {
 } from "@jetflow/contracts";
 import {
   explainJetStreamError,
+  resultHeaders,
   startDurableConsumer,
   startTraceSpan,
-  traceHeaders,
   traceParentHeader,
   withTraceSpan,
 } from "@jetflow/contracts/internal";
@@ -221,7 +221,7 @@ export class ActivityRunner {
     try {
       const outcome = await this.run(r, task);
       if (outcome.$case === "failure") failure = outcome.value.error;
-      if (!r.abandoned) await this.publishResult(r, outcome);
+      if (!r.abandoned) await this.publishResult(r, task, outcome);
       observer?.ended(
         this.o.activity,
         r.abandoned ? "handed_back" : outcomeLabel(outcome),
@@ -274,9 +274,17 @@ export class ActivityRunner {
     return outcome;
   }
 
-  /** Publishes the result until JetStream has stored it (or the task was handed back). */
-  private async publishResult(r: Running, outcome: TaskOutcome): Promise<void> {
+  /**
+   * Publishes the result until JetStream has stored it (or the task was handed back), with headers
+   * naming the task's workflow and state (for the result-ingestor's log lines) and its trace.
+   */
+  private async publishResult(r: Running, task: Task, outcome: TaskOutcome): Promise<void> {
     const token = r.token ?? "";
+    const headers = resultHeaders({
+      workflowName: task.workflowName,
+      stateName: task.stateName,
+      traceParent: r.span?.traceParent,
+    });
     let bytes = this.encodeResult(token, outcome);
     const maxPayload = this.o.nc.info?.max_payload ?? Number.POSITIVE_INFINITY;
     if (bytes.length > maxPayload) {
@@ -287,7 +295,7 @@ export class ActivityRunner {
         // msgID = token: if a redelivered task is run twice, the server keeps one result.
         const ack = await this.o.js.publish(subjects.result(this.o.activity), bytes, {
           msgID: token,
-          headers: traceHeaders(r.span?.traceParent),
+          headers,
         });
         this.o.log.debug(
           { activity: this.o.activity, taskToken: token, seq: ack.seq, duplicate: ack.duplicate },

@@ -1,5 +1,7 @@
 import {
   DeadLetter,
+  RESULT_STATE_HEADER,
+  RESULT_WORKFLOW_HEADER,
   Task,
   TaskCancellation,
   TaskHeartbeatReply,
@@ -18,7 +20,7 @@ import { TaskAbortedError, createWorker, runWorker } from "@jetflow/worker-sdk";
 import type { Logger, TaskContext, Worker, WorkerOptions } from "@jetflow/worker-sdk";
 import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
-import type { NatsConnection } from "@nats-io/transport-node";
+import type { MsgHdrs, NatsConnection } from "@nats-io/transport-node";
 
 let server: NatsServer | undefined;
 let nc: NatsConnection;
@@ -91,8 +93,11 @@ async function publishTask(activity: string, input: unknown, overrides: Partial<
   return task;
 }
 
-/** Reads (and acks) `count` results of `activity` with a consumer of the test's own. */
-async function readResults(activity: string, count: number): Promise<TaskResult[]> {
+/** Reads (and acks) `count` results of `activity`, with their headers, with a consumer of the test's own. */
+async function readResultMessages(
+  activity: string,
+  count: number,
+): Promise<{ result: TaskResult; headers: MsgHdrs | undefined }[]> {
   const name = uniqueName("results");
   await jsm.consumers.add(streams.results, {
     durable_name: name,
@@ -100,12 +105,15 @@ async function readResults(activity: string, count: number): Promise<TaskResult[
     ack_policy: AckPolicy.Explicit,
   });
   const consumer = await js.consumers.get(streams.results, name);
-  const results: TaskResult[] = [];
+  const results: { result: TaskResult; headers: MsgHdrs | undefined }[] = [];
   await waitFor(
     async () => {
       const batch = await consumer.fetch({ max_messages: count - results.length, expires: 1_000 });
       for await (const msg of batch) {
-        results.push(decode(TaskResult, "TaskResult", msg.data, msg.subject));
+        results.push({
+          result: decode(TaskResult, "TaskResult", msg.data, msg.subject),
+          headers: msg.headers,
+        });
         msg.ack();
       }
       return results.length >= count;
@@ -113,6 +121,11 @@ async function readResults(activity: string, count: number): Promise<TaskResult[
     { timeoutMs: 60_000, message: `${count} results of "${activity}"` },
   );
   return results;
+}
+
+/** Reads (and acks) `count` results of `activity` with a consumer of the test's own. */
+async function readResults(activity: string, count: number): Promise<TaskResult[]> {
+  return (await readResultMessages(activity, count)).map(({ result }) => result);
 }
 
 function taskConsumerInfo(activity: string) {
@@ -185,6 +198,41 @@ test("publishes the handler's output with the task's token, then acks the task",
   });
   await waitFor(async () => (await taskConsumerInfo(activity)).num_ack_pending === 0);
   expect((await taskConsumerInfo(activity)).num_pending).toBe(0);
+});
+
+test("publishes each result with headers naming the task's workflow and state", async () => {
+  const activity = uniqueName("named");
+  await startWorker({
+    handlers: {
+      [activity]: (input: { fail: boolean }) => {
+        if (input.fail) throw new Error("no");
+        return { ok: true };
+      },
+    },
+  });
+  const succeeded = await publishTask(
+    activity,
+    { fail: false },
+    { workflowName: "orders", stateName: "Charge card" },
+  );
+  const failed = await publishTask(
+    activity,
+    { fail: true },
+    { workflowName: "orders", stateName: "Refund ✓" },
+  );
+
+  const read = await readResultMessages(activity, 2);
+  const byToken = new Map(read.map(({ result, headers }) => [result.taskToken, headers]));
+  for (const [task, state] of [
+    [succeeded, "Charge card"],
+    [failed, "Refund ✓"],
+  ] as const) {
+    const headers = byToken.get(task.taskToken);
+    expect(headers?.get(RESULT_WORKFLOW_HEADER)).toBe("orders");
+    expect(headers?.get(RESULT_STATE_HEADER)).toBe(state);
+    // The msg id the server de-duplicates by is still the token.
+    expect(headers?.get("Nats-Msg-Id")).toBe(task.taskToken);
+  }
 });
 
 test("reports thrown errors, bad input and unserialisable output as ASL errors", async () => {

@@ -26,6 +26,7 @@ import {
 } from "@jetflow/service-runtime";
 import {
   explainJetStreamError,
+  resultNamesFromHeaders,
   startDurableConsumer,
   startTraceSpan,
   traceHeaders,
@@ -133,11 +134,14 @@ export function createResultIngestor({
       parent === undefined
         ? undefined
         : startTraceSpan(`result ${activity ?? ""}`, { parent, kind: "consumer" });
-    // A result names neither its workflow nor its state (reading the snapshot for them would cost
-    // a KV read per result): its lines carry what it does name.
+    // A result's body names neither its workflow nor its state (reading the snapshot for them
+    // would cost a KV read per result): the SDKs send them in headers, which a worker written from
+    // the .proto files may leave out (then so do the lines). Any worker can put anything there, so
+    // they go into log lines and nowhere else: never trust them for a decision.
     const rlog = lazyChild(log, () => ({
       ...executionLogFields({
         executionId: ingested.kind === "rejected" ? undefined : ingested.executionId,
+        ...resultNamesFromHeaders(msg.headers),
         traceParent: parent,
       }),
       activity,

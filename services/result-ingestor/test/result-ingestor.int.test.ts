@@ -3,6 +3,8 @@ import {
   DeadLetter,
   ExecutionSnapshot,
   ExecutionStatus,
+  RESULT_STATE_HEADER,
+  RESULT_WORKFLOW_HEADER,
   Task,
   TaskHeartbeatReply,
   TaskResult,
@@ -258,10 +260,13 @@ test("recreates its consumer when someone deletes it, and results flow again", a
   await waitFor(resultsDrained);
 });
 
-test("logs a forwarded result with its execution id, activity and trace id", async () => {
+test("logs a forwarded result with its execution id, activity, trace id, workflow and state", async () => {
   const { executionId, token } = newToken();
   const traced = headers();
   traced.set("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+  // What the SDKs send: the workflow and state of the task the result answers.
+  traced.set(RESULT_WORKFLOW_HEADER, "orders");
+  traced.set(RESULT_STATE_HEADER, "Charge card");
   await js.publish(subjects.result("log-me"), result(token, { $case: "outputJson", value: "{}" }), {
     headers: traced,
   });
@@ -274,8 +279,24 @@ test("logs a forwarded result with its execution id, activity and trace id", asy
     executionId,
     activity: "log-me",
     traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
+    workflow: "orders",
+    state: "Charge card",
     duplicate: false,
   });
+});
+
+test("logs a result without the workflow and state headers without those fields", async () => {
+  // A worker written from the .proto files alone sends neither header (nor a traceparent).
+  const { executionId, token } = newToken();
+  await js.publish(subjects.result("log-me"), result(token, { $case: "outputJson", value: "{}" }));
+  const line = await waitFor(
+    () => logLines.find((l) => l["msg"] === "task outcome forwarded" && l["executionId"] === executionId),
+    { timeoutMs: 60_000, message: "the forwarded result logged" },
+  );
+  expect(line).toMatchObject({ service: "result-ingestor", executionId, activity: "log-me" });
+  expect(line).not.toHaveProperty("workflow");
+  expect(line).not.toHaveProperty("state");
+  expect(line).not.toHaveProperty("traceId");
 });
 
 describe("heartbeats", () => {
@@ -388,6 +409,8 @@ test("carries a worker's result to the orchestrator's command stream", async () 
       activity,
       attempt: 1,
       inputJson: '{"n":1}',
+      workflowName: "wf",
+      stateName: "Add one",
     });
     await js.publish(subjects.task(activity), encode(Task, task), { msgID: token });
 
@@ -397,6 +420,12 @@ test("carries a worker's result to the orchestrator's command stream", async () 
       outcome: { $case: "outputJson", value: '{"n":2}' },
       workerId: worker.workerId,
     });
+    // The SDK's result names the task's workflow and state, and the ingestor logs them.
+    const line = await waitFor(
+      () => logLines.find((l) => l["msg"] === "task outcome forwarded" && l["executionId"] === executionId),
+      { timeoutMs: 60_000, message: "the forwarded result logged" },
+    );
+    expect(line).toMatchObject({ activity, workflow: "wf", state: "Add one" });
   } finally {
     await worker.stop();
   }
