@@ -138,7 +138,8 @@ function outcomeOf(command: Command | undefined) {
 }
 
 test("forwards a result to its execution as a TaskOutcome command, de-duplicated by token", async () => {
-  expect(ingestor?.ready()).toBe(true);
+  // Ready once its durable consumer answered the first pull (asynchronous after start()).
+  await waitFor(() => ingestor?.ready() === true, { timeoutMs: 30_000, message: "the ingestor is ready" });
   const { executionId, token } = newToken();
   const completedTime = new Date("2025-06-01T12:00:00.000Z");
   const publishedAfterMs = Date.now();
