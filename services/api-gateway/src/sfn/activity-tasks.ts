@@ -23,6 +23,7 @@ import {
   streams,
   subjects,
 } from "@jetflow/contracts";
+import { resultHeaders } from "@jetflow/contracts/internal";
 import { parseTaskToken } from "@jetflow/engine";
 import type { Logger } from "@jetflow/service-runtime";
 import type { JetStreamClient, JetStreamManager, JsMsg } from "@nats-io/jetstream";
@@ -127,7 +128,7 @@ export class ActivityTasks {
    *   is no longer running)
    */
   async complete(taskToken: string, outcome: TaskOutcome): Promise<void> {
-    const activity = await this.currentActivity(taskToken);
+    const attempt = await this.currentAttempt(taskToken);
     const handout = this.handouts.get(taskToken);
     const result = encode(TaskResult, {
       taskToken,
@@ -136,7 +137,11 @@ export class ActivityTasks {
       completedTime: new Date(),
     });
     // Nats-Msg-Id = token: answering twice (or a native worker answering too) stores one result.
-    await this.o.js.publish(subjects.result(activity), result, { msgID: taskToken });
+    // The workflow and state headers name the task in the result-ingestor's log lines, as an SDK's do.
+    await this.o.js.publish(subjects.result(attempt.activity), result, {
+      msgID: taskToken,
+      headers: resultHeaders(attempt),
+    });
     if (handout !== undefined) {
       this.release(taskToken);
       await handout.msg.ackAck().catch((err: unknown) => {
@@ -151,7 +156,7 @@ export class ActivityTasks {
    * current (timed out, retried, or its execution stopped), InvalidToken, TaskDoesNotExist
    */
   async heartbeat(taskToken: string): Promise<void> {
-    await this.currentActivity(taskToken);
+    await this.currentAttempt(taskToken);
     const cancelRequested = await this.o.executions.heartbeat(taskToken);
     if (cancelRequested) {
       this.abandon(taskToken);
@@ -176,16 +181,21 @@ export class ActivityTasks {
     for (const [token, handout] of [...this.handouts]) {
       if (handout.since > before) continue;
       try {
-        await this.currentActivity(token);
+        await this.currentAttempt(token);
       } catch (err) {
-        // currentActivity has let the task go when it is stale; an unreachable engine is retried.
+        // currentAttempt has let the task go when it is stale; an unreachable engine is retried.
         if (!(err instanceof SfnError)) this.o.log.debug({ err, taskToken: token }, "held task check failed");
       }
     }
   }
 
-  /** The activity of the task `taskToken` names, when that attempt is the running one. */
-  private async currentActivity(taskToken: string): Promise<string> {
+  /**
+   * The activity of the task `taskToken` names, with its workflow and state, when that attempt
+   * is the running one.
+   */
+  private async currentAttempt(
+    taskToken: string,
+  ): Promise<{ activity: string; workflowName: string; stateName: string }> {
     let executionId: string;
     try {
       executionId = parseTaskToken(taskToken).executionId;
@@ -205,7 +215,11 @@ export class ActivityTasks {
       this.abandon(taskToken);
       throw new SfnError("TaskTimedOut", "Task Timed Out: 'Provided task does not exist anymore'");
     }
-    return phase.value.activity;
+    return {
+      activity: phase.value.activity,
+      workflowName: snapshot.workflowName,
+      stateName: snapshot.active?.name ?? "",
+    };
   }
 
   private async consumerOf(activity: string) {
