@@ -43,6 +43,11 @@ export class ManagedProcess {
     return port > 0 ? port : undefined;
   }
 
+  /** The `GRPC_ADDR` the process was given (an api-gateway's own address), if any. */
+  get grpcAddress(): string | undefined {
+    return this.env.GRPC_ADDR;
+  }
+
   /** Where the process writes its output (appended across restarts). */
   get logPath(): string {
     return this.logFile;

@@ -11,7 +11,8 @@ import type { ExecutionSummary } from "@jetflow/contracts";
 import { waitFor } from "@jetflow/testing";
 import { jetstream } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
-import { SERVICE_NAMES, checkStoredExecution, statusOf } from "../src";
+import { SERVICE_NAMES, checkStoredExecution, createTestClient, statusOf } from "../src";
+import type { TestClient } from "../src";
 import { useEngine } from "./fixture";
 
 const CLI = resolve(__dirname, "../../packages/cli/dist/main.js");
@@ -37,9 +38,9 @@ async function create(
   return schedule;
 }
 
-/** The executions a schedule started, oldest fire time first. */
-async function executionsOf(scheduleId: string): Promise<ExecutionSummary[]> {
-  const { executions } = await client().listExecutions({
+/** The executions a schedule started, oldest fire time first (asked of `via`, default any gateway). */
+async function executionsOf(scheduleId: string, via: TestClient = client()): Promise<ExecutionSummary[]> {
+  const { executions } = await via.listExecutions({
     workflowName: "",
     status: 0,
     pageSize: 1000,
@@ -58,11 +59,12 @@ function fireTimeOf(e: ExecutionSummary): number {
 async function waitForStarts(
   scheduleId: string,
   count: number,
+  via: TestClient = client(),
   timeoutMs = 60_000,
 ): Promise<ExecutionSummary[]> {
   return waitFor(
     async () => {
-      const executions = await executionsOf(scheduleId);
+      const executions = await executionsOf(scheduleId, via);
       return executions.length >= count ? executions : undefined;
     },
     { timeoutMs, intervalMs: 100, message: `schedule ${scheduleId} did not start ${count} executions` },
@@ -167,6 +169,10 @@ it("two replicas: the lease holder frozen mid-tick, the other takes over, the fi
   const gateways = fixture.engine.services["api-gateway"];
   const frozen = gateways.find((g) => readFileSync(g.logPath, "utf8").includes(first));
   if (!frozen || first === "") throw new Error("no gateway holds the scheduler lease");
+  // While it is frozen, ask the other gateway: the test's client may be connected to this one.
+  const awakeAddress = gateways.find((g) => g !== frozen)?.grpcAddress;
+  if (awakeAddress === undefined) throw new Error("no second gateway address");
+  const awake = createTestClient(awakeAddress);
   frozen.signal("SIGSTOP");
   try {
     await waitFor(async () => (await holder()) !== "" && (await holder()) !== first, {
@@ -174,11 +180,12 @@ it("two replicas: the lease holder frozen mid-tick, the other takes over, the fi
       intervalMs: 100,
       message: "the other replica did not take the lease over",
     });
-    const before = (await executionsOf("race")).length;
-    await waitForStarts("race", before + 2);
+    const before = (await executionsOf("race", awake)).length;
+    await waitForStarts("race", before + 2, awake);
   } finally {
     // It wakes up believing it holds the lease, in the middle of a tick on an old state.
     frozen.signal("SIGCONT");
+    awake.close();
   }
   const woke = (await executionsOf("race")).length;
   await waitForStarts("race", woke + 3);
