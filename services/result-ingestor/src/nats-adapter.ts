@@ -156,7 +156,9 @@ export function createResultIngestor({
           );
           stats.commands += 1;
           if (ack.duplicate) stats.duplicates += 1;
-          rlog().debug({ duplicate: ack.duplicate }, "task outcome forwarded");
+          // Every result passes here: build the child logger only when the line is written.
+          if (log.isLevelEnabled("debug"))
+            rlog().debug({ duplicate: ack.duplicate }, "task outcome forwarded");
           break;
         }
         case "heartbeat":
