@@ -73,6 +73,19 @@ export function createCommitter({ js, jsm, store, stats, log }: CommitterOptions
       }
       return failure(id, elog(), err, "cannot append the batch", streams.events);
     }
+    if (ack.duplicate && ack.seq === 0) {
+      // A replicated stream answers a copy of a batch it is still storing (proposed, not yet
+      // applied) as a duplicate at sequence 0 (nats-server 2.10): seen after a leader change, when
+      // the first attempt timed out. Where it lands is unknown yet, so nothing is answered ok; the
+      // caller's retry gets the real sequence.
+      return failure(
+        id,
+        elog(),
+        new Error("the same batch is still being stored"),
+        "cannot append the batch",
+        streams.events,
+      );
+    }
     if (ack.duplicate) {
       // The server checks the msg id before the expected sequence, so a different batch decided
       // from the same snapshot (another orchestrator replica) also comes back as a duplicate: only

@@ -1,0 +1,61 @@
+import { EventBatch, ExecutionSnapshot } from "@jetflow/contracts";
+import type { JetStreamClient, JetStreamManager, PubAck } from "@nats-io/jetstream";
+import pino from "pino";
+import { createCommitter } from "./commit";
+import type { SnapshotStore } from "./kv-store";
+import { emptyStats } from "./stats";
+
+/** A committer over a stream whose publish answers `ack`; records what else it was asked. */
+function committerAnswering(ack: Partial<PubAck>) {
+  const asked = { getMessage: 0, putMonotonic: 0 };
+  const js = {
+    publish: () => Promise.resolve({ stream: "JETFLOW_EVENTS", ...ack }),
+  } as unknown as JetStreamClient;
+  const jsm = {
+    streams: {
+      getMessage: () => {
+        asked.getMessage += 1;
+        return Promise.resolve(null);
+      },
+    },
+  } as unknown as JetStreamManager;
+  const store: SnapshotStore = {
+    read: () => Promise.reject(new Error("not used")),
+    putMonotonic: () => {
+      asked.putMonotonic += 1;
+      return Promise.resolve({ written: true, storedSeq: 0 });
+    },
+  } as unknown as SnapshotStore;
+  const stats = emptyStats();
+  const commit = createCommitter({ js, jsm, store, stats, log: pino({ level: "silent" }) });
+  return { commit, asked, stats };
+}
+
+const commitOfExecution = {
+  executionId: "e-1",
+  batch: EventBatch.fromPartial({ executionId: "e-1" }),
+  batchBytes: new Uint8Array([1, 2, 3]),
+  firstEventId: 3,
+  lastEventId: 4,
+  expectedLastEventSeq: 10,
+  snapshot: ExecutionSnapshot.fromPartial({ executionId: "e-1" }),
+};
+
+describe("createCommitter", () => {
+  it("answers an error, not ok, when the batch is a duplicate still being stored (sequence 0)", async () => {
+    const { commit, asked, stats } = committerAnswering({ seq: 0, duplicate: true });
+    const reply = await commit(commitOfExecution);
+    expect(reply.result?.$case).toBe("error");
+    expect(reply.result?.$case === "error" && reply.result.value).toContain("still being stored");
+    // Nothing was read at sequence 0 and no snapshot was stored with it.
+    expect(asked).toEqual({ getMessage: 0, putMonotonic: 0 });
+    expect(stats.failures).toBe(1);
+  });
+
+  it("stores the snapshot and answers ok for a fresh append", async () => {
+    const { commit, asked } = committerAnswering({ seq: 42, duplicate: false });
+    const reply = await commit(commitOfExecution);
+    expect(reply.result).toEqual({ $case: "ok", value: { eventSeq: 42, duplicate: false } });
+    expect(asked.putMonotonic).toBe(1);
+  });
+});
