@@ -56,7 +56,7 @@ let passed = false;
 let workload: ReturnType<typeof startWorkload> | undefined;
 
 beforeAll(async () => {
-  cluster = await startNetnsCluster({ nodes: 3 });
+  cluster = await startNetnsCluster({ nodes: 3, extraConfig: process.env["PARTITION_NATS_DEBUG"] === "1" ? "debug: true" : undefined });
   engine = await startEngine({ nats: cluster, env: { JETFLOW_REPLICAS: "3" } });
   // The test's own connection notices a dead node within seconds: it reads leaders and histories.
   reader = await connectTo(cluster.urls, { pingInterval: 1_000, maxPingOut: 2, name: "partition-test" });
@@ -96,7 +96,7 @@ afterAll(async () => {
   await worker?.stop();
   await engine?.stop();
   await reader?.close();
-  if (!passed && cluster !== undefined) {
+  if ((!passed || process.env["PARTITION_KEEP_ARTIFACTS"] === "1") && cluster !== undefined) {
     const dest = join(
       ROOT,
       ".jetflow",
