@@ -56,7 +56,10 @@ let passed = false;
 let workload: ReturnType<typeof startWorkload> | undefined;
 
 beforeAll(async () => {
-  cluster = await startNetnsCluster({ nodes: 3, extraConfig: process.env["PARTITION_NATS_DEBUG"] === "1" ? "debug: true" : undefined });
+  cluster = await startNetnsCluster({
+    nodes: 3,
+    extraConfig: process.env["PARTITION_NATS_DEBUG"] === "1" ? "debug: true" : undefined,
+  });
   engine = await startEngine({ nats: cluster, env: { JETFLOW_REPLICAS: "3" } });
   // The test's own connection notices a dead node within seconds: it reads leaders and histories.
   reader = await connectTo(cluster.urls, { pingInterval: 1_000, maxPingOut: 2, name: "partition-test" });
