@@ -40,21 +40,22 @@ fi
 apt_packages=()
 need() { apt_packages+=("$@"); }
 
-# nats-server 2.10 or newer. Debian 12's package is 2.9.10, whose clustered streams lose
-# acknowledged messages when a node rejoins after a partition (docs/deploy.md, "Which
-# nats-server"); Debian 13's package (2.10) is fetched into .jetflow/tools with apt's own
-# signature checks, never installed system-wide. NATS_SERVER_BIN, when set, is used as it is.
-nats_min_minor=10
+# nats-server 2.11 or newer. Debian 12's package is 2.9.10, whose clustered streams lose
+# acknowledged messages when a node rejoins after a partition, and 2.10 (Debian 13) can skip a
+# message that a consumer handed back while its leader changed (docs/deploy.md, "Which
+# nats-server"). Debian testing's package (forky, 2.15 today) is fetched into .jetflow/tools with
+# apt's own signature checks, never installed system-wide. NATS_SERVER_BIN, when set, is used as it is.
+nats_min_minor=11
 nats_version_ok() { # the nats-server at $1 is 2.<nats_min_minor> or newer
   local v
   v=$("$1" --version 2>/dev/null | sed -n 's/.*v\([0-9]*\)\.\([0-9]*\)\..*/\1 \2/p')
   [ -n "$v" ] && { set -- $v; [ "$1" -gt 2 ] || { [ "$1" -eq 2 ] && [ "$2" -ge "$nats_min_minor" ]; }; }
 }
-fetch_debian13_nats_server() { # into .jetflow/tools/bin/nats-server; fails without apt or network
+fetch_debian_testing_nats_server() { # into .jetflow/tools/bin/nats-server; fails without apt or network
   local apt_dir="$PWD/.jetflow/tools/apt" out="$PWD/.jetflow/tools/nats-server-deb"
   command -v apt-get >/dev/null 2>&1 && command -v dpkg-deb >/dev/null 2>&1 || return 1
   rm -rf "$out" && mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$out" "$PWD/.jetflow/tools/bin"
-  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main" \
+  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian forky main" \
     >"$apt_dir/sources.list"
   local apt_opts=(-qq -o "Dir::Etc::SourceList=$apt_dir/sources.list" -o Dir::Etc::SourceParts=/dev/null
     -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache" -o Debug::NoLocking=1
@@ -68,15 +69,15 @@ fetch_debian13_nats_server() { # into .jetflow/tools/bin/nats-server; fails with
 if [ -z "${NATS_SERVER_BIN:-}" ]; then
   nats_found=$(command -v nats-server || { [ -x /usr/sbin/nats-server ] && echo /usr/sbin/nats-server; } || true)
   if [ -z "$nats_found" ] || ! nats_version_ok "$nats_found"; then
-    say "fetching nats-server 2.10 (Debian 13's package) into .jetflow/tools"
-    if ! fetch_debian13_nats_server; then
+    say "fetching nats-server (Debian testing's package) into .jetflow/tools"
+    if ! fetch_debian_testing_nats_server; then
       rm -f "$PWD/.jetflow/tools/bin/nats-server"
       if [ "$for_tests" = true ]; then
-        echo "cannot fetch Debian 13's nats-server package; the tests need nats-server 2.10 or newer: set NATS_SERVER_BIN to one" >&2
+        echo "cannot fetch Debian testing's nats-server package; the tests need nats-server 2.11 or newer: set NATS_SERVER_BIN to one" >&2
         exit 1
       elif [ -n "$nats_found" ]; then
-        # One local node (./scripts/start.sh) is not affected by 2.9's cluster faults.
-        echo "warning: cannot fetch nats-server 2.10; using $nats_found ($("$nats_found" --version 2>&1))" >&2
+        # One local node (./scripts/start.sh) is not affected by the older servers' cluster faults.
+        echo "warning: cannot fetch a newer nats-server; using $nats_found ($("$nats_found" --version 2>&1))" >&2
       else
         need nats-server
       fi

@@ -8,7 +8,7 @@ import { explainJetStreamError } from "@jetflow/contracts/internal";
 import { lazyChild, snapshotLogFields } from "@jetflow/service-runtime";
 import type { CommitReply, ExecutionSnapshot } from "@jetflow/contracts";
 import { eventBatchMsgId } from "@jetflow/engine";
-import type { JetStreamClient, JetStreamManager, PubAck } from "@nats-io/jetstream";
+import type { JetStreamClient, JetStreamManager, MsgRequest, PubAck } from "@nats-io/jetstream";
 import type { Logger } from "pino";
 import type { ValidCommit } from "@jetflow/engine";
 import { errorMessage, isWrongLastSequence } from "./errors";
@@ -58,20 +58,35 @@ export function createCommitter({ js, jsm, store, stats, log }: CommitterOptions
     // Lines about this commit name the execution, its workflow, state and trace; the child is
     // made only when a line is written, which the common path never does.
     const elog = lazyChild(log, () => ({ ...snapshotLogFields(c.snapshot) }));
-    let ack: PubAck;
+    let ack: Pick<PubAck, "seq" | "duplicate">;
+    // True once the batch stored at ack.seq is known to be this very batch.
+    let sameBatchStored = false;
     try {
       ack = await js.publish(subjects.events(id), c.batchBytes, {
         msgID: eventBatchMsgId(id, c.firstEventId),
         expect: { lastSubjectSequence: c.expectedLastEventSeq },
       });
     } catch (err) {
-      if (isWrongLastSequence(err)) {
+      if (!isWrongLastSequence(err)) {
+        return failure(id, elog(), err, "cannot append the batch", streams.events);
+      }
+      // nats-server 2.11+ checks the expected sequence before the msg id, so the retry of a commit
+      // that was stored (its answer lost) is refused here rather than answered as a duplicate: the
+      // batch stored right after the expected sequence tells that retry from a real conflict.
+      let next: { seq: number; data: Uint8Array } | null;
+      try {
+        next = await nextBatchAfter(id, c.expectedLastEventSeq);
+      } catch (readErr) {
+        return failure(id, elog(), readErr, "cannot read the batch appended before", streams.events);
+      }
+      if (next === null || !sameBytes(next.data, c.batchBytes)) {
         elog().debug({ expectedLastEventSeq: c.expectedLastEventSeq }, "commit conflict");
         return conflict(
           `execution "${id}" has moved past sequence ${c.expectedLastEventSeq}: ${errorMessage(err)}`,
         );
       }
-      return failure(id, elog(), err, "cannot append the batch", streams.events);
+      ack = { seq: next.seq, duplicate: true };
+      sameBatchStored = true;
     }
     if (ack.duplicate && ack.seq === 0) {
       // A replicated stream answers a copy of a batch it is still storing (proposed, not yet
@@ -86,8 +101,8 @@ export function createCommitter({ js, jsm, store, stats, log }: CommitterOptions
         streams.events,
       );
     }
-    if (ack.duplicate) {
-      // The server checks the msg id before the expected sequence, so a different batch decided
+    if (ack.duplicate && !sameBatchStored) {
+      // nats-server 2.10 checks the msg id before the expected sequence, so a different batch decided
       // from the same snapshot (another orchestrator replica) also comes back as a duplicate: only
       // the same bytes make it a retry of this commit.
       try {
@@ -101,8 +116,8 @@ export function createCommitter({ js, jsm, store, stats, log }: CommitterOptions
       } catch (err) {
         return failure(id, elog(), err, "cannot read the batch appended before", streams.events);
       }
-      stats.duplicates += 1;
     }
+    if (ack.duplicate) stats.duplicates += 1;
     const snapshot: ExecutionSnapshot = { ...c.snapshot, lastEventSeq: ack.seq };
     try {
       // A first batch that was not a duplicate created the execution: its entry cannot exist yet.
@@ -128,6 +143,20 @@ export function createCommitter({ js, jsm, store, stats, log }: CommitterOptions
     stats.commits += 1;
     return { result: { $case: "ok", value: { eventSeq: ack.seq, duplicate: ack.duplicate } } };
   };
+
+  /** The first batch of the execution stored after stream sequence `afterSeq`, if any. */
+  async function nextBatchAfter(
+    executionId: string,
+    afterSeq: number,
+  ): Promise<{ seq: number; data: Uint8Array } | null> {
+    // STREAM.MSG.GET answers next_by_subj (nats-server 2.9+); nats.js types it only for direct
+    // get, which may read a lagging replica.
+    const request = {
+      seq: afterSeq + 1,
+      next_by_subj: subjects.events(executionId),
+    } as unknown as MsgRequest;
+    return jsm.streams.getMessage(streams.events, request);
+  }
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
