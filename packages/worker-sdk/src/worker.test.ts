@@ -58,9 +58,14 @@ describe("createWorker", () => {
 });
 
 describe("workerConnectionOptions", () => {
-  it("finds a silently dead connection within 10 s and reconnects forever", () => {
+  it("finds a silently dead connection within 10 s and reconnects forever, past a node that does not answer", () => {
     const options = workerConnectionOptions();
-    expect(options).toMatchObject({ pingInterval: 3_000, maxPingOut: 2, maxReconnectAttempts: -1 });
+    expect(options).toMatchObject({
+      pingInterval: 3_000,
+      maxPingOut: 2,
+      maxReconnectAttempts: -1,
+      timeout: 3_000,
+    });
     expect((options.pingInterval ?? 0) * ((options.maxPingOut ?? 0) + 1)).toBeLessThanOrEqual(10_000);
   });
 });

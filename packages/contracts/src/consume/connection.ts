@@ -15,16 +15,25 @@ export const PING_INTERVAL_MS = 3_000;
 export const MAX_PINGS_OUT = 2;
 
 /**
+ * How long one connection attempt may take (TCP, TLS, the server's first pong). nats.js waits
+ * 20 s by default, and a node that is cut off answers nothing: a reconnect that happened to dial
+ * it first waited out the partition instead of moving on to the nodes that answer.
+ */
+export const CONNECT_TIMEOUT_MS = 3_000;
+
+/**
  * The connection options that keep a jetflow process connected: dead-peer detection in under
- * 10 s, reconnecting forever, to every server of the cluster it learns of, with jitter.
+ * 10 s, reconnecting forever, to every server of the cluster it learns of, with jitter, giving
+ * up on a server that does not answer within 3 s.
  */
 export function connectionOptions(): Pick<
   ConnectionOptions,
-  "pingInterval" | "maxPingOut" | "maxReconnectAttempts" | "reconnectTimeWait" | "reconnectJitter"
+  "pingInterval" | "maxPingOut" | "maxReconnectAttempts" | "reconnectTimeWait" | "reconnectJitter" | "timeout"
 > {
   return {
     pingInterval: PING_INTERVAL_MS,
     maxPingOut: MAX_PINGS_OUT,
+    timeout: CONNECT_TIMEOUT_MS,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
     reconnectJitter: 250,
