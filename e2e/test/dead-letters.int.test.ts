@@ -99,6 +99,22 @@ async function grpcCode(call: Promise<unknown>): Promise<number> {
   }
 }
 
+/** Runs the jetflow CLI against the test engine. */
+function cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((done, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { PATH: process.env.PATH, JETFLOW_ADDR: fixture.engine.grpcAddress },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once("error", reject);
+    child.once("close", (code) => done({ code, stdout, stderr }));
+  });
+}
+
 it("replays a Task a worker parked, once a worker can run it", async () => {
   const executionId = await start("dl-task", { n: 1 });
   const { data, subject } = await takeTask("dl-held");
@@ -261,6 +277,74 @@ it("refuses to replay an event batch and discards it", async () => {
   expect(await grpcCode(fixture.engine.client.discardDeadLetter({ sequence }))).toBe(5);
 });
 
+it("refuses to replay a request to the state-manager, which stays parked until discarded", async () => {
+  const subject = subjects.stateLoad;
+  await publishDeadLetter(js, {
+    service: "state-manager",
+    subject,
+    data: new Uint8Array([7, 7, 7]),
+    reason: "cannot decode the request",
+    parkedTime: new Date(),
+  });
+  const sequence = await letterOf("state-manager", subject);
+  const shown = await fixture.engine.client.getDeadLetter({ sequence });
+  expect(shown.deadLetter).toMatchObject({
+    service: "state-manager",
+    kind: "state-request",
+    subject,
+    executionId: "",
+    replayable: false,
+  });
+
+  const message = `dead letter ${sequence} cannot be replayed: a state-request message on "${subject}" has nothing to deliver it again to; discard it`;
+  let refusal: ServiceError | undefined;
+  await fixture.engine.client.replayDeadLetter({ sequence }).catch((err: ServiceError) => (refusal = err));
+  expect(refusal?.code).toBe(9);
+  expect(refusal?.details).toBe(message);
+  // The CLI refuses it too (exit 5, the server said no), with the reason.
+  const refused = await cli("dead-letters", "replay", String(sequence));
+  expect(refused.code).toBe(5);
+  expect(refused.stderr).toContain(message);
+  // Refused, it is still there to discard.
+  expect((await fixture.engine.client.getDeadLetter({ sequence })).deadLetter?.sequence).toBe(sequence);
+  await fixture.engine.client.discardDeadLetter({ sequence });
+  expect(await grpcCode(fixture.engine.client.getDeadLetter({ sequence }))).toBe(5);
+});
+
+it("replays a parked command through the CLI", async () => {
+  const executionId = await start("dl-hold");
+  await waitFor(async () => {
+    const described = await fixture.engine.client.describeExecution({ executionId });
+    return described.activeStates.includes("W") ? true : undefined;
+  });
+  const subject = subjects.command(executionId);
+  const stop = encode(Command, {
+    executionId,
+    kind: { $case: "stop", value: { error: "ReplayedByCli", cause: "parked, then replayed by the CLI" } },
+  });
+  await publishDeadLetter(js, {
+    service: "orchestrator",
+    subject,
+    data: stop,
+    reason: "snapshot behind the command",
+    parkedTime: new Date(),
+  });
+  const sequence = await letterOf("orchestrator", subject);
+
+  const replayed = await cli("dead-letters", "replay", String(sequence));
+  expect(replayed.code).toBe(0);
+  expect(replayed.stdout).toContain(`dead letter ${sequence} replayed on ${subject}`);
+  expect(replayed.stdout).not.toContain("already replayed");
+  const ended = await waitForEnd(fixture.engine.client, executionId);
+  expect(statusOf(ended.execution?.status)).toBe("ABORTED");
+  expect(ended.error).toBe("ReplayedByCli");
+  expect(ended.cause).toBe("parked, then replayed by the CLI");
+  await checkStoredExecution(fixture.nc, executionId);
+  // Replayed, the letter is gone: replaying it again finds nothing (exit 4).
+  expect(await grpcCode(fixture.engine.client.getDeadLetter({ sequence }))).toBe(5);
+  expect((await cli("dead-letters", "replay", String(sequence))).code).toBe(4);
+});
+
 it("does not publish twice when a replay is retried after it published", async () => {
   const subject = subjects.task("dl-orphan");
   const data = encode(
@@ -326,17 +410,6 @@ it("lists with filters, and the CLI lists, shows and discards", async () => {
   expect(rest.deadLetters.map((l) => l.reason)).toEqual(["alpha again"]);
   expect(rest.nextPageToken).toBe("");
 
-  const cli = (...args: string[]) =>
-    new Promise<{ code: number | null; stdout: string }>((done, reject) => {
-      const child = spawn(process.execPath, [CLI, ...args], {
-        env: { PATH: process.env.PATH, JETFLOW_ADDR: fixture.engine.grpcAddress },
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      let stdout = "";
-      child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-      child.once("error", reject);
-      child.once("close", (code) => done({ code, stdout }));
-    });
   const listed = await cli("dead-letters", "list", "--subject", subject, "--reason", "beta");
   expect(listed.code).toBe(0);
   expect(listed.stdout).toContain("beta reason");

@@ -7,6 +7,7 @@ import { join, resolve } from "node:path";
 import {
   CreateActivityCommand,
   CreateStateMachineCommand,
+  DeleteActivityCommand,
   DeleteStateMachineCommand,
   DescribeActivityCommand,
   DescribeExecutionCommand,
@@ -638,6 +639,119 @@ describe("the Step Functions API with AWS's JavaScript client", () => {
     );
     expect(task.taskToken).toBeUndefined();
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_900);
+  });
+
+  it("deletes an activity: it is no longer described, listed or polled, and can be declared again", async () => {
+    const gone = uniqueName("gone");
+    const arn = activityArn(gone);
+    await sfn.send(new CreateActivityCommand({ name: gone }));
+    expect((await sfn.send(new DescribeActivityCommand({ activityArn: arn }))).name).toBe(gone);
+
+    expect(await sfn.send(new DeleteActivityCommand({ activityArn: arn }))).toMatchObject({
+      $metadata: { httpStatusCode: 200 },
+    });
+    expect(await failure(sfn.send(new DescribeActivityCommand({ activityArn: arn })))).toMatchObject({
+      name: "ActivityDoesNotExist",
+      status: 400,
+    });
+    expect(
+      await failure(sfn.send(new GetActivityTaskCommand({ activityArn: arn, workerName: "w" }))),
+    ).toMatchObject({ name: "ActivityDoesNotExist", status: 400 });
+    const listed = await sfn.send(new ListActivitiesCommand({ maxResults: 1000 }));
+    const names = (listed.activities ?? []).map((a) => a.name);
+    expect(names).toContain(activity);
+    expect(names).not.toContain(gone);
+    // Deleting it again succeeds, as in AWS.
+    await sfn.send(new DeleteActivityCommand({ activityArn: arn }));
+    await sfn.send(new CreateActivityCommand({ name: gone }));
+    expect((await sfn.send(new DescribeActivityCommand({ activityArn: arn }))).name).toBe(gone);
+  });
+
+  it("redrives a failed execution, which runs its failed task again and succeeds", async () => {
+    const flaky = uniqueName("flaky");
+    await sfn.send(new CreateActivityCommand({ name: flaky }));
+    // No Catch: the task's failure fails the execution in the Task state, where a redrive resumes.
+    const created = await sfn.send(
+      new CreateStateMachineCommand({
+        name: uniqueName("redriven"),
+        definition: JSON.stringify({
+          StartAt: "Prepare",
+          States: {
+            Prepare: { Type: "Pass", Result: "prepared", ResultPath: "$.prepared", Next: "Charge" },
+            Charge: {
+              Type: "Task",
+              Resource: activityArn(flaky),
+              TimeoutSeconds: 60,
+              Parameters: { "amount.$": "$.amount", "redrives.$": "$$.Execution.RedriveCount" },
+              End: true,
+            },
+          },
+        }),
+        roleArn: ROLE,
+      }),
+    );
+    const started = await sfn.send(
+      new StartExecutionCommand({
+        stateMachineArn: created.stateMachineArn,
+        name: "first-fails",
+        input: '{"amount":7}',
+      }),
+    );
+    const executionArn = started.executionArn ?? "";
+    const nextTask = async () => {
+      let token = "";
+      let input = "";
+      await waitFor(async () => {
+        const task = await sfn.send(
+          new GetActivityTaskCommand({ activityArn: activityArn(flaky), workerName: "flaky-worker" }),
+        );
+        token = task.taskToken ?? "";
+        input = task.input ?? "";
+        return token !== "";
+      }, 30_000);
+      return { token, input: JSON.parse(input) as unknown };
+    };
+
+    const first = await nextTask();
+    expect(first.input).toEqual({ amount: 7, redrives: 0 });
+    await sfn.send(
+      new SendTaskFailureCommand({ taskToken: first.token, error: "Unavailable", cause: "try later" }),
+    );
+    expect(await waitForStatus(executionArn, "FAILED")).toMatchObject({
+      error: "Unavailable",
+      cause: "try later",
+    });
+
+    const redrive = await sfn.send(new RedriveExecutionCommand({ executionArn }));
+    expect(redrive.redriveDate).toBeInstanceOf(Date);
+    // The Task runs again with the input it had, and sees the redrive count.
+    const second = await nextTask();
+    expect(second.input).toEqual({ amount: 7, redrives: 1 });
+    await sfn.send(new SendTaskSuccessCommand({ taskToken: second.token, output: '{"charged":7}' }));
+    const done = await waitForStatus(executionArn, "SUCCEEDED");
+    expect(JSON.parse(done.output ?? "")).toEqual({ charged: 7 });
+    expect(done.name).toBe("first-fails");
+
+    const history = await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000 }));
+    const types = (history.events ?? []).map((e) => e.type);
+    const redriven = (history.events ?? []).filter((e) => e.type === "ExecutionRedriven");
+    expect(redriven).toHaveLength(1);
+    expect(redriven[0]?.executionRedrivenEventDetails).toEqual({ redriveCount: 1 });
+    // After the failure: the redrive, the Task entered again (not the Pass before it), its success.
+    const at = types.indexOf("ExecutionRedriven");
+    expect(types.slice(0, at)).toContain("ExecutionFailed");
+    expect(types.slice(at)).toEqual(
+      expect.arrayContaining(["TaskStateEntered", "ActivitySucceeded", "ExecutionSucceeded"]),
+    );
+    expect(types.slice(at)).not.toContain("PassStateEntered");
+    expect(types.filter((t) => t === "ActivityScheduled")).toHaveLength(2);
+    expect(types[types.length - 1]).toBe("ExecutionSucceeded");
+
+    // Succeeded, it cannot be redriven again.
+    expect(await failure(sfn.send(new RedriveExecutionCommand({ executionArn })))).toMatchObject({
+      name: "ExecutionNotRedrivable",
+      status: 400,
+    });
   });
 });
 

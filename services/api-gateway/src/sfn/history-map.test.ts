@@ -123,6 +123,66 @@ describe("toSfnHistoryEvent", () => {
     });
   });
 
+  it("maps a redrive to ExecutionRedriven with its count only, the rest of it being jetflow's", () => {
+    expect(
+      toSfnHistoryEvent(
+        event(12, {
+          $case: "executionRedriven",
+          value: {
+            redriveCount: 2,
+            identity: "ops@example.com",
+            timeoutTimerId: "n-1.t12",
+            stateName: "Charge",
+            timeoutSeconds: 300,
+          },
+        }),
+        context,
+      ),
+    ).toEqual({
+      id: 12,
+      previousEventId: 11,
+      timestamp: at.getTime() / 1000,
+      type: "ExecutionRedriven",
+      executionRedrivenEventDetails: { redriveCount: 2 },
+    });
+  });
+
+  it("keeps jetflow's names, without details, for the children a redrive resumes and reports", () => {
+    const redriven = event(
+      14,
+      {
+        $case: "childrenRedriven",
+        value: {
+          startedEventId: 3,
+          total: 4,
+          maxConcurrency: 2,
+          toleratedFailures: 0,
+          succeeded: Buffer.from([0b0101]),
+          succeededCount: 2,
+          launched: 4,
+        },
+      },
+      "Fan",
+    );
+    expect(toSfnHistoryEvent(redriven, context)).toEqual({
+      id: 14,
+      previousEventId: 13,
+      timestamp: at.getTime() / 1000,
+      type: "ChildrenRedriven",
+    });
+    const reported = event(5, {
+      $case: "childResultReported",
+      value: { redriveCount: 1, outputJson: '{"charged":true}' },
+    });
+    // No details, even with execution data included: AWS has no type for it.
+    expect(toSfnHistoryEvent(reported, context)).toEqual({
+      id: 5,
+      previousEventId: 4,
+      timestamp: at.getTime() / 1000,
+      type: "ChildResultReported",
+    });
+  });
+
   it("maps every event, those AWS has no type for under jetflow's name, so no id is skipped", () => {
     const types = new Map([...context.stateTypes, ["Both", "Parallel"]]);
     const ctx = { ...context, stateTypes: types };
