@@ -2,6 +2,8 @@
  * The Go example worker (examples/go-worker, built here with `go build` from Debian's Go
  * libraries, no network) does the tasks of workflows run by the engine: a success, a failure
  * caught by Catch, a retry, a heartbeat timeout, and a stop that cancels the handler's context.
+ * The engine is traced (OTLP to a receiver in the test): the Go worker's results carry their
+ * tasks' `traceparent`, so the result-ingestor's spans join the execution's trace.
  */
 import { execFile, spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
@@ -9,11 +11,14 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
+import { subjects } from "@jetflow/contracts";
 import { waitFor } from "@jetflow/testing";
 import { connectTo } from "@jetflow/testing";
-import type { NatsConnection } from "@nats-io/transport-node";
+import type { Msg, NatsConnection } from "@nats-io/transport-node";
 import { checkStoredExecution, startEngine, statusOf, waitForEnd } from "../src";
 import type { Engine } from "../src";
+import { startOtlpReceiver } from "./otlp-receiver";
+import type { OtlpReceiver } from "./otlp-receiver";
 
 const execFileAsync = promisify(execFile);
 const ROOT = resolve(__dirname, "../..");
@@ -21,10 +26,21 @@ const EXAMPLE = join(ROOT, "examples/go-worker");
 const buildDir = mkdtempSync(join(tmpdir(), "jetflow-go-worker-"));
 const binary = join(buildDir, "go-worker");
 
+let receiver: OtlpReceiver;
 let engine: Engine;
 let nc: NatsConnection;
 let worker: ChildProcess | undefined;
 let printed = "";
+/** The `traceparent` header of every task and result published, by task token (their Nats-Msg-Id). */
+const taskTraceParents = new Map<string, string | undefined>();
+const resultTraceParents = new Map<string, string | undefined>();
+
+function recordTraceParent(into: Map<string, string | undefined>) {
+  return (err: Error | null, msg: Msg) => {
+    const token = msg.headers?.get("Nats-Msg-Id");
+    if (err === null && token) into.set(token, msg.headers?.get("traceparent") || undefined);
+  };
+}
 
 async function buildGoWorker(): Promise<void> {
   // Offline: dependencies come from vendor/, made from Debian's Go packages; GOPROXY=off forbids a fetch.
@@ -34,11 +50,19 @@ async function buildGoWorker(): Promise<void> {
 }
 
 beforeAll(async () => {
-  const [started, built] = await Promise.allSettled([startEngine(), buildGoWorker()]);
+  receiver = await startOtlpReceiver();
+  const [started, built] = await Promise.allSettled([
+    startEngine({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url } }),
+    buildGoWorker(),
+  ]);
   if (started.status === "rejected") throw started.reason;
   engine = started.value;
   if (built.status === "rejected") throw built.reason;
   nc = await connectTo(engine.natsUrl);
+  // Core subscriptions see every JetStream publish on these subjects, headers included.
+  nc.subscribe(subjects.allTasks, { callback: recordTraceParent(taskTraceParents) });
+  nc.subscribe(subjects.allResults, { callback: recordTraceParent(resultTraceParents) });
+  await nc.flush();
   worker = spawn(binary, [], {
     env: { PATH: process.env.PATH, NATS_URL: engine.natsUrl },
     stdio: ["ignore", "pipe", "pipe"],
@@ -64,6 +88,7 @@ afterAll(async () => {
   }
   await nc?.close();
   await engine?.stop();
+  await receiver?.close();
   rmSync(buildDir, { recursive: true, force: true });
 });
 
@@ -104,6 +129,38 @@ test("the Go worker's tasks succeed, and a failing gateway is retried until it s
     },
     error: "",
   });
+});
+
+test("the Go worker's results carry their tasks' traceparent: the result-ingestor continues the trace", async () => {
+  const executionId = await start("go-payment", { who: "tracer", amount: 10 });
+  expect((await finish(executionId)).status).toBe("SUCCEEDED");
+  // Greet, Charge and three attempts of Notify.
+  const tokens = [...taskTraceParents.keys()].filter((token) => token.startsWith(`${executionId}.`));
+  await waitFor(() => tokens.every((token) => resultTraceParents.has(token)), {
+    message: "a result of every task seen",
+  });
+  expect(tokens).toHaveLength(5);
+  for (const token of tokens) {
+    expect(taskTraceParents.get(token)).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
+    expect([token, resultTraceParents.get(token)]).toEqual([token, taskTraceParents.get(token)]);
+  }
+  // The Go worker records no span: each result's span is a child of its task's parent, the
+  // execution's StartExecution span.
+  const root = await waitFor(() =>
+    receiver.spans.find(
+      (s) => s.name === "StartExecution go-payment" && s.attributes["jetflow.execution_id"] === executionId,
+    ),
+  );
+  const results = await waitFor(
+    () => {
+      const found = receiver.spans.filter(
+        (s) => s.traceId === root.traceId && s.service === "result-ingestor" && s.name.startsWith("result "),
+      );
+      return found.length === tokens.length ? found : undefined;
+    },
+    { message: "a result-ingestor span per Go result in the execution's trace" },
+  );
+  expect(results.map((s) => s.parentSpanId)).toEqual(tokens.map(() => root.spanId));
 });
 
 test("a Go error with an ASL name is caught by Catch", async () => {

@@ -31,6 +31,12 @@ const (
 	ResultStateHeader = "Jetflow-State"
 	// MaxResultNameHeaderBytes is the longest value of either header; a longer name is not sent.
 	MaxResultNameHeaderBytes = 1024
+	// TraceParentHeader is the W3C trace context header of a task (set by the engine when it is
+	// traced); the worker copies it onto the task's result, so the engine's trace goes on.
+	TraceParentHeader = "traceparent"
+	// TraceStateHeader is the W3C vendor trace state that may go with TraceParentHeader; it is
+	// copied the same way.
+	TraceStateHeader = "tracestate"
 
 	maxConsumerNameBytes = 200
 )

@@ -51,12 +51,12 @@ func TestConsumerNameOfALongActivityIsAHash(t *testing.T) {
 }
 
 func TestResultHeaderLeavesOutNamesThatCannotBeHeaderValues(t *testing.T) {
-	h := resultHeader(&jetflowpb.Task{WorkflowName: "orders", StateName: "Charge card"})
+	h := resultHeader(&jetflowpb.Task{WorkflowName: "orders", StateName: "Charge card"}, nil)
 	if h.Get(ResultWorkflowHeader) != "orders" || h.Get(ResultStateHeader) != "Charge card" {
 		t.Errorf("header = %v", h)
 	}
 	for _, state := range []string{"", "two\nlines", "cr\r", " padded ", strings.Repeat("x", MaxResultNameHeaderBytes+1)} {
-		h := resultHeader(&jetflowpb.Task{WorkflowName: "orders", StateName: state})
+		h := resultHeader(&jetflowpb.Task{WorkflowName: "orders", StateName: state}, nil)
 		if _, ok := h[ResultStateHeader]; ok {
 			t.Errorf("state %q was sent: %v", state, h)
 		}
@@ -64,7 +64,7 @@ func TestResultHeaderLeavesOutNamesThatCannotBeHeaderValues(t *testing.T) {
 			t.Errorf("workflow missing beside state %q: %v", state, h)
 		}
 	}
-	if len(resultHeader(&jetflowpb.Task{})) != 0 {
+	if len(resultHeader(&jetflowpb.Task{}, nil)) != 0 {
 		t.Error("a task without names gave headers")
 	}
 }

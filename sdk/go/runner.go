@@ -286,6 +286,9 @@ func (r *activityRunner) run(ctx context.Context, t *running, pb *jetflowpb.Task
 		HeartbeatInterval: time.Duration(pb.GetHeartbeatIntervalSeconds()) * time.Second,
 		run:               t,
 	}
+	if task.TraceParent = headerValue(t.msg.Header, TraceParentHeader); task.TraceParent != "" {
+		task.TraceState = headerValue(t.msg.Header, TraceStateHeader)
+	}
 	if task.RootExecutionID == "" {
 		task.RootExecutionID = task.ExecutionID // an engine older than the field
 	}
@@ -331,7 +334,7 @@ func failure(token, name, cause string) *jetflowpb.TaskResult {
 
 // publish stores the result in JetStream, retrying until it is stored or the task was handed
 // back. Nats-Msg-Id = token: a task run twice yields one stored result. Its headers also name the
-// task's workflow and state, for the engine's log lines.
+// task's workflow and state, for the engine's log lines, and carry the task's trace context.
 func (r *activityRunner) publish(t *running, task *jetflowpb.Task, result *jetflowpb.TaskResult) {
 	result.WorkerId = r.w.opts.WorkerID
 	result.CompletedTime = timestamppb.Now()
@@ -340,7 +343,7 @@ func (r *activityRunner) publish(t *running, task *jetflowpb.Task, result *jetfl
 		r.w.opts.Logger.Printf("jetflow: cannot encode the result of %s: %v", t.token, err)
 		bytes, _ = proto.Marshal(failure(t.token, RuntimeError, err.Error()))
 	}
-	msg := &nats.Msg{Subject: ResultSubject(r.activity), Data: bytes, Header: resultHeader(task)}
+	msg := &nats.Msg{Subject: ResultSubject(r.activity), Data: bytes, Header: resultHeader(task, t.msg.Header)}
 	for attempt := 1; ; attempt++ {
 		ctx, cancel := context.WithTimeout(context.Background(), publishRetryTimeout)
 		_, err := r.js.PublishMsg(msg, nats.MsgId(t.token), nats.Context(ctx))
@@ -359,8 +362,10 @@ func (r *activityRunner) publish(t *running, task *jetflowpb.Task, result *jetfl
 
 // resultHeader is the header of a task's result: its workflow and state, each left out when it
 // cannot travel as a NATS header value (empty, a line break, surrounding space, or longer than
-// MaxResultNameHeaderBytes).
-func resultHeader(task *jetflowpb.Task) nats.Header {
+// MaxResultNameHeaderBytes), and the trace context of the task message (taskHeader), so that the
+// engine's span of the result joins the task's trace. The worker starts no span of its own: the
+// result's parent is the task's parent.
+func resultHeader(task *jetflowpb.Task, taskHeader nats.Header) nats.Header {
 	h := nats.Header{}
 	if name := task.GetWorkflowName(); sendableHeaderValue(name) {
 		h.Set(ResultWorkflowHeader, name)
@@ -368,7 +373,27 @@ func resultHeader(task *jetflowpb.Task) nats.Header {
 	if name := task.GetStateName(); sendableHeaderValue(name) {
 		h.Set(ResultStateHeader, name)
 	}
+	if parent := headerValue(taskHeader, TraceParentHeader); parent != "" {
+		h.Set(TraceParentHeader, parent)
+		if state := headerValue(taskHeader, TraceStateHeader); state != "" {
+			h.Set(TraceStateHeader, state)
+		}
+	}
 	return h
+}
+
+// headerValue is the first value of a header, its name matched in any case (W3C trace context
+// names are case-insensitive; nats.Header.Get is not), or "" when absent.
+func headerValue(h nats.Header, name string) string {
+	if v := h.Get(name); v != "" {
+		return v
+	}
+	for key, values := range h {
+		if strings.EqualFold(key, name) && len(values) > 0 && values[0] != "" {
+			return values[0]
+		}
+	}
+	return ""
 }
 
 func sendableHeaderValue(value string) bool {

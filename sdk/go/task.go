@@ -38,6 +38,10 @@ type Task struct {
 	Deadline time.Time
 	// HeartbeatInterval is how often Heartbeat must be called (HeartbeatSeconds); 0 means never.
 	HeartbeatInterval time.Duration
+	// TraceParent is the task's W3C traceparent header ("" when the engine does not trace) and
+	// TraceState its tracestate. The worker records no spans; a handler that does (with an
+	// OpenTelemetry SDK of its own) can make them children of this one.
+	TraceParent, TraceState string
 
 	run *running
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -265,4 +266,74 @@ func TestResultsNameTheTasksWorkflowAndStateInHeaders(t *testing.T) {
 		return
 	}
 	t.Fatal("no result of the task")
+}
+
+func TestResultsCarryTheTasksTraceContext(t *testing.T) {
+	url := startNats(t)
+	_, js := connectJS(t, url)
+	var seen sync.Map // token -> the handler's Task.TraceParent + " " + Task.TraceState
+	w := NewWorker(Options{URL: url})
+	w.Handle("traced", func(ctx context.Context, task *Task) (any, error) {
+		seen.Store(task.Token, task.TraceParent+" "+task.TraceState)
+		return true, nil
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	waitForStream(t, js)
+	if _, err := js.AddStream(&nats.StreamConfig{Name: ResultStream, Subjects: []string{"jetflow.results.>"}}); err != nil &&
+		!errors.Is(err, nats.ErrStreamNameAlreadyInUse) {
+		t.Fatal(err)
+	}
+	const parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	tasks := map[string]nats.Header{
+		"exec-8.1": {"traceparent": {parent}, "tracestate": {"vendor=opaque"}},
+		"exec-8.2": {"Traceparent": {parent}}, // W3C header names are case-insensitive
+		"exec-8.3": {"tracestate": {"vendor=alone"}},
+	}
+	for token, header := range tasks {
+		bytes, _ := proto.Marshal(&jetflowpb.Task{
+			TaskToken: token, ExecutionId: "exec-8", RootExecutionId: "exec-8", StateName: "S",
+			WorkflowName: "w", Activity: "traced", Attempt: 1, InputJson: "{}", ScheduledTime: timestamppb.Now(),
+		})
+		header.Set("Nats-Msg-Id", token)
+		if _, err := js.PublishMsg(&nats.Msg{Subject: TaskSubject("traced"), Data: bytes, Header: header}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sub, err := js.PullSubscribe(ResultSubject("traced"), "", nats.BindStream(ResultStream))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]nats.Header{}
+	deadline := time.Now().Add(20 * time.Second)
+	for len(got) < len(tasks) && time.Now().Before(deadline) {
+		msgs, _ := sub.Fetch(len(tasks)-len(got), nats.MaxWait(time.Second))
+		for _, m := range msgs {
+			got[m.Header.Get("Nats-Msg-Id")] = m.Header
+			_ = m.Ack()
+		}
+	}
+	if len(got) != len(tasks) {
+		t.Fatalf("got %d results, want %d", len(got), len(tasks))
+	}
+	want := map[string][2]string{ // token -> traceparent, tracestate of the result
+		"exec-8.1": {parent, "vendor=opaque"},
+		"exec-8.2": {parent, ""},
+		"exec-8.3": {"", ""}, // a tracestate without a traceparent means nothing
+	}
+	for token, w := range want {
+		h := got[token]
+		if p, s := h.Get(TraceParentHeader), h.Get(TraceStateHeader); p != w[0] || s != w[1] {
+			t.Errorf("result of %s: traceparent %q, tracestate %q; want %q, %q", token, p, s, w[0], w[1])
+		}
+		if h.Get(ResultWorkflowHeader) != "w" || h.Get(ResultStateHeader) != "S" {
+			t.Errorf("result of %s lost its workflow and state headers: %v", token, h)
+		}
+		if v, _ := seen.Load(token); v != w[0]+" "+w[1] {
+			t.Errorf("the handler of %s saw TraceParent and TraceState %q, want %q", token, v, w[0]+" "+w[1])
+		}
+	}
 }
