@@ -1,7 +1,9 @@
 // Every route of the HTTP/JSON API and the mapping of gRPC codes to HTTP statuses, against the
 // engine running as processes. The last block stops nats-server: it must stay last.
-import { httpRoutes } from "@jetflow/contracts";
+import { Task, encode, httpRoutes, subjects } from "@jetflow/contracts";
+import { publishDeadLetter } from "@jetflow/service-runtime";
 import { waitFor } from "@jetflow/testing";
+import { jetstream } from "@nats-io/jetstream";
 import { useEngine } from "./fixture";
 
 const fixture = useEngine();
@@ -24,6 +26,7 @@ async function call(verb: string, path: string, body?: unknown): Promise<Reply> 
 
 const get = (path: string) => call("GET", path);
 const post = (path: string, body?: unknown) => call("POST", path, body);
+const del = (path: string) => call("DELETE", path);
 
 /** Reads a Server-Sent Events response to its end: each event's name, id and parsed data. */
 async function readEvents(path: string, headers: Record<string, string> = {}) {
@@ -67,12 +70,15 @@ async function waitForStatus(executionId: string, status: string): Promise<Recor
   });
 }
 
+/** The tokens of the tasks scheduled so far in the execution's history, oldest first. */
+async function taskTokens(executionId: string): Promise<string[]> {
+  const { body } = await get(`/v1/executions/${executionId}/history?pageSize=1000`);
+  const events = (body.events ?? []) as { taskScheduled?: { taskToken: string } }[];
+  return events.map((e) => e.taskScheduled?.taskToken).filter((t) => t !== undefined);
+}
+
 async function activeToken(executionId: string): Promise<string> {
-  return waitFor(async () => {
-    const { body } = await get(`/v1/executions/${executionId}/history?pageSize=1000`);
-    const events = body.events as { taskScheduled?: { taskToken: string } }[];
-    return events.map((e) => e.taskScheduled?.taskToken).filter((t) => t !== undefined)[0];
-  });
+  return waitFor(async () => (await taskTokens(executionId))[0]);
 }
 
 describe("workflows over HTTP", () => {
@@ -236,6 +242,293 @@ describe("executions over HTTP", () => {
     expect(await waitForStatus(second, "EXECUTION_STATUS_FAILED")).toMatchObject({
       error: "Rejected",
       cause: "no",
+    });
+  });
+
+  it("redrives a failed execution, which runs its failed task again and succeeds", async () => {
+    const executionId = (await post("/v1/executions", { workflowName: "http-external", inputJson: "{}" }))
+      .body.executionId as string;
+    const first = await activeToken(executionId);
+    await post("/v1/tasks:sendFailure", { taskToken: first, error: "Broken", cause: "first try" });
+    await waitForStatus(executionId, "EXECUTION_STATUS_FAILED");
+
+    expect(await post(`/v1/executions/${executionId}:redrive`, {})).toEqual({
+      status: 200,
+      body: { redriveTime: expect.any(String), redriveCount: 1 },
+    });
+    const running = await waitForStatus(executionId, "EXECUTION_STATUS_RUNNING");
+    expect(running.execution).toMatchObject({ redriveCount: 1 });
+    // The task that failed is scheduled again, under a new token.
+    const second = await waitFor(async () => (await taskTokens(executionId))[1]);
+    expect(second).not.toBe(first);
+    expect(await post("/v1/tasks:sendSuccess", { taskToken: second, outputJson: '{"again":true}' })).toEqual({
+      status: 200,
+      body: {},
+    });
+    expect(await waitForStatus(executionId, "EXECUTION_STATUS_SUCCEEDED")).toMatchObject({
+      execution: { redriveCount: 1 },
+      outputJson: '{"again":true}',
+    });
+    // A succeeded execution cannot be redriven: FAILED_PRECONDITION, 400.
+    expect(await post(`/v1/executions/${executionId}:redrive`, {})).toEqual({
+      status: 400,
+      body: { code: 9, message: expect.stringContaining(executionId), details: [] },
+    });
+    expect(await post("/v1/executions/no-such-execution:redrive", {})).toMatchObject({
+      status: 404,
+      body: { code: 5 },
+    });
+  });
+});
+
+describe("schedules over HTTP", () => {
+  it("creates, describes, lists, pauses, resumes and deletes a schedule that starts executions", async () => {
+    await post("/v1/workflows", {
+      name: "http-scheduled",
+      definition: JSON.stringify({ StartAt: "P", States: { P: { Type: "Pass", End: true } } }),
+    });
+    const created = await post("/v1/schedules", {
+      schedule: {
+        scheduleId: "http-every-second",
+        workflowName: "http-scheduled",
+        inputJson: '{"from":"schedule"}',
+        intervalSeconds: 1,
+        overlapPolicy: "OVERLAP_POLICY_ALLOW_ALL",
+        description: "over HTTP",
+      },
+    });
+    expect(created.status).toBe(200);
+    expect(created.body.schedule).toMatchObject({
+      scheduleId: "http-every-second",
+      workflowName: "http-scheduled",
+      intervalSeconds: 1,
+      overlapPolicy: "OVERLAP_POLICY_ALLOW_ALL",
+      description: "over HTTP",
+      createdTime: expect.any(String),
+      nextFireTime: expect.any(String),
+    });
+    expect(await post("/v1/schedules", created.body)).toMatchObject({ status: 409, body: { code: 6 } });
+
+    // It fires: the execution it started names it.
+    const fired = await waitFor(async () => {
+      const { body } = await get("/v1/schedules/http-every-second");
+      const schedule = body.schedule as { startedCount?: number; lastExecutionId?: string };
+      return (schedule.startedCount ?? 0) >= 1 ? schedule : undefined;
+    });
+    const execution = await waitForStatus(fired.lastExecutionId as string, "EXECUTION_STATUS_SUCCEEDED");
+    expect(execution).toMatchObject({
+      execution: { workflowName: "http-scheduled", scheduleId: "http-every-second" },
+      outputJson: '{"from":"schedule"}',
+    });
+
+    const listed = await get("/v1/schedules?workflowName=http-scheduled");
+    expect(listed.status).toBe(200);
+    expect((listed.body.schedules as { scheduleId: string }[]).map((s) => s.scheduleId)).toEqual([
+      "http-every-second",
+    ]);
+    expect(await get("/v1/schedules?workflowName=http-chain")).toEqual({ status: 200, body: {} });
+
+    const paused = await post("/v1/schedules/http-every-second:pause", {});
+    expect(paused.status).toBe(200);
+    expect(paused.body.schedule).toMatchObject({ scheduleId: "http-every-second", paused: true });
+    expect((paused.body.schedule as Record<string, unknown>).nextFireTime).toBeUndefined();
+    const resumed = await post("/v1/schedules/http-every-second:resume", {});
+    expect(resumed.status).toBe(200);
+    expect(resumed.body.schedule).toMatchObject({
+      scheduleId: "http-every-second",
+      nextFireTime: expect.any(String),
+    });
+    expect((resumed.body.schedule as Record<string, unknown>).paused).toBeUndefined();
+
+    expect(await del("/v1/schedules/http-every-second")).toEqual({ status: 200, body: {} });
+    const gone = { code: 5, message: 'schedule "http-every-second" does not exist', details: [] };
+    expect(await get("/v1/schedules/http-every-second")).toEqual({ status: 404, body: gone });
+    expect(await del("/v1/schedules/http-every-second")).toEqual({ status: 404, body: gone });
+    expect(await post("/v1/schedules/http-every-second:pause", {})).toEqual({ status: 404, body: gone });
+  });
+});
+
+describe("engine statistics over HTTP", () => {
+  it("reports activities and workflows over the window asked for", async () => {
+    const stats = await get("/v1/stats?windowSeconds=600");
+    expect(stats.status).toBe(200);
+    expect(stats.body).toMatchObject({
+      windowSeconds: 600,
+      readTime: expect.any(String),
+      taskCountsStartTime: expect.any(String),
+    });
+    // "inc" has a worker (its consumer exists) and ran the two steps of "http-first".
+    const activities = stats.body.activities as { activity: string; succeeded?: number }[];
+    expect(activities.find((a) => a.activity === "inc")?.succeeded).toBeGreaterThanOrEqual(2);
+    const workflows = stats.body.workflows as { workflowName: string; succeeded?: number; failed?: number }[];
+    expect(workflows.find((w) => w.workflowName === "http-chain")?.succeeded).toBeGreaterThanOrEqual(1);
+    // "http-external" ended failed (a task failure) and aborted (stops) in the window.
+    expect(workflows.find((w) => w.workflowName === "http-external")?.failed).toBeGreaterThanOrEqual(2);
+
+    expect((await get("/v1/stats")).body.windowSeconds).toBe(300);
+    expect(await get("/v1/stats?windowSeconds=100000")).toMatchObject({ status: 400, body: { code: 3 } });
+  });
+});
+
+describe("dead letters over HTTP", () => {
+  it("lists, shows, replays and discards parked messages, and answers 404 once they are gone", async () => {
+    expect(await get("/v1/dead-letters?reasonContains=nothing-parked-says-this")).toEqual({
+      status: 200,
+      body: {},
+    });
+    const js = jetstream(fixture.nc);
+    // A task of an activity no worker runs (its replay waits in JETFLOW_TASKS), and a command
+    // whose bytes decode as nothing.
+    const taskSubject = subjects.task("http-dl-orphan");
+    const task = Task.fromPartial({
+      taskToken: "http-dl.1",
+      executionId: "http-dl",
+      stateName: "T",
+      activity: "http-dl-orphan",
+      attempt: 1,
+    });
+    await publishDeadLetter(js, {
+      service: "worker",
+      subject: taskSubject,
+      data: encode(Task, task),
+      reason: "http test: an older worker",
+      parkedTime: new Date(),
+    });
+    const commandSubject = subjects.command("http-dl");
+    await publishDeadLetter(js, {
+      service: "orchestrator",
+      subject: commandSubject,
+      data: new Uint8Array([1, 2]),
+      reason: "http test: garbage",
+      parkedTime: new Date(),
+    });
+
+    const listed = await get("/v1/dead-letters?reasonContains=http%20test&pageSize=10");
+    expect(listed.status).toBe(200);
+    const letters = listed.body.deadLetters as { sequence: number; service: string }[];
+    expect(letters).toEqual([
+      {
+        sequence: expect.any(Number),
+        service: "worker",
+        subject: taskSubject,
+        reason: "http test: an older worker",
+        parkedTime: expect.any(String),
+        kind: "task",
+        replayable: true,
+        sizeBytes: expect.any(Number),
+      },
+      {
+        sequence: expect.any(Number),
+        service: "orchestrator",
+        subject: commandSubject,
+        reason: "http test: garbage",
+        parkedTime: expect.any(String),
+        kind: "command",
+        executionId: "http-dl",
+        replayable: true,
+        sizeBytes: 2,
+      },
+    ]);
+    const [taskLetter, commandLetter] = letters.map((l) => l.sequence) as [number, number];
+    const byService = await get(`/v1/dead-letters?service=orchestrator&subjectPrefix=${commandSubject}`);
+    expect((byService.body.deadLetters as { sequence: number }[]).map((l) => l.sequence)).toEqual([
+      commandLetter,
+    ]);
+
+    const shown = await get(`/v1/dead-letters/${taskLetter}`);
+    expect(shown.status).toBe(200);
+    expect(shown.body.deadLetter).toMatchObject({ sequence: taskLetter, kind: "task" });
+    expect(JSON.parse(shown.body.payloadJson as string)).toMatchObject({
+      executionId: "http-dl",
+      activity: "http-dl-orphan",
+    });
+    expect(Buffer.from(shown.body.payload as string, "base64")).toEqual(Buffer.from(encode(Task, task)));
+    const undecoded = await get(`/v1/dead-letters/${commandLetter}`);
+    expect(undecoded.body).toMatchObject({ payload: "AQI=", decodeError: expect.any(String) });
+
+    expect(await post(`/v1/dead-letters/${taskLetter}:replay`, {})).toEqual({
+      status: 200,
+      body: { subject: taskSubject },
+    });
+    expect(await post(`/v1/dead-letters/${commandLetter}:discard`, {})).toEqual({ status: 200, body: {} });
+    for (const sequence of [taskLetter, commandLetter]) {
+      const gone = {
+        code: 5,
+        message: `dead letter ${sequence} not found (replayed, discarded or expired)`,
+        details: [],
+      };
+      expect(await get(`/v1/dead-letters/${sequence}`)).toEqual({ status: 404, body: gone });
+      expect(await post(`/v1/dead-letters/${sequence}:replay`, {})).toEqual({ status: 404, body: gone });
+      expect(await post(`/v1/dead-letters/${sequence}:discard`, {})).toEqual({ status: 404, body: gone });
+    }
+    expect(await get("/v1/dead-letters/not-a-number")).toMatchObject({ status: 400, body: { code: 3 } });
+  });
+});
+
+describe("bulk operations over HTTP", () => {
+  it("stops the running executions a filter matches, and describes and lists the operation", async () => {
+    const ids: string[] = [];
+    for (const name of ["http-bulk-1", "http-bulk-2"]) {
+      const { body } = await post("/v1/executions", { workflowName: "http-external", executionName: name });
+      ids.push(body.executionId as string);
+    }
+    for (const id of ids) await activeToken(id);
+    const request = {
+      filter: { workflowName: "http-external", namePrefix: "http-bulk-" },
+      error: "BulkStopped",
+      cause: "maintenance",
+      requestId: "http-bulk-stop",
+    };
+    const started = await post("/v1/bulk-operations:stop", request);
+    expect(started.status).toBe(200);
+    expect(started.body).toMatchObject({
+      created: true,
+      operation: {
+        operationId: expect.any(String),
+        action: "BULK_ACTION_STOP",
+        filter: { workflowName: "http-external", namePrefix: "http-bulk-" },
+        matched: 2,
+        stopError: "BulkStopped",
+        stopCause: "maintenance",
+        createTime: expect.any(String),
+      },
+    });
+    const operationId = (started.body.operation as { operationId: string }).operationId;
+
+    const completed = await waitFor(async () => {
+      const { status, body } = await get(`/v1/bulk-operations/${operationId}`);
+      expect(status).toBe(200);
+      const op = body.operation as { state: string };
+      return op.state === "BULK_OPERATION_STATE_COMPLETED" ? op : undefined;
+    });
+    expect(completed).toMatchObject({ operationId, matched: 2, done: 2, endTime: expect.any(String) });
+    expect(completed).not.toHaveProperty("skipped");
+    expect(completed).not.toHaveProperty("failed");
+    for (const id of ids) {
+      expect(await waitForStatus(id, "EXECUTION_STATUS_ABORTED")).toMatchObject({
+        error: "BulkStopped",
+        cause: "maintenance",
+      });
+    }
+
+    // The same request id: the same operation, `created: false` (left out).
+    const retried = await post("/v1/bulk-operations:stop", request);
+    expect(retried.status).toBe(200);
+    expect(retried.body.created).toBeUndefined();
+    expect(retried.body.operation).toMatchObject({ operationId });
+
+    const listed = await get("/v1/bulk-operations?pageSize=10");
+    expect(listed.status).toBe(200);
+    expect((listed.body.operations as { operationId: string }[]).map((o) => o.operationId)).toContain(
+      operationId,
+    );
+    expect(await get("/v1/bulk-operations/no-such-operation")).toEqual({
+      status: 404,
+      body: { code: 5, message: 'bulk operation "no-such-operation" not found', details: [] },
+    });
+    expect(await post("/v1/bulk-operations:stop", { filter: {} })).toMatchObject({
+      status: 400,
+      body: { code: 3 },
     });
   });
 });

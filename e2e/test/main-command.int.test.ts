@@ -1,8 +1,8 @@
 /**
  * The README's main command, `./scripts/start.sh`, from a clean clone of the committed tree: it
  * installs, builds, starts nats-server, the services and the example worker, runs the order
- * fulfilment example to success, and stops everything on Ctrl-C; started again, it still has the
- * execution (JetStream data in .jetflow/nats).
+ * fulfilment example to success, serves the web console at the address it prints, and stops
+ * everything on Ctrl-C; started again, it still has the execution (JetStream data in .jetflow/nats).
  */
 import { execFileSync, spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
@@ -136,6 +136,20 @@ it("runs the order fulfilment example to success, stops cleanly on Ctrl-C and ke
     150_000,
   );
   await waitForOutput(first, /==> jetflow is running\. Press Ctrl-C to stop\./, 10_000);
+  // The web console is served at the address the script prints: its page, and the script the
+  // page loads from the console's build.
+  const [, consoleUrl] = await waitForOutput(first, /web console {2}(http:\/\/\S+\/) /, 10_000);
+  const page = await fetch(consoleUrl as string);
+  expect(page.status).toBe(200);
+  expect(page.headers.get("content-type")).toBe("text/html; charset=utf-8");
+  const html = await page.text();
+  expect(html).toContain("<title>jetflow console</title>");
+  expect(html).toContain('<div id="root"></div>');
+  const bundle = /<script type="module"[^>]* src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+  expect(bundle).toBeDefined();
+  const asset = await fetch(new URL(bundle as string, consoleUrl));
+  expect(asset.status).toBe(200);
+  expect(asset.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
   expect(first.output()).toMatch(/→ ReserveAndCharge \(Parallel\) {2}2 branches/);
   // Both branches' lines, whatever the timing of their creation against the watch.
   expect(first.output()).toMatch(/ {2}\[0\] ✓ ReserveStock {2}\S+\n/);
