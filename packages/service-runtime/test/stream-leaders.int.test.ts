@@ -52,7 +52,10 @@ it("is not ready while a needed stream and its consumer have no leader, and read
     await waitFor(() => watch?.ready() === true && loop?.ready() === true);
 
     await Promise.all([cluster.stopNode(1), cluster.stopNode(2)]);
-    await waitFor(() => watch?.ready() === false, { timeoutMs: 20_000, message: "stream watch not ready" });
+    // If node 0 led the stream it keeps answering until it notices that it lost its quorum:
+    // nats-server checks every 10 s for peers silent for 10 s, so that takes up to 20 s (plus
+    // two probes, and a busy machine).
+    await waitFor(() => watch?.ready() === false, { timeoutMs: 45_000, message: "stream watch not ready" });
     expect(watch.leaderless()).toEqual([stream]);
     // The watch's own warning (the consume loop may warn about the same stream first).
     const leaderless = new RegExp(`^stream "${stream}" (has no leader|did not answer in time)`);
@@ -63,7 +66,17 @@ it("is not ready while a needed stream and its consumer have no leader, and read
 
     await Promise.all([cluster.restartNode(1), cluster.restartNode(2)]);
     await waitFor(() => watch?.ready() === true, { timeoutMs: 30_000, message: "stream watch ready again" });
-    await jetstream(nc).publish(`${stream}.x`, "after");
+    // The returning nodes may start another election (no pre-vote in nats-server's Raft): the
+    // stream can answer its info and then be leaderless again for a moment, so publish until stored.
+    const js = jetstream(nc);
+    await waitFor(
+      () =>
+        js.publish(`${stream}.x`, "after", { msgID: "after" }).then(
+          () => true,
+          () => false,
+        ),
+      { timeoutMs: 30_000, message: "a publish stored again" },
+    );
     await waitFor(() => seen.includes("after"), { timeoutMs: 30_000, message: "consuming again" });
     await waitFor(() => loop?.ready() === true);
   } finally {
