@@ -4,9 +4,12 @@
  * the api-gateway's StartExecution through the orchestrator's transitions, each task attempt in
  * the worker (the handler's active span) and each result back through the result-ingestor.
  */
+import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { Metadata, credentials } from "@grpc/grpc-js";
+import { WorkflowServiceClient } from "@jetflow/contracts";
 import { waitFor } from "@jetflow/testing";
 import { ManagedProcess, startEngine, statusOf, waitForEnd } from "../src";
 import type { Engine } from "../src";
@@ -166,4 +169,46 @@ it("puts the transitions and tasks of a Map's iterations in their parent's trace
         (s.attributes["jetflow.events"] as string[] | undefined)?.includes("executionSucceeded"),
     ),
   );
+});
+
+it("makes the StartExecution span a child of the caller's span when the gRPC call carries a traceparent", async () => {
+  await engine.client.registerWorkflow({
+    name: "traced-caller",
+    definition: JSON.stringify({ StartAt: "Done", States: { Done: { Type: "Pass", End: true } } }),
+    description: "",
+  });
+  // The caller's own trace: its ids are the test's, as an instrumented client's would be.
+  const callerTraceId = randomBytes(16).toString("hex");
+  const callerSpanId = randomBytes(8).toString("hex");
+  const metadata = new Metadata();
+  metadata.set("traceparent", `00-${callerTraceId}-${callerSpanId}-01`);
+  const stub = new WorkflowServiceClient(engine.grpcAddress, credentials.createInsecure());
+  let executionId: string;
+  try {
+    executionId = await new Promise<string>((resolvePromise, reject) =>
+      stub.startExecution(
+        { workflowName: "traced-caller", workflowVersion: 0, inputJson: "{}", executionName: "" },
+        metadata,
+        { deadline: Date.now() + 15_000 },
+        (err, res) => (err ? reject(err) : resolvePromise(res.executionId)),
+      ),
+    );
+  } finally {
+    stub.close();
+  }
+  const ended = await waitForEnd(engine.client, executionId);
+  expect(statusOf(ended.execution?.status)).toBe("SUCCEEDED");
+
+  const start = await waitFor(() =>
+    receiver.spans.find(
+      (s) =>
+        s.name === "StartExecution traced-caller" && s.attributes["jetflow.execution_id"] === executionId,
+    ),
+  );
+  expect(start).toMatchObject({ traceId: callerTraceId, parentSpanId: callerSpanId });
+  // The execution's transitions continue the caller's trace.
+  const transition = await waitFor(() =>
+    receiver.spans.find((s) => s.service === "orchestrator" && s.traceId === callerTraceId),
+  );
+  expect(transition.parentSpanId).toBe(start.spanId);
 });
