@@ -9,3 +9,4 @@ export { findPrometheus, startPrometheus } from "./prometheus";
 export type { Prometheus, ScrapeJob } from "./prometheus";
 export { createTestCa } from "./certs";
 export type { CertFiles, TestCa } from "./certs";
+export { buildGoExampleWorker, GO_EXAMPLE_WORKER } from "./go-worker";

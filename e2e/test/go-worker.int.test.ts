@@ -5,24 +5,27 @@
  * The engine is traced (OTLP to a receiver in the test): the Go worker's results carry their
  * tasks' `traceparent`, so the result-ingestor's spans join the execution's trace.
  */
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { promisify } from "node:util";
+import { join } from "node:path";
 import { subjects } from "@jetflow/contracts";
 import { waitFor } from "@jetflow/testing";
 import { connectTo } from "@jetflow/testing";
 import type { Msg, NatsConnection } from "@nats-io/transport-node";
-import { checkStoredExecution, startEngine, statusOf, waitForEnd } from "../src";
+import {
+  buildGoExampleWorker,
+  checkStoredExecution,
+  GO_EXAMPLE_WORKER as EXAMPLE,
+  startEngine,
+  statusOf,
+  waitForEnd,
+} from "../src";
 import type { Engine } from "../src";
 import { startOtlpReceiver } from "./otlp-receiver";
 import type { OtlpReceiver } from "./otlp-receiver";
 
-const execFileAsync = promisify(execFile);
-const ROOT = resolve(__dirname, "../..");
-const EXAMPLE = join(ROOT, "examples/go-worker");
 const buildDir = mkdtempSync(join(tmpdir(), "jetflow-go-worker-"));
 const binary = join(buildDir, "go-worker");
 
@@ -42,18 +45,11 @@ function recordTraceParent(into: Map<string, string | undefined>) {
   };
 }
 
-async function buildGoWorker(): Promise<void> {
-  // Offline: dependencies come from vendor/, made from Debian's Go packages; GOPROXY=off forbids a fetch.
-  const env = { ...process.env, GOFLAGS: "-mod=vendor", GOPROXY: "off" };
-  await execFileAsync("bash", [join(ROOT, "sdk/go/scripts/vendor-debian.sh"), EXAMPLE], { env });
-  await execFileAsync("go", ["build", "-o", binary, "."], { cwd: EXAMPLE, env, timeout: 120_000 });
-}
-
 beforeAll(async () => {
   receiver = await startOtlpReceiver();
   const [started, built] = await Promise.allSettled([
     startEngine({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url } }),
-    buildGoWorker(),
+    buildGoExampleWorker(binary),
   ]);
   if (started.status === "rejected") throw started.reason;
   engine = started.value;

@@ -2,6 +2,8 @@ package jetflow
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -22,7 +24,9 @@ type Logger interface {
 // Options configure a Worker. Zero values take the defaults named on each field.
 type Options struct {
 	// Conn is the NATS connection to use; the worker never closes it. Default: the worker
-	// connects itself (see URL) and drains the connection when Run returns.
+	// connects itself (see URL) and drains the connection when Run returns. With Conn set, the
+	// connection settings below (URL, User, Password, CredsFile, InboxPrefix, TLSCA, TLSCert,
+	// TLSKey) are ignored.
 	Conn *nats.Conn
 	// URL lists the NATS servers, comma-separated. Default: NATS_URL, else nats://127.0.0.1:4222
 	// (the local engine of ./scripts/start.sh listens on nats://127.0.0.1:4250).
@@ -33,6 +37,14 @@ type Options struct {
 	CredsFile string
 	// InboxPrefix is the reply-inbox prefix, for a user that may use only its own. Default: NATS_INBOX_PREFIX.
 	InboxPrefix string
+	// TLSCA is a PEM file of the CA certificates that sign the NATS server's certificate.
+	// Default: NATS_TLS_CA, else the system's roots when TLS is on.
+	TLSCA string
+	// TLSCert and TLSKey are the PEM files of a client certificate and its key, for a server
+	// that verifies clients; set both or neither. Default: NATS_TLS_CERT and NATS_TLS_KEY.
+	// When any of TLSCA, TLSCert and TLSKey is set, the worker connects with TLS (1.2 or newer)
+	// and refuses a server that offers none. The files are read once, when Run connects.
+	TLSCert, TLSKey string
 	// Concurrency is the most handlers running at once, per activity. Default 10.
 	Concurrency int
 	// AckWait is the ack wait of a task consumer the worker creates; running handlers are kept
@@ -80,6 +92,12 @@ func NewWorker(opts Options) *Worker {
 	}
 	if opts.InboxPrefix == "" {
 		opts.InboxPrefix = env("NATS_INBOX_PREFIX")
+	}
+	if opts.TLSCA == "" {
+		opts.TLSCA = env("NATS_TLS_CA")
+	}
+	if opts.TLSCert == "" && opts.TLSKey == "" {
+		opts.TLSCert, opts.TLSKey = env("NATS_TLS_CERT"), env("NATS_TLS_KEY")
 	}
 	if env("JETFLOW_WORKER_ENSURE_STREAMS") == "false" {
 		opts.NoStreamCreation = true
@@ -208,12 +226,77 @@ func (w *Worker) connect() (*nats.Conn, error) {
 	if w.opts.InboxPrefix != "" {
 		opts = append(opts, nats.CustomInboxPrefix(w.opts.InboxPrefix))
 	}
-	servers := strings.Join(strings.Fields(strings.ReplaceAll(w.opts.URL, ",", " ")), ",")
-	nc, err := nats.Connect(servers, opts...)
+	tlsOpts, err := w.tlsOptions()
 	if err != nil {
+		return nil, err
+	}
+	servers := strings.Join(strings.Fields(strings.ReplaceAll(w.opts.URL, ",", " ")), ",")
+	if len(tlsOpts) == 0 {
+		nc, err := nats.Connect(servers, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("jetflow: cannot connect to NATS at %q: %w", servers, err)
+		}
+		return nc, nil
+	}
+	opts = append(opts, tlsOpts...)
+	// With RetryOnFailedConnect, nats.go would retry a server without TLS (or with a certificate
+	// TLSCA does not trust) forever and say nothing: a first attempt without it makes that an
+	// error. Any other failure (a server not up yet) is retried as it is without TLS.
+	nc, err := nats.Connect(servers, append(opts, nats.RetryOnFailedConnect(false))...)
+	if err == nil {
+		return nc, nil
+	}
+	if errors.Is(err, nats.ErrSecureConnWanted) {
+		return nil, fmt.Errorf("jetflow: NATS at %q offers no TLS, and NATS_TLS_CA/NATS_TLS_CERT/NATS_TLS_KEY (Options.TLSCA/TLSCert/TLSKey) require it: %w", servers, err)
+	}
+	var unknownCA x509.UnknownAuthorityError
+	var invalid x509.CertificateInvalidError
+	var hostname x509.HostnameError
+	if errors.As(err, &unknownCA) || errors.As(err, &invalid) || errors.As(err, &hostname) {
+		return nil, fmt.Errorf("jetflow: the certificate of NATS at %q is not trusted (NATS_TLS_CA, Options.TLSCA): %w", servers, err)
+	}
+	w.opts.Logger.Printf("jetflow: cannot connect to NATS at %q yet, retrying: %v", servers, err)
+	if nc, err = nats.Connect(servers, opts...); err != nil {
 		return nil, fmt.Errorf("jetflow: cannot connect to NATS at %q: %w", servers, err)
 	}
 	return nc, nil
+}
+
+// tlsOptions returns the nats.go options for TLSCA, TLSCert and TLSKey (none when all are
+// empty), after checking that a certificate comes with its key and that each file can be read,
+// naming the variable of a bad one.
+func (w *Worker) tlsOptions() ([]nats.Option, error) {
+	o := w.opts
+	if o.TLSCA == "" && o.TLSCert == "" && o.TLSKey == "" {
+		return nil, nil
+	}
+	if (o.TLSCert == "") != (o.TLSKey == "") {
+		return nil, errors.New("jetflow: NATS_TLS_CERT and NATS_TLS_KEY (Options.TLSCert and TLSKey) must be set together")
+	}
+	files := []struct{ variable, field, path string }{
+		{"NATS_TLS_CA", "TLSCA", o.TLSCA},
+		{"NATS_TLS_CERT", "TLSCert", o.TLSCert},
+		{"NATS_TLS_KEY", "TLSKey", o.TLSKey},
+	}
+	for _, f := range files {
+		if f.path == "" {
+			continue
+		}
+		file, err := os.Open(f.path)
+		if err != nil {
+			return nil, fmt.Errorf("jetflow: %s (Options.%s): cannot read %q: %w", f.variable, f.field, f.path, err)
+		}
+		_ = file.Close()
+	}
+	// Secure first: RootCAs and ClientCert fill in the tls.Config it sets.
+	opts := []nats.Option{nats.Secure(&tls.Config{MinVersion: tls.VersionTLS12})}
+	if o.TLSCA != "" {
+		opts = append(opts, nats.RootCAs(o.TLSCA))
+	}
+	if o.TLSCert != "" {
+		opts = append(opts, nats.ClientCert(o.TLSCert, o.TLSKey))
+	}
+	return opts, nil
 }
 
 // ensureStreams creates the task and dead-letter streams when missing, as the engine would:
