@@ -3,7 +3,8 @@
  * libraries, no network) does the tasks of workflows run by the engine: a success, a failure
  * caught by Catch, a retry, a heartbeat timeout, and a stop that cancels the handler's context.
  * The engine is traced (OTLP to a receiver in the test): the Go worker's results carry their
- * tasks' `traceparent`, so the result-ingestor's spans join the execution's trace.
+ * tasks' `traceparent`, so the result-ingestor's spans join the execution's trace. The worker
+ * answers the presence ping, so the engine's stats count it.
  */
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
@@ -178,6 +179,18 @@ test("a Go handler that does not heartbeat is timed out by HeartbeatSeconds", as
   });
   const executionId = await start("go-silent", {});
   expect(await finish(executionId)).toMatchObject({ status: "FAILED", error: "States.HeartbeatTimeout" });
+});
+
+test("the engine's stats count the Go worker among the workers of each of its activities", async () => {
+  const stats = await engine.client.getEngineStats({ windowSeconds: 0 });
+  const workers = Object.fromEntries(stats.activities.map((a) => [a.activity, a.workersConnected]));
+  expect(workers).toMatchObject({
+    "go-greet": 1,
+    "go-charge": 1,
+    "go-flaky": 1,
+    "go-silent": 1,
+    "go-wait-for-stop": 1,
+  });
 });
 
 test("stopping an execution cancels the Go handler's context", async () => {

@@ -23,4 +23,7 @@
 // A handler's context is cancelled when the execution is stopped or the attempt is no longer
 // current (learnt from heartbeat replies and cancellation broadcasts), when the task's deadline
 // passes, and when the worker stops and gives up waiting for it; Cause tells which.
+//
+// While Run runs, the worker answers the presence ping on WorkersPingSubject with a
+// WorkerPresence, so that `jetflow stats` counts it among the workers of its activities.
 package jetflow

@@ -17,6 +17,9 @@ const (
 	DeadLetterStream = "JETFLOW_DEAD_LETTERS"
 	// DeadLetterSubject is where a worker parks a task it cannot decode.
 	DeadLetterSubject = "jetflow.dlq.worker"
+	// WorkersPingSubject is the presence ping: a core request every worker answers with a
+	// WorkerPresence (no queue group), so that the engine's stats count the workers connected.
+	WorkersPingSubject = "jetflow.workers.ping"
 	// TimeoutError is the ASL error of an attempt past its deadline.
 	TimeoutError = "States.Timeout"
 	// TaskFailedError is the ASL error of an unclassified handler failure.

@@ -66,6 +66,13 @@ type activityRunner struct {
 	byToken   map[string]*running
 }
 
+// inFlight is the number of tasks being handled now.
+func (r *activityRunner) inFlight() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.byToken)
+}
+
 func (r *activityRunner) start() error {
 	if err := r.bind(); err != nil {
 		return err

@@ -9,11 +9,15 @@ import (
 	"io"
 	"log"
 	"os"
+	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"google.golang.org/protobuf/proto"
+
+	"jetflow.dev/sdk/go/jetflowpb"
 )
 
 // Logger receives what the worker reports; *log.Logger fits. Default: nothing is logged.
@@ -187,8 +191,16 @@ func (w *Worker) Run(ctx context.Context) error {
 		}
 		runners = append(runners, r)
 	}
+	presence, err := nc.Subscribe(WorkersPingSubject, func(msg *nats.Msg) { w.answerPing(msg, runners) })
+	if err != nil {
+		for _, started := range runners {
+			started.stop(time.Now())
+		}
+		return fmt.Errorf("jetflow: cannot subscribe to %s: %w", WorkersPingSubject, err)
+	}
 	w.opts.Logger.Printf("jetflow: worker %s started (%d activities)", w.opts.WorkerID, len(runners))
 	<-ctx.Done()
+	_ = presence.Unsubscribe()
 	deadline := time.Now().Add(w.opts.StopTimeout)
 	var wg sync.WaitGroup
 	for _, r := range runners {
@@ -203,6 +215,30 @@ func (w *Worker) Run(ctx context.Context) error {
 	_ = nc.Flush()
 	w.opts.Logger.Printf("jetflow: worker %s stopped", w.opts.WorkerID)
 	return nil
+}
+
+// answerPing answers a presence ping with what the worker runs: its activities, concurrency
+// and tasks running now.
+func (w *Worker) answerPing(msg *nats.Msg, runners []*activityRunner) {
+	if msg.Reply == "" {
+		return
+	}
+	presence := &jetflowpb.WorkerPresence{
+		WorkerId:    w.opts.WorkerID,
+		Concurrency: uint32(w.opts.Concurrency),
+		Sdk:         "go",
+	}
+	for _, r := range runners {
+		presence.Activities = append(presence.Activities, r.activity)
+		presence.InFlight += uint32(r.inFlight())
+	}
+	sort.Strings(presence.Activities)
+	data, err := proto.Marshal(presence)
+	if err != nil {
+		w.opts.Logger.Printf("jetflow: cannot encode the presence reply: %v", err)
+		return
+	}
+	_ = msg.Respond(data)
 }
 
 func (w *Worker) connect() (*nats.Conn, error) {

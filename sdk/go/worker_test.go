@@ -337,3 +337,44 @@ func TestResultsCarryTheTasksTraceContext(t *testing.T) {
 		}
 	}
 }
+
+func TestWorkerAnswersPresencePingsWhileRunning(t *testing.T) {
+	url := startNats(t)
+	nc, _ := connectJS(t, url)
+	release := make(chan struct{})
+	w := NewWorker(Options{URL: url, Concurrency: 4, WorkerID: "go-presence"})
+	w.Handle("b.act", func(ctx context.Context, task *Task) (any, error) { <-release; return nil, nil })
+	w.Handle("a-act", func(ctx context.Context, task *Task) (any, error) { return nil, nil })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	defer close(release)
+
+	var presence jetflowpb.WorkerPresence
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		msg, err := nc.Request(WorkersPingSubject, nil, 500*time.Millisecond)
+		if err == nil {
+			if err := proto.Unmarshal(msg.Data, &presence); err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no presence reply: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if presence.WorkerId != "go-presence" || presence.Sdk != "go" || presence.Concurrency != 4 ||
+		len(presence.Activities) != 2 || presence.Activities[0] != "a-act" || presence.Activities[1] != "b.act" {
+		t.Errorf("presence = %v", &presence)
+	}
+
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nc.Request(WorkersPingSubject, nil, 500*time.Millisecond); !errors.Is(err, nats.ErrNoResponders) {
+		t.Errorf("a stopped worker still answers (err %v)", err)
+	}
+}

@@ -62,6 +62,12 @@ export const subjects = {
   events: (executionId: string) => `${SUBJECT_ROOT}.events.${executionId}`,
   allEvents: `${SUBJECT_ROOT}.events.>`,
 
+  /**
+   * Presence ping: a core NATS request every worker process answers with a WorkerPresence (plain
+   * subscription, no queue group), so that GetEngineStats can count the workers connected.
+   */
+  workersPing: `${SUBJECT_ROOT}.workers.ping`,
+
   /** Commands into the orchestrator for one execution, in the work-queue stream JETFLOW_COMMANDS. */
   command: (executionId: string) => `${SUBJECT_ROOT}.commands.${executionId}`,
   allCommands: `${SUBJECT_ROOT}.commands.>`,

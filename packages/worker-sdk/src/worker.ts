@@ -2,12 +2,16 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import {
   DEFAULT_TASK_ACK_WAIT_MS,
+  WorkerPresence,
   activityNameProblem,
+  encode,
   ensureStreamExists,
   streamConfigs,
+  subjects,
 } from "@jetflow/contracts";
 import { DEFAULT_PULL_EXPIRES_MS } from "@jetflow/contracts/internal";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import type { Subscription } from "@nats-io/transport-node";
 import { ActivityRunner } from "./activity-runner";
 import { WorkerError } from "./errors";
 import { silentLogger } from "./logger";
@@ -45,6 +49,7 @@ export function createWorker(options: WorkerOptions): Worker {
   const observer = options.metrics ? createTaskObserver(options.metrics) : undefined;
 
   let runners: ActivityRunner[] | undefined;
+  let presence: Subscription | undefined;
   let starting: Promise<void> | undefined;
   let stopping: Promise<void> | undefined;
 
@@ -79,6 +84,9 @@ export function createWorker(options: WorkerOptions): Worker {
       await runner.start();
       started.push(runner);
     }
+    answerPresencePings();
+    // Started means counted: the subscription has reached the server.
+    await nc.flush();
     log.info({ workerId, activities, concurrency }, "worker started");
   };
 
@@ -97,6 +105,7 @@ export function createWorker(options: WorkerOptions): Worker {
     stop() {
       stopping ??= (async () => {
         await starting?.catch(() => {});
+        presence?.unsubscribe();
         await stopRunners(Date.now() + stopTimeoutMs);
         log.info({ workerId }, "worker stopped");
       })();
@@ -114,6 +123,22 @@ export function createWorker(options: WorkerOptions): Worker {
       );
     },
   };
+
+  /**
+   * Answers every presence ping (no queue group: each worker process answers) with what this
+   * worker runs, so that GetEngineStats counts it among the workers connected.
+   */
+  function answerPresencePings(): void {
+    presence = nc.subscribe(subjects.workersPing, {
+      callback: (err, msg) => {
+        if (err || !msg.reply) return;
+        const inFlight = (runners ?? []).reduce((sum, runner) => sum + runner.inFlight, 0);
+        msg.respond(
+          encode(WorkerPresence, { workerId, activities, concurrency, inFlight, sdk: "typescript" }),
+        );
+      },
+    });
+  }
 
   async function stopRunners(deadline: number): Promise<void> {
     await Promise.all((runners ?? []).map((runner) => runner.stop(deadline)));

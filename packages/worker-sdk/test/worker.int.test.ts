@@ -6,6 +6,7 @@ import {
   TaskCancellation,
   TaskHeartbeatReply,
   TaskResult,
+  WorkerPresence,
   consumers,
   decode,
   encode,
@@ -533,4 +534,33 @@ test("recreates its task consumer when someone deletes it, says so at warn while
     ready: false,
   });
   await waitFor(() => worker.ready());
+});
+
+it("answers the presence ping with what it runs while started, and no longer once stopped", async () => {
+  const [a, b] = [uniqueName("presence-a"), uniqueName("presence-b")];
+  let release = (): void => {};
+  const blocked = new Promise<void>((resolve) => (release = resolve));
+  const worker = await startWorker({
+    workerId: "presence-worker",
+    concurrency: 3,
+    handlers: { [a]: () => blocked, [b]: () => null },
+  });
+  await publishTask(a, {});
+  await waitFor(() => worker.inFlight() === 1);
+  const replies = await nc.requestMany(subjects.workersPing, undefined, {
+    strategy: "stall",
+    stall: 200,
+    maxWait: 2_000,
+  });
+  const presences: WorkerPresence[] = [];
+  for await (const msg of replies)
+    presences.push(decode(WorkerPresence, "WorkerPresence", msg.data, msg.subject));
+  expect(presences).toEqual([
+    { workerId: "presence-worker", activities: [a, b], concurrency: 3, inFlight: 1, sdk: "typescript" },
+  ]);
+  release();
+  await worker.stop();
+  await expect(nc.request(subjects.workersPing, undefined, { timeout: 1_000 })).rejects.toThrow(
+    /no responders/i,
+  );
 });

@@ -599,6 +599,94 @@ func (x *DeadLetter) GetParkedTime() *timestamppb.Timestamp {
 	return nil
 }
 
+// A worker's answer to a presence ping: an empty core NATS request on jetflow.workers.ping, sent
+// by the api-gateway to count the workers connected per activity (GetEngineStats). Every worker
+// process subscribes without a queue group while it runs, so each one answers; answering is
+// optional: a worker that does not is simply not counted.
+type WorkerPresence struct {
+	state         protoimpl.MessageState
+	sizeCache     protoimpl.SizeCache
+	unknownFields protoimpl.UnknownFields
+
+	// The worker's id, as in its results.
+	WorkerId string `protobuf:"bytes,1,opt,name=worker_id,json=workerId,proto3" json:"worker_id,omitempty"`
+	// The activities it runs tasks of.
+	Activities []string `protobuf:"bytes,2,rep,name=activities,proto3" json:"activities,omitempty"`
+	// The most tasks it runs at once, per activity.
+	Concurrency uint32 `protobuf:"varint,3,opt,name=concurrency,proto3" json:"concurrency,omitempty"`
+	// Tasks it is running now, all activities together.
+	InFlight uint32 `protobuf:"varint,4,opt,name=in_flight,json=inFlight,proto3" json:"in_flight,omitempty"`
+	// Which SDK it is built with ("typescript", "go"), for display.
+	Sdk string `protobuf:"bytes,5,opt,name=sdk,proto3" json:"sdk,omitempty"`
+}
+
+func (x *WorkerPresence) Reset() {
+	*x = WorkerPresence{}
+	if protoimpl.UnsafeEnabled {
+		mi := &file_jetflow_v1_task_proto_msgTypes[7]
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		ms.StoreMessageInfo(mi)
+	}
+}
+
+func (x *WorkerPresence) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WorkerPresence) ProtoMessage() {}
+
+func (x *WorkerPresence) ProtoReflect() protoreflect.Message {
+	mi := &file_jetflow_v1_task_proto_msgTypes[7]
+	if protoimpl.UnsafeEnabled && x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WorkerPresence.ProtoReflect.Descriptor instead.
+func (*WorkerPresence) Descriptor() ([]byte, []int) {
+	return file_jetflow_v1_task_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *WorkerPresence) GetWorkerId() string {
+	if x != nil {
+		return x.WorkerId
+	}
+	return ""
+}
+
+func (x *WorkerPresence) GetActivities() []string {
+	if x != nil {
+		return x.Activities
+	}
+	return nil
+}
+
+func (x *WorkerPresence) GetConcurrency() uint32 {
+	if x != nil {
+		return x.Concurrency
+	}
+	return 0
+}
+
+func (x *WorkerPresence) GetInFlight() uint32 {
+	if x != nil {
+		return x.InFlight
+	}
+	return 0
+}
+
+func (x *WorkerPresence) GetSdk() string {
+	if x != nil {
+		return x.Sdk
+	}
+	return ""
+}
+
 var File_jetflow_v1_task_proto protoreflect.FileDescriptor
 
 var file_jetflow_v1_task_proto_rawDesc = []byte{
@@ -679,8 +767,18 @@ var file_jetflow_v1_task_proto_rawDesc = []byte{
 	0x0b, 0x70, 0x61, 0x72, 0x6b, 0x65, 0x64, 0x5f, 0x74, 0x69, 0x6d, 0x65, 0x18, 0x05, 0x20, 0x01,
 	0x28, 0x0b, 0x32, 0x1a, 0x2e, 0x67, 0x6f, 0x6f, 0x67, 0x6c, 0x65, 0x2e, 0x70, 0x72, 0x6f, 0x74,
 	0x6f, 0x62, 0x75, 0x66, 0x2e, 0x54, 0x69, 0x6d, 0x65, 0x73, 0x74, 0x61, 0x6d, 0x70, 0x52, 0x0a,
-	0x70, 0x61, 0x72, 0x6b, 0x65, 0x64, 0x54, 0x69, 0x6d, 0x65, 0x62, 0x06, 0x70, 0x72, 0x6f, 0x74,
-	0x6f, 0x33,
+	0x70, 0x61, 0x72, 0x6b, 0x65, 0x64, 0x54, 0x69, 0x6d, 0x65, 0x22, 0x9e, 0x01, 0x0a, 0x0e, 0x57,
+	0x6f, 0x72, 0x6b, 0x65, 0x72, 0x50, 0x72, 0x65, 0x73, 0x65, 0x6e, 0x63, 0x65, 0x12, 0x1b, 0x0a,
+	0x09, 0x77, 0x6f, 0x72, 0x6b, 0x65, 0x72, 0x5f, 0x69, 0x64, 0x18, 0x01, 0x20, 0x01, 0x28, 0x09,
+	0x52, 0x08, 0x77, 0x6f, 0x72, 0x6b, 0x65, 0x72, 0x49, 0x64, 0x12, 0x1e, 0x0a, 0x0a, 0x61, 0x63,
+	0x74, 0x69, 0x76, 0x69, 0x74, 0x69, 0x65, 0x73, 0x18, 0x02, 0x20, 0x03, 0x28, 0x09, 0x52, 0x0a,
+	0x61, 0x63, 0x74, 0x69, 0x76, 0x69, 0x74, 0x69, 0x65, 0x73, 0x12, 0x20, 0x0a, 0x0b, 0x63, 0x6f,
+	0x6e, 0x63, 0x75, 0x72, 0x72, 0x65, 0x6e, 0x63, 0x79, 0x18, 0x03, 0x20, 0x01, 0x28, 0x0d, 0x52,
+	0x0b, 0x63, 0x6f, 0x6e, 0x63, 0x75, 0x72, 0x72, 0x65, 0x6e, 0x63, 0x79, 0x12, 0x1b, 0x0a, 0x09,
+	0x69, 0x6e, 0x5f, 0x66, 0x6c, 0x69, 0x67, 0x68, 0x74, 0x18, 0x04, 0x20, 0x01, 0x28, 0x0d, 0x52,
+	0x08, 0x69, 0x6e, 0x46, 0x6c, 0x69, 0x67, 0x68, 0x74, 0x12, 0x10, 0x0a, 0x03, 0x73, 0x64, 0x6b,
+	0x18, 0x05, 0x20, 0x01, 0x28, 0x09, 0x52, 0x03, 0x73, 0x64, 0x6b, 0x62, 0x06, 0x70, 0x72, 0x6f,
+	0x74, 0x6f, 0x33,
 }
 
 var (
@@ -695,7 +793,7 @@ func file_jetflow_v1_task_proto_rawDescGZIP() []byte {
 	return file_jetflow_v1_task_proto_rawDescData
 }
 
-var file_jetflow_v1_task_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_jetflow_v1_task_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_jetflow_v1_task_proto_goTypes = []interface{}{
 	(*Task)(nil),                  // 0: jetflow.v1.Task
 	(*TaskFailure)(nil),           // 1: jetflow.v1.TaskFailure
@@ -704,15 +802,16 @@ var file_jetflow_v1_task_proto_goTypes = []interface{}{
 	(*TaskHeartbeatReply)(nil),    // 4: jetflow.v1.TaskHeartbeatReply
 	(*TaskCancellation)(nil),      // 5: jetflow.v1.TaskCancellation
 	(*DeadLetter)(nil),            // 6: jetflow.v1.DeadLetter
-	(*timestamppb.Timestamp)(nil), // 7: google.protobuf.Timestamp
+	(*WorkerPresence)(nil),        // 7: jetflow.v1.WorkerPresence
+	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
 }
 var file_jetflow_v1_task_proto_depIdxs = []int32{
-	7, // 0: jetflow.v1.Task.scheduled_time:type_name -> google.protobuf.Timestamp
-	7, // 1: jetflow.v1.Task.start_to_close_deadline:type_name -> google.protobuf.Timestamp
+	8, // 0: jetflow.v1.Task.scheduled_time:type_name -> google.protobuf.Timestamp
+	8, // 1: jetflow.v1.Task.start_to_close_deadline:type_name -> google.protobuf.Timestamp
 	1, // 2: jetflow.v1.TaskResult.failure:type_name -> jetflow.v1.TaskFailure
 	2, // 3: jetflow.v1.TaskResult.heartbeat:type_name -> jetflow.v1.TaskHeartbeat
-	7, // 4: jetflow.v1.TaskResult.completed_time:type_name -> google.protobuf.Timestamp
-	7, // 5: jetflow.v1.DeadLetter.parked_time:type_name -> google.protobuf.Timestamp
+	8, // 4: jetflow.v1.TaskResult.completed_time:type_name -> google.protobuf.Timestamp
+	8, // 5: jetflow.v1.DeadLetter.parked_time:type_name -> google.protobuf.Timestamp
 	6, // [6:6] is the sub-list for method output_type
 	6, // [6:6] is the sub-list for method input_type
 	6, // [6:6] is the sub-list for extension type_name
@@ -810,6 +909,18 @@ func file_jetflow_v1_task_proto_init() {
 				return nil
 			}
 		}
+		file_jetflow_v1_task_proto_msgTypes[7].Exporter = func(v interface{}, i int) interface{} {
+			switch v := v.(*WorkerPresence); i {
+			case 0:
+				return &v.state
+			case 1:
+				return &v.sizeCache
+			case 2:
+				return &v.unknownFields
+			default:
+				return nil
+			}
+		}
 	}
 	file_jetflow_v1_task_proto_msgTypes[3].OneofWrappers = []interface{}{
 		(*TaskResult_OutputJson)(nil),
@@ -822,7 +933,7 @@ func file_jetflow_v1_task_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: file_jetflow_v1_task_proto_rawDesc,
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,6 +1,6 @@
-import { ExecutionStatus } from "@jetflow/contracts";
+import { ExecutionStatus, WorkerPresence, encode } from "@jetflow/contracts";
 import type { ExecutionSummary } from "@jetflow/contracts";
-import { statsWindowSeconds, summarizeWorkflows } from "./engine-stats";
+import { countWorkers, statsWindowSeconds, summarizeWorkflows, withWorkers } from "./engine-stats";
 
 const now = Date.parse("2026-06-01T12:00:00Z");
 const summary = (
@@ -57,5 +57,62 @@ describe("statsWindowSeconds", () => {
     expect(() => statsWindowSeconds(86_401)).toThrow(
       "invalid request:\nwindow_seconds: must be at most 86400, got 86401",
     );
+  });
+});
+
+describe("countWorkers", () => {
+  const presence = (workerId: string, activities: string[]): Uint8Array =>
+    encode(WorkerPresence, { workerId, activities, concurrency: 10, inFlight: 0, sdk: "typescript" });
+
+  it("counts each replying worker once per activity it runs, skipping malformed replies", () => {
+    const debug = jest.fn();
+    const log = { debug, info: jest.fn(), warn: jest.fn(), error: jest.fn() };
+    const counts = countWorkers(
+      [
+        presence("w1", ["charge", "ship"]),
+        presence("w2", ["charge"]),
+        presence("w3", ["charge", "charge"]),
+        Uint8Array.of(0xff, 0xff, 0xff),
+      ],
+      log as never,
+    );
+    expect([...counts].sort()).toEqual([
+      ["charge", 3],
+      ["ship", 1],
+    ]);
+    expect(debug).toHaveBeenCalledTimes(1);
+  });
+
+  it("counts nothing without replies", () => {
+    expect(countWorkers([]).size).toBe(0);
+  });
+});
+
+describe("withWorkers", () => {
+  it("sets the workers of known activities and adds activities that only have workers", () => {
+    const queue = {
+      activity: "charge",
+      pending: 4,
+      running: 1,
+      waitingPulls: 0,
+      redelivered: 0,
+      lastActiveTime: undefined,
+      succeeded: 0,
+      failed: 0,
+      failureRate: 0,
+      workersConnected: 0,
+    };
+    const stats = withWorkers(
+      [queue, { ...queue, activity: "idle" }],
+      new Map([
+        ["charge", 2],
+        ["new", 1],
+      ]),
+    );
+    expect(stats.map((a) => [a.activity, a.pending, a.workersConnected])).toEqual([
+      ["charge", 4, 2],
+      ["idle", 4, 0],
+      ["new", 0, 1],
+    ]);
   });
 });

@@ -1,13 +1,22 @@
 /**
- * GetEngineStats: each activity's task queue from JetStream's consumer info and its recent task
- * outcomes from the events stream, and each workflow's recent executions from the gateway's view
- * of the execution index. No new state: the numbers are the server's and the index's, read per
- * call.
+ * GetEngineStats: each activity's task queue from JetStream's consumer info, its recent task
+ * outcomes from the events stream and its connected workers from a presence ping, and each
+ * workflow's recent executions from the gateway's view of the execution index. No new state: the
+ * numbers are the server's, the workers' and the index's, read per call.
  */
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { ConsumerInfo, JetStreamManager } from "@nats-io/jetstream";
+import { NoRespondersError } from "@nats-io/transport-node";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { ExecutionStatus, activityFromSubject, streams, subjects } from "@jetflow/contracts";
+import {
+  ExecutionStatus,
+  WorkerPresence,
+  activityFromSubject,
+  decode,
+  streams,
+  subjects,
+} from "@jetflow/contracts";
+import type { Logger } from "@jetflow/service-runtime";
 import type {
   ActivityStats,
   ExecutionSummary,
@@ -17,6 +26,13 @@ import type {
 import { RequestProblems } from "./errors";
 import { readTaskOutcomes } from "./task-outcomes";
 import type { ActivityOutcomes } from "./task-outcomes";
+
+/**
+ * How long the gateway collects presence replies: it stops 150 ms after the last reply, and
+ * 600 ms after the ping at the latest.
+ */
+export const PRESENCE_STALL_MS = 150;
+export const PRESENCE_MAX_WAIT_MS = 600;
 
 /** The window of the failure rates when the request leaves it at 0, in seconds. */
 export const DEFAULT_STATS_WINDOW_S = 300;
@@ -85,7 +101,66 @@ export function activityStatsOf(info: ConsumerInfo): ActivityStats | undefined {
     succeeded: 0,
     failed: 0,
     failureRate: 0,
+    workersConnected: 0,
   };
+}
+
+/**
+ * Counts the workers of each activity among presence replies (raw WorkerPresence messages).
+ * A reply that does not decode is skipped (logged at debug); a worker naming an activity twice
+ * counts once.
+ */
+export function countWorkers(replies: Iterable<Uint8Array>, log?: Logger): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const data of replies) {
+    let presence: WorkerPresence;
+    try {
+      presence = decode(WorkerPresence, "jetflow.v1.WorkerPresence", data, subjects.workersPing);
+    } catch (err) {
+      log?.debug({ err }, "malformed worker presence reply ignored");
+      continue;
+    }
+    for (const activity of new Set(presence.activities)) {
+      counts.set(activity, (counts.get(activity) ?? 0) + 1);
+    }
+  }
+  return counts;
+}
+
+/**
+ * Sets each activity's connected workers from `workers`, adding an activity that has workers but
+ * no queue yet (no task was ever sent to it).
+ */
+export function withWorkers(
+  activities: ActivityStats[],
+  workers: ReadonlyMap<string, number>,
+): ActivityStats[] {
+  const all = activities.map((stats) => ({ ...stats, workersConnected: workers.get(stats.activity) ?? 0 }));
+  for (const [activity, count] of workers) {
+    if (!all.some((a) => a.activity === activity))
+      all.push({ ...emptyActivityStats(activity), workersConnected: count });
+  }
+  return all;
+}
+
+/**
+ * Sends one presence ping and collects the replies until they stall (PRESENCE_STALL_MS after the
+ * last one) or PRESENCE_MAX_WAIT_MS passes. No responders: no workers.
+ */
+async function pingWorkers(nc: NatsConnection, log?: Logger): Promise<Uint8Array[]> {
+  const replies: Uint8Array[] = [];
+  try {
+    const iterator = await nc.requestMany(subjects.workersPing, undefined, {
+      strategy: "stall",
+      stall: PRESENCE_STALL_MS,
+      maxWait: PRESENCE_MAX_WAIT_MS,
+    });
+    for await (const msg of iterator) replies.push(msg.data);
+  } catch (err) {
+    // The stats are still worth having without the workers: count those that answered.
+    if (!(err instanceof NoRespondersError)) log?.warn({ err }, "worker presence ping failed");
+  }
+  return replies;
 }
 
 /**
@@ -121,6 +196,7 @@ function emptyActivityStats(activity: string): ActivityStats {
     succeeded: 0,
     failed: 0,
     failureRate: 0,
+    workersConnected: 0,
   };
 }
 
@@ -151,15 +227,18 @@ function toEpochMs(value: unknown): number | undefined {
 
 /**
  * Reads the engine's stats: every task consumer's info, the activities' task outcomes in the
- * window, and the workflows' recent executions.
+ * window and connected workers, and the workflows' recent executions.
  */
 export async function readEngineStats(options: {
   nc: NatsConnection;
   executions: Iterable<ExecutionSummary>;
   windowSeconds: number;
   now?: () => Date;
+  log?: Logger;
 }): Promise<GetEngineStatsResponse> {
   const now = (options.now ?? (() => new Date()))();
+  // The ping's replies come in while JetStream is asked for the rest.
+  const presence = pingWorkers(options.nc, options.log);
   const jsm = await jetstreamManager(options.nc, { checkAPI: false });
   const activities: ActivityStats[] = [];
   try {
@@ -180,8 +259,9 @@ export async function readEngineStats(options: {
     }
   }
   const outcomes = await readTaskOutcomes(options.nc, new Date(now.getTime() - options.windowSeconds * 1000));
+  const workers = countWorkers(await presence, options.log);
   return {
-    activities: withTaskOutcomes(activities, outcomes.byActivity),
+    activities: withTaskOutcomes(withWorkers(activities, workers), outcomes.byActivity),
     workflows: summarizeWorkflows(options.executions, options.windowSeconds * 1000, now.getTime()),
     windowSeconds: options.windowSeconds,
     readTime: now,

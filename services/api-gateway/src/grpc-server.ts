@@ -501,7 +501,12 @@ export function workflowService(o: GrpcServerOptions): WorkflowServiceServer {
       async (req) => {
         const windowSeconds = statsWindowSeconds(req.windowSeconds);
         await o.executionList.view.sync();
-        return readEngineStats({ nc: o.nc, executions: o.executionList.list.summaries(), windowSeconds });
+        return readEngineStats({
+          nc: o.nc,
+          executions: o.executionList.list.summaries(),
+          windowSeconds,
+          log: o.log,
+        });
       },
       () => {
         // Activities are shared by workflows: the stats cannot be cut to a workflow scope.

@@ -81,13 +81,23 @@ describe("task outcomes by activity", () => {
       succeeded: 0,
       failed: 0,
       failureRate: 0,
+      workersConnected: 1,
     };
     const outcomes = new Map([
       ["charge", { succeeded: 3, failed: 1 }],
       ["archive", { succeeded: 0, failed: 2 }],
     ]);
     expect(withTaskOutcomes([queue], outcomes)).toEqual([
-      { ...queue, activity: "archive", pending: 0, running: 0, succeeded: 0, failed: 2, failureRate: 1 },
+      {
+        ...queue,
+        activity: "archive",
+        pending: 0,
+        running: 0,
+        succeeded: 0,
+        failed: 2,
+        failureRate: 1,
+        workersConnected: 0,
+      },
       { ...queue, succeeded: 3, failed: 1, failureRate: 0.25 },
     ]);
     // The queues given are left as they were.

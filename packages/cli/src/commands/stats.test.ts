@@ -9,6 +9,7 @@ describe("renderStats", () => {
       activities: [
         {
           activity: "charge",
+          workersConnected: 2,
           pending: 0,
           running: 2,
           waitingPulls: 3,
@@ -20,6 +21,7 @@ describe("renderStats", () => {
         },
         {
           activity: "ship",
+          workersConnected: 0,
           pending: 7,
           running: 0,
           waitingPulls: 0,
@@ -40,9 +42,9 @@ describe("renderStats", () => {
     });
     expect(text).toBe(
       [
-        "ACTIVITY  PENDING  RUNNING  IDLE PULLS  REDELIVERED  LAST ACTIVE  SUCCEEDED (5m 00s)  FAILED (5m 00s)  FAILURE RATE",
-        "charge    0        2        3           0            -            30                  10               25.0%",
-        "ship      7        0        0           1            -            0                   0                -",
+        "ACTIVITY  WORKERS  PENDING  RUNNING  IDLE PULLS  REDELIVERED  LAST ACTIVE  SUCCEEDED (5m 00s)  FAILED (5m 00s)  FAILURE RATE",
+        "charge    2        0        2        3           0            -            30                  10               25.0%",
+        "ship      0        7        0        0           1            -            0                   0                -",
         '! no worker is asking for tasks of "ship" (7 waiting)',
         "",
         "WORKFLOW  RUNNING  SUCCEEDED (5m 00s)  FAILED (5m 00s)  FAILURE RATE",
@@ -58,6 +60,7 @@ describe("renderStats", () => {
       activities: [
         {
           activity: "charge",
+          workersConnected: 1,
           pending: 0,
           running: 0,
           waitingPulls: 1,
@@ -74,7 +77,7 @@ describe("renderStats", () => {
       taskCountsStartTime: new Date("2026-06-01T12:58:00Z"),
     });
     expect(text.split("\n")[0]).toMatch(/ SUCCEEDED \(since .+\) +FAILED \(since .+\) +FAILURE RATE$/);
-    expect(text.split("\n")[1]).toMatch(/^charge +0 +0 +1 +0 +- +5 +0 +0\.0%$/);
+    expect(text.split("\n")[1]).toMatch(/^charge +1 +0 +0 +1 +0 +- +5 +0 +0\.0%$/);
   });
 
   it("says so when there is nothing to show", () => {

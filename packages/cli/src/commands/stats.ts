@@ -1,6 +1,6 @@
 /**
- * `jetflow stats`: each activity's task backlog, idle worker pulls and recent failure rate, each
- * workflow's recent failure rate.
+ * `jetflow stats`: each activity's connected workers, task backlog, idle worker pulls and recent
+ * failure rate, each workflow's recent failure rate.
  */
 import type { GetEngineStatsResponse } from "@jetflow/client";
 import type { Command } from "commander";
@@ -37,6 +37,7 @@ export function renderStats(style: Style, stats: GetEngineStatsResponse): string
         style,
         [
           "ACTIVITY",
+          "WORKERS",
           "PENDING",
           "RUNNING",
           "IDLE PULLS",
@@ -48,6 +49,7 @@ export function renderStats(style: Style, stats: GetEngineStatsResponse): string
         ],
         stats.activities.map((a) => [
           a.activity,
+          String(a.workersConnected),
           a.pending > 0 && a.waitingPulls === 0 && a.running === 0
             ? style.red(String(a.pending))
             : String(a.pending),
@@ -98,7 +100,7 @@ export function addStatsCommand(program: Command, run: Runner): void {
   program
     .command("stats")
     .description(
-      "show each activity's task backlog, idle workers and recent failure rate, and each workflow's",
+      "show each activity's workers, task backlog, idle pulls and recent failure rate, and each workflow's",
     )
     .option(
       "-w, --window <seconds>",
@@ -107,10 +109,11 @@ export function addStatsCommand(program: Command, run: Runner): void {
     )
     .addHelpText(
       "after",
-      "\nBacklog and idle pulls are JetStream's numbers for each task consumer. An activity's failure rate\n" +
-        "counts its task attempts (retries included) that failed or timed out in the window, read from the\n" +
-        "executions' histories; a workflow's counts the top-level executions that ended in it. Latency is\n" +
-        "in the Prometheus metrics (docs/metrics.md).",
+      "\nWORKERS counts the worker processes connected now that run the activity (those that answer a\n" +
+        "presence ping). Backlog and idle pulls are JetStream's numbers for each task consumer. An\n" +
+        "activity's failure rate counts its task attempts (retries included) that failed or timed out in\n" +
+        "the window, read from the executions' histories; a workflow's counts the top-level executions\n" +
+        "that ended in it. Latency is in the Prometheus metrics (docs/metrics.md).",
     )
     .action((opts: StatsOptions, cmd: Command) => run(cmd, (ctx) => stats(ctx, opts)));
 }

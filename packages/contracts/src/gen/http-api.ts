@@ -765,7 +765,7 @@ export const openApiDocument: Readonly<Record<string, unknown>> = {
     "/v1/stats": {
       "get": {
         "operationId": "GetEngineStats",
-        "summary": "What the engine is doing now: each activity's task backlog and idle worker pulls, read from JetStream's consumer info, and each workflow's executions that ended in the last window_seconds with their failure rate. `jetflow stats` shows it.",
+        "summary": "What the engine is doing now: each activity's task backlog and idle worker pulls, read from JetStream's consumer info, the workers connected per activity (a presence ping), and each workflow's executions that ended in the last window_seconds with their failure rate. `jetflow stats` shows it.",
         "tags": [
           "WorkflowService"
         ],
@@ -1466,7 +1466,7 @@ export const openApiDocument: Readonly<Record<string, unknown>> = {
     "schemas": {
       "ActivityStats": {
         "type": "object",
-        "description": "An activity's task queue, as JetStream reports its consumer, and its recent task outcomes from the executions' histories.",
+        "description": "An activity's task queue, as JetStream reports its consumer, its recent task outcomes from the executions' histories, and the workers connected now.",
         "properties": {
           "activity": {
             "type": "string"
@@ -1508,6 +1508,11 @@ export const openApiDocument: Readonly<Record<string, unknown>> = {
           "failureRate": {
             "type": "number",
             "description": "failed / (succeeded + failed); 0 when none ended."
+          },
+          "workersConnected": {
+            "type": "integer",
+            "format": "int32",
+            "description": "Worker processes connected now that run this activity: those that answered the presence ping on jetflow.workers.ping (WorkerPresence in task.proto) within a short window. Workers that do not answer it are not counted."
           }
         }
       },
@@ -2138,7 +2143,7 @@ export const openApiDocument: Readonly<Record<string, unknown>> = {
             "items": {
               "$ref": "#/components/schemas/ActivityStats"
             },
-            "description": "One entry per activity that has a task consumer, by activity name."
+            "description": "One entry per activity that has a task consumer, stored tasks, task outcomes in the window or connected workers, by activity name."
           },
           "workflows": {
             "type": "array",

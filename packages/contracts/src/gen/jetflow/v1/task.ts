@@ -151,6 +151,25 @@ export interface DeadLetter {
   parkedTime: Date | undefined;
 }
 
+/**
+ * A worker's answer to a presence ping: an empty core NATS request on jetflow.workers.ping, sent
+ * by the api-gateway to count the workers connected per activity (GetEngineStats). Every worker
+ * process subscribes without a queue group while it runs, so each one answers; answering is
+ * optional: a worker that does not is simply not counted.
+ */
+export interface WorkerPresence {
+  /** The worker's id, as in its results. */
+  workerId: string;
+  /** The activities it runs tasks of. */
+  activities: string[];
+  /** The most tasks it runs at once, per activity. */
+  concurrency: number;
+  /** Tasks it is running now, all activities together. */
+  inFlight: number;
+  /** Which SDK it is built with ("typescript", "go"), for display. */
+  sdk: string;
+}
+
 function createBaseTask(): Task {
   return {
     taskToken: "",
@@ -1044,6 +1063,149 @@ export const DeadLetter: MessageFns<DeadLetter> = {
     message.data = object.data ?? Buffer.alloc(0);
     message.reason = object.reason ?? "";
     message.parkedTime = object.parkedTime ?? undefined;
+    return message;
+  },
+};
+
+function createBaseWorkerPresence(): WorkerPresence {
+  return { workerId: "", activities: [], concurrency: 0, inFlight: 0, sdk: "" };
+}
+
+export const WorkerPresence: MessageFns<WorkerPresence> = {
+  encode(message: WorkerPresence, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.workerId !== "") {
+      writer.uint32(10).string(message.workerId);
+    }
+    for (const v of message.activities) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.concurrency !== 0) {
+      writer.uint32(24).uint32(message.concurrency);
+    }
+    if (message.inFlight !== 0) {
+      writer.uint32(32).uint32(message.inFlight);
+    }
+    if (message.sdk !== "") {
+      writer.uint32(42).string(message.sdk);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WorkerPresence {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWorkerPresence();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.workerId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.activities.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.concurrency = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.inFlight = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.sdk = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WorkerPresence {
+    return {
+      workerId: isSet(object.workerId)
+        ? globalThis.String(object.workerId)
+        : isSet(object.worker_id)
+        ? globalThis.String(object.worker_id)
+        : "",
+      activities: globalThis.Array.isArray(object?.activities)
+        ? object.activities.map((e: any) => globalThis.String(e))
+        : [],
+      concurrency: isSet(object.concurrency) ? globalThis.Number(object.concurrency) : 0,
+      inFlight: isSet(object.inFlight)
+        ? globalThis.Number(object.inFlight)
+        : isSet(object.in_flight)
+        ? globalThis.Number(object.in_flight)
+        : 0,
+      sdk: isSet(object.sdk) ? globalThis.String(object.sdk) : "",
+    };
+  },
+
+  toJSON(message: WorkerPresence): unknown {
+    const obj: any = {};
+    if (message.workerId !== "") {
+      obj.workerId = message.workerId;
+    }
+    if (message.activities?.length) {
+      obj.activities = message.activities;
+    }
+    if (message.concurrency !== 0) {
+      obj.concurrency = Math.round(message.concurrency);
+    }
+    if (message.inFlight !== 0) {
+      obj.inFlight = Math.round(message.inFlight);
+    }
+    if (message.sdk !== "") {
+      obj.sdk = message.sdk;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WorkerPresence>, I>>(base?: I): WorkerPresence {
+    return WorkerPresence.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WorkerPresence>, I>>(object: I): WorkerPresence {
+    const message = createBaseWorkerPresence();
+    message.workerId = object.workerId ?? "";
+    message.activities = object.activities?.map((e) => e) || [];
+    message.concurrency = object.concurrency ?? 0;
+    message.inFlight = object.inFlight ?? 0;
+    message.sdk = object.sdk ?? "";
     return message;
   },
 };

@@ -318,7 +318,10 @@ export interface GetEngineStatsRequest {
 }
 
 export interface GetEngineStatsResponse {
-  /** One entry per activity that has a task consumer, by activity name. */
+  /**
+   * One entry per activity that has a task consumer, stored tasks, task outcomes in the window
+   * or connected workers, by activity name.
+   */
   activities: ActivityStats[];
   /** One entry per workflow with executions running or ended in the window, by name. */
   workflows: WorkflowStats[];
@@ -337,8 +340,8 @@ export interface GetEngineStatsResponse {
 }
 
 /**
- * An activity's task queue, as JetStream reports its consumer, and its recent task outcomes
- * from the executions' histories.
+ * An activity's task queue, as JetStream reports its consumer, its recent task outcomes from
+ * the executions' histories, and the workers connected now.
  */
 export interface ActivityStats {
   activity: string;
@@ -365,6 +368,12 @@ export interface ActivityStats {
   failed: number;
   /** failed / (succeeded + failed); 0 when none ended. */
   failureRate: number;
+  /**
+   * Worker processes connected now that run this activity: those that answered the presence
+   * ping on jetflow.workers.ping (WorkerPresence in task.proto) within a short window. Workers
+   * that do not answer it are not counted.
+   */
+  workersConnected: number;
 }
 
 /** A workflow's top-level executions as the gateway's view of the execution index shows them. */
@@ -3865,6 +3874,7 @@ function createBaseActivityStats(): ActivityStats {
     succeeded: 0,
     failed: 0,
     failureRate: 0,
+    workersConnected: 0,
   };
 }
 
@@ -3896,6 +3906,9 @@ export const ActivityStats: MessageFns<ActivityStats> = {
     }
     if (message.failureRate !== 0) {
       writer.uint32(73).double(message.failureRate);
+    }
+    if (message.workersConnected !== 0) {
+      writer.uint32(80).uint32(message.workersConnected);
     }
     return writer;
   },
@@ -3985,6 +3998,14 @@ export const ActivityStats: MessageFns<ActivityStats> = {
             message.failureRate = reader.double();
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.workersConnected = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4020,6 +4041,11 @@ export const ActivityStats: MessageFns<ActivityStats> = {
         : isSet(object.failure_rate)
         ? globalThis.Number(object.failure_rate)
         : 0,
+      workersConnected: isSet(object.workersConnected)
+        ? globalThis.Number(object.workersConnected)
+        : isSet(object.workers_connected)
+        ? globalThis.Number(object.workers_connected)
+        : 0,
     };
   },
 
@@ -4052,6 +4078,9 @@ export const ActivityStats: MessageFns<ActivityStats> = {
     if (message.failureRate !== 0) {
       obj.failureRate = floatToJson(message.failureRate);
     }
+    if (message.workersConnected !== 0) {
+      obj.workersConnected = Math.round(message.workersConnected);
+    }
     return obj;
   },
 
@@ -4069,6 +4098,7 @@ export const ActivityStats: MessageFns<ActivityStats> = {
     message.succeeded = object.succeeded ?? 0;
     message.failed = object.failed ?? 0;
     message.failureRate = object.failureRate ?? 0;
+    message.workersConnected = object.workersConnected ?? 0;
     return message;
   },
 };
@@ -5680,8 +5710,9 @@ export const WorkflowServiceService = {
   },
   /**
    * What the engine is doing now: each activity's task backlog and idle worker pulls, read from
-   * JetStream's consumer info, and each workflow's executions that ended in the last
-   * window_seconds with their failure rate. `jetflow stats` shows it.
+   * JetStream's consumer info, the workers connected per activity (a presence ping), and each
+   * workflow's executions that ended in the last window_seconds with their failure rate.
+   * `jetflow stats` shows it.
    */
   getEngineStats: {
     path: "/jetflow.v1.WorkflowService/GetEngineStats" as const,
@@ -5903,8 +5934,9 @@ export interface WorkflowServiceServer extends UntypedServiceImplementation {
   sendTaskHeartbeat: handleUnaryCall<SendTaskHeartbeatRequest, SendTaskHeartbeatResponse>;
   /**
    * What the engine is doing now: each activity's task backlog and idle worker pulls, read from
-   * JetStream's consumer info, and each workflow's executions that ended in the last
-   * window_seconds with their failure rate. `jetflow stats` shows it.
+   * JetStream's consumer info, the workers connected per activity (a presence ping), and each
+   * workflow's executions that ended in the last window_seconds with their failure rate.
+   * `jetflow stats` shows it.
    */
   getEngineStats: handleUnaryCall<GetEngineStatsRequest, GetEngineStatsResponse>;
   /**
@@ -6170,8 +6202,9 @@ export interface WorkflowServiceClient extends Client {
   ): ClientUnaryCall;
   /**
    * What the engine is doing now: each activity's task backlog and idle worker pulls, read from
-   * JetStream's consumer info, and each workflow's executions that ended in the last
-   * window_seconds with their failure rate. `jetflow stats` shows it.
+   * JetStream's consumer info, the workers connected per activity (a presence ping), and each
+   * workflow's executions that ended in the last window_seconds with their failure rate.
+   * `jetflow stats` shows it.
    */
   getEngineStats(
     request: GetEngineStatsRequest,
