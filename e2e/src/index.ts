@@ -10,3 +10,5 @@ export type { Prometheus, ScrapeJob } from "./prometheus";
 export { createTestCa } from "./certs";
 export type { CertFiles, TestCa } from "./certs";
 export { buildGoExampleWorker, GO_EXAMPLE_WORKER } from "./go-worker";
+export { JETFLOW_CLI, runJetflow } from "./cli";
+export type { CliRun } from "./cli";

@@ -2,45 +2,24 @@
  * The `jetflow` binary (packages/cli/dist/main.js) against a running engine: what it prints and
  * the exit codes scripts rely on.
  */
-import { spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { connectTo, freePort, waitFor } from "@jetflow/testing";
 import { createWorker } from "@jetflow/worker-sdk";
 import type { Worker } from "@jetflow/worker-sdk";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { startEngine, testActivities } from "../src";
-import type { Engine } from "../src";
-
-const CLI = resolve(__dirname, "../../packages/cli/dist/main.js");
+import { runJetflow, startEngine, testActivities } from "../src";
+import type { CliRun, Engine } from "../src";
 
 let engine: Engine;
 let nc: NatsConnection;
 let worker: Worker;
 const dir = mkdtempSync(join(tmpdir(), "jetflow-cli-int-"));
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the jetflow binary with `args` against the test engine. */
-function jetflow(...args: string[]): Promise<Run> {
-  return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      // Only what the CLI needs: no FORCE_COLOR or JETFLOW_ADDR leaking in from the outside.
-      env: { PATH: process.env.PATH, JETFLOW_ADDR: engine.grpcAddress },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once("error", reject);
-    child.once("close", (code) => resolveRun({ code, stdout, stderr }));
-  });
+/** Runs the jetflow CLI against the test engine. */
+function jetflow(...args: string[]): Promise<CliRun> {
+  return runJetflow(engine.grpcAddress, ...args);
 }
 
 function file(name: string, content: unknown): string {

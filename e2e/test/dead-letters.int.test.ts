@@ -4,8 +4,6 @@
  * is fixed and its execution moves on; an event batch can only be discarded; a replay retried
  * after a crash does not publish twice.
  */
-import { spawn } from "node:child_process";
-import { resolve } from "node:path";
 import {
   Command,
   TaskResult,
@@ -23,10 +21,10 @@ import { createWorker } from "@jetflow/worker-sdk";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import type { ServiceError } from "@grpc/grpc-js";
-import { checkStoredExecution, statusOf, waitForEnd } from "../src";
+import { checkStoredExecution, runJetflow, statusOf, waitForEnd } from "../src";
+import type { CliRun } from "../src";
 import { useEngine } from "./fixture";
 
-const CLI = resolve(__dirname, "../../packages/cli/dist/main.js");
 const fixture = useEngine();
 let js: JetStreamClient;
 
@@ -100,19 +98,8 @@ async function grpcCode(call: Promise<unknown>): Promise<number> {
 }
 
 /** Runs the jetflow CLI against the test engine. */
-function cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { PATH: process.env.PATH, JETFLOW_ADDR: fixture.engine.grpcAddress },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once("error", reject);
-    child.once("close", (code) => done({ code, stdout, stderr }));
-  });
+function cli(...args: string[]): Promise<CliRun> {
+  return runJetflow(fixture.engine.grpcAddress, ...args);
 }
 
 it("replays a Task a worker parked, once a worker can run it", async () => {

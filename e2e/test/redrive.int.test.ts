@@ -3,8 +3,6 @@
  * Task, a Map with failed iterations and a Parallel with a failed branch run again from what
  * failed, keeping their history; what cannot be redriven is refused with the reason.
  */
-import { spawn } from "node:child_process";
-import { resolve } from "node:path";
 import { status } from "@grpc/grpc-js";
 import type { ServiceError } from "@grpc/grpc-js";
 import type { HistoryEvent } from "@jetflow/contracts";
@@ -12,10 +10,10 @@ import { readEventBatches } from "@jetflow/service-runtime";
 import { waitFor } from "@jetflow/testing";
 import { createWorker } from "@jetflow/worker-sdk";
 import type { Worker } from "@jetflow/worker-sdk";
-import { checkStoredExecution, statusOf, waitForEnd } from "../src";
+import { checkStoredExecution, runJetflow, statusOf, waitForEnd } from "../src";
+import type { CliRun } from "../src";
 import { useEngine } from "./fixture";
 
-const CLI = resolve(__dirname, "../../packages/cli/dist/main.js");
 const fixture = useEngine();
 let worker: Worker;
 
@@ -99,19 +97,9 @@ async function refusal(call: Promise<unknown>): Promise<ServiceError> {
   throw new Error("expected a refusal");
 }
 
-function jetflow(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { PATH: process.env.PATH, JETFLOW_ADDR: fixture.engine.grpcAddress },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once("error", reject);
-    child.once("close", (code) => done({ code, stdout, stderr }));
-  });
+/** Runs the jetflow CLI against the test engine. */
+function jetflow(...args: string[]): Promise<CliRun> {
+  return runJetflow(fixture.engine.grpcAddress, ...args);
 }
 
 it("redrives a failed Task from the failed state, keeping its history, once per request", async () => {

@@ -3,19 +3,16 @@
  * running the scheduler: executions start on time, one per fire time, none missed across a
  * restart of every service; each overlap policy; pause, resume and delete through the CLI.
  */
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
 import { OverlapPolicy, Schedule, buckets } from "@jetflow/contracts";
 import type { ExecutionSummary } from "@jetflow/contracts";
 import { waitFor } from "@jetflow/testing";
 import { jetstream } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
-import { SERVICE_NAMES, checkStoredExecution, createTestClient, statusOf } from "../src";
-import type { TestClient } from "../src";
+import { SERVICE_NAMES, checkStoredExecution, createTestClient, runJetflow, statusOf } from "../src";
+import type { CliRun, TestClient } from "../src";
 import { useEngine } from "./fixture";
 
-const CLI = resolve(__dirname, "../../packages/cli/dist/main.js");
 const fixture = useEngine({
   replicas: { "api-gateway": 2 },
   serviceEnv: { "api-gateway": { SCHEDULER_TICK_MS: "100", SCHEDULER_LEASE_MS: "2000" } },
@@ -78,19 +75,9 @@ function expectConsecutive(executions: ExecutionSummary[], stepMs: number): void
   for (let i = 1; i < times.length; i++) expect((times[i] ?? 0) - (times[i - 1] ?? 0)).toBe(stepMs);
 }
 
-function jetflow(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { PATH: process.env.PATH, JETFLOW_ADDR: fixture.engine.grpcAddress.split(",")[0] ?? "" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once("error", reject);
-    child.once("close", (code) => done({ code, stdout, stderr }));
-  });
+/** Runs the jetflow CLI against the test engine. */
+function jetflow(...args: string[]): Promise<CliRun> {
+  return runJetflow(fixture.engine.grpcAddress.split(",")[0] ?? "", ...args);
 }
 
 it("starts an execution at each fire time, on time, once, naming its schedule", async () => {

@@ -4,32 +4,21 @@
  * task outcomes from the executions' histories, its connected workers from the workers' answers
  * to a presence ping, each workflow's recent failure rate from the execution index.
  */
-import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { connectTo, waitFor } from "@jetflow/testing";
 import type { GetEngineStatsResponse } from "@jetflow/client";
 import { createWorker } from "@jetflow/worker-sdk";
-import { ManagedProcess, statusOf, waitForEnd } from "../src";
+import { ManagedProcess, runJetflow, statusOf, waitForEnd } from "../src";
+import type { CliRun } from "../src";
 import { useEngine } from "./fixture";
 
-const CLI = resolve(__dirname, "../../packages/cli/dist/main.js");
 const fixture = useEngine();
 
-function jetflow(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { PATH: process.env.PATH, JETFLOW_ADDR: fixture.engine.grpcAddress },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once("error", reject);
-    child.once("close", (code) => resolveRun({ code, stdout, stderr }));
-  });
+/** Runs the jetflow CLI against the test engine. */
+function jetflow(...args: string[]): Promise<CliRun> {
+  return runJetflow(fixture.engine.grpcAddress, ...args);
 }
 
 it("shows backlog per activity, idle worker pulls, a queue nobody serves and recent failure rates per activity and workflow", async () => {
