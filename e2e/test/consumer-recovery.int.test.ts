@@ -105,7 +105,7 @@ const cases: Array<[ServiceName, string, string]> = [
   ["orchestrator", streams.commands, consumers.commands],
   ["dispatcher", streams.events, consumers.eventEffects],
   ["dispatcher", streams.timers, consumers.timers],
-  ["result-ingestor", streams.results, consumers.results],
+  ["orchestrator", streams.results, consumers.results],
 ];
 
 describe.each(cases)("deleting the %s's consumer on %s", (service, stream, consumer) => {
@@ -144,12 +144,15 @@ it("the worker recreates its deleted task consumer and every execution finishes"
   await runChains(4, async () => {
     await deleteConsumer(streams.tasks, consumers.task("sleep-inc"));
   });
-  await waitFor(() =>
-    linesOf(worker, from).some(
-      (l) =>
-        l["level"] === 40 &&
-        l["consumer"] === consumers.task("sleep-inc") &&
-        /recreating it$/.test(String(l["msg"])),
-    ),
+  await waitFor(
+    () =>
+      linesOf(worker, from).some(
+        (l) =>
+          l["level"] === 40 &&
+          l["consumer"] === consumers.task("sleep-inc") &&
+          /recreating it$/.test(String(l["msg"])),
+      ),
+    // As above: a pull that ends in silence is noticed after two missed heartbeats and a re-pull.
+    { timeoutMs: 45_000, message: "the worker warned that its task consumer was deleted" },
   );
 });

@@ -1,6 +1,6 @@
 /**
  * The dead-letter API end to end: each kind of parked message (a worker's Task, a result the
- * result-ingestor parked, an orchestrator command, a dispatcher timer) is replayed once its cause
+ * orchestrator parked, an orchestrator command, a dispatcher timer) is replayed once its cause
  * is fixed and its execution moves on; an event batch can only be discarded; a replay retried
  * after a crash does not publish twice.
  */
@@ -137,7 +137,7 @@ it("replays a Task a worker parked, once a worker can run it", async () => {
   expect(await grpcCode(fixture.engine.client.replayDeadLetter({ sequence }))).toBe(5);
 });
 
-it("replays a worker's result the result-ingestor parked", async () => {
+it("replays a worker's result the orchestrator parked", async () => {
   const executionId = await start("dl-result");
   const { task } = await takeTask("dl-result");
   const result = encode(TaskResult, {
@@ -148,13 +148,13 @@ it("replays a worker's result the result-ingestor parked", async () => {
   });
   const subject = subjects.result("dl-result");
   await publishDeadLetter(js, {
-    service: "result-ingestor",
+    service: "orchestrator",
     subject,
     data: result,
     reason: "results stream unavailable",
     parkedTime: new Date(),
   });
-  const sequence = await letterOf("result-ingestor", subject);
+  const sequence = await letterOf("orchestrator", subject);
   const shown = await fixture.engine.client.getDeadLetter({ sequence });
   expect(shown.deadLetter).toMatchObject({ kind: "result", replayable: true });
   expect(JSON.parse(shown.payloadJson)).toMatchObject({

@@ -241,13 +241,13 @@ describe("with every service and the worker on its own NATS user", () => {
       { timeoutMs: 30_000, message: "the expired execution was not purged" },
     );
 
-    // Dead letters (the api-gateway): a result nobody can decode is parked by the result-ingestor,
+    // Dead letters (the api-gateway): a result nobody can decode is parked by the orchestrator,
     // replayed on its subject (parked again, as a new letter), then discarded.
     const subject = subjects.result("ship-order");
     await jetstream(reader).publish(subject, new TextEncoder().encode("not a TaskResult"));
     const parked = async (): Promise<string[] | undefined> => {
       const page = await engine.client.listDeadLetters({
-        service: "result-ingestor",
+        service: "orchestrator",
         subjectPrefix: subject,
         reasonContains: "",
         pageSize: 100,

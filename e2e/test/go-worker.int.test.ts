@@ -3,7 +3,7 @@
  * libraries, no network) does the tasks of workflows run by the engine: a success, a failure
  * caught by Catch, a retry, a heartbeat timeout, and a stop that cancels the handler's context.
  * The engine is traced (OTLP to a receiver in the test): the Go worker's results carry their
- * tasks' `traceparent`, so the result-ingestor's spans join the execution's trace. The worker
+ * tasks' `traceparent`, so the orchestrator's result spans join the execution's trace. The worker
  * answers the presence ping, so the engine's stats count it.
  */
 import { spawn } from "node:child_process";
@@ -128,7 +128,7 @@ test("the Go worker's tasks succeed, and a failing gateway is retried until it s
   });
 });
 
-test("the Go worker's results carry their tasks' traceparent: the result-ingestor continues the trace", async () => {
+test("the Go worker's results carry their tasks' traceparent: the orchestrator continues the trace", async () => {
   const executionId = await start("go-payment", { who: "tracer", amount: 10 });
   expect((await finish(executionId)).status).toBe("SUCCEEDED");
   // Greet, Charge and three attempts of Notify.
@@ -151,11 +151,11 @@ test("the Go worker's results carry their tasks' traceparent: the result-ingesto
   const results = await waitFor(
     () => {
       const found = receiver.spans.filter(
-        (s) => s.traceId === root.traceId && s.service === "result-ingestor" && s.name.startsWith("result "),
+        (s) => s.traceId === root.traceId && s.service === "orchestrator" && s.name.startsWith("result "),
       );
       return found.length === tokens.length ? found : undefined;
     },
-    { message: "a result-ingestor span per Go result in the execution's trace" },
+    { message: "an orchestrator span per Go result in the execution's trace" },
   );
   expect(results.map((s) => s.parentSpanId)).toEqual(tokens.map(() => root.spanId));
 });

@@ -111,7 +111,7 @@ it("counts a known workload in Prometheus: executions, tasks, latencies, backlog
     ...Array<string>(2).fill("FAILED"),
     ...Array<string>(6).fill("SUCCEEDED"),
   ]);
-  // Garbage on a results subject: the result-ingestor parks it.
+  // Garbage on a results subject: the orchestrator, which reads the results, parks it.
   await jetstream(nc).publish(subjects.result("inc"), new Uint8Array([0xff, 0xff, 0x0f]));
 
   await expectQuery('count(up{job="jetflow"} == 1)', SERVICE_NAMES.length);
@@ -135,8 +135,10 @@ it("counts a known workload in Prometheus: executions, tasks, latencies, backlog
   // Backlog read from JetStream by the dispatcher: the worker holds open pulls, nothing waits.
   await expectQuery('max(jetflow_consumer_pending_messages{consumer="tasks-inc",activity="inc"})', 0);
   await expectQuery('max(jetflow_consumer_waiting_pulls{activity="inc"}) >= bool 1', 1);
-  await expectQuery('sum(jetflow_dead_letters_parked_total{service="result-ingestor"})', 1);
-  await expectQuery('max(jetflow_dead_letters_stored_messages{parked_by="result-ingestor"})', 1);
+  await expectQuery('sum(jetflow_dead_letters_parked_total{service="orchestrator"})', 1);
+  await expectQuery('max(jetflow_dead_letters_stored_messages{parked_by="orchestrator"})', 1);
+  // Every task result (10 + 4 + 3 + 2 + 1 + the garbage) was read by the orchestrators.
+  await expectQuery('sum(jetflow_results_received_total{service="orchestrator"}) >= bool 11', 1);
   await expectQuery('sum(jetflow_consumer_deliveries_total{consumer="orchestrator"}) > bool 0', 1);
   await expectQuery('max(process_resident_memory_bytes{service="orchestrator"}) > bool 0', 1);
   await expectQuery("sum(jetflow_nats_connected)", SERVICE_NAMES.length);

@@ -2,7 +2,7 @@
  * With OTEL_EXPORTER_OTLP_ENDPOINT set, every service and the worker export spans over OTLP to a
  * receiver in the test, which decodes the protobuf: one execution is one connected trace, from
  * the api-gateway's StartExecution through the orchestrator's transitions, each task attempt in
- * the worker (the handler's active span) and each result back through the result-ingestor.
+ * the worker (the handler's active span) and each result as the orchestrator reads it.
  */
 import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
@@ -77,7 +77,7 @@ it("makes one connected trace of an execution across every service and the worke
     inTrace().filter((s) => s.service === service && s.name.startsWith(prefix));
   // Spans are exported in batches every second by each process.
   await waitFor(
-    () => of("jetflow-worker", "task ").length === 2 && of("result-ingestor", "result ").length === 2,
+    () => of("jetflow-worker", "task ").length === 2 && of("orchestrator", "result ").length === 2,
     {
       message: "two task attempts and their results in the trace",
     },
@@ -115,7 +115,7 @@ it("makes one connected trace of an execution across every service and the worke
   expect(activeSpanId).toBe(attempts[1]?.spanId);
   // Each result is recorded under the attempt that produced it.
   expect(
-    of("result-ingestor", "result ")
+    of("orchestrator", "result ")
       .map((s) => s.parentSpanId)
       .sort(),
   ).toEqual(attempts.map((s) => s.spanId).sort());

@@ -86,6 +86,11 @@ export const consumers = {
    * `tasks-<encoded activity>`, or a hashed form for very long encodings (`activityConsumerName`).
    */
   task: (activity: string) => activityConsumerName(activity),
+  /**
+   * Read by the orchestrators. The name is the one it had when the result-ingestor read it, kept
+   * so that old and new processes share it during an upgrade (a work-queue stream refuses a
+   * second consumer of the same subjects).
+   */
   results: "result-ingestor",
   commands: "orchestrator",
   /** The dispatcher reads every event batch and performs its effects (tasks, timers, child runs). */
@@ -182,8 +187,11 @@ export const consumerConfigs = {
   /** Created by the api-gateway when a workflow using the activity is registered, and by workers when missing. */
   task: (activity: string, ackWaitMs = DEFAULT_TASK_ACK_WAIT_MS): Partial<ConsumerConfig> =>
     durablePull(consumers.task(activity), subjects.task(activity), ackWaitMs),
-  results: (ackWaitMs = DEFAULT_ACK_WAIT_MS): Partial<ConsumerConfig> =>
-    durablePull(consumers.results, subjects.allResults, ackWaitMs),
+  /** Read by the orchestrators, bounded like the commands (their outcomes wait in the same queues). */
+  results: (ackWaitMs = DEFAULT_ACK_WAIT_MS, maxAckPending = 20_000): Partial<ConsumerConfig> => ({
+    ...durablePull(consumers.results, subjects.allResults, ackWaitMs),
+    max_ack_pending: maxAckPending,
+  }),
   /**
    * `maxAckPending` bounds the commands the orchestrators hold unacknowledged (and so their
    * memory): the client's own pull limit does not, because it keeps pulling as it acks.

@@ -25,7 +25,19 @@ export interface Config extends BaseConfig {
    * default 60 rides out about nine minutes of a lagging stream.
    */
   behindMaxDeliveries: number;
+  /**
+   * ORCH_MAX_OUTPUT_BYTES: largest task output (UTF-8 bytes of its JSON) a result may carry; a
+   * bigger one becomes a `States.DataLimitExceeded` failure of the task. Default 262144 (256 KiB,
+   * the payload limit of Step Functions). RESULT_MAX_OUTPUT_BYTES, its name when the
+   * result-ingestor applied it, is read when this is not set.
+   */
+  maxOutputBytes: number;
 }
+
+/** Default bound on a task's output: 256 KiB, the payload limit of Step Functions. */
+export const DEFAULT_MAX_OUTPUT_BYTES = 256 * 1024;
+
+const MAX_PAYLOAD_BYTES = 64 * 1024 * 1024;
 
 /**
  * Reads the orchestrator's configuration from `env` (never from process.env directly).
@@ -43,6 +55,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     stateTimeoutMs: reader.integer("ORCH_STATE_TIMEOUT_MS", 10_000, 100, 600_000),
     ackWaitMs: reader.integer("ORCH_ACK_WAIT_MS", DEFAULT_ACK_WAIT_MS, 1000, 3_600_000),
     behindMaxDeliveries: reader.integer("ORCH_BEHIND_MAX_DELIVERIES", 60, 1, 100_000),
+    // 64 MiB is the largest max_payload a nats-server accepts.
+    maxOutputBytes: reader.integer(
+      "ORCH_MAX_OUTPUT_BYTES",
+      reader.integer("RESULT_MAX_OUTPUT_BYTES", DEFAULT_MAX_OUTPUT_BYTES, 1, MAX_PAYLOAD_BYTES),
+      1,
+      MAX_PAYLOAD_BYTES,
+    ),
   };
   reader.done();
   return config;

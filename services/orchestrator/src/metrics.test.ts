@@ -3,7 +3,16 @@ import type { HistoryEvent } from "@jetflow/contracts";
 import { Registry } from "@jetflow/service-runtime";
 import { instrumentOrchestrator } from "./metrics";
 
-const counters = { transitions: 0, commands: 0, ignored: 0, conflicts: 0, deadLetters: 0, behind: 0 };
+const counters = {
+  transitions: 0,
+  commands: 0,
+  ignored: 0,
+  conflicts: 0,
+  deadLetters: 0,
+  behind: 0,
+  results: 0,
+  heartbeats: 0,
+};
 const scheduled = new Date("2026-01-01T00:00:00Z");
 const at = (ms: number) => new Date(scheduled.getTime() + ms);
 

@@ -15,6 +15,10 @@ export interface OrchestratorCounters {
   conflicts: number;
   deadLetters: number;
   behind: number;
+  /** Task results taken from the results stream, redeliveries included. */
+  results: number;
+  /** Heartbeats that workers sent on the results stream, recorded. */
+  heartbeats: number;
 }
 
 /** What an execution's terminal event says, as the `status` label. */
@@ -68,7 +72,7 @@ export function instrumentOrchestrator(
   exposeStats(registry, counters, [
     {
       name: "jetflow_orchestrator_commands_total",
-      help: "Commands received (results, timers, starts, children, stops), redeliveries included",
+      help: "Commands received (timers, starts, children, stops), redeliveries included",
       read: (c) => c.commands,
     },
     {
@@ -90,6 +94,16 @@ export function instrumentOrchestrator(
       name: "jetflow_orchestrator_commands_behind_total",
       help: "Commands judged on a snapshot behind the stream and handed back for a retry",
       read: (c) => c.behind,
+    },
+    {
+      name: "jetflow_results_received_total",
+      help: "Task results taken from the results stream (outcomes, heartbeats, unreadable ones), redeliveries included",
+      read: (c) => c.results,
+    },
+    {
+      name: "jetflow_heartbeats_recorded_total",
+      help: "Task heartbeats recorded (here: those workers sent on the results stream)",
+      read: (c) => c.heartbeats,
     },
     {
       name: "jetflow_dead_letters_parked_total",

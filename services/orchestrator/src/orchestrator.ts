@@ -13,6 +13,9 @@ import {
   decode,
   parseHeartbeatRecord,
   ensureStream,
+  ensureStreamExists,
+  formatHeartbeatRecord,
+  openOrCreateBucket,
   streamConfigs,
   streams,
   subjects,
@@ -46,6 +49,7 @@ import {
 import type { DecideEnv, Ignored, RootExecution } from "@jetflow/engine";
 import { DefinitionCache } from "./definitions";
 import { readChildOutputs } from "./history-reader";
+import { resultReceiver } from "./results";
 
 /** What the orchestrator needs from its surroundings. */
 export interface OrchestratorOptions {
@@ -62,6 +66,7 @@ export interface OrchestratorOptions {
     | "stateTimeoutMs"
     | "ackWaitMs"
     | "behindMaxDeliveries"
+    | "maxOutputBytes"
   >;
   /** The clock; default `() => new Date()`. */
   now?: () => Date;
@@ -75,6 +80,8 @@ export interface OrchestratorOptions {
 interface Queued {
   msg: JsMsg;
   command: Command;
+  /** Told once how the message was settled (a result's trace span ends there). */
+  settled?: (problem?: string) => void;
 }
 
 /**
@@ -129,14 +136,34 @@ export function createOrchestrator(options: OrchestratorOptions) {
   // state-manager, and every request's latency (and timeouts) grows.
   const transitionSlots = new Semaphore(config.maxConcurrentTransitions);
   const busy = new Set<string>();
-  const counters = { transitions: 0, commands: 0, ignored: 0, conflicts: 0, deadLetters: 0, behind: 0 };
+  const counters = {
+    transitions: 0,
+    commands: 0,
+    ignored: 0,
+    conflicts: 0,
+    deadLetters: 0,
+    behind: 0,
+    results: 0,
+    heartbeats: 0,
+  };
   let commands: DurableConsumer | undefined;
+  let results: DurableConsumer | undefined;
   const idleWaiters: (() => void)[] = [];
 
   async function start(): Promise<void> {
     const jsm = await jetstreamManager(nc);
     await ensureStream(jsm, streamConfigs.commands({ replicas: config.replicas }));
     await ensureStream(jsm, streamConfigs.deadLetters({ replicas: config.replicas }));
+    // The result-ingestor owns the results stream and the heartbeat records: created here only
+    // when missing (services start in any order), with the owner's configuration.
+    await ensureStreamExists(jsm, streamConfigs.results({ replicas: config.replicas }));
+    const heartbeatRecords = openOrCreateBucket(
+      nc,
+      buckets.heartbeats,
+      bucketConfigs.heartbeats({ replicas: config.replicas }),
+    );
+    heartbeatsKv = heartbeatRecords;
+    await heartbeatRecords;
     // The shared loop holds each command until processGroup acks or NAKs it (counting it in
     // flight and keeping it alive with in-progress acks meanwhile), recreates the consumer when
     // it is deleted and pulls again after a lost pull.
@@ -146,6 +173,28 @@ export function createOrchestrator(options: OrchestratorOptions) {
       config: consumerConfigs.commands(config.ackWaitMs, config.maxInFlight * 2),
       maxInFlight: config.maxInFlight,
       handle: receive,
+      log,
+    });
+    // Results are read here, not re-published as commands by another process: each step saves
+    // a stream write, an ack and a hop. The durable keeps the name "result-ingestor" it had when
+    // that service read it, so that during an upgrade old and new processes share it (a
+    // work-queue stream refuses a second consumer of the same subjects).
+    results = await startDurableConsumer({
+      nc,
+      stream: streams.results,
+      config: consumerConfigs.results(config.ackWaitMs, config.maxInFlight * 2),
+      maxInFlight: config.maxInFlight,
+      handle: resultReceiver({
+        limits: { maxOutputBytes: config.maxOutputBytes },
+        log,
+        now,
+        counters,
+        enqueue: (msg, command, settled) => enqueue({ msg, command, settled }),
+        park,
+        recordHeartbeat: async (taskToken) => {
+          await (await heartbeatRecords).put(taskToken, formatHeartbeatRecord(now().getTime()));
+        },
+      }),
       log,
     });
   }
@@ -162,10 +211,15 @@ export function createOrchestrator(options: OrchestratorOptions) {
       return;
     }
     counters.commands++;
-    const id = command.executionId;
+    enqueue({ msg, command });
+  }
+
+  /** Queues a command (or a result's outcome) behind the other commands of its execution. */
+  function enqueue(queued: Queued): void {
+    const id = queued.command.executionId;
     let queue = queues.get(id);
     if (!queue) queues.set(id, (queue = []));
-    queue.push({ msg, command });
+    queue.push(queued);
     if (!busy.has(id)) void drain(id);
   }
 
@@ -223,13 +277,14 @@ export function createOrchestrator(options: OrchestratorOptions) {
           if (poison && poison.msg.info.deliveryCount >= MAX_DECISION_ATTEMPTS) {
             elog.error({ err, kind: poison.command.kind?.$case }, "command cannot be applied; parked");
             void park(poison.msg, err.cause ?? err);
-            for (const { msg } of group) if (msg !== poison.msg) msg.nak(100);
+            poison.settled?.("parked");
+            for (const q of group) if (q !== poison) handBack(q, 100, "not decided");
             return;
           }
         }
         elog.warn({ err, commands: group.length }, "transition failed; commands will be redelivered");
         // Redelivery later retries the whole group; NAK with a delay avoids a hot loop.
-        for (const { msg } of group) msg.nak(1000);
+        for (const q of group) handBack(q, 1000, "not decided");
         return;
       }
     }
@@ -241,10 +296,12 @@ export function createOrchestrator(options: OrchestratorOptions) {
    * one is parked. Nothing valid is acknowledged as changing nothing unless that was proven.
    */
   function settle(group: Queued[], outcome: Extract<Decided, { kind: "done" }>, elog: Logger): void {
-    for (const [index, { msg, command }] of group.entries()) {
+    for (const [index, q] of group.entries()) {
+      const { msg, command } = q;
       const malformed = outcome.malformed.get(index);
       if (malformed !== undefined) {
         void park(msg, new Error(malformed));
+        q.settled?.("parked");
       } else if (outcome.behind.has(index)) {
         counters.behind++;
         const deliveries = msg.info.deliveryCount;
@@ -257,15 +314,17 @@ export function createOrchestrator(options: OrchestratorOptions) {
             `"${command.executionId}", which no snapshot had after ${deliveries} deliveries`;
           elog.error({ kind: command.kind?.$case, deliveries, provenEventId: proven }, "command parked");
           void park(msg, new Error(reason));
+          q.settled?.("parked");
         } else {
           elog.warn(
             { kind: command.kind?.$case, deliveries, provenEventId: proven },
             "command judged on a snapshot behind the stream; retrying it",
           );
-          msg.nak(behindRetryDelayMs(deliveries));
+          handBack(q, behindRetryDelayMs(deliveries), "judged on a snapshot behind the stream");
         }
       } else {
         msg.ack();
+        q.settled?.();
       }
     }
   }
@@ -483,6 +542,12 @@ export function createOrchestrator(options: OrchestratorOptions) {
     };
   }
 
+  /** Hands a message back for redelivery after `delayMs`. */
+  function handBack(q: Queued, delayMs: number, why: string): void {
+    q.msg.nak(delayMs);
+    q.settled?.(why);
+  }
+
   function provenEventIdOrZero(command: Command): number {
     try {
       return provenEventId(command);
@@ -494,7 +559,7 @@ export function createOrchestrator(options: OrchestratorOptions) {
   async function park(msg: JsMsg, err: unknown): Promise<void> {
     counters.deadLetters++;
     const reason = err instanceof Error ? err.message : String(err);
-    log.warn({ subject: msg.subject, reason }, "command parked");
+    log.warn({ subject: msg.subject, reason }, "message parked");
     try {
       await publishDeadLetter(js, {
         service: "orchestrator",
@@ -506,22 +571,22 @@ export function createOrchestrator(options: OrchestratorOptions) {
       });
       msg.ack();
     } catch (parkErr) {
-      log.error({ err: parkErr }, "cannot park a malformed command; it will be redelivered");
+      log.error({ err: parkErr }, "cannot park a message; it will be redelivered");
       msg.nak(5000);
     }
   }
 
   async function stop(): Promise<void> {
-    await commands?.close();
+    await Promise.all([commands?.close(), results?.close()]);
     if (busy.size > 0) await new Promise<void>((resolve) => idleWaiters.push(resolve));
   }
 
   const component: Component & { start(): Promise<void>; counters: typeof counters } = {
     start,
     stop,
-    ready: () => commands?.ready() ?? false,
+    ready: () => (commands?.ready() ?? false) && (results?.ready() ?? false),
     // Child outputs are read back from the events stream; transitions go through the state-manager.
-    requiredStreams: [streams.commands, streams.events],
+    requiredStreams: [streams.commands, streams.results, streams.events],
     counters,
   };
   return component;

@@ -6,24 +6,9 @@ import type { IngestorStats } from "./stats";
 export function instrumentResultIngestor(registry: Registry, stats: () => Readonly<IngestorStats>): void {
   exposeStats(registry, stats, [
     {
-      name: "jetflow_results_forwarded_total",
-      help: "Task outcomes forwarded to the orchestrator as commands, duplicates included",
-      read: (s) => s.commands,
-    },
-    {
-      name: "jetflow_results_duplicates_total",
-      help: "Forwarded outcomes the server dropped as duplicates (the same result twice)",
-      read: (s) => s.duplicates,
-    },
-    {
       name: "jetflow_heartbeats_recorded_total",
       help: "Task heartbeats recorded",
       read: (s) => s.heartbeats,
-    },
-    {
-      name: "jetflow_results_retries_total",
-      help: "Results that could not be forwarded and were handed back for a retry",
-      read: (s) => s.failures,
     },
     {
       name: "jetflow_dead_letters_parked_total",

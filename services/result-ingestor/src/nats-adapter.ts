@@ -1,15 +1,15 @@
 /**
- * The result-ingestor component: takes task results from JETFLOW_RESULTS to the orchestrator as
- * TaskOutcome commands, and answers workers' heartbeat requests. Results are processed many at a
- * time (their publishes pipelined) and each is acked only after its own command is stored.
+ * The result-ingestor component: answers workers' heartbeat requests (recording each and telling
+ * the worker whether its attempt was cancelled), and owns the results stream and the heartbeat
+ * bucket. The orchestrators read the results stream themselves (see docs/architecture.md): until
+ * December 2026 this service re-published every result as a command, a hop per step that only
+ * re-wrapped the message.
  */
 import {
-  Command,
   ExecutionSnapshot,
   activityFromSubject,
   TaskHeartbeatReply,
   buckets,
-  consumerConfigs,
   decode,
   encode,
   formatHeartbeatRecord,
@@ -20,27 +20,17 @@ import {
 import {
   createRequestServer,
   executionLogFields,
-  lazyChild,
   publishDeadLetter,
   snapshotLogFields,
 } from "@jetflow/service-runtime";
-import {
-  explainJetStreamError,
-  resultNamesFromHeaders,
-  startDurableConsumer,
-  startTraceSpan,
-  traceHeaders,
-  traceParentHeader,
-} from "@jetflow/contracts/internal";
-import type { DurableConsumer } from "@jetflow/contracts/internal";
 import type { Component, Logger } from "@jetflow/service-runtime";
 import { JetStreamApiCodes, jetstream, jetstreamManager } from "@nats-io/jetstream";
-import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
+import type { JetStreamClient } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import type { KV } from "@nats-io/kv";
 import type { Msg, NatsConnection } from "@nats-io/transport-node";
 import type { Config } from "./config";
-import { ingestBytes, isCancelRequested, parseHeartbeat } from "@jetflow/engine";
+import { isCancelRequested, parseHeartbeat } from "@jetflow/engine";
 import { ensureResources, isApiError } from "./resources";
 import { emptyStats } from "./stats";
 import type { IngestorStats } from "./stats";
@@ -48,22 +38,19 @@ import type { IngestorStats } from "./stats";
 /** The service name used in dead letters and logs. */
 export const SERVICE_NAME = "result-ingestor";
 
-/** How long a result that could not be forwarded waits before it is offered again. */
-const RETRY_DELAY_MS = 1_000;
-
 /** Options of {@link createResultIngestor}. */
 export interface ResultIngestorOptions {
   /** The connection; the ingestor never closes it. */
   nc: NatsConnection;
   log: Logger;
-  config: Pick<Config, "replicas" | "maxOutputBytes" | "maxInFlight" | "ackWaitMs">;
-  /** The clock, in ms since the epoch: heartbeat records and results without a time. Default Date.now. */
+  config: Pick<Config, "replicas">;
+  /** The clock, in ms since the epoch, of heartbeat records. Default Date.now. */
   now?: () => number;
 }
 
 /** A result-ingestor instance: `start()` once, then `stop()` once. */
 export interface ResultIngestor extends Component {
-  /** Ensures its streams, consumer and heartbeat bucket, then consumes results and serves heartbeats. */
+  /** Ensures its streams and heartbeat bucket, then serves heartbeats. */
   start(): Promise<void>;
   /** Counters since start. */
   stats(): Readonly<IngestorStats>;
@@ -77,14 +64,12 @@ export function createResultIngestor({
   now = Date.now,
 }: ResultIngestorOptions): ResultIngestor {
   const stats = emptyStats();
-  const limits = { maxOutputBytes: config.maxOutputBytes };
   let js: JetStreamClient | undefined;
   let kvm: Kvm | undefined;
   let heartbeatsKv: KV | undefined;
   let instances: KV | undefined;
   // Heartbeats are core request/reply, shared by the replicas through the queue group.
   const heartbeats = createRequestServer({ nc, log, queue: queueGroups.resultIngestor });
-  let results: DurableConsumer | undefined;
   let running = false;
 
   async function park(subject: string, data: Uint8Array, reason: string): Promise<void> {
@@ -121,66 +106,6 @@ export function createResultIngestor({
       log.error({ err, executionId }, "corrupt snapshot");
       return "unknown";
     }
-  }
-
-  async function onResult(msg: JsMsg): Promise<void> {
-    // The stream's own timestamp: the same on every redelivery, so the deadline check is too.
-    const storedMs = Math.floor(msg.info.timestampNanos / 1_000_000);
-    const ingested = ingestBytes(msg.data, msg.subject, limits, new Date(storedMs > 0 ? storedMs : now()));
-    // A result from a traced task attempt continues its trace (the worker's span is the parent).
-    const parent = traceParentHeader(msg.headers);
-    const activity = activityFromSubject(msg.subject);
-    const span =
-      parent === undefined
-        ? undefined
-        : startTraceSpan(`result ${activity ?? ""}`, { parent, kind: "consumer" });
-    // A result's body names neither its workflow nor its state (reading the snapshot for them
-    // would cost a KV read per result): the SDKs send them in headers, which a worker written from
-    // the .proto files may leave out (then so do the lines). Any worker can put anything there, so
-    // they go into log lines and nowhere else: never trust them for a decision.
-    const rlog = lazyChild(log, () => ({
-      ...executionLogFields({
-        executionId: ingested.kind === "rejected" ? undefined : ingested.executionId,
-        ...resultNamesFromHeaders(msg.headers),
-        traceParent: parent,
-      }),
-      activity,
-    }));
-    try {
-      switch (ingested.kind) {
-        case "outcome": {
-          const ack = await (js as JetStreamClient).publish(
-            subjects.command(ingested.executionId),
-            encode(Command, ingested.command),
-            { msgID: ingested.msgId, headers: traceHeaders(span?.traceParent) },
-          );
-          stats.commands += 1;
-          if (ack.duplicate) stats.duplicates += 1;
-          // Every result passes here: build the child logger only when the line is written.
-          if (log.isLevelEnabled("debug"))
-            rlog().debug({ duplicate: ack.duplicate }, "task outcome forwarded");
-          break;
-        }
-        case "heartbeat":
-          await recordHeartbeat(ingested.taskToken);
-          break;
-        case "rejected":
-          await park(msg.subject, msg.data, ingested.reason);
-          break;
-      }
-    } catch (err) {
-      stats.failures += 1;
-      rlog().warn(
-        { err: explainJetStreamError(err, streams.commands), subject: msg.subject, seq: msg.seq },
-        "result not forwarded, retrying later",
-      );
-      msg.nak(RETRY_DELAY_MS);
-      span?.end("not forwarded");
-      return;
-    }
-    span?.end(ingested.kind === "rejected" ? "parked" : undefined);
-    // Only now: the command (or dead letter, or heartbeat record) is durable.
-    msg.ack();
   }
 
   async function onHeartbeat(msg: Msg): Promise<void> {
@@ -224,35 +149,20 @@ export function createResultIngestor({
       const jsm = await jetstreamManager(nc);
       js = jetstream(nc);
       kvm = new Kvm(js);
-      heartbeatsKv = await ensureResources(jsm, js, {
-        replicas: config.replicas,
-        ackWaitMs: config.ackWaitMs,
-      });
-      results = await startDurableConsumer({
-        nc,
-        stream: streams.results,
-        config: consumerConfigs.results(config.ackWaitMs),
-        maxInFlight: config.maxInFlight,
-        handle: onResult,
-        log,
-      });
+      heartbeatsKv = await ensureResources(nc, jsm, { replicas: config.replicas });
       heartbeats.serve(subjects.allHeartbeats, onHeartbeat);
       // A round trip to the server makes sure it has registered the subscription.
       await heartbeats.registered();
       running = true;
-      log.info(
-        { maxInFlight: config.maxInFlight, maxOutputBytes: config.maxOutputBytes },
-        "result-ingestor running",
-      );
+      log.info("result-ingestor running");
     },
 
-    ready: () => running && (results?.ready() ?? false),
-    requiredStreams: [streams.results, streams.commands],
+    ready: () => running,
+    requiredStreams: [streams.results],
 
     async stop() {
       running = false;
       await heartbeats.stop();
-      await results?.stop();
       log.info({ stats }, "result-ingestor stopped");
     },
 
