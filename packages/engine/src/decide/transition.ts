@@ -3,7 +3,7 @@
  * snapshot's last event id, and the snapshot they fold into (kept current after each event, so
  * the next decision step sees its predecessors' effect).
  */
-import { applyEventsInPlace } from "../model";
+import { applyEventsInPlace, deepCopy } from "../model";
 import type { EventBatch, ExecutionSnapshot, HistoryEvent, ParentRef } from "@jetflow/contracts";
 
 /** The `details` of a HistoryEvent: which event and its fields. */
@@ -20,7 +20,7 @@ export class Transition {
   ) {
     // Our own copy, folded event by event: the caller's snapshot (often the cache's) stays intact
     // if this transition is never committed.
-    this.current = initial ? structuredClone(initial) : undefined;
+    this.current = initial ? deepCopy(initial) : undefined;
   }
 
   /** The snapshot after every event emitted so far (undefined before ExecutionStarted). */

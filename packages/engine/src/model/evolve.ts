@@ -7,6 +7,7 @@
 import { ExecutionStatus } from "@jetflow/contracts";
 import type { ActiveState, EventBatch, ExecutionSnapshot, HistoryEvent } from "@jetflow/contracts";
 import { emptyBitmap, hasBit, withBit } from "./bitmap";
+import { deepCopy } from "./deep-copy";
 
 /** Thrown when a batch cannot follow a snapshot: a gap, a duplicate, or an event out of place. */
 export class EventSequenceError extends Error {
@@ -63,7 +64,7 @@ export function replay(batches: Iterable<{ batch: EventBatch; seq: number }>): E
 }
 
 function cloneSnapshot(snapshot: ExecutionSnapshot): ExecutionSnapshot {
-  return structuredClone(snapshot);
+  return deepCopy(snapshot);
 }
 
 function applyEvent(

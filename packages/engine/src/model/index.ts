@@ -15,4 +15,5 @@ export {
   eventBatchMsgId,
 } from "./ids";
 export { emptyBitmap, hasBit, withBit } from "./bitmap";
+export { deepCopy } from "./deep-copy";
 export { toExecutionSummary } from "./summary";
