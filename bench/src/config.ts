@@ -7,7 +7,7 @@ import { parseArgs } from "node:util";
 
 /** The workloads, in the order they run. */
 // The fan-out last: it is the one most likely to leave work behind if it times out.
-export const WORKLOAD_IDS = ["W3", "W1", "W4", "W2"] as const;
+export const WORKLOAD_IDS = ["W3", "W1", "W4", "W2", "W5"] as const;
 export type WorkloadId = (typeof WORKLOAD_IDS)[number];
 
 /** Sizes of every workload, after scaling. */
@@ -17,6 +17,8 @@ export interface WorkloadSizes {
   w1Steps: number;
   /** W2: items of one Map (no concurrency cap), one execution per size. */
   w2Items: number[];
+  /** W5: items of one Map whose items the workflow makes itself (engine only, no floor). */
+  w5Items: number;
   /** W3: sequential executions of a chain of `w3Steps` Task states, one at a time. */
   w3Repetitions: number;
   w3Steps: number;
@@ -64,7 +66,7 @@ export class BenchConfigError extends Error {
 export const USAGE = `usage: pnpm bench [options]
 
   --scale <f>               multiply every workload size by f (BENCH_SCALE; default 1)
-  --only <W1,W2,W3,W4>      run only these workloads (BENCH_ONLY; default all)
+  --only <W1,...,W5>        run only these workloads (BENCH_ONLY; default all)
   --workers <n>             worker processes for the engine, and as many for the floor
                             (BENCH_WORKERS; default 1)
   --worker-concurrency <n>  tasks one worker process runs at once (BENCH_WORKER_CONCURRENCY; default 256)
@@ -83,6 +85,7 @@ const BASE: WorkloadSizes = {
   w1Executions: [200, 1000],
   w1Steps: 10,
   w2Items: [1000, 10_000],
+  w5Items: 100_000,
   w3Repetitions: 20,
   w3Steps: 10,
   w4Executions: 10_000,
@@ -101,6 +104,7 @@ export function scaleSizes(scale: number): WorkloadSizes {
     ...BASE,
     w1Executions: BASE.w1Executions.map((n) => scaled(n, scale, 2)),
     w2Items: BASE.w2Items.map((n) => scaled(n, scale, 3)),
+    w5Items: scaled(BASE.w5Items, scale, 3),
     w3Repetitions: scaled(BASE.w3Repetitions, scale, 2),
     w4Executions: scaled(BASE.w4Executions, scale, 3),
     warmUpExecutions: scaled(BASE.warmUpExecutions, scale, 2),

@@ -12,7 +12,7 @@ import type { EventWatcher, SeenEnd } from "./event-watcher";
 import { deadline, nowMs, toFigures } from "./figures";
 import type { ExecutionTiming, RunFigures } from "./figures";
 import { mapLimit } from "./stats";
-import { chainWorkflow, fanOutInput, fanOutWorkflow } from "./workflows";
+import { chainWorkflow, fanOutInput, fanOutWorkflow, generatedFanOutWorkflow } from "./workflows";
 
 /** Most StartExecution calls in flight at once: enough to keep the gateway busy. */
 const START_CONCURRENCY = 256;
@@ -49,7 +49,7 @@ export class EngineRuns {
   /** Registers every workflow the runs use (idempotent: same content, same version). */
   async prepare(chainLengths: readonly number[]): Promise<void> {
     const chains = [...new Set(chainLengths)].map((steps) => chainWorkflow(steps, this.o.taskTimeoutSeconds));
-    for (const wf of chains.concat(fanOutWorkflow())) {
+    for (const wf of chains.concat(fanOutWorkflow(), generatedFanOutWorkflow())) {
       await this.o.client.registerWorkflow({ name: wf.name, definition: wf.definition, description: "" });
     }
     this.kv = await new Kvm(jetstream(this.o.nc)).open(buckets.instances);
@@ -75,10 +75,18 @@ export class EngineRuns {
    * then a join Task); it must succeed with `{n: items + 1}`. Samples the size of its snapshot
    * while it runs.
    */
-  async fanOut(items: number): Promise<RunFigures> {
-    const workflowName = fanOutWorkflow().name;
-    const inputJson = fanOutInput(items);
+  fanOut(items: number): Promise<RunFigures> {
+    return this.oneMap(items, fanOutWorkflow().name, fanOutInput(items));
+  }
+
+  /** W5: the fan-out whose items are made inside the workflow (see generatedFanOutWorkflow). */
+  generatedFanOut(items: number): Promise<RunFigures> {
+    return this.oneMap(items, generatedFanOutWorkflow().name, JSON.stringify({ items }));
+  }
+
+  private async oneMap(items: number, workflowName: string, inputJson: string): Promise<RunFigures> {
     const firstStartMs = nowMs();
+    this.o.watcher.resetLargest();
     let snapshotBytesMax = 0;
     let executionId: string | undefined;
     let done = false;
@@ -110,7 +118,11 @@ export class EngineRuns {
       const entry = await this.kv.get(executionId).catch(() => null);
       if (entry) snapshotBytesMax = Math.max(snapshotBytesMax, entry.value.length);
     }
-    return { ...toFigures(timings, 0, firstStartMs, items + 1), snapshotBytesMax };
+    return {
+      ...toFigures(timings, 0, firstStartMs, items + 1),
+      snapshotBytesMax,
+      batchBytesMax: this.o.watcher.largestBatchBytes,
+    };
   }
 
   private async startAndWait(

@@ -47,7 +47,16 @@ export class EventWatcher {
     return tracked;
   }
 
+  /** The largest event batch seen (children's included) since `resetLargest()`, in bytes. */
+  largestBatchBytes = 0;
+
+  /** Starts measuring the largest batch anew. */
+  resetLargest(): void {
+    this.largestBatchBytes = 0;
+  }
+
   private onBatch(subject: string, data: Uint8Array): void {
+    if (data.length > this.largestBatchBytes) this.largestBatchBytes = data.length;
     const executionId = subject.slice(this.prefix.length);
     if (executionId.includes("_")) return;
     const seenMs = nowMs();

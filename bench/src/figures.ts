@@ -32,8 +32,10 @@ export interface RunFigures {
   latencyMs: Percentiles;
   /** Time from one step's task being scheduled to the next one's (or to the end), in ms. */
   stepLatencyMs?: Percentiles;
-  /** The largest snapshot of the measured execution seen while it ran, in bytes (W2). */
+  /** The largest snapshot of the measured execution seen while it ran, in bytes (W2, W5). */
   snapshotBytesMax?: number;
+  /** The largest event batch (message on the events stream) seen while it ran, in bytes (W2, W5). */
+  batchBytesMax?: number;
 }
 
 /** Folds the timings of a run into its figures. */

@@ -33,6 +33,8 @@ import type { Watched } from "./sampler";
 interface Side {
   chains(executions: number, steps: number, recordSteps?: boolean): Promise<ExecutionTiming[]>;
   fanOut(items: number): Promise<RunFigures>;
+  /** W5, on the engine only: the floor has no Map to compare with at this size. */
+  generatedFanOut?(items: number): Promise<RunFigures>;
 }
 
 /** One workload at one size, as both sides run it. */
@@ -42,6 +44,8 @@ interface Plan {
   title: string;
   size: number;
   run: (side: Side) => Promise<RunFigures>;
+  /** Run on the engine only (W5: its target is against W2 10,000, not the floor). */
+  engineOnly?: boolean;
 }
 
 /** Thrown by `runBench` when its signal aborts; every process was stopped. */
@@ -98,6 +102,19 @@ function plans(config: BenchConfig): Plan[] {
       size: items,
       run: (side: Side) => side.fanOut(items),
     })),
+    W5: [
+      {
+        id: `W5-${s.w5Items}`,
+        workload: "W5",
+        title: `W5 Map of ${s.w5Items} made items + join`,
+        size: s.w5Items,
+        engineOnly: true,
+        run: (side: Side) => {
+          if (!side.generatedFanOut) throw new Error("W5 runs on the engine only");
+          return side.generatedFanOut(s.w5Items);
+        },
+      },
+    ],
     W4: [
       {
         id: `W4-${s.w4Executions}`,
@@ -280,6 +297,7 @@ export async function runBench(
     progress(`warming up: ${s.warmUpExecutions} chains and a small Map on each side`);
     await engineRuns.chains(s.warmUpExecutions, s.w1Steps);
     await engineRuns.fanOut(10);
+    await engineRuns.generatedFanOut(10);
     if (floor) {
       await floor.chains(s.warmUpExecutions, s.w1Steps);
       await floor.fanOut(10);
@@ -316,11 +334,12 @@ export async function runBench(
     };
 
     for (const plan of plans(config)) {
-      const floorRun = floor
-        ? await measure(floorProcesses, () => plan.run(floor as Floor), true)
-        : undefined;
+      const floorRun =
+        floor && !plan.engineOnly
+          ? await measure(floorProcesses, () => plan.run(floor as Floor), true)
+          : undefined;
       const engineRun = await measure(engineProcesses, () => plan.run(engineRuns), false);
-      const targets = checkTargets(plan.workload, plan.size, engineRun, floorRun);
+      const targets = checkTargets(plan.workload, plan.size, engineRun, floorRun, workloads);
       if (plan.workload === "W4") targets.push(checkMemory(engineRun, SERVICE_NAMES));
       workloads.push({
         id: plan.id,

@@ -63,6 +63,34 @@ export function fanOutWorkflow(): BenchWorkflow {
   };
 }
 
+/**
+ * W5's fan-out: the same Map, but its items are made by a JSONata expression from a count in the
+ * input (`{items: 100000}`), because 100,000 items given in the input would be a message over
+ * 1 MiB. The Map's result is reduced to its length by `Output`, as W2's by `ResultSelector`.
+ */
+export function generatedFanOutWorkflow(): BenchWorkflow {
+  return {
+    name: "bench-fan-out-generated",
+    definition: JSON.stringify({
+      QueryLanguage: "JSONata",
+      StartAt: "FanOut",
+      States: {
+        FanOut: {
+          Type: "Map",
+          Items: "{% [0..($states.input.items - 1)].{'n': $} %}",
+          ItemProcessor: {
+            StartAt: "Item",
+            States: { Item: { Type: "Task", Resource: NOOP_ACTIVITY, End: true } },
+          },
+          Output: "{% {'n': $count($states.result)} %}",
+          Next: "Join",
+        },
+        Join: { Type: "Task", Resource: NOOP_ACTIVITY, End: true },
+      },
+    }),
+  };
+}
+
 /** The input of the fan-out workflow for `items` items. */
 export function fanOutInput(items: number): string {
   return JSON.stringify({ items: Array.from({ length: items }, (_, n) => ({ n })) });
