@@ -6,7 +6,7 @@
  * together become few transitions).
  */
 import { randomUUID } from "node:crypto";
-import type { StateMachine } from "@jetflow/asl";
+import type { Json, StateMachine } from "@jetflow/asl";
 import {
   Command,
   consumerConfigs,
@@ -99,6 +99,12 @@ export function behindRetryDelayMs(deliveryCount: number): number {
   return Math.min(200 * 2 ** Math.max(deliveryCount - 1, 0), 10_000);
 }
 const MAX_COMMANDS_PER_TRANSITION = 256;
+/**
+ * Map rounds whose items are kept between launch slices (see DecideEnv.roundItems): a few, since
+ * only a Map larger than one slice (500 children) needs them again, and one round of 100,000
+ * items is a few MB.
+ */
+const ROUND_ITEMS_KEPT = 4;
 /** Deliveries of a command whose decision throws before it is parked. */
 const MAX_DECISION_ATTEMPTS = 5;
 
@@ -121,6 +127,12 @@ export function createOrchestrator(options: OrchestratorOptions) {
   const state = new StateClient(nc, config.stateTimeoutMs);
   const snapshots = new LruCache<string, ExecutionSnapshot>(Math.max(config.cacheEntries, 1));
   const roots = new LruCache<string, RootExecution>(Math.max(config.cacheEntries, 1));
+  const keptRoundItems = new LruCache<string, readonly Json[]>(ROUND_ITEMS_KEPT);
+  const roundItems = (roundKey: string, compute: () => Json[]): readonly Json[] => {
+    let items = keptRoundItems.get(roundKey);
+    if (items === undefined) keptRoundItems.set(roundKey, (items = compute()));
+    return items;
+  };
   let defsKv: Promise<KV> | undefined;
   let heartbeatsKv: Promise<KV> | undefined;
   const definitions = new DefinitionCache(() => {
@@ -380,6 +392,7 @@ export function createOrchestrator(options: OrchestratorOptions) {
         maxChildrenPerTransition: config.maxChildrenPerTransition,
         maxStatesPerTransition: config.maxStatesPerTransition,
         childOutputs: (startedEventId) => outputs?.get(startedEventId),
+        roundItems,
       };
       const decision = decideTransition(executionId, snapshot, commands, env);
       if (decision.kind === "failed") throw new DecisionError(decision.commandIndex, decision.error);

@@ -65,7 +65,7 @@ function launch(run: Run, state: ChildrenState, input: Json, items?: Json[]): vo
   const byteBudget = run.env.maxLaunchBytesPerTransition ?? DEFAULT_MAX_LAUNCH_BYTES;
   let bytes = 0;
   let launched = 0;
-  let mapItemsList = items;
+  let mapItemsList: readonly Json[] | undefined = items;
   // Read before emitting: each emitted event updates the phase in place.
   const firstIndex = initial.launched;
   const startedEventId = initial.startedEventId;
@@ -84,7 +84,7 @@ function launch(run: Run, state: ChildrenState, input: Json, items?: Json[]): vo
         active.name,
       );
     } else {
-      mapItemsList ??= mapItems(state, input, roundEnv(run, active));
+      mapItemsList ??= roundItems(run, state, input, active);
       const item = mapItemsList[index] ?? null;
       const inputJson = JSON.stringify(mapItemInput(state, input, index, item, env));
       bytes += inputJson.length;
@@ -130,6 +130,16 @@ export function continueChildren(run: Run, startedEventId: number): Handled {
   }
   if (run.t.size === before) return "duplicate";
   return continueWith(next);
+}
+
+/**
+ * A Map round's items, kept by the adapter between slices when it can (see DecideEnv.roundItems):
+ * the round is named by the execution and the state's entry event.
+ */
+function roundItems(run: Run, state: MapState, input: Json, active: ActiveState): readonly Json[] {
+  const compute = () => mapItems(state, input, roundEnv(run, active));
+  const remember = run.env.roundItems;
+  return remember ? remember(`${run.executionId}/${active.entryEventId}`, compute) : compute();
 }
 
 function childrenInput(run: Run, state: ChildrenState, active: ActiveState): Json {

@@ -401,6 +401,19 @@ describe("Map", () => {
     expect(withoutOutput.length).toBeLessThan(1_000);
   });
 
+  it("evaluates a large Map's items once for all its launch slices when the adapter keeps them", () => {
+    const items = Array.from({ length: 1600 }, (_, i) => i);
+    const kept = new Simulator(def(), { inc }, { maxChildrenPerTransition: 500, rememberRoundItems: true });
+    kept.run({ items });
+    const plain = new Simulator(def(), { inc }, { maxChildrenPerTransition: 500 });
+    plain.run({ items });
+    // Four slices: the first evaluates the items itself, the other three ask the adapter once.
+    expect(types(kept.get("exec-1").events).filter((t) => t === "childLaunchPending")).toHaveLength(3);
+    expect(kept.roundItemsEvaluated).toBe(1);
+    expect(result(kept)).toEqual(result(plain));
+    expect(kept.dispatched.map((d) => d.input)).toEqual(plain.dispatched.map((d) => d.input));
+  });
+
   it("launches children with large inputs in slices bounded by bytes", () => {
     const big = "x".repeat(100 * 1024);
     const items = Array.from({ length: 12 }, (_, i) => ({ i, big }));

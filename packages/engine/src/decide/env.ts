@@ -1,5 +1,5 @@
 /** What a decision is given besides the snapshot and the command, and what it answers. */
-import type { StateMachine } from "@jetflow/asl";
+import type { Json, StateMachine } from "@jetflow/asl";
 import type { Entropy, RootExecution } from "./context";
 
 /** What a decision needs besides the snapshot and the command. */
@@ -30,6 +30,14 @@ export interface DecideEnv extends Entropy {
    * only for a result received more than HeartbeatSeconds after its task was scheduled.
    */
   lastHeartbeatMs?: (taskToken: string) => number | undefined;
+  /**
+   * Remembers a Map round's items between transitions: `compute` evaluates them (ItemsPath or
+   * the JSONata `Items`), the same for every launch slice of the round (its input and entropy are
+   * fixed at the state's entry), so an adapter may answer a value it kept under `roundKey`
+   * instead. Without it every slice evaluates the items again: quadratic over a large Map. The
+   * answer must not be changed by the caller; the decision only reads it.
+   */
+  roundItems?: (roundKey: string, compute: () => Json[]) => readonly Json[];
 }
 
 /** Why a command changed nothing (for logs and counters); undefined when it did something. */

@@ -60,8 +60,14 @@ export class Simulator {
       maxChildrenPerTransition?: number;
       /** Keep due timers back until `fireTimers()` (to deliver a command before a timeout). */
       holdTimers?: boolean;
+      /** Keep Map rounds' items between transitions, as the orchestrator does (`roundItems`). */
+      rememberRoundItems?: boolean;
     } = {},
   ) {}
+
+  /** Map rounds' items kept by `rememberRoundItems`, and how often they were evaluated. */
+  private readonly keptRoundItems = new Map<string, readonly Json[]>();
+  roundItemsEvaluated = 0;
 
   /** Starts an execution (as the api-gateway does) and runs until nothing is left to do. */
   run(input: Json, executionId = "exec-1", timeoutSeconds = 0): Stored {
@@ -135,6 +141,18 @@ export class Simulator {
       random: this.options.random ?? (() => 0.5),
       uuid: () => `00000000-0000-4000-8000-${String(++this.uuidCounter).padStart(12, "0")}`,
       maxChildrenPerTransition: this.options.maxChildrenPerTransition,
+      ...(this.options.rememberRoundItems
+        ? {
+            roundItems: (key: string, compute: () => Json[]) => {
+              let items = this.keptRoundItems.get(key);
+              if (items === undefined) {
+                this.roundItemsEvaluated++;
+                this.keptRoundItems.set(key, (items = compute()));
+              }
+              return items;
+            },
+          }
+        : {}),
     };
   }
 
