@@ -23,8 +23,9 @@ import type { BulkFilter, ExecutionSummary } from "@jetflow/contracts";
 import type { Logger } from "@jetflow/service-runtime";
 import type { KV, KvEntry } from "@nats-io/kv";
 import { ApiError, RequestProblems } from "./errors";
-import type { ExecutionList, ListCursor } from "./execution-list";
-import { decodeListCursor, encodeListCursor } from "./execution-list";
+import type { ExecutionIndex } from "./execution-index";
+import type { ListCursor } from "./execution-list";
+import { decodeListCursor, encodeListCursor, keyOf, matchesQuery } from "./execution-list";
 import type { KvView } from "./kv-view";
 import { WORKFLOW_NAME_RULE, isWorkflowName } from "./workflows";
 
@@ -43,8 +44,8 @@ export interface BulkProcessingConfig {
 /** What the processor needs of the gateway. */
 export interface BulkOperationsOptions {
   kv: KV;
-  /** The execution index and the view that keeps it current. */
-  executionList: { list: ExecutionList; view: KvView };
+  /** The execution index (the window of the newest executions, else a scan of the bucket). */
+  executionIndex: Pick<ExecutionIndex, "page" | "forEach">;
   /**
    * Stops one execution (Executions.stop); rejects with ApiError FAILED_PRECONDITION or NOT_FOUND
    * when it is not running.
@@ -308,19 +309,20 @@ export class BulkOperations {
         created: false,
       };
     }
-    await this.o.executionList.view.sync();
-    const page = this.o.executionList.list.page(
-      filter.workflowName,
-      filter.status,
-      Number.MAX_SAFE_INTEGER,
-      undefined,
-      listFilter(filter),
-    );
     const createdMs = now.getTime();
+    const query = {
+      workflowName: filter.workflowName,
+      status: filter.status,
+      size: 0,
+      filter: listFilter(filter),
+    };
     let matched = 0;
-    for (const summary of page.executions) {
+    // Counted one at a time: an operation over more executions than the window holds scans the
+    // bucket without holding its matches.
+    await this.o.executionIndex.forEach((summary) => {
+      if (!matchesQuery(query, keyOf(summary), summary)) return;
       if (bulkDecision({ action, filter }, summary, createdMs) === "apply") matched++;
-    }
+    });
     const operation: BulkOperation = {
       operationId,
       action,
@@ -460,9 +462,8 @@ export class BulkOperations {
   private async batch(op: BulkOperation): Promise<BulkOperation> {
     const filter = op.filter as BulkFilter;
     const createdMs = op.createTime?.getTime() ?? 0;
-    await this.o.executionList.view.sync();
     const cursor: ListCursor | undefined = decodeListCursor(op.cursor);
-    const page = this.o.executionList.list.page(
+    const page = await this.o.executionIndex.page(
       filter.workflowName,
       ExecutionStatus.EXECUTION_STATUS_UNSPECIFIED,
       this.o.config.batchSize,

@@ -14,6 +14,8 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import pino from "pino";
 import { BulkOperations } from "../src/bulk-operations";
 import { ApiError } from "../src/errors";
+import { ExecutionIndex } from "../src/execution-index";
+import type { IndexScan } from "../src/execution-index";
 import { ExecutionList } from "../src/execution-list";
 import { KvView } from "../src/kv-view";
 
@@ -36,6 +38,14 @@ afterAll(async () => {
   await nc?.close();
   await server?.dispose();
 });
+
+/** These lists hold every execution (no capacity): a scan reads the same ones. */
+function scanOf(list: ExecutionList): IndexScan {
+  return (visit) => {
+    for (const summary of list.summaries()) visit(summary);
+    return Promise.resolve();
+  };
+}
 
 function running(i: number): ExecutionSummary {
   return {
@@ -69,7 +79,7 @@ it("lets one of two processors stop each execution once, and completes the opera
   const processors = [0, 1].map(() => {
     const ops: BulkOperations = new BulkOperations({
       kv: bulkKv,
-      executionList: { list, view: indexView },
+      executionIndex: new ExecutionIndex({ list, view: indexView, scan: scanOf(list) }),
       stop,
       redrive: () => Promise.reject(new Error("no redrive here")),
       config: { batchSize: 20, batchIntervalMs: 0, leaseMs: 5_000, pollMs: 50 },
@@ -141,7 +151,7 @@ it("is taken over by another processor when its holder stops writing, and the la
   const make = (stop: (executionId: string) => Promise<unknown>) => {
     const ops: BulkOperations = new BulkOperations({
       kv: bulkKv,
-      executionList: { list, view: indexView },
+      executionIndex: new ExecutionIndex({ list, view: indexView, scan: scanOf(list) }),
       stop,
       redrive: () => Promise.reject(new Error("no redrive here")),
       config: { batchSize: 20, batchIntervalMs: 0, leaseMs: 1_000, pollMs: 50 },
@@ -258,7 +268,7 @@ it("redrives each FAILED, TIMED_OUT or ABORTED match once, and counts a refused 
   const processors = [0, 1].map(() => {
     const ops: BulkOperations = new BulkOperations({
       kv: bulkKv,
-      executionList: { list, view: indexView },
+      executionIndex: new ExecutionIndex({ list, view: indexView, scan: scanOf(list) }),
       stop: () => Promise.reject(new Error("no stop here")),
       redrive,
       config: { batchSize: 40, batchIntervalMs: 0, leaseMs: 5_000, pollMs: 50 },
