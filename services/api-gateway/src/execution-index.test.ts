@@ -58,6 +58,7 @@ function fixture(capacity: number) {
       for (const s of bucket.values()) visit(s);
       return Promise.resolve();
     },
+    get: (id) => Promise.resolve(bucket.get(id)),
   });
   return {
     window,
@@ -166,6 +167,22 @@ describe("ExecutionIndex", () => {
     // Both paths were taken.
     expect(fromWindow).toBeGreaterThan(50);
     expect(f.index.scans).toBeGreaterThan(50);
+  });
+
+  it("reads ahead from a scan: the page, then the executions of the next pages", async () => {
+    const f = fixture(10);
+    for (let i = 0; i < 100; i++) f.put(summary(`e${String(i).padStart(3, "0")}`, i, i % 2 ? "a" : "b"));
+    const cursor = { startMs: 50, executionId: "e050" };
+    const read = await f.index.pageReadingAhead("a", UNSPECIFIED, 5, 20, cursor);
+    expect(f.index.scans).toBe(1);
+    const reference = f.expected("a", UNSPECIFIED, 25, cursor);
+    expect(read.executions).toEqual(reference.executions.slice(0, 5));
+    expect(read.next).toEqual(f.expected("a", UNSPECIFIED, 5, cursor).next);
+    expect(read.ahead?.executions).toEqual(reference.executions.slice(5, 20));
+    expect(read.ahead?.next).toEqual(f.expected("a", UNSPECIFIED, 20, cursor).next);
+    // The window answers without reading ahead.
+    expect((await f.index.pageReadingAhead("", UNSPECIFIED, 5, 20)).ahead).toBeUndefined();
+    expect((await f.index.current(["e099", "e001", "gone"])).size).toBe(2);
   });
 
   it("visits every execution, from the window while it is complete and from a scan after", async () => {

@@ -12,7 +12,7 @@ import { ExecutionSummary, buckets, decode, kvKeySubject, kvStreamName } from "@
 import type { ExecutionStatus } from "@jetflow/contracts";
 import type { Logger } from "@jetflow/service-runtime";
 import { ApiError } from "./errors";
-import { PageCollector } from "./execution-list";
+import { PageCollector, keyOf } from "./execution-list";
 import type { ExecutionList, ExecutionPage, ListCursor, ListFilter } from "./execution-list";
 import type { KvView } from "./kv-view";
 
@@ -83,6 +83,12 @@ export function createIndexScan(nc: NatsConnection, log?: Logger): IndexScan {
   };
 }
 
+/** The cursor after `summary`. */
+function keyCursor(summary: ExecutionSummary): ListCursor {
+  const key = keyOf(summary);
+  return { startMs: key.startMs, executionId: key.id };
+}
+
 /** Options of `ExecutionIndex`. */
 export interface ExecutionIndexOptions {
   /** The window of the newest executions. */
@@ -91,6 +97,17 @@ export interface ExecutionIndexOptions {
   view: Pick<KvView, "sync">;
   /** Reads the whole bucket (createIndexScan); used only when the window cannot answer. */
   scan: IndexScan;
+  /** Reads one execution's current summary from the bucket (undefined when it has none). */
+  get: (executionId: string) => Promise<ExecutionSummary | undefined>;
+}
+
+/** A page and, when it was read from the bucket, the executions read ahead after it. */
+export interface PageReadAhead extends ExecutionPage {
+  /**
+   * The executions that follow the page (as they were when read) and the cursor after them:
+   * the next pages, without another scan. Absent when the window answered or nothing follows.
+   */
+  ahead?: ExecutionPage;
 }
 
 /** Pages and counts of the execution index, from the window when it can answer, else from a scan. */
@@ -106,20 +123,64 @@ export class ExecutionIndex {
    * on it (the window is synced first, and a scan reads the bucket after that).
    * @throws ApiError UNAVAILABLE when the window does not catch up or a scan takes too long
    */
-  async page(
+  page(
     workflowName: string,
     status: ExecutionStatus,
     size: number,
     cursor?: ListCursor,
     filter: ListFilter = {},
   ): Promise<ExecutionPage> {
+    return this.pageReadingAhead(workflowName, status, size, size, cursor, filter);
+  }
+
+  /**
+   * `page`, but a scan of the bucket keeps up to `readAhead` executions (at least `size`) and
+   * returns those after the page as `ahead`: how a bulk operation pays one scan for many batches.
+   */
+  async pageReadingAhead(
+    workflowName: string,
+    status: ExecutionStatus,
+    size: number,
+    readAhead: number,
+    cursor?: ListCursor,
+    filter: ListFilter = {},
+  ): Promise<PageReadAhead> {
     await this.o.view.sync();
     const fromWindow = this.o.list.page(workflowName, status, size, cursor, filter);
     if (fromWindow !== undefined) return fromWindow;
-    const collector = new PageCollector({ workflowName, status, size, cursor, filter });
+    const collector = new PageCollector({
+      workflowName,
+      status,
+      size: Math.max(size, readAhead),
+      cursor,
+      filter,
+    });
     this.scans++;
     await this.o.scan((summary) => collector.add(summary));
-    return collector.page();
+    const read = collector.page();
+    if (read.executions.length <= size) return read;
+    const executions = read.executions.slice(0, size);
+    return {
+      executions,
+      next: keyCursor(executions[size - 1] as ExecutionSummary),
+      ahead: { executions: read.executions.slice(size), next: read.next },
+    };
+  }
+
+  /**
+   * The current summary of each of `executionIds` that still has one, by id: from the window
+   * when it holds the execution, else from the bucket.
+   */
+  async current(executionIds: readonly string[]): Promise<Map<string, ExecutionSummary>> {
+    await this.o.view.sync();
+    const found = new Map<string, ExecutionSummary>();
+    await Promise.all(
+      executionIds.map(async (id) => {
+        const summary = this.o.list.get(id) ?? (await this.o.get(id));
+        if (summary !== undefined) found.set(id, summary);
+      }),
+    );
+    return found;
   }
 
   /**

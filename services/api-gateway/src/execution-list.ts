@@ -165,6 +165,11 @@ export class ExecutionList {
     }
   }
 
+  /** The summary of a held execution. */
+  get(executionId: string): ExecutionSummary | undefined {
+    return this.byId.get(executionId)?.summary;
+  }
+
   /** Every held execution's summary, in no particular order (every execution while `complete`). */
   *summaries(): IterableIterator<ExecutionSummary> {
     for (const entry of this.byId.values()) yield entry.summary;

@@ -164,6 +164,12 @@ export function createGateway({ nc, log, config, onExecutionCreated }: GatewayOp
         list: executionList,
         view: listView,
         scan: createIndexScan(nc, log.child({ component: "execution-index" })),
+        get: async (executionId) => {
+          const entry = await index.get(executionId);
+          return entry?.operation === "PUT"
+            ? decode(ExecutionSummary, "ExecutionSummary", entry.value, executionId)
+            : undefined;
+        },
       });
 
       const connection = trackConnection(nc);
