@@ -23,8 +23,9 @@ import type { BulkFilter, ExecutionSummary } from "@jetflow/contracts";
 import type { Logger } from "@jetflow/service-runtime";
 import type { KV, KvEntry } from "@nats-io/kv";
 import { ApiError, RequestProblems } from "./errors";
-import type { ExecutionList, ListCursor } from "./execution-list";
-import { decodeListCursor, encodeListCursor } from "./execution-list";
+import type { ExecutionIndex } from "./execution-index";
+import type { ExecutionPage } from "./execution-list";
+import { decodeListCursor, encodeListCursor, keyOf, matchesQuery } from "./execution-list";
 import type { KvView } from "./kv-view";
 import { WORKFLOW_NAME_RULE, isWorkflowName } from "./workflows";
 
@@ -43,8 +44,8 @@ export interface BulkProcessingConfig {
 /** What the processor needs of the gateway. */
 export interface BulkOperationsOptions {
   kv: KV;
-  /** The execution index and the view that keeps it current. */
-  executionList: { list: ExecutionList; view: KvView };
+  /** The execution index (the window of the newest executions, else a scan of the bucket). */
+  executionIndex: Pick<ExecutionIndex, "pageReadingAhead" | "current" | "forEach">;
   /**
    * Stops one execution (Executions.stop); rejects with ApiError FAILED_PRECONDITION or NOT_FOUND
    * when it is not running.
@@ -66,6 +67,14 @@ const KNOWN_ACTIONS: readonly BulkAction[] = [BulkAction.BULK_ACTION_STOP, BulkA
 const ACTION_CONCURRENCY = 16;
 const MAX_ERROR_LENGTH = 256;
 const MAX_CAUSE_LENGTH = 32_768;
+/**
+ * Executions a batch read from a scan of the bucket keeps for the next batches (50 batches, at
+ * most 5,000 summaries unless a batch is larger): an operation over executions older than the
+ * gateway's window pays one scan per 50 batches, not one per batch.
+ */
+function readAheadOf(batchSize: number): number {
+  return Math.max(batchSize, Math.min(50 * batchSize, 5_000));
+}
 
 /**
  * What an operation does with one listed execution: applies its action, counts it as skipped (it
@@ -231,6 +240,8 @@ export class BulkOperations {
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   private readonly now: () => Date;
+  /** The executions read ahead for an operation's next batches, valid at that cursor only. */
+  private ahead: { operationId: string; cursor: string; page: ExecutionPage } | undefined;
 
   constructor(private readonly o: BulkOperationsOptions) {
     this.now = o.now ?? (() => new Date());
@@ -308,19 +319,20 @@ export class BulkOperations {
         created: false,
       };
     }
-    await this.o.executionList.view.sync();
-    const page = this.o.executionList.list.page(
-      filter.workflowName,
-      filter.status,
-      Number.MAX_SAFE_INTEGER,
-      undefined,
-      listFilter(filter),
-    );
     const createdMs = now.getTime();
+    const query = {
+      workflowName: filter.workflowName,
+      status: filter.status,
+      size: 0,
+      filter: listFilter(filter),
+    };
     let matched = 0;
-    for (const summary of page.executions) {
+    // Counted one at a time: an operation over more executions than the window holds scans the
+    // bucket without holding its matches.
+    await this.o.executionIndex.forEach((summary) => {
+      if (!matchesQuery(query, keyOf(summary), summary)) return;
       if (bulkDecision({ action, filter }, summary, createdMs) === "apply") matched++;
-    }
+    });
     const operation: BulkOperation = {
       operationId,
       action,
@@ -460,15 +472,7 @@ export class BulkOperations {
   private async batch(op: BulkOperation): Promise<BulkOperation> {
     const filter = op.filter as BulkFilter;
     const createdMs = op.createTime?.getTime() ?? 0;
-    await this.o.executionList.view.sync();
-    const cursor: ListCursor | undefined = decodeListCursor(op.cursor);
-    const page = this.o.executionList.list.page(
-      filter.workflowName,
-      ExecutionStatus.EXECUTION_STATUS_UNSPECIFIED,
-      this.o.config.batchSize,
-      cursor,
-      listFilter(filter),
-    );
+    const page = await this.nextPage(op, filter);
     let { done, skipped, failed, lastFailure, lastSkipReason } = op;
     const todo: ExecutionSummary[] = [];
     for (const summary of page.executions) {
@@ -519,6 +523,46 @@ export class BulkOperations {
       leaseOwner: finished ? "" : this.owner,
       leaseExpireTime: finished ? undefined : new Date(now.getTime() + this.o.config.leaseMs),
     };
+  }
+
+  /**
+   * The executions of `op`'s next batch: from what an earlier batch read ahead at this cursor,
+   * else from the index (reading ahead when it scans the bucket). What was read ahead is as old
+   * as that scan: each execution's current summary is read again, so that the batch decides on
+   * the same summaries as one read now (an execution deleted since is left out).
+   */
+  private async nextPage(op: BulkOperation, filter: BulkFilter): Promise<ExecutionPage> {
+    const size = this.o.config.batchSize;
+    const cached = this.ahead;
+    this.ahead = undefined;
+    if (cached !== undefined && cached.operationId === op.operationId && cached.cursor === op.cursor) {
+      const taken = cached.page.executions.slice(0, size);
+      const rest = cached.page.executions.slice(size);
+      const last = taken[taken.length - 1] as ExecutionSummary;
+      const next =
+        rest.length > 0 ? { startMs: keyOf(last).startMs, executionId: last.executionId } : cached.page.next;
+      if (rest.length > 0 && next !== undefined) {
+        this.ahead = {
+          operationId: op.operationId,
+          cursor: encodeListCursor(next),
+          page: { executions: rest, next: cached.page.next },
+        };
+      }
+      const current = await this.o.executionIndex.current(taken.map((s) => s.executionId));
+      return { executions: taken.flatMap((s) => current.get(s.executionId) ?? []), next };
+    }
+    const page = await this.o.executionIndex.pageReadingAhead(
+      filter.workflowName,
+      ExecutionStatus.EXECUTION_STATUS_UNSPECIFIED,
+      size,
+      readAheadOf(size),
+      decodeListCursor(op.cursor),
+      listFilter(filter),
+    );
+    if (page.ahead !== undefined && page.next !== undefined) {
+      this.ahead = { operationId: op.operationId, cursor: encodeListCursor(page.next), page: page.ahead };
+    }
+    return page;
   }
 
   /** Applies `op`'s action to one execution. */

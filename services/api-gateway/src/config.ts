@@ -58,6 +58,12 @@ export interface Config extends BaseConfig {
    * default 1000).
    */
   bulk: BulkProcessingConfig;
+  /**
+   * EXECUTION_LIST_WINDOW: how many of the newest executions each gateway holds in memory for
+   * ListExecutions; pages past them, and the engine stats' counts once there are more executions,
+   * are read from the bucket jetflow_executions (docs/api.md). Default 10000.
+   */
+  executionListWindow: number;
   /** SCHEDULER_TICK_MS: how often the replica holding the scheduler lease looks at the schedules. Default 1000. */
   schedulerTickMs: number;
   /**
@@ -110,6 +116,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       leaseMs: reader.integer("BULK_LEASE_MS", 15_000, 1_000, 3_600_000),
       pollMs: reader.integer("BULK_POLL_MS", 1_000, 50, 600_000),
     },
+    executionListWindow: reader.integer("EXECUTION_LIST_WINDOW", 10_000, 100, 1_000_000),
     schedulerTickMs: reader.integer("SCHEDULER_TICK_MS", 1000, 50, 60_000),
     schedulerLeaseMs: reader.integer("SCHEDULER_LEASE_MS", 10_000, 1000, 600_000),
   };

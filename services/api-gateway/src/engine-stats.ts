@@ -1,8 +1,9 @@
 /**
  * GetEngineStats: each activity's task queue from JetStream's consumer info, its recent task
  * outcomes from the events stream and its connected workers from a presence ping, and each
- * workflow's recent executions from the gateway's view of the execution index. No new state: the
- * numbers are the server's, the workers' and the index's, read per call.
+ * workflow's running and recent executions from the execution index (the gateway's window while it
+ * holds every execution, else a scan of the bucket: counters per workflow, never the executions).
+ * No new state: the numbers are the server's, the workers' and the index's, read per call.
  */
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { ConsumerInfo, JetStreamManager } from "@nats-io/jetstream";
@@ -51,37 +52,61 @@ export function statsWindowSeconds(requested: number): number {
 
 /**
  * Counts, per workflow, the executions running now and those that ended in the `windowMs` before
- * `nowMs` (succeeded; failed, timed out or aborted), sorted by workflow name.
+ * `nowMs` (succeeded; failed, timed out or aborted), one execution at a time: it holds a counter
+ * per workflow, never the executions.
  */
+export class WorkflowTally {
+  private readonly byName = new Map<string, WorkflowStats>();
+
+  constructor(
+    private readonly windowMs: number,
+    private readonly nowMs: number,
+  ) {}
+
+  /** Counts one execution. */
+  add(summary: ExecutionSummary): void {
+    if (summary.status === ExecutionStatus.EXECUTION_STATUS_RUNNING) {
+      this.of(summary.workflowName).running += 1;
+      return;
+    }
+    const stopMs = summary.stopTime?.getTime();
+    if (stopMs === undefined || stopMs > this.nowMs || this.nowMs - stopMs > this.windowMs) return;
+    if (summary.status === ExecutionStatus.EXECUTION_STATUS_SUCCEEDED)
+      this.of(summary.workflowName).succeeded += 1;
+    else this.of(summary.workflowName).failed += 1;
+  }
+
+  /** The counts so far, sorted by workflow name, with each workflow's failure rate. */
+  stats(): WorkflowStats[] {
+    const all = [...this.byName.values()]
+      .map((stats) => ({ ...stats }))
+      .sort((a, b) => (a.workflowName < b.workflowName ? -1 : 1));
+    for (const stats of all) {
+      const ended = stats.succeeded + stats.failed;
+      stats.failureRate = ended === 0 ? 0 : stats.failed / ended;
+    }
+    return all;
+  }
+
+  private of(name: string): WorkflowStats {
+    let stats = this.byName.get(name);
+    if (!stats) {
+      stats = { workflowName: name, running: 0, succeeded: 0, failed: 0, failureRate: 0 };
+      this.byName.set(name, stats);
+    }
+    return stats;
+  }
+}
+
+/** The `WorkflowTally` of `executions` (pure). */
 export function summarizeWorkflows(
   executions: Iterable<ExecutionSummary>,
   windowMs: number,
   nowMs: number,
 ): WorkflowStats[] {
-  const byName = new Map<string, WorkflowStats>();
-  const of = (name: string): WorkflowStats => {
-    let stats = byName.get(name);
-    if (!stats)
-      byName.set(name, (stats = { workflowName: name, running: 0, succeeded: 0, failed: 0, failureRate: 0 }));
-    return stats;
-  };
-  for (const summary of executions) {
-    if (summary.status === ExecutionStatus.EXECUTION_STATUS_RUNNING) {
-      of(summary.workflowName).running += 1;
-      continue;
-    }
-    const stopMs = summary.stopTime?.getTime();
-    if (stopMs === undefined || stopMs > nowMs || nowMs - stopMs > windowMs) continue;
-    if (summary.status === ExecutionStatus.EXECUTION_STATUS_SUCCEEDED)
-      of(summary.workflowName).succeeded += 1;
-    else of(summary.workflowName).failed += 1;
-  }
-  const all = [...byName.values()].sort((a, b) => (a.workflowName < b.workflowName ? -1 : 1));
-  for (const stats of all) {
-    const ended = stats.succeeded + stats.failed;
-    stats.failureRate = ended === 0 ? 0 : stats.failed / ended;
-  }
-  return all;
+  const tally = new WorkflowTally(windowMs, nowMs);
+  for (const summary of executions) tally.add(summary);
+  return tally.stats();
 }
 
 /** One activity's queue from its task consumer's info. */
@@ -231,7 +256,8 @@ function toEpochMs(value: unknown): number | undefined {
  */
 export async function readEngineStats(options: {
   nc: NatsConnection;
-  executions: Iterable<ExecutionSummary>;
+  /** Visits every execution of the index (ExecutionIndex.forEach). */
+  forEachExecution: (visit: (summary: ExecutionSummary) => void) => Promise<void>;
   windowSeconds: number;
   now?: () => Date;
   log?: Logger;
@@ -259,10 +285,12 @@ export async function readEngineStats(options: {
     }
   }
   const outcomes = await readTaskOutcomes(options.nc, new Date(now.getTime() - options.windowSeconds * 1000));
+  const tally = new WorkflowTally(options.windowSeconds * 1000, now.getTime());
+  await options.forEachExecution((summary) => tally.add(summary));
   const workers = countWorkers(await presence, options.log);
   return {
     activities: withTaskOutcomes(withWorkers(activities, workers), outcomes.byActivity),
-    workflows: summarizeWorkflows(options.executions, options.windowSeconds * 1000, now.getTime()),
+    workflows: tally.stats(),
     windowSeconds: options.windowSeconds,
     readTime: now,
     taskCountsStartTime: outcomes.since,

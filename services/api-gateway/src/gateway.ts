@@ -22,6 +22,7 @@ import type { Config } from "./config";
 import { trackConnection } from "./connection";
 import { BulkOperations } from "./bulk-operations";
 import { DeadLetters } from "./dead-letters";
+import { DEFAULT_LIST_WINDOW, ExecutionIndex, createIndexScan } from "./execution-index";
 import { ExecutionList } from "./execution-list";
 import { Executions } from "./executions";
 import { bindServer, createGrpcServer, workflowService } from "./grpc-server";
@@ -58,7 +59,7 @@ export interface GatewayOptions {
     | "httpPort"
     | "consoleDir"
   > &
-    Partial<Pick<Config, "bulk" | "schedulerTickMs" | "schedulerLeaseMs">> &
+    Partial<Pick<Config, "bulk" | "schedulerTickMs" | "schedulerLeaseMs" | "executionListWindow">> &
     Partial<Pick<Config, "auth" | "tls" | "httpTls" | "rateLimit" | "sfn">>;
   /** Told of each execution this gateway created (see `metrics.ts`). Must not throw. */
   onExecutionCreated?: (workflowName: string) => void;
@@ -136,7 +137,8 @@ export function createGateway({ nc, log, config, onExecutionCreated }: GatewayOp
         ensureTaskConsumers(jsm, activitiesOf(machine)),
       );
       const workflowNames = new WorkflowNames();
-      const executionList = new ExecutionList();
+      // The newest executions only: older pages are read from the bucket (execution-index.ts).
+      const executionList = new ExecutionList(config.executionListWindow ?? DEFAULT_LIST_WINDOW);
       views = [
         new KvView({
           kv: definitions,
@@ -158,6 +160,17 @@ export function createGateway({ nc, log, config, onExecutionCreated }: GatewayOp
       ];
       const [namesView, listView] = views as [KvView, KvView];
       await Promise.all(views.map((v) => v.start()));
+      const executionIndex = new ExecutionIndex({
+        list: executionList,
+        view: listView,
+        scan: createIndexScan(nc, log.child({ component: "execution-index" })),
+        get: async (executionId) => {
+          const entry = await index.get(executionId);
+          return entry?.operation === "PUT"
+            ? decode(ExecutionSummary, "ExecutionSummary", entry.value, executionId)
+            : undefined;
+        },
+      });
 
       const connection = trackConnection(nc);
       const executions = new Executions({
@@ -172,7 +185,7 @@ export function createGateway({ nc, log, config, onExecutionCreated }: GatewayOp
       const bulkKv = await kvm.create(buckets.bulkOperations, bucketConfigs.bulkOperations(resources));
       const bulkOperations = new BulkOperations({
         kv: bulkKv,
-        executionList: { list: executionList, view: listView },
+        executionIndex,
         stop: (executionId, error, cause, identity) => executions.stop(executionId, error, cause, identity),
         redrive: (executionId, identity) => executions.redrive(executionId, identity),
         config: config.bulk ?? { batchSize: 100, batchIntervalMs: 100, leaseMs: 15_000, pollMs: 1_000 },
@@ -194,7 +207,7 @@ export function createGateway({ nc, log, config, onExecutionCreated }: GatewayOp
         workflows,
         workflowNames: { list: workflowNames, view: namesView },
         executions,
-        executionList: { list: executionList, view: listView },
+        executionIndex,
         log,
         connected: connection.connected,
         authenticator,

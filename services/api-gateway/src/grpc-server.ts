@@ -24,7 +24,7 @@ import type { BulkOperations } from "./bulk-operations";
 import type { DeadLetters } from "./dead-letters";
 import { readEngineStats, statsWindowSeconds } from "./engine-stats";
 import { ApiError, RequestProblems, isUnavailable } from "./errors";
-import type { ExecutionList } from "./execution-list";
+import type { ExecutionIndex } from "./execution-index";
 import { decodeListCursor, encodeListCursor } from "./execution-list";
 import type { Executions } from "./executions";
 import type { Schedules } from "./schedules/schedules";
@@ -45,7 +45,8 @@ export interface GrpcServerOptions {
   workflowNames: { list: WorkflowNames; view: KvView };
   executions: Executions;
   /** The execution index (ListExecutions) and the view that keeps it current. */
-  executionList: { list: ExecutionList; view: KvView };
+  /** The execution index: ListExecutions and the engine stats' workflow counts. */
+  executionIndex: ExecutionIndex;
   log: Logger;
   /** True while NATS is connected; else calls fail with UNAVAILABLE. */
   connected: () => boolean;
@@ -343,12 +344,17 @@ export function workflowService(o: GrpcServerOptions): WorkflowServiceServer {
           problems.add("page_token", `invalid page token "${req.pageToken.slice(0, 100)}"`);
         }
         problems.check();
-        await o.executionList.view.sync();
-        const page = o.executionList.list.page(req.workflowName, req.status, pageSize(req.pageSize), cursor, {
-          namePrefix: req.namePrefix,
-          startedAfterMs: req.startedAfter?.getTime(),
-          startedBeforeMs: req.startedBefore?.getTime(),
-        });
+        const page = await o.executionIndex.page(
+          req.workflowName,
+          req.status,
+          pageSize(req.pageSize),
+          cursor,
+          {
+            namePrefix: req.namePrefix,
+            startedAfterMs: req.startedAfter?.getTime(),
+            startedBeforeMs: req.startedBefore?.getTime(),
+          },
+        );
         return {
           executions: page.executions,
           nextPageToken: page.next ? encodeListCursor(page.next) : "",
@@ -500,10 +506,9 @@ export function workflowService(o: GrpcServerOptions): WorkflowServiceServer {
       o,
       async (req) => {
         const windowSeconds = statsWindowSeconds(req.windowSeconds);
-        await o.executionList.view.sync();
         return readEngineStats({
           nc: o.nc,
-          executions: o.executionList.list.summaries(),
+          forEachExecution: (visit) => o.executionIndex.forEach(visit),
           windowSeconds,
           log: o.log,
         });

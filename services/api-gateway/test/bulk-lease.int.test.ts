@@ -14,6 +14,8 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import pino from "pino";
 import { BulkOperations } from "../src/bulk-operations";
 import { ApiError } from "../src/errors";
+import { ExecutionIndex } from "../src/execution-index";
+import type { IndexScan } from "../src/execution-index";
 import { ExecutionList } from "../src/execution-list";
 import { KvView } from "../src/kv-view";
 
@@ -37,6 +39,44 @@ afterAll(async () => {
   await server?.dispose();
 });
 
+/** The index over a list that holds every execution (no capacity): it never reads a bucket. */
+function wholeIndex(list: ExecutionList, view: KvView): ExecutionIndex {
+  return new ExecutionIndex({
+    list,
+    view,
+    scan: () => Promise.reject(new Error("a scan of a complete window")),
+    get: (id) => Promise.resolve(list.get(id)),
+  });
+}
+
+/**
+ * The index of a bucket (a map here, written by the fake engine below) and a window of
+ * `capacity` over it, fed each write as the gateway's KV watch feeds it.
+ */
+function indexOver(capacity: number, view: KvView) {
+  const bucket = new Map<string, ExecutionSummary>();
+  const list = new ExecutionList(capacity);
+  const scan: IndexScan = (visit) => {
+    for (const summary of bucket.values()) visit(summary);
+    return Promise.resolve();
+  };
+  const index = new ExecutionIndex({
+    list,
+    view,
+    scan,
+    get: (id) => Promise.resolve(bucket.get(id)),
+  });
+  return {
+    index,
+    put(summary: ExecutionSummary) {
+      bucket.set(summary.executionId, summary);
+      list.upsert(summary);
+    },
+    current: (id: string) => bucket.get(id),
+    all: () => [...bucket.values()],
+  };
+}
+
 function running(i: number): ExecutionSummary {
   return {
     executionId: `e-${String(i).padStart(4, "0")}`,
@@ -51,77 +91,85 @@ function running(i: number): ExecutionSummary {
   };
 }
 
-it("lets one of two processors stop each execution once, and completes the operation", async () => {
-  const list = new ExecutionList();
-  for (let i = 0; i < 500; i++) list.upsert(running(i));
-  const stops = new Map<string, number>();
-  const stop = (executionId: string) => {
-    stops.set(executionId, (stops.get(executionId) ?? 0) + 1);
-    const current = [...list.summaries()].find((s) => s.executionId === executionId);
-    if (current?.status !== ExecutionStatus.EXECUTION_STATUS_RUNNING) {
-      return Promise.reject(ApiError.precondition(`execution "${executionId}" is not running`));
-    }
-    list.upsert({ ...current, status: ExecutionStatus.EXECUTION_STATUS_ABORTED, stopTime: new Date() });
-    return Promise.resolve();
-  };
-  const indexView = new KvView({ kv: indexKv, apply: () => undefined, log });
-  await indexView.start();
-  const processors = [0, 1].map(() => {
-    const ops: BulkOperations = new BulkOperations({
-      kv: bulkKv,
-      executionList: { list, view: indexView },
-      stop,
-      redrive: () => Promise.reject(new Error("no redrive here")),
-      config: { batchSize: 20, batchIntervalMs: 0, leaseMs: 5_000, pollMs: 50 },
-      log,
+it.each([
+  ["a window holding every execution", Number.POSITIVE_INFINITY],
+  ["a window of 30, the rest read from the bucket", 30],
+])(
+  "lets one of two processors stop each execution once, and completes the operation (%s)",
+  async (_, capacity) => {
+    const indexView = new KvView({ kv: indexKv, apply: () => undefined, log });
+    await indexView.start();
+    const { index, put, current } = indexOver(capacity, indexView);
+    for (let i = 0; i < 500; i++) put(running(i));
+    const stops = new Map<string, number>();
+    const stop = (executionId: string) => {
+      stops.set(executionId, (stops.get(executionId) ?? 0) + 1);
+      const summary = current(executionId);
+      if (summary?.status !== ExecutionStatus.EXECUTION_STATUS_RUNNING) {
+        return Promise.reject(ApiError.precondition(`execution "${executionId}" is not running`));
+      }
+      put({ ...summary, status: ExecutionStatus.EXECUTION_STATUS_ABORTED, stopTime: new Date() });
+      return Promise.resolve();
+    };
+    const processors = [0, 1].map(() => {
+      const ops: BulkOperations = new BulkOperations({
+        kv: bulkKv,
+        executionIndex: index,
+        stop,
+        redrive: () => Promise.reject(new Error("no redrive here")),
+        config: { batchSize: 20, batchIntervalMs: 0, leaseMs: 5_000, pollMs: 50 },
+        log,
+      });
+      const view = new KvView({ kv: bulkKv, apply: (entry) => ops.apply(entry), log });
+      return { ops, view };
     });
-    const view = new KvView({ kv: bulkKv, apply: (entry) => ops.apply(entry), log });
-    return { ops, view };
-  });
-  for (const { ops, view } of processors) {
-    await view.start();
-    ops.start(view);
-  }
-  try {
-    const first = processors[0] as { ops: BulkOperations };
-    const { operation } = await first.ops.startStop(
-      {
-        filter: {
-          workflowName: "w",
-          status: 0,
-          namePrefix: "",
-          startedAfter: undefined,
-          startedBefore: undefined,
-        },
-        error: "",
-        cause: "",
-        requestId: "lease",
-      },
-      undefined,
-    );
-    expect(operation.matched).toBe(500);
-    const done = await waitFor(
-      async () => {
-        const op = await first.ops.describe(operation.operationId);
-        return op.endTime !== undefined ? op : undefined;
-      },
-      { timeoutMs: 60_000, intervalMs: 50 },
-    );
-    expect({ done: done.done, skipped: done.skipped, failed: done.failed }).toEqual({
-      done: 500,
-      skipped: 0,
-      failed: 0,
-    });
-    expect(stops.size).toBe(500);
-    expect([...stops.values()].every((count) => count === 1)).toBe(true);
-  } finally {
     for (const { ops, view } of processors) {
-      await ops.stop();
-      view.stop();
+      await view.start();
+      ops.start(view);
     }
-    indexView.stop();
-  }
-});
+    try {
+      const first = processors[0] as { ops: BulkOperations };
+      const { operation } = await first.ops.startStop(
+        {
+          filter: {
+            workflowName: "w",
+            status: 0,
+            namePrefix: "",
+            startedAfter: undefined,
+            startedBefore: undefined,
+          },
+          error: "",
+          cause: "",
+          requestId: `lease-${capacity}`,
+        },
+        undefined,
+      );
+      expect(operation.matched).toBe(500);
+      const done = await waitFor(
+        async () => {
+          const op = await first.ops.describe(operation.operationId);
+          return op.endTime !== undefined ? op : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 50 },
+      );
+      expect({ done: done.done, skipped: done.skipped, failed: done.failed }).toEqual({
+        done: 500,
+        skipped: 0,
+        failed: 0,
+      });
+      expect(stops.size).toBe(500);
+      expect([...stops.values()].every((count) => count === 1)).toBe(true);
+      // The count at the start and the batches read ahead: a few scans, not one per batch of 20.
+      expect(index.scans).toBeLessThan(capacity === 30 ? 6 : 1);
+    } finally {
+      for (const { ops, view } of processors) {
+        await ops.stop();
+        view.stop();
+      }
+      indexView.stop();
+    }
+  },
+);
 
 it("is taken over by another processor when its holder stops writing, and the late holder's write is refused", async () => {
   const list = new ExecutionList();
@@ -141,7 +189,7 @@ it("is taken over by another processor when its holder stops writing, and the la
   const make = (stop: (executionId: string) => Promise<unknown>) => {
     const ops: BulkOperations = new BulkOperations({
       kv: bulkKv,
-      executionList: { list, view: indexView },
+      executionIndex: wholeIndex(list, indexView),
       stop,
       redrive: () => Promise.reject(new Error("no redrive here")),
       config: { batchSize: 20, batchIntervalMs: 0, leaseMs: 1_000, pollMs: 50 },
@@ -258,7 +306,7 @@ it("redrives each FAILED, TIMED_OUT or ABORTED match once, and counts a refused 
   const processors = [0, 1].map(() => {
     const ops: BulkOperations = new BulkOperations({
       kv: bulkKv,
-      executionList: { list, view: indexView },
+      executionIndex: wholeIndex(list, indexView),
       stop: () => Promise.reject(new Error("no stop here")),
       redrive,
       config: { batchSize: 40, batchIntervalMs: 0, leaseMs: 5_000, pollMs: 50 },

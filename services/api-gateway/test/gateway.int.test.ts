@@ -1,5 +1,6 @@
 // The gateway in-process against a real nats-server, without the other services: the standard
-// health service, server reflection, and ListExecutions over 100,000 indexed executions.
+// health service, server reflection, and ListExecutions over 100,000 indexed executions (the
+// newest 10,000 in the gateway's window, the rest read from the bucket).
 import { resolve } from "node:path";
 import { Metadata, credentials, loadPackageDefinition, makeClientConstructor } from "@grpc/grpc-js";
 import type { Client, ClientDuplexStream, ServiceClientConstructor, ServiceError } from "@grpc/grpc-js";
@@ -175,7 +176,7 @@ describe("server reflection", () => {
 });
 
 describe("ListExecutions at scale", () => {
-  it("pages, filters and follows new entries quickly with 100,000 executions indexed", async () => {
+  it("pages, filters and follows new entries with 100,000 executions indexed", async () => {
     const js = jetstream(nc);
     const total = 100_000;
     const statusOf = (i: number) =>
@@ -208,15 +209,18 @@ describe("ListExecutions at scale", () => {
     const first = await client.listExecutions({ pageSize: 100 });
     expect(first.executions.map((e) => e.executionId).slice(0, 3)).toEqual(["e-99999", "e-99998", "e-99997"]);
 
+    // Pages of the newest 10,000 (the default window): walks of an in-memory list.
     const started = performance.now();
     const second = await client.listExecutions({ pageSize: 100, pageToken: first.nextPageToken });
     const byWorkflow = await client.listExecutions({ workflowName: "w7", pageSize: 100 });
+    const fromWindow = performance.now() - started;
+    // A rare status is not all in the window: each of these reads the 100,000 entries once.
     const failed = await client.listExecutions({
       status: ExecutionStatus.EXECUTION_STATUS_FAILED,
       pageSize: 1000,
     });
     const running = await client.listExecutions({ status: ExecutionStatus.EXECUTION_STATUS_RUNNING });
-    const elapsed = performance.now() - started;
+    const scans = performance.now() - started - fromWindow;
 
     expect(second.executions[0]?.executionId).toBe("e-99899");
     expect(byWorkflow.executions.map((e) => e.executionId).slice(0, 2)).toEqual(["e-99957", "e-99907"]);
@@ -225,8 +229,9 @@ describe("ListExecutions at scale", () => {
     expect(running.executions.map((e) => e.executionId)).toEqual(
       Array.from({ length: 10 }, (_, k) => `e-${total - 1 - k}`),
     );
-    // Four calls; each is a walk of an in-memory list, no read of the 100,000 entries.
-    expect(elapsed).toBeLessThan(1_000);
+    expect(fromWindow).toBeLessThan(1_000);
+    // About a second each on an idle machine; generous for a busy one.
+    expect(scans).toBeLessThan(30_000);
 
     // A status change written after the list was loaded shows in the next call.
     await js.publish(
