@@ -1,4 +1,4 @@
-import { CommitRequest, EventBatch, encode, subjects } from "@jetflow/contracts";
+import { CommitRequest, EventBatch, ExecutionSnapshot, encode, subjects } from "@jetflow/contracts";
 import { commitRequest, makeBatch } from "../test-support/history-builders";
 import { parseCommitRequest } from "./commit-validation";
 
@@ -124,5 +124,15 @@ describe("parseCommitRequest", () => {
     const size = Number(/is (\d+) bytes/.exec(message)?.[1]);
     expect(parse({ ...first, snapshot }, size).ok).toBe(true);
     expect(parse({ ...first, snapshot }, size - 1).ok).toBe(false);
+  });
+
+  it("judges the size the same when the whole request fits the limit and it skips measuring", () => {
+    const snapshot = { ...first.snapshot!, inputJson: "x".repeat(2000), lastEventSeq: 0 };
+    const request = { ...first, snapshot };
+    const requestBytes = encode(CommitRequest, request).length;
+    const exact = encode(ExecutionSnapshot, { ...snapshot, lastEventSeq: Number.MAX_SAFE_INTEGER }).length;
+    for (let limit = exact - 5; limit <= requestBytes + 20; limit++) {
+      expect({ limit, ok: parse(request, limit).ok }).toEqual({ limit, ok: exact <= limit });
+    }
   });
 });

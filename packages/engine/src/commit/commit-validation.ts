@@ -36,6 +36,11 @@ export interface CommitLimits {
 // The largest value last_event_seq can take here; a snapshot checked with it is never larger
 // once the real sequence (known only after the append) is filled in.
 const LARGEST_SEQ = Number.MAX_SAFE_INTEGER;
+/**
+ * What filling in LARGEST_SEQ can add to an encoded snapshot, at most: its field's tag and an
+ * 8-byte varint where the request may have had nothing.
+ */
+const LARGEST_SEQ_BYTES = 10;
 
 /**
  * Decodes and checks a CommitRequest received on `subject`: it has a batch with at least one event,
@@ -55,7 +60,7 @@ export function parseCommitRequest(
     if (err instanceof DecodeError) return { ok: false, reason: err.message };
     throw err;
   }
-  const reason = findProblem(request, limits);
+  const reason = findProblem(request, limits, data.length);
   if (reason !== undefined) return { ok: false, reason };
   const batch = request.batch as EventBatch;
   const events = batch.events;
@@ -73,7 +78,7 @@ export function parseCommitRequest(
   };
 }
 
-function findProblem(request: CommitRequest, limits: CommitLimits): string | undefined {
+function findProblem(request: CommitRequest, limits: CommitLimits, requestBytes: number): string | undefined {
   const { batch, snapshot, expectedLastEventSeq } = request;
   if (batch === undefined) return "commit request has no batch";
   const id = batch.executionId;
@@ -107,6 +112,10 @@ function findProblem(request: CommitRequest, limits: CommitLimits): string | und
   if (snapshot.lastEventId !== previous) {
     return `snapshot of execution "${id}" ends at event ${snapshot.lastEventId}, not at the batch's last event ${previous}`;
   }
+  // The snapshot is part of the request, so a request that fits the limit (with room for the
+  // sequence) holds a snapshot that does: encoding it only to measure it is needed only for a
+  // request near or over the limit. The state-manager encodes it once more, for the bucket.
+  if (requestBytes + LARGEST_SEQ_BYTES <= limits.maxSnapshotBytes) return undefined;
   const size = encode(ExecutionSnapshot, { ...snapshot, lastEventSeq: LARGEST_SEQ }).length;
   if (size > limits.maxSnapshotBytes) {
     return `snapshot of execution "${id}" is ${size} bytes, over the limit of ${limits.maxSnapshotBytes} bytes`;
