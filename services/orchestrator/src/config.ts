@@ -12,6 +12,13 @@ export interface Config extends BaseConfig {
   cacheEntries: number;
   /** ORCH_MAX_IN_FLIGHT: commands held at once (fetched, not yet acked). Default 1000. */
   maxInFlight: number;
+  /**
+   * ORCH_MAX_RESULTS_IN_FLIGHT: task results held at once (fetched, not yet acked). Default 256.
+   * Apart from the commands' bound: a held message waiting behind the transitions in flight gets
+   * an in-progress ack every second, so holding far more than can be decided soon costs messages
+   * and CPU (W4 in docs/performance.md).
+   */
+  maxResultsInFlight: number;
   /** ORCH_MAX_CONCURRENT_TRANSITIONS: transitions being decided and committed at once. Default 64. */
   maxConcurrentTransitions: number;
   /** ORCH_STATE_TIMEOUT_MS: how long to wait for the state-manager. Default 10000. */
@@ -51,6 +58,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     maxStatesPerTransition: reader.integer("ORCH_MAX_STATES_PER_TRANSITION", 1000, 10, 100_000),
     cacheEntries: reader.integer("ORCH_CACHE_ENTRIES", 20_000, 0, 10_000_000),
     maxInFlight: reader.integer("ORCH_MAX_IN_FLIGHT", 1000, 1, 100_000),
+    maxResultsInFlight: reader.integer("ORCH_MAX_RESULTS_IN_FLIGHT", 256, 1, 100_000),
     maxConcurrentTransitions: reader.integer("ORCH_MAX_CONCURRENT_TRANSITIONS", 64, 1, 10_000),
     stateTimeoutMs: reader.integer("ORCH_STATE_TIMEOUT_MS", 10_000, 100, 600_000),
     ackWaitMs: reader.integer("ORCH_ACK_WAIT_MS", DEFAULT_ACK_WAIT_MS, 1000, 3_600_000),

@@ -62,6 +62,7 @@ export interface OrchestratorOptions {
     | "maxStatesPerTransition"
     | "cacheEntries"
     | "maxInFlight"
+    | "maxResultsInFlight"
     | "maxConcurrentTransitions"
     | "stateTimeoutMs"
     | "ackWaitMs"
@@ -194,8 +195,8 @@ export function createOrchestrator(options: OrchestratorOptions) {
     results = await startDurableConsumer({
       nc,
       stream: streams.results,
-      config: consumerConfigs.results(config.ackWaitMs, config.maxInFlight * 2),
-      maxInFlight: config.maxInFlight,
+      config: consumerConfigs.results(config.ackWaitMs, config.maxResultsInFlight * 2),
+      maxInFlight: config.maxResultsInFlight,
       handle: resultReceiver({
         limits: { maxOutputBytes: config.maxOutputBytes },
         log,
