@@ -44,10 +44,10 @@ beforeAll(async () => {
     serviceEnv,
     env: {
       JETFLOW_REPLICAS: "3",
-      // What a killed replica held comes back to the survivors after this long.
+      // What a killed replica held (commands and results; events and timers) comes back to the
+      // survivors after this long.
       ORCH_ACK_WAIT_MS: "4000",
       DISPATCH_ACK_WAIT_MS: "4000",
-      RESULT_ACK_WAIT_MS: "4000",
     },
   };
   // A first deployment: one replica of each creates the R3 streams and buckets. Two replicas that
