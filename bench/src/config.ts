@@ -52,6 +52,11 @@ export interface BenchConfig {
   workloadTimeoutMs: number;
   /** TimeoutSeconds given to every Task of the chain workloads (0: none), to measure timers. */
   taskTimeoutSeconds: number;
+  /**
+   * The services' V8 old-space limit in MB (`--max-old-space-size`), as the Kubernetes manifests
+   * give it; undefined: Node's default, sized from the machine's memory.
+   */
+  serviceHeapMb: number | undefined;
 }
 
 /** Thrown for bad flags or environment; `problems` has one line per bad value. */
@@ -78,6 +83,8 @@ export const USAGE = `usage: pnpm bench [options]
                             and the later workloads are skipped (BENCH_TIMEOUT_S; default 180)
   --task-timeout <s>        give every Task of the chains this TimeoutSeconds, so each step also
                             arms a timeout timer (BENCH_TASK_TIMEOUT_S; default 0: none)
+  --service-heap <mb>       start the services with --max-old-space-size=<mb>, as deploy/k8s does (384)
+                            (BENCH_SERVICE_HEAP_MB; default: Node's own limit, from the machine's memory)
   --help                    this text
 `;
 
@@ -137,6 +144,7 @@ export function loadBenchConfig(
         out: { type: "string" },
         timeout: { type: "string" },
         "task-timeout": { type: "string" },
+        "service-heap": { type: "string" },
         help: { type: "boolean" },
       },
       strict: true,
@@ -189,6 +197,10 @@ export function loadBenchConfig(
   }
   const timeoutS = number("timeout", "BENCH_TIMEOUT_S", 180, false, 1);
   const taskTimeoutSeconds = number("task-timeout", "BENCH_TASK_TIMEOUT_S", 0, true, 0);
+  const serviceHeapMb =
+    pick("service-heap", "BENCH_SERVICE_HEAP_MB")[1] === undefined
+      ? undefined
+      : number("service-heap", "BENCH_SERVICE_HEAP_MB", 0, true, 64);
   const [, outRaw] = pick("out", "BENCH_OUT");
   if (problems.length > 0) throw new BenchConfigError(problems);
   return {
@@ -203,5 +215,6 @@ export function loadBenchConfig(
     sampleIntervalMs: 250,
     workloadTimeoutMs: timeoutS * 1000,
     taskTimeoutSeconds,
+    serviceHeapMb,
   };
 }

@@ -69,6 +69,8 @@ export interface BenchResult {
     workerConcurrency: number;
     profile: boolean;
     floor: boolean;
+    /** The services' `--max-old-space-size` in MB; absent: Node's default. */
+    serviceHeapMb?: number;
   };
   workloads: WorkloadResult[];
   profiles: ProfileSummary[];
@@ -399,6 +401,11 @@ export function renderReport(result: BenchResult, jsonFile: string): string {
         : ""
     }`,
     `workers: ${result.settings.workerProcesses} process(es) × ${result.settings.workerConcurrency} concurrent tasks (engine and floor alike)`,
+    `services' heap: ${
+      result.settings.serviceHeapMb === undefined
+        ? "Node's default limit (from the machine's memory)"
+        : `--max-old-space-size=${result.settings.serviceHeapMb} (as deploy/k8s)`
+    }`,
     "",
     renderFigures(result),
     "",

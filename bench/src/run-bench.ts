@@ -203,6 +203,16 @@ export async function runBench(
       }
     : {};
   if (config.profile) mkdirSync(profileDir, { recursive: true });
+  // The services' heap limit, as the manifests set it; the workers (engine and floor alike) keep
+  // Node's default.
+  const nodeOptions = [
+    profileEnv.NODE_OPTIONS,
+    config.serviceHeapMb === undefined ? undefined : `--max-old-space-size=${config.serviceHeapMb}`,
+  ].filter((o) => o !== undefined);
+  const serviceEnv: Record<string, string> = {
+    ...profileEnv,
+    ...(nodeOptions.length > 0 ? { NODE_OPTIONS: nodeOptions.join(" ") } : {}),
+  };
   const loadBefore = loadAverages();
   // Read first: the tree is shared and may move while the run goes on.
   const source = sourceInfo();
@@ -212,7 +222,7 @@ export async function runBench(
     ? { OTEL_EXPORTER_OTLP_ENDPOINT: process.env.OTEL_EXPORTER_OTLP_ENDPOINT }
     : {};
   progress("starting nats-server and the five services");
-  const engine: Engine = await startEngine({ env: { LOG_LEVEL: "info", ...profileEnv, ...tracingEnv } });
+  const engine: Engine = await startEngine({ env: { LOG_LEVEL: "info", ...serviceEnv, ...tracingEnv } });
   const pidNames = new Map<number, string>();
   const workers: ManagedProcess[] = [];
   const floorWorkers: ManagedProcess[] = [];
@@ -392,6 +402,7 @@ export async function runBench(
       workerConcurrency: config.workerConcurrency,
       profile: config.profile,
       floor: !config.skipFloor,
+      ...(config.serviceHeapMb === undefined ? {} : { serviceHeapMb: config.serviceHeapMb }),
     },
     workloads,
     profiles,

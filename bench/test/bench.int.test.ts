@@ -23,10 +23,11 @@ afterAll(async () => {
   rmSync(outDir, { recursive: true, force: true });
 });
 
-it("runs every workload at a tiny size with every execution succeeding", async () => {
+it("runs every workload at a tiny size with every execution succeeding, the services' heap capped", async () => {
   const child = spawn(
     process.execPath,
-    [resolve(__dirname, "../dist/main.js"), "--scale", "0.005", "--out", outDir],
+    // The services run with the heap limit of the Kubernetes manifests, as `--service-heap` gives.
+    [resolve(__dirname, "../dist/main.js"), "--scale", "0.005", "--service-heap", "384", "--out", outDir],
     { env: { PATH: process.env.PATH }, stdio: ["ignore", "pipe", "pipe"] },
   );
   bench = child;
@@ -50,5 +51,7 @@ it("runs every workload at a tiny size with every execution succeeding", async (
     }
   }
   expect(result.problems).toEqual([]);
+  expect(result.settings.serviceHeapMb).toBe(384);
+  expect(output).toContain("services' heap: --max-old-space-size=384");
   expect(output).toContain("engine/floor");
 });

@@ -297,6 +297,27 @@ it("fails a broken manifest, naming the object and the field", async () => {
   );
 });
 
+it("caps every Node.js process's heap below its container's memory limit", () => {
+  const dev = rendered.dev ?? [];
+  expect(data(find(dev, "ConfigMap", "jetflow-config"))["NODE_OPTIONS"]).toBe("--max-old-space-size=384");
+  expect(checkPolicy(dev, "dev")).toEqual([]);
+  // The same objects with the orchestrator's limit lowered, then without the cap.
+  const copy = JSON.parse(JSON.stringify(dev)) as KubeObject[];
+  const orchestrator = find(copy, "Deployment", "jetflow-orchestrator") as {
+    spec: { template: { spec: { containers: { resources: { limits: { memory: string } } }[] } } };
+  };
+  const container = orchestrator.spec.template.spec.containers[0];
+  if (container === undefined) throw new Error("the orchestrator has no container");
+  container.resources.limits.memory = "448Mi";
+  expect(checkPolicy(copy, "dev").map(formatProblem)).toEqual([
+    "Deployment/jetflow-orchestrator in jetflow-dev: .spec.template.spec.containers[0].resources.limits.memory must leave room above the heap cap: --max-old-space-size=384 (jetflow-config NODE_OPTIONS) is over 75% of 448 MiB",
+  ]);
+  delete data(find(copy, "ConfigMap", "jetflow-config"))["NODE_OPTIONS"];
+  expect(checkPolicy(copy, "dev").map(formatProblem)).toEqual([
+    "ConfigMap/jetflow-config: .data.NODE_OPTIONS must set --max-old-space-size below the containers' memory limit",
+  ]);
+});
+
 it("fails an overlay that does not render", async () => {
   const dir = join(scratch, "missing");
   await mkdir(dir, { recursive: true });
