@@ -38,20 +38,15 @@ export function isChildExecution(snapshot: ExecutionSnapshot): boolean {
   return snapshot.rootExecutionId !== "" && snapshot.rootExecutionId !== snapshot.executionId;
 }
 
-/**
- * The environment for evaluating state `stateName` of the execution in `snapshot`.
- * `$$.Execution` is the top-level execution's (`root`; for a top-level execution, its own
- * snapshot). `$$.Execution.Input` is parsed only when a path reads it.
- */
-export function evaluationEnv(
-  snapshot: ExecutionSnapshot,
+/** The context object (`$$`) of state `stateName`; see `evaluationEnv`. */
+function contextObject(
+  snapshot: Pick<ExecutionSnapshot, "workflowName" | "workflowVersion" | "redriveCount">,
   root: RootExecution,
   stateName: string,
   enteredTime: Date,
   retryCount: number,
-  entropy: Entropy,
-  taskToken?: string,
-): EvaluationEnv {
+  taskToken: string | undefined,
+): ContextObject {
   let input: Json | undefined;
   const execution = {
     Id: root.executionId,
@@ -74,7 +69,39 @@ export function evaluationEnv(
     },
   };
   if (taskToken !== undefined) context.Task = { Token: taskToken };
-  const env: EvaluationEnv = { context, random: () => entropy.random(), uuid: () => entropy.uuid() };
+  return context;
+}
+
+/**
+ * The environment for evaluating state `stateName` of the execution in `snapshot`.
+ * `$$.Execution` is the top-level execution's (`root`; for a top-level execution, its own
+ * snapshot). `$$.Execution.Input` is parsed only when a path reads it.
+ */
+export function evaluationEnv(
+  snapshot: ExecutionSnapshot,
+  root: RootExecution,
+  stateName: string,
+  enteredTime: Date,
+  retryCount: number,
+  entropy: Entropy,
+  taskToken?: string,
+): EvaluationEnv {
+  // Built on first read: most states never read `$$`, and building it (two ISO dates, an object
+  // tree) was the orchestrator's costliest own function per step.
+  // The snapshot's fields are read now: the decision may move the snapshot on before `$$` is read.
+  const machine = {
+    workflowName: snapshot.workflowName,
+    workflowVersion: snapshot.workflowVersion,
+    redriveCount: snapshot.redriveCount,
+  };
+  let context: ContextObject | undefined;
+  const env: EvaluationEnv = {
+    get context(): ContextObject {
+      return (context ??= contextObject(machine, root, stateName, enteredTime, retryCount, taskToken));
+    },
+    random: () => entropy.random(),
+    uuid: () => entropy.uuid(),
+  };
   const variablesJson = snapshot.variablesJson;
   if (variablesJson !== undefined && variablesJson !== "") {
     // Parsed only when an expression or path reads a variable.
