@@ -22,6 +22,7 @@ import {
 import type { DurableConsumer, TraceSpan } from "@jetflow/contracts/internal";
 import type { JetStreamClient, JetStreamManager, JsMsg } from "@nats-io/jetstream";
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
+import { LazyAbort } from "./lazy-abort";
 import { TaskAbortedError } from "./errors";
 import type { Logger } from "./logger";
 import { outcomeLabel } from "./metrics";
@@ -50,7 +51,8 @@ export interface ActivityRunnerOptions {
 /** One task being handled: its message, its abort switch and whether it was handed back. */
 interface Running {
   readonly msg: JsMsg;
-  readonly controller: AbortController;
+  /** Fires `ctx.signal`; the signal is made only if the handler reads it. */
+  readonly controller: LazyAbort;
   token?: string;
   /** Set once the task was NAKed by `stop()`: the result of the handler must not be published. */
   abandoned: boolean;
@@ -153,7 +155,7 @@ export class ActivityRunner {
       msg.nak();
       return;
     }
-    const r: Running = { msg, controller: new AbortController(), abandoned: false };
+    const r: Running = { msg, controller: new LazyAbort(), abandoned: false };
     this.running.add(r);
     r.done = this.handle(r)
       .catch((err: unknown) => {
@@ -251,7 +253,9 @@ export class ActivityRunner {
       workflowName: task.workflowName,
       deadline: task.startToCloseDeadline,
       heartbeatIntervalSeconds: task.heartbeatIntervalSeconds,
-      signal: r.controller.signal,
+      get signal() {
+        return r.controller.signal;
+      },
       heartbeat: () => this.heartbeat(r, task.taskToken),
     });
     let outcome: TaskOutcome;
@@ -267,7 +271,7 @@ export class ActivityRunner {
     }
     // Past its deadline the attempt has timed out, whatever the handler made of the abort: a late
     // success must not win the race against the engine's own timeout timer.
-    const reason: unknown = r.controller.signal.reason;
+    const reason: unknown = r.controller.reason;
     if (reason instanceof TaskAbortedError && reason.kind === "deadline") {
       return { $case: "failure", value: { error: "States.Timeout", cause: reason.message } };
     }
