@@ -78,6 +78,8 @@ export const subjects = {
 
   /** Request/reply API of the state-manager (core NATS, queue group "state-manager"). */
   stateCommit: `${SUBJECT_ROOT}.state.commit`,
+  /** Several commits in one request (CommitBatchRequest), each applied as if sent alone. */
+  stateCommitBatch: `${SUBJECT_ROOT}.state.commits`,
   stateLoad: `${SUBJECT_ROOT}.state.load`,
 
   /** Dead letters: malformed or unprocessable messages parked by `service`, in JETFLOW_DEAD_LETTERS. */

@@ -9,6 +9,7 @@ import {
   subjects,
 } from "@jetflow/contracts";
 import type { ExecutionSnapshot } from "@jetflow/contracts";
+import { CommitBatcher } from "./commit-batcher";
 import type { Msg, NatsConnection } from "@nats-io/transport-node";
 
 /** Thrown when the state-manager answers with an error or does not answer. */
@@ -47,28 +48,51 @@ export function stateRetryDelayMs(attempt: number): number {
  */
 export class StateClient {
   private readonly attemptTimeoutMs: number;
+  private readonly batcher: CommitBatcher | undefined;
 
   /**
    * @param timeoutMs the most one call may take, resends included
    * @param attemptTimeoutMs how long a request waits alone before a second is sent; default
    *   {@link DEFAULT_STATE_ATTEMPT_TIMEOUT_MS}
+   * @param maxCommitBatch the most commits sent in one request (`jetflow.state.commits`); commits
+   *   made in the same turn of the event loop travel together. 1 (the default): one request each.
    */
   constructor(
     private readonly nc: NatsConnection,
     private readonly timeoutMs: number,
     attemptTimeoutMs = DEFAULT_STATE_ATTEMPT_TIMEOUT_MS,
+    maxCommitBatch = 1,
   ) {
     this.attemptTimeoutMs = Math.min(attemptTimeoutMs, timeoutMs);
+    if (maxCommitBatch > 1) {
+      this.batcher = new CommitBatcher(
+        async (data) => (await this.request(subjects.stateCommitBatch, data)).data,
+        // Half the server's max_payload (1 MiB by default) leaves room for the envelope and the
+        // headers; a larger commit goes alone on jetflow.state.commit.
+        { maxCommits: maxCommitBatch, maxBytes: Math.floor((nc.info?.max_payload ?? 1024 * 1024) / 2) },
+      );
+    }
   }
 
   /** Appends a batch and stores its snapshot; "conflict" when another writer got there first. */
   async commit(request: CommitRequest): Promise<CommitResult> {
-    const reply = decode(
-      CommitReply,
-      "CommitReply",
-      (await this.request(subjects.stateCommit, encode(CommitRequest, request))).data,
-      subjects.stateCommit,
-    );
+    const bytes = encode(CommitRequest, request);
+    const reply =
+      this.batcher?.fits(bytes.length) === true
+        ? await this.batcher.commit(bytes).catch((err: unknown) => {
+            throw err instanceof StateManagerError
+              ? err
+              : new StateManagerError(
+                  `commit batch failed: ${err instanceof Error ? err.message : String(err)}`,
+                  { cause: err },
+                );
+          })
+        : decode(
+            CommitReply,
+            "CommitReply",
+            (await this.request(subjects.stateCommit, bytes)).data,
+            subjects.stateCommit,
+          );
     switch (reply.result?.$case) {
       case "ok":
         return { kind: "ok", eventSeq: reply.result.value.eventSeq, duplicate: reply.result.value.duplicate };

@@ -19,6 +19,11 @@ export interface Config extends BaseConfig {
   /** GATEWAY_STATE_TIMEOUT_MS: how long to wait for the state-manager (and heartbeat answers). Default 10000. */
   stateTimeoutMs: number;
   /**
+   * GATEWAY_MAX_COMMIT_BATCH: starts committed in one request to the state-manager at most
+   * (`jetflow.state.commits`); 1 sends each alone. Default 64.
+   */
+  maxCommitBatch: number;
+  /**
    * MAX_DEFINITION_BYTES: largest workflow definition accepted. Default 524288 (512 KiB); at most
    * 900 KiB, so that a definition record fits NATS's default 1 MiB message.
    */
@@ -84,6 +89,9 @@ export function isLoopbackHost(host: string): boolean {
   return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
+/** Default of GATEWAY_MAX_COMMIT_BATCH. */
+export const DEFAULT_MAX_COMMIT_BATCH = 64;
+
 /**
  * Reads the api-gateway's configuration from `env` (never from process.env directly).
  * @throws ConfigError naming every variable that is wrong
@@ -100,6 +108,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     grpcAddress,
     maxPayloadBytes: reader.integer("MAX_PAYLOAD_BYTES", 256 * 1024, 1024, 16 * 1024 * 1024),
     stateTimeoutMs: reader.integer("GATEWAY_STATE_TIMEOUT_MS", 10_000, 100, 600_000),
+    maxCommitBatch: reader.integer("GATEWAY_MAX_COMMIT_BATCH", DEFAULT_MAX_COMMIT_BATCH, 1, 1_000),
     maxDefinitionBytes: reader.integer("MAX_DEFINITION_BYTES", 512 * 1024, 1024, 900 * 1024),
     protoDir: reader.optionalString("GATEWAY_PROTO_DIR"),
     httpPort: reader.integer("HTTP_PORT", 8090, 0, 65535),

@@ -18,6 +18,7 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Server } from "@grpc/grpc-js";
+import { DEFAULT_MAX_COMMIT_BATCH } from "./config";
 import type { Config } from "./config";
 import { trackConnection } from "./connection";
 import { BulkOperations } from "./bulk-operations";
@@ -59,7 +60,9 @@ export interface GatewayOptions {
     | "httpPort"
     | "consoleDir"
   > &
-    Partial<Pick<Config, "bulk" | "schedulerTickMs" | "schedulerLeaseMs" | "executionListWindow">> &
+    Partial<
+      Pick<Config, "bulk" | "schedulerTickMs" | "schedulerLeaseMs" | "executionListWindow" | "maxCommitBatch">
+    > &
     Partial<Pick<Config, "auth" | "tls" | "httpTls" | "rateLimit" | "sfn">>;
   /** Told of each execution this gateway created (see `metrics.ts`). Must not throw. */
   onExecutionCreated?: (workflowName: string) => void;
@@ -176,7 +179,12 @@ export function createGateway({ nc, log, config, onExecutionCreated }: GatewayOp
       const executions = new Executions({
         nc,
         js,
-        state: new StateClient(nc, config.stateTimeoutMs),
+        state: new StateClient(
+          nc,
+          config.stateTimeoutMs,
+          undefined,
+          config.maxCommitBatch ?? DEFAULT_MAX_COMMIT_BATCH,
+        ),
         workflows,
         maxPayloadBytes: config.maxPayloadBytes,
         requestTimeoutMs: config.stateTimeoutMs,

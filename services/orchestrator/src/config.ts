@@ -23,6 +23,13 @@ export interface Config extends BaseConfig {
   maxConcurrentTransitions: number;
   /** ORCH_STATE_TIMEOUT_MS: how long to wait for the state-manager. Default 10000. */
   stateTimeoutMs: number;
+  /**
+   * ORCH_MAX_COMMIT_BATCH: commits sent to the state-manager in one request at most
+   * (`jetflow.state.commits`); the transitions decided in the same turn of the event loop travel
+   * together. Default 64 (at most ORCH_MAX_CONCURRENT_TRANSITIONS are in flight anyway); 1 sends
+   * each alone on `jetflow.state.commit`, as a state-manager older than the batch subject needs.
+   */
+  maxCommitBatch: number;
   /** ORCH_ACK_WAIT_MS: ack wait of the command consumer. Default 3000 (held messages are kept alive with in-progress acks, so only a dead holder's wait out the ack wait). */
   ackWaitMs: number;
   /**
@@ -40,6 +47,9 @@ export interface Config extends BaseConfig {
    */
   maxOutputBytes: number;
 }
+
+/** Default of ORCH_MAX_COMMIT_BATCH. */
+export const DEFAULT_MAX_COMMIT_BATCH = 64;
 
 /** Default bound on a task's output: 256 KiB, the payload limit of Step Functions. */
 export const DEFAULT_MAX_OUTPUT_BYTES = 256 * 1024;
@@ -61,6 +71,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     maxResultsInFlight: reader.integer("ORCH_MAX_RESULTS_IN_FLIGHT", 256, 1, 100_000),
     maxConcurrentTransitions: reader.integer("ORCH_MAX_CONCURRENT_TRANSITIONS", 64, 1, 10_000),
     stateTimeoutMs: reader.integer("ORCH_STATE_TIMEOUT_MS", 10_000, 100, 600_000),
+    maxCommitBatch: reader.integer("ORCH_MAX_COMMIT_BATCH", DEFAULT_MAX_COMMIT_BATCH, 1, 1_000),
     ackWaitMs: reader.integer("ORCH_ACK_WAIT_MS", DEFAULT_ACK_WAIT_MS, 1000, 3_600_000),
     behindMaxDeliveries: reader.integer("ORCH_BEHIND_MAX_DELIVERIES", 60, 1, 100_000),
     // 64 MiB is the largest max_payload a nats-server accepts.

@@ -38,6 +38,7 @@ import type { JsMsg } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import type { KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
+import { DEFAULT_MAX_COMMIT_BATCH } from "./config";
 import type { Config } from "./config";
 import {
   completeChildStart,
@@ -68,7 +69,8 @@ export interface OrchestratorOptions {
     | "ackWaitMs"
     | "behindMaxDeliveries"
     | "maxOutputBytes"
-  >;
+  > &
+    Partial<Pick<Config, "maxCommitBatch">>;
   /** The clock; default `() => new Date()`. */
   now?: () => Date;
   /**
@@ -125,7 +127,12 @@ export function createOrchestrator(options: OrchestratorOptions) {
   const { nc, log, config } = options;
   const now = options.now ?? (() => new Date());
   const js = jetstream(nc);
-  const state = new StateClient(nc, config.stateTimeoutMs);
+  const state = new StateClient(
+    nc,
+    config.stateTimeoutMs,
+    undefined,
+    config.maxCommitBatch ?? DEFAULT_MAX_COMMIT_BATCH,
+  );
   const snapshots = new LruCache<string, ExecutionSnapshot>(Math.max(config.cacheEntries, 1));
   const roots = new LruCache<string, RootExecution>(Math.max(config.cacheEntries, 1));
   const keptRoundItems = new LruCache<string, readonly Json[]>(ROUND_ITEMS_KEPT);

@@ -96,7 +96,13 @@ beforeAll(async () => {
       { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) },
     ),
     // Caching off: every delivery loads, as a replica that did not make the last transition does.
-    config: loadConfig({ NATS_URL: server.url, ORCH_CACHE_ENTRIES: "0", ORCH_BEHIND_MAX_DELIVERIES: "4" }),
+    // The stand-in state-manager serves single commits (jetflow.state.commit) only.
+    config: loadConfig({
+      NATS_URL: server.url,
+      ORCH_CACHE_ENTRIES: "0",
+      ORCH_BEHIND_MAX_DELIVERIES: "4",
+      ORCH_MAX_COMMIT_BATCH: "1",
+    }),
   });
   await orchestrator.start();
 });

@@ -108,7 +108,8 @@ beforeAll(async () => {
       { level: "debug", base: { service: "orchestrator" } },
       { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) },
     ),
-    config: loadConfig({ NATS_URL: server.url, ORCH_MAX_OUTPUT_BYTES: "1024" }),
+    // The stand-in state-manager serves single commits (jetflow.state.commit) only.
+    config: loadConfig({ NATS_URL: server.url, ORCH_MAX_OUTPUT_BYTES: "1024", ORCH_MAX_COMMIT_BATCH: "1" }),
   });
   await orchestrator.start();
   await waitFor(() => orchestrator?.ready() === true, {

@@ -1,12 +1,14 @@
 /**
- * The state-manager component: creates the resources it owns, serves `jetflow.state.commit` and
- * `jetflow.state.load` as core NATS request/reply in the queue group `state-manager`, keeps the
+ * The state-manager component: creates the resources it owns, serves `jetflow.state.commit`,
+ * `jetflow.state.commits` (several commits at once) and `jetflow.state.load` as core NATS request/reply in the queue group `state-manager`, keeps the
  * execution index (jetflow_executions) written before each snapshot, and parks
  * what it cannot serve on its dead-letter subject. Requests are handled concurrently, except that
  * the commits of one execution are applied one at a time in arrival order.
  */
 import type { ExecutionStatus } from "@jetflow/contracts";
 import {
+  CommitBatchReply,
+  CommitBatchRequest,
   CommitReply,
   LoadReply,
   LoadRequest,
@@ -23,6 +25,7 @@ import {
 import { LruCache, createRequestServer, publishDeadLetter, reply } from "@jetflow/service-runtime";
 import type { Component } from "@jetflow/service-runtime";
 import { isExecutionId, parseCommitRequest } from "@jetflow/engine";
+import type { ValidCommit } from "@jetflow/engine";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
@@ -85,7 +88,7 @@ export function createStateManager({ nc, log, config, onCommitAnswered }: StateM
     park(msg, reason);
   }
 
-  function park(msg: Msg, reason: string): void {
+  function park(msg: Pick<Msg, "subject" | "data">, reason: string): void {
     const parkedTime = new Date();
     void server.track(
       (async () => {
@@ -112,19 +115,60 @@ export function createStateManager({ nc, log, config, onCommitAnswered }: StateM
       park(msg, "request without a reply subject");
       return;
     }
+    const arrived = performance.now();
     const parsed = parseCommitRequest(msg.data, msg.subject, config);
     if (!parsed.ok) {
       refuse(msg, parsed.reason, encode(CommitReply, { result: { $case: "error", value: parsed.reason } }));
       return;
     }
-    const run = commit as Committer;
-    const valid = parsed.commit;
+    return commitValid(parsed.commit, arrived).then((committed) =>
+      respond(msg, encode(CommitReply, committed)),
+    );
+  }
+
+  /**
+   * Several commits in one request: each is checked, queued behind its execution's earlier
+   * commits and applied exactly as on `jetflow.state.commit`, all at once; the answer carries
+   * every commit's reply in order. One that cannot be read is refused (and parked) alone.
+   */
+  function onCommitBatch(msg: Msg): Promise<void> | undefined {
+    if (!msg.reply) {
+      stats.malformed += 1;
+      log.warn({ subject: msg.subject }, "commit batch without a reply subject");
+      park(msg, "request without a reply subject");
+      return;
+    }
     const arrived = performance.now();
+    let commits: Uint8Array[];
+    try {
+      commits = decode(CommitBatchRequest, "CommitBatchRequest", msg.data, msg.subject).commits;
+    } catch (err) {
+      const reason = errorMessage(err);
+      refuse(msg, reason, encode(CommitBatchReply, { replies: [], error: reason }));
+      return;
+    }
+    const replies = commits.map((bytes, index): CommitReply | Promise<CommitReply> => {
+      const parsed = parseCommitRequest(bytes, msg.subject, config);
+      if (parsed.ok) return commitValid(parsed.commit, arrived);
+      const reason = `commit ${index + 1} of ${commits.length}: ${parsed.reason}`;
+      stats.malformed += 1;
+      log.warn({ subject: msg.subject, reason }, "malformed request");
+      park({ subject: msg.subject, data: bytes }, reason);
+      return { result: { $case: "error", value: reason } };
+    });
+    return Promise.all(replies).then((answered) =>
+      respond(msg, encode(CommitBatchReply, { replies: answered, error: "" })),
+    );
+  }
+
+  /** Applies one checked commit after the execution's earlier ones (rejects only on a bug, as before). */
+  function commitValid(valid: ValidCommit, arrived: number): Promise<CommitReply> {
+    const run = commit as Committer;
     return commitQueue
       .run(valid.executionId, () => run(valid))
       .then((committed) => {
-        respond(msg, encode(CommitReply, committed));
         onCommitAnswered?.(committed, (performance.now() - arrived) / 1000);
+        return committed;
       });
   }
 
@@ -188,6 +232,7 @@ export function createStateManager({ nc, log, config, onCommitAnswered }: StateM
       commit = createCommitter({ js, jsm, store, stats, log });
       load = createLoader({ jsm, store, stats, log });
       server.serve(subjects.stateCommit, onCommit);
+      server.serve(subjects.stateCommitBatch, onCommitBatch);
       server.serve(subjects.stateLoad, onLoad);
       // A round trip to the server makes sure it has registered the subscriptions.
       await server.registered();

@@ -1,4 +1,6 @@
 import {
+  CommitBatchReply,
+  CommitBatchRequest,
   CommitReply,
   CommitRequest,
   DeadLetter,
@@ -237,6 +239,84 @@ describe("state-manager commit", () => {
     });
     expect(stale.snapshot.workflowName).not.toBe("");
     expect(stale.snapshot.active?.name).toMatch(/step/);
+  });
+});
+
+describe("state-manager commit batch (jetflow.state.commits)", () => {
+  async function commitBatch(commits: Uint8Array[]): Promise<CommitBatchReply> {
+    const reply = await client().request(subjects.stateCommitBatch, encode(CommitBatchRequest, { commits }), {
+      timeout: 30_000,
+    });
+    return decode(CommitBatchReply, "CommitBatchReply", reply.data, "reply");
+  }
+
+  it("applies each commit as if sent alone and answers every one, in order", async () => {
+    const [a, b, c] = [uniqueName("exec"), uniqueName("exec"), uniqueName("exec")];
+    const before = stats();
+    // c has moved on already: a commit decided from its first snapshot is a conflict.
+    const cFirst = commitRequest(undefined, makeBatch(c, 1, 1));
+    const cFirstOk = await commitOk(client(), cFirst);
+    const cAfterFirst = { ...cFirst.snapshot!, lastEventSeq: cFirstOk.eventSeq };
+    await commitOk(client(), commitRequest(cAfterFirst, makeBatch(c, 2, 1)));
+    const requests = [
+      commitRequest(undefined, makeBatch(a, 1, 2)),
+      commitRequest(undefined, makeBatch(b, 1, 3)),
+      commitRequest(cAfterFirst, makeBatch(c, 2, 2, "stale")),
+    ];
+    const answer = await commitBatch(requests.map((r) => encode(CommitRequest, r)));
+    expect(answer.error).toBe("");
+    expect(answer.replies.map((r) => r.result?.$case)).toEqual(["ok", "ok", "conflict"]);
+    for (const [i, id] of [a, b].entries()) {
+      const ok = answer.replies[i]?.result;
+      if (ok?.$case !== "ok") throw new Error("not ok");
+      expect(ok.value.duplicate).toBe(false);
+      const stored = await storedSnapshot(kv, id);
+      expect(stored?.snapshot).toEqual({ ...requests[i]!.snapshot!, lastEventSeq: ok.value.eventSeq });
+      expect((await readExecutionHistory(jsm, id)).map((h) => h.seq)).toEqual([ok.value.eventSeq]);
+    }
+    expect((await readExecutionHistory(jsm, c)).map((h) => h.batch.events.length)).toEqual([1, 1]);
+    expect(stats().commits - before.commits).toBe(2 + 2);
+
+    // The same request again (a resend whose answer was lost): duplicates, nothing appended twice.
+    const again = await commitBatch(requests.slice(0, 2).map((r) => encode(CommitRequest, r)));
+    expect(again.replies.map((r) => r.result)).toEqual(
+      answer.replies.slice(0, 2).map((r) => ({
+        $case: "ok",
+        value: { eventSeq: r.result?.$case === "ok" ? r.result.value.eventSeq : -1, duplicate: true },
+      })),
+    );
+    expect((await readExecutionHistory(jsm, a)).length).toBe(1);
+  });
+
+  it("refuses and parks a commit it cannot read alone, and applies the others", async () => {
+    const id = uniqueName("exec");
+    const garbage = new Uint8Array([0xff, 0xff, 0xff, 0xff]);
+    const malformedBefore = stats().malformed;
+    const good = commitRequest(undefined, makeBatch(id, 1, 1));
+    const answer = await commitBatch([garbage, encode(CommitRequest, good)]);
+    expect(answer.replies[0]?.result?.$case).toBe("error");
+    expect(answer.replies[0]?.result?.value).toMatch(
+      /^commit 1 of 2: cannot decode CommitRequest received on "jetflow.state.commits": /,
+    );
+    expect(answer.replies[1]?.result?.$case).toBe("ok");
+    expect((await storedSnapshot(kv, id))?.snapshot.lastEventId).toBe(1);
+    expect(stats().malformed).toBe(malformedBefore + 1);
+    const subject = subjects.deadLetter("state-manager");
+    const parked = await waitFor(async () => {
+      const message = await jsm.streams.getMessage(streams.deadLetters, { last_by_subj: subject });
+      const letter = message === null ? undefined : decode(DeadLetter, "DeadLetter", message.data, subject);
+      return letter !== undefined && Buffer.from(letter.data).equals(Buffer.from(garbage))
+        ? letter
+        : undefined;
+    }, 30_000);
+    expect(parked.subject).toBe(subjects.stateCommitBatch);
+    expect(parked.reason).toBe(answer.replies[0]?.result?.value);
+
+    // A request that is not a batch at all fails as a whole.
+    const whole = await client().request(subjects.stateCommitBatch, garbage, { timeout: 30_000 });
+    const refused = decode(CommitBatchReply, "CommitBatchReply", whole.data, "reply");
+    expect(refused.replies).toEqual([]);
+    expect(refused.error).toMatch(/^cannot decode CommitBatchRequest received on "jetflow.state.commits": /);
   });
 });
 

@@ -366,6 +366,23 @@ export interface CommitReply {
     | undefined;
 }
 
+/**
+ * state-manager request/reply on jetflow.state.commits: several commits in one request (the
+ * orchestrator's transitions of different executions decided together), each applied exactly as
+ * if it had been sent alone on jetflow.state.commit.
+ */
+export interface CommitBatchRequest {
+  /** Each an encoded CommitRequest, so that one the state-manager cannot read is refused alone. */
+  commits: Buffer[];
+}
+
+export interface CommitBatchReply {
+  /** One per commit, in the order of the request. */
+  replies: CommitReply[];
+  /** Set when the request as a whole could not be read: every commit in it failed. */
+  error: string;
+}
+
 export interface CommitOk {
   eventSeq: number;
   /** True when this exact batch was already appended (a retried commit). */
@@ -3624,6 +3641,162 @@ export const CommitReply: MessageFns<CommitReply> = {
         break;
       }
     }
+    return message;
+  },
+};
+
+function createBaseCommitBatchRequest(): CommitBatchRequest {
+  return { commits: [] };
+}
+
+export const CommitBatchRequest: MessageFns<CommitBatchRequest> = {
+  encode(message: CommitBatchRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.commits) {
+      writer.uint32(10).bytes(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CommitBatchRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCommitBatchRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.commits.push(Buffer.from(reader.bytes()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CommitBatchRequest {
+    return {
+      commits: globalThis.Array.isArray(object?.commits)
+        ? object.commits.map((e: any) => Buffer.from(bytesFromBase64(e)))
+        : [],
+    };
+  },
+
+  toJSON(message: CommitBatchRequest): unknown {
+    const obj: any = {};
+    if (message.commits?.length) {
+      obj.commits = message.commits.map((e) => base64FromBytes(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CommitBatchRequest>, I>>(base?: I): CommitBatchRequest {
+    return CommitBatchRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CommitBatchRequest>, I>>(object: I): CommitBatchRequest {
+    const message = createBaseCommitBatchRequest();
+    message.commits = object.commits?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseCommitBatchReply(): CommitBatchReply {
+  return { replies: [], error: "" };
+}
+
+export const CommitBatchReply: MessageFns<CommitBatchReply> = {
+  encode(message: CommitBatchReply, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.replies) {
+      CommitReply.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.error !== "") {
+      writer.uint32(18).string(message.error);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CommitBatchReply {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCommitBatchReply();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.replies.push(CommitReply.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CommitBatchReply {
+    return {
+      replies: globalThis.Array.isArray(object?.replies) ? object.replies.map((e: any) => CommitReply.fromJSON(e)) : [],
+      error: isSet(object.error) ? globalThis.String(object.error) : "",
+    };
+  },
+
+  toJSON(message: CommitBatchReply): unknown {
+    const obj: any = {};
+    if (message.replies?.length) {
+      obj.replies = message.replies.map((e) => CommitReply.toJSON(e));
+    }
+    if (message.error !== "") {
+      obj.error = message.error;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CommitBatchReply>, I>>(base?: I): CommitBatchReply {
+    return CommitBatchReply.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CommitBatchReply>, I>>(object: I): CommitBatchReply {
+    const message = createBaseCommitBatchReply();
+    message.replies = object.replies?.map((e) => CommitReply.fromPartial(e)) || [];
+    message.error = object.error ?? "";
     return message;
   },
 };
