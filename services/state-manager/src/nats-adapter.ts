@@ -1,8 +1,9 @@
 /**
  * The state-manager component: creates the resources it owns, serves `jetflow.state.commit`,
- * `jetflow.state.commits` (several commits at once) and `jetflow.state.load` as core NATS request/reply in the queue group `state-manager`, keeps the
- * execution index (jetflow_executions) written before each snapshot, and parks
- * what it cannot serve on its dead-letter subject. Requests are handled concurrently, except that
+ * `jetflow.state.commits` (several commits at once) and `jetflow.state.load` as core NATS
+ * request/reply in the queue group `state-manager`, keeps the execution index
+ * (jetflow_executions) written before each snapshot, and parks what it cannot serve on its
+ * dead-letter subject. Requests are handled concurrently, except that
  * the commits of one execution are applied one at a time in arrival order.
  */
 import type { ExecutionStatus } from "@jetflow/contracts";
