@@ -74,6 +74,24 @@ function workloads(objects: readonly KubeObject[]): Workload[] {
     });
 }
 
+/** The largest share of the NATS container's memory limit its Go soft limit may be. */
+const GO_LIMIT_SHARE_OF_LIMIT = 0.9;
+
+/** A Go GOMEMLIMIT ("900MiB", "3GiB", "1000000") in MiB; undefined if not one. */
+export function goMemLimitMebibytes(value: unknown): number | undefined {
+  const match = /^(\d+)(B|KiB|MiB|GiB|TiB)?$/.exec(String(value ?? ""));
+  if (match === null) return undefined;
+  const factors: Record<string, number> = {
+    "": 1,
+    B: 1,
+    KiB: 1024,
+    MiB: 1024 ** 2,
+    GiB: 1024 ** 3,
+    TiB: 1024 ** 4,
+  };
+  return (Number(match[1]) * (factors[match[2] ?? ""] ?? 1)) / 1024 ** 2;
+}
+
 /** The largest share of a container's memory limit the V8 old space may be given. */
 const HEAP_SHARE_OF_LIMIT = 0.75;
 
@@ -175,6 +193,23 @@ export function checkPolicy(objects: readonly KubeObject[], profile: Profile): P
             w.name,
             `${at}.resources.limits.memory`,
             `must leave room above the heap cap: --max-old-space-size=${heapMb} (jetflow-config NODE_OPTIONS) is over ${HEAP_SHARE_OF_LIMIT * 100}% of ${memoryLimit} MiB`,
+          );
+        }
+      }
+      if (String(container["name"]) === "nats" && memoryLimit !== undefined) {
+        const goLimit = list(container["env"]).find((v) => v["name"] === "GOMEMLIMIT")?.["value"];
+        const goLimitMb = goMemLimitMebibytes(goLimit);
+        if (goLimitMb === undefined) {
+          problem(
+            w.name,
+            `${at}.env`,
+            `must set GOMEMLIMIT (in MiB or GiB) below limits.memory, got ${JSON.stringify(goLimit ?? null)}`,
+          );
+        } else if (goLimitMb > memoryLimit * GO_LIMIT_SHARE_OF_LIMIT) {
+          problem(
+            w.name,
+            `${at}.env`,
+            `GOMEMLIMIT ${String(goLimit)} is over ${GO_LIMIT_SHARE_OF_LIMIT * 100}% of limits.memory (${memoryLimit} MiB)`,
           );
         }
       }

@@ -318,6 +318,46 @@ it("caps every Node.js process's heap below its container's memory limit", () =>
   ]);
 });
 
+it("gives nats-server a Go memory limit below its container's, in both overlays", () => {
+  type Nats = {
+    spec: {
+      template: {
+        spec: {
+          containers: {
+            name: string;
+            env?: { name: string; value?: string }[];
+            resources: { limits: { memory: string } };
+          }[];
+        };
+      };
+    };
+  };
+  const natsContainer = (objects: KubeObject[]) => {
+    const container = (
+      find(objects, "StatefulSet", "jetflow-nats") as Nats
+    ).spec.template.spec.containers.find((c) => c.name === "nats");
+    if (container === undefined) throw new Error("no nats container");
+    return container;
+  };
+  const goLimit = (objects: KubeObject[]) =>
+    natsContainer(objects).env?.find((e) => e.name === "GOMEMLIMIT")?.value;
+  expect(goLimit(rendered.dev ?? [])).toBe("900MiB");
+  expect(goLimit(rendered.production ?? [])).toBe("3600MiB");
+  expect(natsContainer(rendered.production ?? []).resources.limits.memory).toBe("4Gi");
+
+  const copy = JSON.parse(JSON.stringify(rendered.dev ?? [])) as KubeObject[];
+  natsContainer(copy).resources.limits.memory = "768Mi";
+  const nats = "StatefulSet/jetflow-nats in jetflow-dev";
+  expect(checkPolicy(copy, "dev").map(formatProblem)).toEqual([
+    `${nats}: .spec.template.spec.containers[0].env GOMEMLIMIT 900MiB is over 90% of limits.memory (768 MiB)`,
+  ]);
+  const container = natsContainer(copy);
+  container.env = (container.env ?? []).filter((e) => e.name !== "GOMEMLIMIT");
+  expect(checkPolicy(copy, "dev").map(formatProblem)).toEqual([
+    `${nats}: .spec.template.spec.containers[0].env must set GOMEMLIMIT (in MiB or GiB) below limits.memory, got null`,
+  ]);
+});
+
 it("fails an overlay that does not render", async () => {
   const dir = join(scratch, "missing");
   await mkdir(dir, { recursive: true });
