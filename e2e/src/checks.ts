@@ -40,6 +40,37 @@ export async function checkStoredExecution(nc: NatsConnection, executionId: stri
   return checked;
 }
 
+/**
+ * `checkStoredExecution`, retried until it passes, for tests that take a NATS node or a stream's
+ * leader away. There a commit's batch can be appended while its snapshot write fails: the
+ * state-manager answers an error, the API already reports the end (a load folds the history), and
+ * the snapshot is stored when the orchestrator gets the execution's result or command again and
+ * retries the commit, or when a load can write its repair. Throws the last difference when the
+ * stored snapshot is not repaired within `timeoutMs`.
+ */
+export async function checkStoredExecutionRepaired(
+  nc: NatsConnection,
+  executionId: string,
+  timeoutMs = 60_000,
+): Promise<number> {
+  let last: unknown;
+  try {
+    return await waitFor(
+      async () => {
+        try {
+          return await checkStoredExecution(nc, executionId);
+        } catch (err) {
+          last = err;
+          return undefined;
+        }
+      },
+      { timeoutMs, intervalMs: 250, message: `execution ${executionId}: stored state not repaired` },
+    );
+  } catch (err) {
+    throw last ?? err;
+  }
+}
+
 function childIds(events: HistoryEvent[]): string[] {
   // A redriven round launches some children again: each is checked once.
   const ids = events.flatMap((e) =>

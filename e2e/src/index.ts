@@ -3,7 +3,7 @@ export { startEngine, ManagedProcess, SERVICE_NAMES } from "./engine";
 export type { Engine, EngineOptions, ServiceName } from "./engine";
 export { createTestClient } from "./client";
 export type { TestClient } from "./client";
-export { checkStoredExecution, waitForEnd, statusOf } from "./checks";
+export { checkStoredExecution, checkStoredExecutionRepaired, waitForEnd, statusOf } from "./checks";
 export { testActivities } from "./activities";
 export { findPrometheus, startPrometheus } from "./prometheus";
 export type { Prometheus, ScrapeJob } from "./prometheus";
