@@ -77,40 +77,40 @@ function workloads(objects: readonly KubeObject[]): Workload[] {
 /** The largest share of the NATS container's memory limit its Go soft limit may be. */
 const GO_LIMIT_SHARE_OF_LIMIT = 0.9;
 
-/** A Go GOMEMLIMIT ("900MiB", "3GiB", "1000000") in MiB; undefined if not one. */
-export function goMemLimitMebibytes(value: unknown): number | undefined {
-  const match = /^(\d+)(B|KiB|MiB|GiB|TiB)?$/.exec(String(value ?? ""));
-  if (match === null) return undefined;
-  const factors: Record<string, number> = {
-    "": 1,
-    B: 1,
-    KiB: 1024,
-    MiB: 1024 ** 2,
-    GiB: 1024 ** 3,
-    TiB: 1024 ** 4,
-  };
-  return (Number(match[1]) * (factors[match[2] ?? ""] ?? 1)) / 1024 ** 2;
-}
-
 /** The largest share of a container's memory limit the V8 old space may be given. */
 const HEAP_SHARE_OF_LIMIT = 0.75;
 
-/** A Kubernetes memory quantity ("512Mi", "1G", "536870912") in MiB; undefined if not one. */
-export function mebibytes(quantity: unknown): number | undefined {
-  const match = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(String(quantity ?? ""));
-  if (match === null) return undefined;
-  const factors: Record<string, number> = {
-    "": 1,
-    Ki: 1024,
-    Mi: 1024 ** 2,
-    Gi: 1024 ** 3,
-    Ti: 1024 ** 4,
-    k: 1e3,
-    M: 1e6,
-    G: 1e9,
-    T: 1e12,
-  };
-  return (Number(match[1]) * (factors[match[2] ?? ""] ?? 1)) / 1024 ** 2;
+/** Suffixes of a Kubernetes memory quantity ("512Mi", "1G", "536870912"), in bytes. */
+const KUBERNETES_UNITS: Record<string, number> = {
+  "": 1,
+  Ki: 1024,
+  Mi: 1024 ** 2,
+  Gi: 1024 ** 3,
+  Ti: 1024 ** 4,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+};
+
+/** Suffixes of a Go GOMEMLIMIT ("900MiB", "3GiB", "1000000"), in bytes. */
+const GO_UNITS: Record<string, number> = {
+  "": 1,
+  B: 1,
+  KiB: 1024,
+  MiB: 1024 ** 2,
+  GiB: 1024 ** 3,
+  TiB: 1024 ** 4,
+};
+
+/**
+ * A size written as a number and one of `units`' suffixes, in MiB; undefined if not one. Go reads
+ * whole numbers only, Kubernetes fractions too (`fractions`).
+ */
+function mebibytes(value: unknown, units: Record<string, number>, fractions = true): number | undefined {
+  const match = (fractions ? /^(\d+(?:\.\d+)?)([A-Za-z]*)$/ : /^(\d+)([A-Za-z]*)$/).exec(String(value ?? ""));
+  const factor = match === null ? undefined : units[match[2] ?? ""];
+  return match === null || factor === undefined ? undefined : (Number(match[1]) * factor) / 1024 ** 2;
 }
 
 /** Checks `objects` (one rendered overlay) against jetflow's deployment rules. */
@@ -182,7 +182,7 @@ export function checkPolicy(objects: readonly KubeObject[], profile: Profile): P
             problem(w.name, `${at}.resources.${kind}.${resource}`, "must be set");
         }
       }
-      const memoryLimit = mebibytes(obj(resources["limits"])["memory"]);
+      const memoryLimit = mebibytes(obj(resources["limits"])["memory"], KUBERNETES_UNITS);
       const usesConfig = list(container["envFrom"]).some((source) =>
         String(obj(source["configMapRef"])["name"] ?? "").startsWith("jetflow-config"),
       );
@@ -198,7 +198,7 @@ export function checkPolicy(objects: readonly KubeObject[], profile: Profile): P
       }
       if (String(container["name"]) === "nats" && memoryLimit !== undefined) {
         const goLimit = list(container["env"]).find((v) => v["name"] === "GOMEMLIMIT")?.["value"];
-        const goLimitMb = goMemLimitMebibytes(goLimit);
+        const goLimitMb = mebibytes(goLimit, GO_UNITS, false);
         if (goLimitMb === undefined) {
           problem(
             w.name,

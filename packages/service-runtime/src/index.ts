@@ -29,7 +29,7 @@ export { Semaphore } from "./semaphore";
 export { publishDeadLetter, deadLetterMsgId } from "./dead-letter";
 export type { DeadLetterInput } from "./dead-letter";
 export { createRequestServer, reply } from "./request-server";
-export { StateClient, StateManagerError } from "./state-client";
+export { DEFAULT_MAX_COMMIT_BATCH, StateClient, StateManagerError } from "./state-client";
 export type { CommitResult } from "./state-client";
 export { readEventBatches, readEventBatchesWith, lastBatchSeq, HistoryReadError } from "./history";
 export type { StoredBatch, ReadBatchesOptions } from "./history";

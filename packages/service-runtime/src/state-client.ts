@@ -41,6 +41,13 @@ export function stateRetryDelayMs(attempt: number): number {
 }
 
 /**
+ * Commits sent in one request at most, as the services configure it by default
+ * (ORCH_MAX_COMMIT_BATCH, GATEWAY_MAX_COMMIT_BATCH): an orchestrator has at most 64 transitions in
+ * flight anyway.
+ */
+export const DEFAULT_MAX_COMMIT_BATCH = 64;
+
+/**
  * The client of the state-manager's request/reply API. Every call is safe to send twice (a commit
  * is de-duplicated by its batch's message id, a load only reads), so a call without an answer after
  * `attemptTimeoutMs` is sent once more alongside, and one that finds no state-manager is sent

@@ -1,4 +1,4 @@
-import { EnvReader, readBaseConfig } from "@jetflow/service-runtime";
+import { DEFAULT_MAX_COMMIT_BATCH, EnvReader, readBaseConfig } from "@jetflow/service-runtime";
 import type { BaseConfig } from "@jetflow/service-runtime";
 import { readAuthConfig } from "./auth";
 import type { AuthConfig } from "./auth";
@@ -88,9 +88,6 @@ function hostOf(address: string): string {
 export function isLoopbackHost(host: string): boolean {
   return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
-
-/** Default of GATEWAY_MAX_COMMIT_BATCH. */
-export const DEFAULT_MAX_COMMIT_BATCH = 64;
 
 /**
  * Reads the api-gateway's configuration from `env` (never from process.env directly).

@@ -12,13 +12,12 @@ import {
   streamConfigs,
   streams,
 } from "@jetflow/contracts";
-import { StateClient } from "@jetflow/service-runtime";
+import { DEFAULT_MAX_COMMIT_BATCH, StateClient } from "@jetflow/service-runtime";
 import type { Component, Logger } from "@jetflow/service-runtime";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Server } from "@grpc/grpc-js";
-import { DEFAULT_MAX_COMMIT_BATCH } from "./config";
 import type { Config } from "./config";
 import { trackConnection } from "./connection";
 import { BulkOperations } from "./bulk-operations";

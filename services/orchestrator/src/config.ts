@@ -1,5 +1,5 @@
 import { DEFAULT_ACK_WAIT_MS } from "@jetflow/contracts";
-import { EnvReader, readBaseConfig } from "@jetflow/service-runtime";
+import { DEFAULT_MAX_COMMIT_BATCH, EnvReader, readBaseConfig } from "@jetflow/service-runtime";
 import type { BaseConfig } from "@jetflow/service-runtime";
 
 /** Configuration of the orchestrator. */
@@ -47,9 +47,6 @@ export interface Config extends BaseConfig {
    */
   maxOutputBytes: number;
 }
-
-/** Default of ORCH_MAX_COMMIT_BATCH. */
-export const DEFAULT_MAX_COMMIT_BATCH = 64;
 
 /** Default bound on a task's output: 256 KiB, the payload limit of Step Functions. */
 export const DEFAULT_MAX_OUTPUT_BYTES = 256 * 1024;

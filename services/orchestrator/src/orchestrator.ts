@@ -26,6 +26,7 @@ import type { EventBatch, ExecutionSnapshot } from "@jetflow/contracts";
 import { startDurableConsumer } from "@jetflow/contracts/internal";
 import type { DurableConsumer } from "@jetflow/contracts/internal";
 import {
+  DEFAULT_MAX_COMMIT_BATCH,
   LruCache,
   Semaphore,
   StateClient,
@@ -38,7 +39,6 @@ import type { JsMsg } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import type { KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { DEFAULT_MAX_COMMIT_BATCH } from "./config";
 import type { Config } from "./config";
 import {
   completeChildStart,

@@ -82,11 +82,25 @@ export function createStateManager({ nc, log, config, onCommitAnswered }: StateM
     reply(msg, bytes, log);
   }
 
-  function refuse(msg: Msg, reason: string, reply: Uint8Array): void {
+  /** Counts, logs and parks a request (or one commit of a batch) that cannot be served. */
+  function setAside(request: Pick<Msg, "subject" | "data">, reason: string): void {
     stats.malformed += 1;
-    log.warn({ subject: msg.subject, reason }, "malformed request");
+    log.warn({ subject: request.subject, reason }, "malformed request");
+    park(request, reason);
+  }
+
+  function refuse(msg: Msg, reason: string, reply: Uint8Array): void {
+    setAside(msg, reason);
     respond(msg, reply);
-    park(msg, reason);
+  }
+
+  /** False (and the request parked) when `msg` has no reply subject to answer on. */
+  function answerable(msg: Msg, what: string): boolean {
+    if (msg.reply) return true;
+    stats.malformed += 1;
+    log.warn({ subject: msg.subject }, `${what} without a reply subject`);
+    park(msg, "request without a reply subject");
+    return false;
   }
 
   function park(msg: Pick<Msg, "subject" | "data">, reason: string): void {
@@ -110,12 +124,7 @@ export function createStateManager({ nc, log, config, onCommitAnswered }: StateM
   }
 
   function onCommit(msg: Msg): Promise<void> | undefined {
-    if (!msg.reply) {
-      stats.malformed += 1;
-      log.warn({ subject: msg.subject }, "commit without a reply subject");
-      park(msg, "request without a reply subject");
-      return;
-    }
+    if (!answerable(msg, "commit")) return;
     const arrived = performance.now();
     const parsed = parseCommitRequest(msg.data, msg.subject, config);
     if (!parsed.ok) {
@@ -133,12 +142,7 @@ export function createStateManager({ nc, log, config, onCommitAnswered }: StateM
    * every commit's reply in order. One that cannot be read is refused (and parked) alone.
    */
   function onCommitBatch(msg: Msg): Promise<void> | undefined {
-    if (!msg.reply) {
-      stats.malformed += 1;
-      log.warn({ subject: msg.subject }, "commit batch without a reply subject");
-      park(msg, "request without a reply subject");
-      return;
-    }
+    if (!answerable(msg, "commit batch")) return;
     const arrived = performance.now();
     let commits: Uint8Array[];
     try {
@@ -152,9 +156,7 @@ export function createStateManager({ nc, log, config, onCommitAnswered }: StateM
       const parsed = parseCommitRequest(bytes, msg.subject, config);
       if (parsed.ok) return commitValid(parsed.commit, arrived);
       const reason = `commit ${index + 1} of ${commits.length}: ${parsed.reason}`;
-      stats.malformed += 1;
-      log.warn({ subject: msg.subject, reason }, "malformed request");
-      park({ subject: msg.subject, data: bytes }, reason);
+      setAside({ subject: msg.subject, data: bytes }, reason);
       return { result: { $case: "error", value: reason } };
     });
     return Promise.all(replies).then((answered) =>
@@ -174,12 +176,7 @@ export function createStateManager({ nc, log, config, onCommitAnswered }: StateM
   }
 
   function onLoad(msg: Msg): Promise<void> | undefined {
-    if (!msg.reply) {
-      stats.malformed += 1;
-      log.warn({ subject: msg.subject }, "load without a reply subject");
-      park(msg, "request without a reply subject");
-      return;
-    }
+    if (!answerable(msg, "load")) return;
     let executionId: string;
     try {
       executionId = decode(LoadRequest, "LoadRequest", msg.data, msg.subject).executionId;
