@@ -42,6 +42,7 @@ export type { Entropy, RootExecution } from "./decide/context";
 export { provenEventId, isJudgedOnStaleSnapshot } from "./decide/evidence";
 export {
   planEffects,
+  START_BATCH_CARRY_MAX_BYTES,
   parseChildEntryEventId,
   InvalidBatchError,
   CHILD_STOP_ERROR,
@@ -72,5 +73,6 @@ export type { ParsedHeartbeat } from "./intake/heartbeat";
 export { parseCommitRequest } from "./commit/commit-validation";
 export type { ValidCommit, CommitParseResult, CommitLimits } from "./commit/commit-validation";
 export { startBatch } from "./start/start-batch";
+export { snapshotFromCarriedStart } from "./start/carried-start";
 export type { ExecutionStart } from "./start/start-batch";
 export { REDRIVE_WINDOW_MS, notRedrivableReason } from "./decide/redrive";

@@ -39,7 +39,7 @@ export function createBatchHandler(ctx: HandlerContext): (msg: JsMsg) => Promise
     let batch: EventBatch;
     try {
       batch = decode(EventBatch, "EventBatch", msg.data, msg.subject);
-      effects = planEffects(batch, msg.subject, msg.seq);
+      effects = planEffects(batch, msg.subject, msg.seq, msg.data);
     } catch (err) {
       if (!(err instanceof DecodeError || err instanceof InvalidBatchError)) throw err;
       await deadLetter(ctx, msg, err);

@@ -159,10 +159,11 @@ describe("dispatcher effects", () => {
     );
     const [begin] = await waitForCommands(jsm, exec);
     expect(begin?.msgId).toBe(commandMsgIds.begin(exec));
-    expect(begin?.command).toEqual({
-      executionId: exec,
-      kind: { $case: "begin", value: { child: undefined } },
-    });
+    // It carries the start batch as stored, so that the orchestrator need not load it.
+    const stored = await jsm.streams.getMessage(streams.events, { last_by_subj: subjects.events(exec) });
+    const { startBatch, ...rest } = begin?.command.kind?.$case === "begin" ? begin.command.kind.value : {};
+    expect(rest).toEqual({ child: undefined, startBatchSeq: stored?.seq });
+    expect(Buffer.from(startBatch ?? []).equals(Buffer.from(stored?.data ?? []))).toBe(true);
     const timers = await waitFor(async () => {
       const found = await messagesOn(jsm, streams.timers, subjects.timer(exec));
       return found.length > 0 ? found : undefined;

@@ -46,6 +46,7 @@ import {
   isJudgedOnStaleSnapshot,
   provenEventId,
   rootExecutionOf,
+  snapshotFromCarriedStart,
 } from "@jetflow/engine";
 import type { DecideEnv, Ignored, RootExecution } from "@jetflow/engine";
 import { DefinitionCache } from "./definitions";
@@ -279,7 +280,13 @@ export function createOrchestrator(options: OrchestratorOptions) {
     const likelyNew = first?.$case === "begin" && first.value.child !== undefined;
     for (let attempt = 0; ; attempt++) {
       try {
-        const outcome = await decideAndCommit(executionId, group, elog, likelyNew && attempt === 0);
+        const outcome = await decideAndCommit(
+          executionId,
+          group,
+          elog,
+          likelyNew && attempt === 0,
+          attempt === 0,
+        );
         if (outcome.kind === "conflict" || outcome.kind === "stale-cache") {
           if (outcome.kind === "conflict") counters.conflicts++;
           snapshots.delete(executionId);
@@ -354,8 +361,12 @@ export function createOrchestrator(options: OrchestratorOptions) {
     group: Queued[],
     elog: Logger,
     assumeNew: boolean,
+    firstAttempt: boolean,
   ): Promise<Decided> {
-    const cached = snapshots.get(executionId);
+    // A top-level Begin carries the start batch (see BeginExecution.start_batch): its snapshot
+    // needs no load. Only on the first attempt: after a conflict the guess has failed, so load.
+    const cached =
+      snapshots.get(executionId) ?? (firstAttempt ? carriedStartSnapshot(executionId, group) : undefined);
     const snapshot = cached ?? (assumeNew ? undefined : await state.load(executionId));
     // Every later line about this execution names its workflow and the state it was in.
     // (`state` is always bound from a snapshot: its absence says nothing was bound yet.)
@@ -448,6 +459,15 @@ export function createOrchestrator(options: OrchestratorOptions) {
       }
       return { kind: "done", behind, malformed };
     }
+  }
+
+  /** The snapshot folded from a start batch a Begin of the group carries, if any. */
+  function carriedStartSnapshot(executionId: string, group: Queued[]): ExecutionSnapshot | undefined {
+    for (const { command } of group) {
+      const snapshot = snapshotFromCarriedStart(executionId, command);
+      if (snapshot) return snapshot;
+    }
+    return undefined;
   }
 
   /**

@@ -1,8 +1,10 @@
 /**
  * The orchestrator against a state-manager whose loads lag the events stream (as a stream leader
  * cut off in a partition answers): a valid task result judged on such a snapshot must never be
- * acknowledged as stale. The state-manager here is a stand-in answering on the real subjects,
- * over a real nats-server, so the test controls exactly what each load returns.
+ * acknowledged as stale. And a top-level Begin that carries its start batch: decided without a
+ * load, and loaded after all when the guess it makes is refused. The state-manager here is a
+ * stand-in answering on the real subjects, over a real nats-server, so the test controls exactly
+ * what each load returns and sees every load and commit.
  */
 import { assertValidDefinition } from "@jetflow/asl";
 import {
@@ -10,6 +12,7 @@ import {
   CommitReply,
   CommitRequest,
   DeadLetter,
+  EventBatch as EventBatchMessage,
   LoadReply,
   LoadRequest,
   WorkflowDefinitionRecord,
@@ -51,6 +54,13 @@ const fake = {
   snapshots: new Map<string, ExecutionSnapshot>(),
   loads: new Map<string, number>(),
   commits: [] as EventBatch[],
+  /** The expected sequence of each commit asked for, per execution. */
+  expected: new Map<string, number[]>(),
+  /**
+   * The last stream sequence per execution, where the test sets one: a commit expecting another
+   * is refused as a conflict, as the state-manager refuses it. Elsewhere every commit is ok.
+   */
+  lastSeqs: new Map<string, number>(),
 };
 
 beforeAll(async () => {
@@ -79,8 +89,16 @@ beforeAll(async () => {
     nc.subscribe(subjects.stateCommit, {
       callback: (_err, msg) => {
         const request = decode(CommitRequest, "CommitRequest", msg.data, msg.subject);
+        const id = request.batch?.executionId ?? "";
+        fake.expected.set(id, [...(fake.expected.get(id) ?? []), request.expectedLastEventSeq]);
+        const last = fake.lastSeqs.get(id);
+        if (last !== undefined && last !== request.expectedLastEventSeq) {
+          msg.respond(encode(CommitReply, { result: { $case: "conflict", value: { message: "moved on" } } }));
+          return;
+        }
         if (request.batch) fake.commits.push(request.batch);
         const seq = request.expectedLastEventSeq + 1;
+        if (last !== undefined) fake.lastSeqs.set(id, seq);
         msg.respond(
           encode(CommitReply, { result: { $case: "ok", value: { eventSeq: seq, duplicate: false } } }),
         );
@@ -201,5 +219,65 @@ describe("a result judged on a snapshot behind the stream", () => {
     );
     expect(fake.commits.filter((b) => b.executionId === executionId)).toEqual([]);
     await waitFor(async () => (await commandsLeft()) === 0, { message: "the parked command acked" });
+  });
+});
+
+describe("a top-level Begin that carries its start batch", () => {
+  /** The start batch of `executionId` as the api-gateway appends it, and its encoded bytes. */
+  function startOf(executionId: string) {
+    const sim = new Simulator(assertValidDefinition(DEFINITION), { work: () => ({ hang: true }) });
+    sim.run({ order: 1 }, executionId);
+    const { snapshot, events } = sim.get(executionId);
+    const batch: EventBatch = {
+      executionId,
+      events: events.filter((e) => e.details?.$case === "executionStarted"),
+      parent: undefined,
+    };
+    return { batch, bytes: encode(EventBatchMessage, batch), scheduled: snapshot };
+  }
+
+  async function sendBegin(
+    executionId: string,
+    startBatch: Uint8Array,
+    startBatchSeq: number,
+  ): Promise<void> {
+    const command: Command = {
+      executionId,
+      kind: {
+        $case: "begin",
+        value: { child: undefined, startBatch: Buffer.from(startBatch), startBatchSeq },
+      },
+    };
+    await jetstream(nc!).publish(subjects.command(executionId), encode(Command, command), {
+      msgID: commandMsgIds.begin(executionId),
+    });
+  }
+
+  it("is decided on the snapshot the batch folds into, without a load", async () => {
+    const executionId = "carried-1";
+    const { bytes } = startOf(executionId);
+    await sendBegin(executionId, bytes, 7);
+    const first = await waitFor(() => fake.commits.find((b) => b.executionId === executionId), {
+      message: "the first transition committed",
+    });
+    expect(first.events.map((e) => e.details?.$case)).toEqual(["stateEntered", "taskScheduled"]);
+    // Appended after the start batch's stream sequence, the one the Begin carried.
+    expect(fake.expected.get(executionId)).toEqual([7]);
+    expect(fake.loads.get(executionId)).toBeUndefined();
+    await waitFor(async () => (await commandsLeft()) === 0, { message: "the Begin acked" });
+  });
+
+  it("is loaded after all when the execution has moved on: nothing appended twice", async () => {
+    const executionId = "carried-2";
+    const { bytes, scheduled } = startOf(executionId);
+    // The first transition was made already (a redelivered Begin): the stream is past the start.
+    fake.snapshots.set(executionId, scheduled);
+    fake.lastSeqs.set(executionId, scheduled.lastEventSeq);
+    await sendBegin(executionId, bytes, 1);
+    await waitFor(async () => (await commandsLeft()) === 0, { message: "the Begin acked" });
+    // The guess from the carried batch was refused; the load showed the Begin had been applied.
+    expect(fake.expected.get(executionId)).toEqual([1]);
+    expect(fake.loads.get(executionId)).toBe(1);
+    expect(fake.commits.filter((b) => b.executionId === executionId)).toEqual([]);
   });
 });

@@ -15,6 +15,7 @@ import {
   CHILD_STOP_CAUSE,
   CHILD_STOP_ERROR,
   InvalidBatchError,
+  START_BATCH_CARRY_MAX_BYTES,
   TASK_CANCEL_REASON,
   parseChildEntryEventId,
   planEffects,
@@ -309,6 +310,41 @@ describe("planEffects: execution start", () => {
         message: { executionId: EXEC, kind: { $case: "begin", value: { child: undefined } } },
       },
     ]);
+  });
+
+  /** The BeginExecution of the first effect, decoded. */
+  const beginOf = (effects: Effect[]) => {
+    const kind = effects[0]?.label === "command" ? Command.decode(effects[0].bytes).kind : undefined;
+    return kind?.$case === "begin" ? kind.value : undefined;
+  };
+
+  it("sends the start batch with the Begin when its bytes and sequence are known and small", () => {
+    const first = batch([started(0)]);
+    const bytes = encode(EventBatch, first);
+    const value = beginOf(planEffects(first, subjects.events(EXEC), BATCH_SEQ, bytes));
+    expect(value?.child).toBeUndefined();
+    expect(Buffer.from(value?.startBatch ?? []).equals(Buffer.from(bytes))).toBe(true);
+    expect(value?.startBatchSeq).toBe(BATCH_SEQ);
+  });
+
+  it("sends no start batch when it is large, or its sequence or bytes are unknown", () => {
+    const carried = (effects: Effect[]) => beginOf(effects)?.startBatch;
+    const small = batch([started(0)]);
+    const bytes = encode(EventBatch, small);
+    const subject = subjects.events(EXEC);
+    expect(carried(planEffects(small, subject, BATCH_SEQ))).toBeUndefined();
+    expect(carried(planEffects(small, subject, 0, bytes))).toBeUndefined();
+    const large = batch([{ ...started(0), details: { ...started(0).details! } }]);
+    const details = large.events[0]?.details;
+    if (details?.$case === "executionStarted") {
+      details.value = {
+        ...details.value,
+        inputJson: JSON.stringify("x".repeat(START_BATCH_CARRY_MAX_BYTES)),
+      };
+    }
+    const largeBytes = encode(EventBatch, large);
+    expect(largeBytes.byteLength).toBeGreaterThan(START_BATCH_CARRY_MAX_BYTES);
+    expect(carried(planEffects(large, subject, BATCH_SEQ, largeBytes))).toBeUndefined();
   });
 
   it("arms the execution timeout of a top-level execution", () => {

@@ -60,14 +60,29 @@ export const CHILD_STOP_CAUSE = "parent state ended";
 export const TASK_CANCEL_REASON = "task abandoned by its execution";
 
 /**
+ * The largest first batch of a top-level execution that its BeginExecution carries (see
+ * `BeginExecution.start_batch`): enough for the inputs of almost every start, small enough that
+ * the command stays a small message. A larger one is loaded by the orchestrator instead.
+ */
+export const START_BATCH_CARRY_MAX_BYTES = 64 * 1024;
+
+/**
  * The effects of one batch received on `subject`, in event order. Events without an effect
  * (StateEntered, TaskSucceeded...) contribute nothing; an unknown event kind (from a newer
  * writer) is skipped too.
  * `batchSeq` (the batch's stream sequence, 0 when unknown) is recorded in the timers it arms.
+ * `batchBytes`, the batch as stored, travels in the BeginExecution of a top-level execution's
+ * first batch (with `batchSeq`, when both are known and the batch is at most
+ * START_BATCH_CARRY_MAX_BYTES), so that the orchestrator need not load what it has just been sent.
  * @throws InvalidBatchError when the batch does not belong to `subject` or an event lacks what
  *   its effect needs (a timestamp, a fire time, a usable activity or child id)
  */
-export function planEffects(batch: EventBatch, subject: string, batchSeq = 0): Effect[] {
+export function planEffects(
+  batch: EventBatch,
+  subject: string,
+  batchSeq = 0,
+  batchBytes?: Uint8Array,
+): Effect[] {
   const executionId = batch.executionId;
   if (!isExecutionId(executionId)) {
     throw new InvalidBatchError(executionId, "the execution id is not a valid id");
@@ -82,6 +97,7 @@ export function planEffects(batch: EventBatch, subject: string, batchSeq = 0): E
   const context: BatchContext = {
     batch,
     batchSeq,
+    batchBytes,
     fail: (reason) => new InvalidBatchError(executionId, reason),
   };
   return batch.events.flatMap((event) => eventEffects(context, event));
@@ -91,6 +107,8 @@ interface BatchContext {
   readonly batch: EventBatch;
   /** The batch's sequence in JETFLOW_EVENTS (0 when unknown). */
   readonly batchSeq: number;
+  /** The batch as stored, when known. */
+  readonly batchBytes: Uint8Array | undefined;
   fail(reason: string): InvalidBatchError;
 }
 
@@ -124,7 +142,7 @@ function eventEffects(ctx: BatchContext, event: HistoryEvent): Effect[] {
       const effects: Effect[] = [
         commandEffect(executionId, commandMsgIds.begin(executionId), {
           $case: "begin",
-          value: { child: undefined },
+          value: { child: undefined, ...carriedStartBatch(ctx, event) },
         }),
       ];
       if (details.value.timeoutSeconds > 0) {
@@ -350,6 +368,25 @@ function timerEffect(
       armedBatchSeq: ctx.batchSeq,
     }),
     label: "timer",
+  };
+}
+
+/**
+ * The first batch of a top-level execution, for its BeginExecution to carry: only a batch that
+ * starts the history (its ExecutionStarted is event 1) whose stream sequence and bytes are known
+ * and small; anything else leaves the orchestrator to load the snapshot, as it always could.
+ */
+function carriedStartBatch(
+  ctx: BatchContext,
+  started: HistoryEvent,
+): { startBatch: Buffer; startBatchSeq: number } | undefined {
+  const bytes = ctx.batchBytes;
+  if (started.eventId !== 1 || ctx.batchSeq <= 0 || bytes === undefined) return undefined;
+  if (bytes.byteLength > START_BATCH_CARRY_MAX_BYTES) return undefined;
+  // A view, not a copy: the command is encoded at once (`commandEffect`), before `bytes` can change.
+  return {
+    startBatch: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+    startBatchSeq: ctx.batchSeq,
   };
 }
 

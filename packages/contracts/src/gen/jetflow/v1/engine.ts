@@ -283,7 +283,18 @@ export interface RedriveRequested {
  * appended ExecutionStarted; for a child, `child` carries what the orchestrator needs to create it.
  */
 export interface BeginExecution {
-  child: ChildStart | undefined;
+  child:
+    | ChildStart
+    | undefined;
+  /**
+   * For a top-level execution: its first EventBatch (ExecutionStarted) exactly as stored in
+   * JETFLOW_EVENTS, and that message's stream sequence, sent by the dispatcher when the batch is
+   * small. The orchestrator folds its first snapshot from them instead of loading it; a snapshot
+   * so made is only a guess (another transition may have followed), checked by the commit's
+   * expected sequence like any cached one. Absent: the orchestrator loads the snapshot.
+   */
+  startBatch?: Buffer | undefined;
+  startBatchSeq?: number | undefined;
 }
 
 export interface ChildStart {
@@ -2543,13 +2554,19 @@ export const RedriveRequested: MessageFns<RedriveRequested> = {
 };
 
 function createBaseBeginExecution(): BeginExecution {
-  return { child: undefined };
+  return { child: undefined, startBatch: undefined, startBatchSeq: undefined };
 }
 
 export const BeginExecution: MessageFns<BeginExecution> = {
   encode(message: BeginExecution, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.child !== undefined) {
       ChildStart.encode(message.child, writer.uint32(10).fork()).join();
+    }
+    if (message.startBatch !== undefined) {
+      writer.uint32(18).bytes(message.startBatch);
+    }
+    if (message.startBatchSeq !== undefined) {
+      writer.uint32(24).uint64(message.startBatchSeq);
     }
     return writer;
   },
@@ -2575,6 +2592,22 @@ export const BeginExecution: MessageFns<BeginExecution> = {
             message.child = ChildStart.decode(reader, reader.uint32());
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.startBatch = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.startBatchSeq = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2588,13 +2621,31 @@ export const BeginExecution: MessageFns<BeginExecution> = {
   },
 
   fromJSON(object: any): BeginExecution {
-    return { child: isSet(object.child) ? ChildStart.fromJSON(object.child) : undefined };
+    return {
+      child: isSet(object.child) ? ChildStart.fromJSON(object.child) : undefined,
+      startBatch: isSet(object.startBatch)
+        ? Buffer.from(bytesFromBase64(object.startBatch))
+        : isSet(object.start_batch)
+        ? Buffer.from(bytesFromBase64(object.start_batch))
+        : undefined,
+      startBatchSeq: isSet(object.startBatchSeq)
+        ? globalThis.Number(object.startBatchSeq)
+        : isSet(object.start_batch_seq)
+        ? globalThis.Number(object.start_batch_seq)
+        : undefined,
+    };
   },
 
   toJSON(message: BeginExecution): unknown {
     const obj: any = {};
     if (message.child !== undefined) {
       obj.child = ChildStart.toJSON(message.child);
+    }
+    if (message.startBatch !== undefined) {
+      obj.startBatch = base64FromBytes(message.startBatch);
+    }
+    if (message.startBatchSeq !== undefined) {
+      obj.startBatchSeq = Math.round(message.startBatchSeq);
     }
     return obj;
   },
@@ -2607,6 +2658,8 @@ export const BeginExecution: MessageFns<BeginExecution> = {
     message.child = (object.child !== undefined && object.child !== null)
       ? ChildStart.fromPartial(object.child)
       : undefined;
+    message.startBatch = object.startBatch ?? undefined;
+    message.startBatchSeq = object.startBatchSeq ?? undefined;
     return message;
   },
 };
