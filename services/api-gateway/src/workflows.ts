@@ -11,6 +11,7 @@ import type { DefinitionProblem } from "@jetflow/contracts";
 import { WorkflowDefinitionRecord, decode, encode } from "@jetflow/contracts";
 import { status } from "@grpc/grpc-js";
 import type { KV, KvEntry } from "@nats-io/kv";
+import { CoalescedReads } from "./coalesced-reads";
 import { ApiError, RequestProblems } from "./errors";
 
 const NAME = /^[A-Za-z0-9_-]{1,80}$/;
@@ -42,6 +43,11 @@ export const MAX_DESCRIPTION_LENGTH = 1024;
 
 export class WorkflowStore {
   private readonly cache = new Map<string, Workflow>();
+  /** `<name>.latest` reads, shared by the starts of a burst (never older than the start). */
+  private readonly latestReads = new CoalescedReads<string, number>(async (name) => {
+    const entry = await this.kv.get(`${name}.latest`);
+    return entry?.operation === "PUT" ? Number(entry.string()) : 0;
+  });
 
   constructor(
     private readonly kv: KV,
@@ -197,9 +203,8 @@ export class WorkflowStore {
     return records.filter((r): r is WorkflowDefinitionRecord => r !== undefined);
   }
 
-  private async latestVersion(name: string): Promise<number> {
-    const entry = await this.kv.get(`${name}.latest`);
-    return entry?.operation === "PUT" ? Number(entry.string()) : 0;
+  private latestVersion(name: string): Promise<number> {
+    return this.latestReads.get(name);
   }
 
   /** Moves `<name>.latest` forward to `version`, never backwards, under concurrent writers. */
