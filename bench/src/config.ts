@@ -97,7 +97,7 @@ const BASE: WorkloadSizes = {
   w3Steps: 10,
   w4Executions: 10_000,
   w4Steps: 3,
-  warmUpExecutions: 200,
+  warmUpExecutions: 20,
 };
 
 /** Scales a size, keeping at least `min` so a tiny run still exercises every path. */
