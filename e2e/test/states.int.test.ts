@@ -1,5 +1,16 @@
 import { status as grpcStatus } from "@grpc/grpc-js";
+import {
+  ExecutionSnapshot,
+  TaskHeartbeatReply,
+  TaskResult,
+  buckets,
+  encode,
+  subjects,
+} from "@jetflow/contracts";
 import type { HistoryEvent } from "@jetflow/contracts";
+import { waitFor } from "@jetflow/testing";
+import { jetstream } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { checkStoredExecution, statusOf, waitForEnd } from "../src";
 import { useEngine } from "./fixture";
@@ -210,6 +221,65 @@ describe("recovery", () => {
       States: { T: { Type: "Task", Resource: "hang", End: true } },
     });
     expect(result).toMatchObject({ status: "TIMED_OUT", error: "States.Timeout" });
+  });
+});
+
+describe("heartbeats", () => {
+  it("tell the worker of an attempt that timed out to stop, while its execution waits to retry", async () => {
+    const name = `wf-${++counter}`;
+    await engine.client.registerWorkflow({
+      name,
+      definition: JSON.stringify({
+        StartAt: "T",
+        States: {
+          T: {
+            Type: "Task",
+            Resource: "hang",
+            TimeoutSeconds: 1,
+            Retry: [{ ErrorEquals: ["States.Timeout"], IntervalSeconds: 3600, MaxAttempts: 1 }],
+            End: true,
+          },
+        },
+      }),
+      description: "",
+    });
+    const { executionId } = await engine.client.startExecution({
+      workflowName: name,
+      workflowVersion: 0,
+      inputJson: "{}",
+      executionName: "",
+    });
+    const events = await waitFor(
+      async () => {
+        const { events } = await engine.client.getExecutionHistory({
+          executionId,
+          pageSize: 0,
+          pageToken: "",
+          reverseOrder: false,
+        });
+        return kinds(events).includes("taskRetryScheduled") ? events : undefined;
+      },
+      { timeoutMs: 30_000, message: "the attempt timed out and a retry was scheduled" },
+    );
+    const scheduled = events.find((e) => e.details?.$case === "taskScheduled")?.details;
+    const token = scheduled?.$case === "taskScheduled" ? scheduled.value.taskToken : "";
+    // The state-manager left the running execution's snapshot behind its history (it is written
+    // every STATE_SNAPSHOT_EVERY_EVENTS events): the answer must come from the history.
+    const stored = await (await new Kvm(jetstream(nc)).open(buckets.instances)).get(executionId);
+    const storedLastEventId = stored ? ExecutionSnapshot.decode(stored.value).lastEventId : 0;
+    expect(storedLastEventId).toBeLessThan(events.at(-1)?.eventId ?? 0);
+    const reply = await nc.request(
+      subjects.heartbeat("hang"),
+      encode(TaskResult, {
+        taskToken: token,
+        outcome: { $case: "heartbeat", value: {} },
+        workerId: "test",
+        completedTime: new Date(),
+      }),
+      { timeout: 10_000 },
+    );
+    expect(TaskHeartbeatReply.decode(reply.data).cancelRequested).toBe(true);
+    await engine.client.stopExecution({ executionId, error: "Test", cause: "done" });
   });
 });
 

@@ -6,11 +6,8 @@
  * re-wrapped the message.
  */
 import {
-  ExecutionSnapshot,
   activityFromSubject,
   TaskHeartbeatReply,
-  buckets,
-  decode,
   encode,
   formatHeartbeatRecord,
   queueGroups,
@@ -18,25 +15,32 @@ import {
   subjects,
 } from "@jetflow/contracts";
 import {
+  StateClient,
   createRequestServer,
   executionLogFields,
   publishDeadLetter,
   snapshotLogFields,
 } from "@jetflow/service-runtime";
 import type { Component, Logger } from "@jetflow/service-runtime";
-import { JetStreamApiCodes, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { JetStreamClient } from "@nats-io/jetstream";
-import { Kvm } from "@nats-io/kv";
 import type { KV } from "@nats-io/kv";
+import type { ExecutionSnapshot } from "@jetflow/contracts";
 import type { Msg, NatsConnection } from "@nats-io/transport-node";
 import type { Config } from "./config";
 import { isCancelRequested, parseHeartbeat } from "@jetflow/engine";
-import { ensureResources, isApiError } from "./resources";
+import { ensureResources } from "./resources";
 import { emptyStats } from "./stats";
 import type { IngestorStats } from "./stats";
 
 /** The service name used in dead letters and logs. */
 export const SERVICE_NAME = "result-ingestor";
+
+/**
+ * How long a heartbeat waits for the state-manager's load before it is answered without it: well
+ * within the worker SDK's heartbeat request timeout.
+ */
+const HEARTBEAT_LOAD_TIMEOUT_MS = 2_000;
 
 /** Options of {@link createResultIngestor}. */
 export interface ResultIngestorOptions {
@@ -65,9 +69,8 @@ export function createResultIngestor({
 }: ResultIngestorOptions): ResultIngestor {
   const stats = emptyStats();
   let js: JetStreamClient | undefined;
-  let kvm: Kvm | undefined;
   let heartbeatsKv: KV | undefined;
-  let instances: KV | undefined;
+  const state = new StateClient(nc, HEARTBEAT_LOAD_TIMEOUT_MS);
   // Heartbeats are core request/reply, shared by the replicas through the queue group.
   const heartbeats = createRequestServer({ nc, log, queue: queueGroups.resultIngestor });
   let running = false;
@@ -89,21 +92,17 @@ export function createResultIngestor({
     stats.heartbeats += 1;
   }
 
-  /** Reads the execution's snapshot; the instances bucket is the state-manager's and may not exist yet. */
+  /**
+   * The execution's snapshot as of its last event, through the state-manager's load: the stored
+   * one may lag the history by design (docs/architecture.md, "The snapshot is a projection"), and
+   * an attempt that a later event ended must not be told to go on. "unknown" when the
+   * state-manager cannot answer now: our problem, not a reason to stop the worker.
+   */
   async function readSnapshot(executionId: string): Promise<ExecutionSnapshot | undefined | "unknown"> {
-    instances ??= await (kvm as Kvm).open(buckets.instances);
-    let entry;
     try {
-      entry = await instances.get(executionId);
+      return await state.load(executionId);
     } catch (err) {
-      if (isApiError(err, JetStreamApiCodes.StreamNotFound)) return "unknown";
-      throw err;
-    }
-    if (!entry || entry.operation !== "PUT") return undefined;
-    try {
-      return decode(ExecutionSnapshot, "jetflow.v1.ExecutionSnapshot", entry.value, buckets.instances);
-    } catch (err) {
-      log.error({ err, executionId }, "corrupt snapshot");
+      log.warn({ err, executionId }, "snapshot not loaded; heartbeat answered without it");
       return "unknown";
     }
   }
@@ -148,7 +147,6 @@ export function createResultIngestor({
     async start() {
       const jsm = await jetstreamManager(nc);
       js = jetstream(nc);
-      kvm = new Kvm(js);
       heartbeatsKv = await ensureResources(nc, jsm, { replicas: config.replicas });
       heartbeats.serve(subjects.allHeartbeats, onHeartbeat);
       // A round trip to the server makes sure it has registered the subscription.

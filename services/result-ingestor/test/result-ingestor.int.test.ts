@@ -1,14 +1,16 @@
 /**
  * The result-ingestor answers workers' heartbeats: it records each and tells the worker whether
- * its attempt was cancelled. (Results themselves are read by the orchestrators: see
+ * its attempt was cancelled, judged on the execution as the state-manager loads it (a stand-in
+ * here; e2e/test/states.int.test.ts has the real one, with a stored snapshot behind the history). (Results themselves are read by the orchestrators: see
  * services/orchestrator/test/results.int.test.ts.)
  */
 import {
   ExecutionSnapshot,
   ExecutionStatus,
+  LoadReply,
+  LoadRequest,
   TaskHeartbeatReply,
   TaskResult,
-  bucketConfigs,
   buckets,
   decode,
   encode,
@@ -109,7 +111,7 @@ describe("heartbeats", () => {
     return decode(TaskHeartbeatReply, "TaskHeartbeatReply", reply.data, reply.subject).cancelRequested;
   }
 
-  test("are recorded, and cancel nothing while the state-manager's bucket does not exist", async () => {
+  test("are recorded, and cancel nothing while no state-manager answers", async () => {
     const { token } = newToken();
     const before = Date.now();
     expect(await heartbeat(token)).toBe(false);
@@ -122,8 +124,16 @@ describe("heartbeats", () => {
   });
 
   test("tell a worker to stop unless its attempt is the running execution's active one", async () => {
-    const instances = await new Kvm(js).create(buckets.instances, bucketConfigs.instances());
-    const put = (s: ExecutionSnapshot) => instances.put(s.executionId, ExecutionSnapshot.encode(s).finish());
+    // A stand-in state-manager: the ingestor asks it for the execution as of its last event.
+    const loaded = new Map<string, ExecutionSnapshot>();
+    const stateManager = (nc as NatsConnection).subscribe(subjects.stateLoad, {
+      callback: (_err, msg) => {
+        const { executionId } = decode(LoadRequest, "LoadRequest", msg.data, msg.subject);
+        msg.respond(encode(LoadReply, { snapshot: loaded.get(executionId), error: "" }));
+      },
+    });
+    await (nc as NatsConnection).flush();
+    const put = (s: ExecutionSnapshot) => loaded.set(s.executionId, s);
     const running = newToken();
     await put(
       snapshot(running.executionId, ExecutionStatus.EXECUTION_STATUS_RUNNING, running.token, nextEventId),
@@ -147,5 +157,6 @@ describe("heartbeats", () => {
     ).toMatchObject({ workflow: "wf", state: "Work", cancelRequested: false });
     expect(await heartbeat(newer)).toBe(false);
     expect(await heartbeat(newToken().token)).toBe(true);
+    stateManager.unsubscribe();
   });
 });

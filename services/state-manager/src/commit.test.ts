@@ -26,6 +26,7 @@ function committerAnswering(ack: Partial<PubAck> | Error, stored: Partial<Stored
   } as unknown as JetStreamManager;
   const store: SnapshotStore = {
     read: () => Promise.reject(new Error("not used")),
+    mayDefer: () => false,
     putMonotonic: () => {
       asked.putMonotonic += 1;
       return Promise.resolve({ written: true, storedSeq: 0 });

@@ -119,6 +119,13 @@ export function createCommitter({ js, jsm, store, stats, log }: CommitterOptions
     }
     if (ack.duplicate) stats.duplicates += 1;
     const snapshot: ExecutionSnapshot = { ...c.snapshot, lastEventSeq: ack.seq };
+    if (store.mayDefer(id, snapshot)) {
+      // A running execution's snapshot close enough behind: the batch is the truth, and a load
+      // folds it (docs/architecture.md, "The snapshot is a projection").
+      stats.snapshotsDeferred += 1;
+      stats.commits += 1;
+      return { result: { $case: "ok", value: { eventSeq: ack.seq, duplicate: ack.duplicate } } };
+    }
     try {
       // A first batch that was not a duplicate created the execution: its entry cannot exist yet.
       const fallback = c.firstEventId === 1 && !ack.duplicate ? "absent" : "unknown";

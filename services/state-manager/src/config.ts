@@ -9,6 +9,9 @@ export const DEFAULT_MAX_SNAPSHOT_BYTES = 900 * 1024;
 /** Default number of executions whose KV revision the state-manager remembers. */
 export const DEFAULT_CACHE_ENTRIES = 50_000;
 
+/** Default lag, in events, of a running execution's stored snapshot behind its history. */
+export const DEFAULT_SNAPSHOT_EVERY_EVENTS = 64;
+
 /** Configuration of the state-manager. */
 export interface Config extends BaseConfig {
   /**
@@ -21,6 +24,13 @@ export interface Config extends BaseConfig {
    * snapshot write is one compare-and-set instead of a read and a write. 0 disables it. Default 50000.
    */
   cacheEntries: number;
+  /**
+   * STATE_SNAPSHOT_EVERY_EVENTS: how many events a running execution's stored snapshot may lag its
+   * history before a commit writes it; a finished execution's, a new one's and one whose status
+   * changed are always written. 0 writes it at every commit. Default 64. See docs/architecture.md,
+   * "The snapshot is a projection".
+   */
+  snapshotEveryEvents: number;
   /**
    * Retention of finished executions: RETENTION_DEFAULT (a duration such as `30d`; `0`, the
    * default, keeps them forever), RETENTION_WORKFLOWS (`name=duration,...` overriding it per
@@ -47,6 +57,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       64 * 1024 * 1024,
     ),
     cacheEntries: reader.integer("STATE_CACHE_ENTRIES", DEFAULT_CACHE_ENTRIES, 0, 10_000_000),
+    snapshotEveryEvents: reader.integer(
+      "STATE_SNAPSHOT_EVERY_EVENTS",
+      DEFAULT_SNAPSHOT_EVERY_EVENTS,
+      0,
+      100_000,
+    ),
     retention: {
       policy: parseRetention(
         reader.string("RETENTION_DEFAULT", "0"),

@@ -101,6 +101,7 @@ export function createExecutionIndex({ kv, cache, log }: ExecutionIndexOptions):
 export function withExecutionIndex(store: SnapshotStore, index: ExecutionIndex): SnapshotStore {
   return {
     read: (executionId) => store.read(executionId),
+    mayDefer: (executionId, snapshot) => store.mayDefer(executionId, snapshot),
     async putMonotonic(executionId, snapshot, fallback) {
       await index.update(snapshot);
       return store.putMonotonic(executionId, snapshot, fallback);

@@ -10,11 +10,11 @@ import type { KV } from "@nats-io/kv";
 import type { Logger } from "pino";
 import { SnapshotWriteError, isWrongLastSequence } from "./errors";
 import type { LruCache } from "@jetflow/service-runtime";
-import { MAX_PUT_ATTEMPTS, nextPutStep } from "./monotonic-put";
-import type { KnownEntry } from "./monotonic-put";
+import { MAX_PUT_ATTEMPTS, mayDeferSnapshot, nextPutStep } from "./monotonic-put";
+import type { KnownEntry, StoredSnapshotFacts } from "./monotonic-put";
 
 /** What the cache remembers of an execution's KV entry. */
-export interface CachedVersion {
+export interface CachedVersion extends StoredSnapshotFacts {
   revision: number;
   lastEventSeq: number;
 }
@@ -38,6 +38,11 @@ export interface SnapshotStoreOptions {
   kv: KV;
   cache: LruCache<string, CachedVersion>;
   log: Logger;
+  /**
+   * How many events a running execution's stored snapshot may lag its history before a commit
+   * writes it (`mayDefer`); 0: every commit writes. Default 0.
+   */
+  snapshotEveryEvents?: number;
 }
 
 /** Reads and monotonic writes of snapshots. */
@@ -50,10 +55,20 @@ export interface SnapshotStore {
    * @throws SnapshotWriteError after MAX_PUT_ATTEMPTS lost compare-and-sets; NATS errors as they come
    */
   putMonotonic(executionId: string, snapshot: ExecutionSnapshot, fallback: KnownEntry): Promise<PutOutcome>;
+  /**
+   * Whether a commit may leave `snapshot` unwritten (`mayDeferSnapshot`), judged on what this
+   * process knows it stored last; nothing known: no.
+   */
+  mayDefer(executionId: string, snapshot: ExecutionSnapshot): boolean;
 }
 
 /** Creates the snapshot store over an opened `jetflow_instances` bucket. */
-export function createSnapshotStore({ kv, cache, log }: SnapshotStoreOptions): SnapshotStore {
+export function createSnapshotStore({
+  kv,
+  cache,
+  log,
+  snapshotEveryEvents = 0,
+}: SnapshotStoreOptions): SnapshotStore {
   async function read(executionId: string): Promise<SnapshotRead> {
     const entry = await kv.get(executionId);
     if (entry === null) {
@@ -84,7 +99,7 @@ export function createSnapshotStore({ kv, cache, log }: SnapshotStoreOptions): S
         snapshot: undefined,
       };
     }
-    cache.set(executionId, { revision: entry.revision, lastEventSeq: snapshot.lastEventSeq });
+    cache.set(executionId, { revision: entry.revision, ...factsOf(snapshot) });
     return {
       known: { kind: "present", revision: entry.revision, lastEventSeq: snapshot.lastEventSeq },
       snapshot,
@@ -115,7 +130,7 @@ export function createSnapshotStore({ kv, cache, log }: SnapshotStoreOptions): S
           step.op === "create"
             ? await kv.create(executionId, bytes)
             : await kv.update(executionId, bytes, step.revision);
-        cache.set(executionId, { revision, lastEventSeq: snapshot.lastEventSeq });
+        cache.set(executionId, { revision, ...factsOf(snapshot) });
         return { written: true, revision };
       } catch (err) {
         if (!isWrongLastSequence(err)) throw err;
@@ -127,5 +142,19 @@ export function createSnapshotStore({ kv, cache, log }: SnapshotStoreOptions): S
     }
   }
 
-  return { read, putMonotonic };
+  function mayDefer(executionId: string, snapshot: ExecutionSnapshot): boolean {
+    return mayDeferSnapshot(snapshot, cache.get(executionId), snapshotEveryEvents);
+  }
+
+  return { read, putMonotonic, mayDefer };
+}
+
+/** What the cache keeps of a stored snapshot besides its revision. */
+function factsOf(snapshot: ExecutionSnapshot): Omit<CachedVersion, "revision"> {
+  return {
+    lastEventSeq: snapshot.lastEventSeq,
+    lastEventId: snapshot.lastEventId,
+    status: snapshot.status,
+    redriveCount: snapshot.redriveCount,
+  };
 }

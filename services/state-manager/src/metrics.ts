@@ -35,6 +35,11 @@ export function instrumentStateManager(
       help: "Commits whose batch was appended but whose snapshot could not be stored (a load repairs it)",
       read: (s) => s.snapshotWriteFailures,
     },
+    {
+      name: "jetflow_state_snapshot_writes_deferred_total",
+      help: "Commits of a running execution whose snapshot write was left to a later commit or load",
+      read: (s) => s.snapshotsDeferred,
+    },
     { name: "jetflow_state_loads_total", help: "Snapshot loads answered", read: (s) => s.loads },
     {
       name: "jetflow_state_load_repairs_total",

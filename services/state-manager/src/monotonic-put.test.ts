@@ -1,4 +1,5 @@
-import { nextPutStep } from "./monotonic-put";
+import { ExecutionStatus } from "@jetflow/contracts";
+import { mayDeferSnapshot, nextPutStep } from "./monotonic-put";
 
 describe("nextPutStep", () => {
   it("reads the entry when nothing is known about it", () => {
@@ -35,5 +36,33 @@ describe("nextPutStep", () => {
       op: "update",
       revision: 3,
     });
+  });
+});
+
+describe("mayDeferSnapshot", () => {
+  const RUNNING = ExecutionStatus.EXECUTION_STATUS_RUNNING;
+  const stored = { lastEventId: 10, status: RUNNING, redriveCount: 0 };
+  const at = (lastEventId: number, status = RUNNING, redriveCount = 0) => ({
+    lastEventId,
+    status,
+    redriveCount,
+  });
+
+  it("defers a running execution's snapshot while the stored one lags fewer events than the limit", () => {
+    expect(mayDeferSnapshot(at(17), stored, 8)).toBe(true);
+    expect(mayDeferSnapshot(at(18), stored, 8)).toBe(false);
+  });
+
+  it("writes when nothing is known of the stored snapshot, or when deferral is off", () => {
+    expect(mayDeferSnapshot(at(11), undefined, 8)).toBe(false);
+    expect(mayDeferSnapshot(at(11), stored, 0)).toBe(false);
+  });
+
+  it("writes an ended execution, and any change of status or redrive count", () => {
+    expect(mayDeferSnapshot(at(11, ExecutionStatus.EXECUTION_STATUS_SUCCEEDED), stored, 8)).toBe(false);
+    expect(mayDeferSnapshot(at(11), { ...stored, status: ExecutionStatus.EXECUTION_STATUS_FAILED }, 8)).toBe(
+      false,
+    );
+    expect(mayDeferSnapshot(at(11, RUNNING, 1), stored, 8)).toBe(false);
   });
 });

@@ -3,6 +3,7 @@
  * `last_event_seq`, so a slow writer never replaces a newer snapshot with an older one. Pure; the
  * I/O loop that follows these steps is in kv-store.ts.
  */
+import { ExecutionStatus } from "@jetflow/contracts";
 
 /** What the writer believes about the KV entry of one execution. */
 export type KnownEntry =
@@ -47,3 +48,30 @@ export function nextPutStep(known: KnownEntry, lastEventSeq: number): PutStep {
 
 /** How many compare-and-set attempts a snapshot write makes before giving up. */
 export const MAX_PUT_ATTEMPTS = 10;
+
+/** What the state-manager last stored (or read) for an execution, as the deferral needs it. */
+export interface StoredSnapshotFacts {
+  lastEventId: number;
+  status: ExecutionStatus;
+  redriveCount: number;
+}
+
+/**
+ * Whether the snapshot of a commit may be left unwritten: the stored one stays behind the history
+ * and a load folds the batches after it (docs/architecture.md, "The snapshot is a projection").
+ * Only while the execution runs on, with the same status and redrive count as the stored snapshot
+ * (the execution index and every reader of finished executions need those written), and while the
+ * stored snapshot is fewer than `everyEvents` events behind. `stored` undefined (nothing known of
+ * the stored entry, or a new execution) and `everyEvents` 0 always write. Pure.
+ */
+export function mayDeferSnapshot(
+  snapshot: StoredSnapshotFacts,
+  stored: StoredSnapshotFacts | undefined,
+  everyEvents: number,
+): boolean {
+  if (everyEvents <= 0 || stored === undefined) return false;
+  const running = ExecutionStatus.EXECUTION_STATUS_RUNNING;
+  if (snapshot.status !== running || stored.status !== running) return false;
+  if (snapshot.redriveCount !== stored.redriveCount) return false;
+  return snapshot.lastEventId - stored.lastEventId < everyEvents;
+}

@@ -54,7 +54,8 @@ export interface StateManagerOptions {
   /** The connection; the state-manager never closes it. */
   nc: NatsConnection;
   log: Logger;
-  config: Pick<Config, "replicas" | "maxSnapshotBytes" | "cacheEntries"> & Partial<Pick<Config, "retention">>;
+  config: Pick<Config, "replicas" | "maxSnapshotBytes" | "cacheEntries"> &
+    Partial<Pick<Config, "retention" | "snapshotEveryEvents">>;
   /** Told of each commit answered, with how long it took from arrival to answer. Must not throw. */
   onCommitAnswered?: (reply: CommitReply, seconds: number) => void;
 }
@@ -210,6 +211,7 @@ export function createStateManager({ nc, log, config, onCommitAnswered }: StateM
           kv,
           cache: new LruCache<string, CachedVersion>(config.cacheEntries),
           log,
+          snapshotEveryEvents: config.snapshotEveryEvents ?? 0,
         }),
         createExecutionIndex({
           kv: indexKv,

@@ -8,6 +8,8 @@ export interface StateManagerStats {
   conflicts: number;
   /** Commits whose snapshot was not written because a newer one was stored. */
   snapshotsKept: number;
+  /** Commits of a running execution whose snapshot write was deferred (STATE_SNAPSHOT_EVERY_EVENTS). */
+  snapshotsDeferred: number;
   /** Commits whose batch was appended but whose snapshot could not be stored (a load repairs it). */
   snapshotWriteFailures: number;
   /** Loads answered. */
@@ -29,6 +31,7 @@ export function emptyStats(): StateManagerStats {
     duplicates: 0,
     conflicts: 0,
     snapshotsKept: 0,
+    snapshotsDeferred: 0,
     snapshotWriteFailures: 0,
     loads: 0,
     repairs: 0,

@@ -39,7 +39,7 @@ export interface RunningStateManager {
 /** Starts a state-manager on its own connection to `url`; `log` defaults to one at TEST_LOG_LEVEL (silent). */
 export async function startStateManager(
   url: string,
-  config: Partial<Pick<Config, "maxSnapshotBytes" | "cacheEntries">> = {},
+  config: Partial<Pick<Config, "maxSnapshotBytes" | "cacheEntries" | "snapshotEveryEvents">> = {},
   log: Logger = pino({ level: process.env["TEST_LOG_LEVEL"] ?? "silent" }),
 ): Promise<RunningStateManager> {
   const nc = await connectTo(url, { name: "state-manager-under-test" });
@@ -50,6 +50,8 @@ export async function startStateManager(
       replicas: 1,
       maxSnapshotBytes: config.maxSnapshotBytes ?? DEFAULT_MAX_SNAPSHOT_BYTES,
       cacheEntries: config.cacheEntries ?? DEFAULT_CACHE_ENTRIES,
+      // Every commit writes its snapshot unless a test asks for the deferral.
+      snapshotEveryEvents: config.snapshotEveryEvents ?? 0,
     },
   });
   let stopping: Promise<void> | undefined;

@@ -6,6 +6,7 @@ import {
   DeadLetter,
   EventBatch,
   ExecutionSnapshot,
+  ExecutionStatus,
   LoadReply,
   decode,
   encode,
@@ -461,5 +462,77 @@ describe("replay", () => {
     const stored = await storedSnapshot(kv, id);
     expect(stored?.snapshot).toEqual(folded);
     expect(await replayExecution(jsm, id)).toEqual(stored?.snapshot);
+  });
+});
+
+describe("state-manager with snapshot writes deferred (STATE_SNAPSHOT_EVERY_EVENTS)", () => {
+  let deferringServer: NatsServer | undefined;
+  let deferring: RunningStateManager | undefined;
+  let dnc: NatsConnection;
+  let dkv: KV;
+
+  beforeAll(async () => {
+    deferringServer = await startNatsServer();
+    deferring = await startStateManager(deferringServer.url, { snapshotEveryEvents: 8 });
+    dnc = await connectTo(deferringServer.url);
+    dkv = await openInstances(dnc);
+  });
+
+  afterAll(async () => {
+    await dnc?.close();
+    await deferring?.stop();
+    await deferringServer?.dispose();
+  });
+
+  /** Commits `batches` in order on the deferring state-manager; the last snapshot. */
+  async function commitAll(batches: EventBatch[]): Promise<ExecutionSnapshot> {
+    let snapshot: ExecutionSnapshot | undefined;
+    for (const batch of batches) {
+      const request = commitRequest(snapshot, batch);
+      const ok = await commitOk(dnc, request);
+      snapshot = { ...request.snapshot!, lastEventSeq: ok.eventSeq };
+    }
+    return snapshot!;
+  }
+
+  it("writes a running execution's snapshot once it lags 8 events; a load folds what it lacks", async () => {
+    const id = uniqueName("exec");
+    const before = deferring!.stateManager.stats().snapshotsDeferred;
+    // Events 1 (a new execution: written), 2-3, 4-5, 6-7 (deferred), 8-10 (9 behind: written), 11-12.
+    const sizes = [1, 2, 2, 2, 3, 2];
+    let next = 1;
+    const batches = sizes.map((n) => {
+      const batch = makeBatch(id, next, n);
+      next += n;
+      return batch;
+    });
+    const last = await commitAll(batches);
+    expect(deferring!.stateManager.stats().snapshotsDeferred - before).toBe(4);
+    expect((await storedSnapshot(dkv, id))?.snapshot.lastEventId).toBe(10);
+    // The history is the truth: a load answers the execution as of its last event...
+    const loaded = await load(dnc, id);
+    expect(loaded.snapshot).toEqual(last);
+    // ...and stores what it folded.
+    expect((await storedSnapshot(dkv, id))?.snapshot).toEqual(last);
+  });
+
+  it("always writes the snapshot of an execution that ended", async () => {
+    const id = uniqueName("exec");
+    const succeeded: EventBatch = {
+      executionId: id,
+      parent: undefined,
+      events: [
+        {
+          eventId: 4,
+          executionId: id,
+          timestamp: new Date(),
+          stateName: "",
+          details: { $case: "executionSucceeded", value: { outputJson: "{}" } },
+        },
+      ],
+    };
+    const last = await commitAll([makeBatch(id, 1, 1), makeBatch(id, 2, 2), succeeded]);
+    expect(last.status).toBe(ExecutionStatus.EXECUTION_STATUS_SUCCEEDED);
+    expect((await storedSnapshot(dkv, id))?.snapshot).toEqual(last);
   });
 });
