@@ -101,6 +101,18 @@ function linesOf(proc: ManagedProcess, from: number): Array<Record<string, unkno
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
+/**
+ * A warning that `consumer` is being or was recreated. Which one comes first depends on what the
+ * pull after the deletion meets: a "consumer deleted" status ("...; recreating it"), or, when the
+ * next pull reaches the server after the deletion, a 503 (logged as "no leader") followed by the
+ * recreation ("consumer recreated from its configuration"), whose reason then goes at info only.
+ */
+function warnsOfRecreating(line: Record<string, unknown>, consumer: string): boolean {
+  if (line["level"] !== 40 || line["consumer"] !== consumer) return false;
+  const msg = String(line["msg"]);
+  return /recreating it$/.test(msg) || msg === "consumer recreated from its configuration";
+}
+
 const cases: Array<[ServiceName, string, string]> = [
   ["orchestrator", streams.commands, consumers.commands],
   ["dispatcher", streams.events, consumers.eventEffects],
@@ -117,14 +129,7 @@ describe.each(cases)("deleting the %s's consumer on %s", (service, stream, consu
     });
     // The timers consumer sees no traffic from these chains: a timer makes it notice at once.
     await waitFor(
-      () =>
-        linesOf(proc, from).some(
-          (l) =>
-            l["level"] === 40 &&
-            l["consumer"] === consumer &&
-            l["stream"] === stream &&
-            /recreating it$/.test(String(l["msg"])),
-        ),
+      () => linesOf(proc, from).some((l) => warnsOfRecreating(l, consumer) && l["stream"] === stream),
       // A pull on a deleted consumer may end in silence (no deletion status): then two missed
       // heartbeats and a re-pull find it gone, which a busy machine can stretch past 15 s.
       { timeoutMs: 45_000, message: `${service} warned that "${consumer}" was deleted` },
@@ -145,13 +150,7 @@ it("the worker recreates its deleted task consumer and every execution finishes"
     await deleteConsumer(streams.tasks, consumers.task("sleep-inc"));
   });
   await waitFor(
-    () =>
-      linesOf(worker, from).some(
-        (l) =>
-          l["level"] === 40 &&
-          l["consumer"] === consumers.task("sleep-inc") &&
-          /recreating it$/.test(String(l["msg"])),
-      ),
+    () => linesOf(worker, from).some((l) => warnsOfRecreating(l, consumers.task("sleep-inc"))),
     // As above: a pull that ends in silence is noticed after two missed heartbeats and a re-pull.
     { timeoutMs: 45_000, message: "the worker warned that its task consumer was deleted" },
   );
