@@ -176,7 +176,11 @@ export class Schedules {
           schedule.scheduleId,
         );
         lastExecutionId = result.executionId;
-        if (result.created) started++;
+        // Counted whether or not this start created it: every fire time planned here is after the
+        // stored last fire time, so the stored count does not include it yet. An execution found
+        // (`created: false`) was made by a tick whose state write lost its compare-and-set (a
+        // replica frozen mid-tick, a crash before the write), which therefore never counted it.
+        started++;
         this.o.log.info(
           {
             scheduleId,
