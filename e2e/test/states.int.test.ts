@@ -26,8 +26,8 @@ beforeAll(async () => {
 
 let counter = 0;
 
-/** Registers `definition` under a fresh name, runs it with `input` and waits for the end. */
-async function run(definition: object, input: unknown = {}) {
+/** Registers `definition` under a fresh name and starts it with `input`; its execution id. */
+async function startNew(definition: object, input: unknown = {}): Promise<string> {
   const name = `wf-${++counter}`;
   await engine.client.registerWorkflow({ name, definition: JSON.stringify(definition), description: "" });
   const { executionId } = await engine.client.startExecution({
@@ -36,13 +36,25 @@ async function run(definition: object, input: unknown = {}) {
     inputJson: JSON.stringify(input),
     executionName: "",
   });
-  const described = await waitForEnd(engine.client, executionId);
-  const history = await engine.client.getExecutionHistory({
+  return executionId;
+}
+
+/** The history of `executionId` (`pageSize` 0: the server's default page). */
+async function historyOf(executionId: string, pageSize = 0): Promise<HistoryEvent[]> {
+  const { events } = await engine.client.getExecutionHistory({
     executionId,
-    pageSize: 1000,
+    pageSize,
     pageToken: "",
     reverseOrder: false,
   });
+  return events;
+}
+
+/** Registers `definition` under a fresh name, runs it with `input` and waits for the end. */
+async function run(definition: object, input: unknown = {}) {
+  const executionId = await startNew(definition, input);
+  const described = await waitForEnd(engine.client, executionId);
+  const events = await historyOf(executionId, 1000);
   await checkStoredExecution(nc, executionId);
   return {
     executionId,
@@ -50,7 +62,7 @@ async function run(definition: object, input: unknown = {}) {
     output: described.outputJson ? (JSON.parse(described.outputJson) as unknown) : undefined,
     error: described.error,
     cause: described.cause,
-    events: history.events,
+    events,
   };
 }
 
@@ -226,37 +238,21 @@ describe("recovery", () => {
 
 describe("heartbeats", () => {
   it("tell the worker of an attempt that timed out to stop, while its execution waits to retry", async () => {
-    const name = `wf-${++counter}`;
-    await engine.client.registerWorkflow({
-      name,
-      definition: JSON.stringify({
-        StartAt: "T",
-        States: {
-          T: {
-            Type: "Task",
-            Resource: "hang",
-            TimeoutSeconds: 1,
-            Retry: [{ ErrorEquals: ["States.Timeout"], IntervalSeconds: 3600, MaxAttempts: 1 }],
-            End: true,
-          },
+    const executionId = await startNew({
+      StartAt: "T",
+      States: {
+        T: {
+          Type: "Task",
+          Resource: "hang",
+          TimeoutSeconds: 1,
+          Retry: [{ ErrorEquals: ["States.Timeout"], IntervalSeconds: 3600, MaxAttempts: 1 }],
+          End: true,
         },
-      }),
-      description: "",
-    });
-    const { executionId } = await engine.client.startExecution({
-      workflowName: name,
-      workflowVersion: 0,
-      inputJson: "{}",
-      executionName: "",
+      },
     });
     const events = await waitFor(
       async () => {
-        const { events } = await engine.client.getExecutionHistory({
-          executionId,
-          pageSize: 0,
-          pageToken: "",
-          reverseOrder: false,
-        });
+        const events = await historyOf(executionId);
         return kinds(events).includes("taskRetryScheduled") ? events : undefined;
       },
       { timeoutMs: 30_000, message: "the attempt timed out and a retry was scheduled" },
@@ -285,30 +281,11 @@ describe("heartbeats", () => {
 
 describe("the API", () => {
   it("stops a running execution", async () => {
-    const name = `wf-${++counter}`;
-    await engine.client.registerWorkflow({
-      name,
-      definition: JSON.stringify({
-        StartAt: "T",
-        States: { T: { Type: "Task", Resource: "hang", End: true } },
-      }),
-      description: "",
+    const executionId = await startNew({
+      StartAt: "T",
+      States: { T: { Type: "Task", Resource: "hang", End: true } },
     });
-    const { executionId } = await engine.client.startExecution({
-      workflowName: name,
-      workflowVersion: 0,
-      inputJson: "{}",
-      executionName: "",
-    });
-    const history = async () =>
-      (
-        await engine.client.getExecutionHistory({
-          executionId,
-          pageSize: 0,
-          pageToken: "",
-          reverseOrder: false,
-        })
-      ).events;
+    const history = () => historyOf(executionId);
     // Stop once the task is out, so the worker sees its signal.
     for (let i = 0; i < 600 && !kinds(await history()).includes("taskScheduled"); i++)
       await new Promise((r) => setTimeout(r, 50));
@@ -321,29 +298,13 @@ describe("the API", () => {
   });
 
   it("completes a task by token with SendTaskSuccess (the callback pattern)", async () => {
-    const name = `wf-${++counter}`;
-    await engine.client.registerWorkflow({
-      name,
-      definition: JSON.stringify({
-        StartAt: "Approve",
-        States: { Approve: { Type: "Task", Resource: "human-approval", End: true } },
-      }),
-      description: "",
-    });
-    const { executionId } = await engine.client.startExecution({
-      workflowName: name,
-      workflowVersion: 0,
-      inputJson: "{}",
-      executionName: "",
+    const executionId = await startNew({
+      StartAt: "Approve",
+      States: { Approve: { Type: "Task", Resource: "human-approval", End: true } },
     });
     let token = "";
     for (let i = 0; i < 600 && !token; i++) {
-      const { events } = await engine.client.getExecutionHistory({
-        executionId,
-        pageSize: 0,
-        pageToken: "",
-        reverseOrder: false,
-      });
+      const events = await historyOf(executionId);
       const scheduled = events.find((e) => e.details?.$case === "taskScheduled");
       if (scheduled?.details?.$case === "taskScheduled") token = scheduled.details.value.taskToken;
       else await new Promise((r) => setTimeout(r, 50));

@@ -274,19 +274,9 @@ export function createOrchestrator(options: OrchestratorOptions) {
 
   async function processGroupInSlot(executionId: string, group: Queued[]): Promise<void> {
     const elog = log.child({ executionId });
-    // A child's first command almost always finds no execution yet: try creating it without a
-    // load (a conflict, if it exists after all, falls back to loading).
-    const first = group[0]?.command.kind;
-    const likelyNew = first?.$case === "begin" && first.value.child !== undefined;
     for (let attempt = 0; ; attempt++) {
       try {
-        const outcome = await decideAndCommit(
-          executionId,
-          group,
-          elog,
-          likelyNew && attempt === 0,
-          attempt === 0,
-        );
+        const outcome = await decideAndCommit(executionId, group, elog, attempt === 0);
         if (outcome.kind === "conflict" || outcome.kind === "stale-cache") {
           if (outcome.kind === "conflict") counters.conflicts++;
           snapshots.delete(executionId);
@@ -360,11 +350,14 @@ export function createOrchestrator(options: OrchestratorOptions) {
     executionId: string,
     group: Queued[],
     elog: Logger,
-    assumeNew: boolean,
     firstAttempt: boolean,
   ): Promise<Decided> {
-    // A top-level Begin carries the start batch (see BeginExecution.start_batch): its snapshot
-    // needs no load. Only on the first attempt: after a conflict the guess has failed, so load.
+    // Guesses that spare a load, made on the first attempt only (after a conflict the guess has
+    // failed, so load): a top-level Begin carries the start batch (BeginExecution.start_batch),
+    // and a child's first command almost always finds no execution yet (a conflict, if it exists
+    // after all, falls back to loading).
+    const first = group[0]?.command.kind;
+    const assumeNew = firstAttempt && first?.$case === "begin" && first.value.child !== undefined;
     const cached =
       snapshots.get(executionId) ?? (firstAttempt ? carriedStartSnapshot(executionId, group) : undefined);
     const snapshot = cached ?? (assumeNew ? undefined : await state.load(executionId));

@@ -123,29 +123,28 @@ export function createCommitter({ js, jsm, store, stats, log }: CommitterOptions
       // A running execution's snapshot close enough behind: the batch is the truth, and a load
       // folds it (docs/architecture.md, "The snapshot is a projection").
       stats.snapshotsDeferred += 1;
-      stats.commits += 1;
-      return { result: { $case: "ok", value: { eventSeq: ack.seq, duplicate: ack.duplicate } } };
-    }
-    try {
-      // A first batch that was not a duplicate created the execution: its entry cannot exist yet.
-      const fallback = c.firstEventId === 1 && !ack.duplicate ? "absent" : "unknown";
-      const outcome = await store.putMonotonic(id, snapshot, { kind: fallback });
-      if (!outcome.written) {
-        stats.snapshotsKept += 1;
-        elog().debug({ seq: ack.seq, storedSeq: outcome.storedSeq }, "newer snapshot kept");
+    } else {
+      try {
+        // A first batch that was not a duplicate created the execution: its entry cannot exist yet.
+        const fallback = c.firstEventId === 1 && !ack.duplicate ? "absent" : "unknown";
+        const outcome = await store.putMonotonic(id, snapshot, { kind: fallback });
+        if (!outcome.written) {
+          stats.snapshotsKept += 1;
+          elog().debug({ seq: ack.seq, storedSeq: outcome.storedSeq }, "newer snapshot kept");
+        }
+      } catch (err) {
+        // The batch is durable but the stored snapshot lags it. Answer with an error so the caller
+        // retries: its retry is either a duplicate append (same bytes) that writes the snapshot
+        // again, or a conflict whose reload folds the batch and repairs the entry. Answering ok here
+        // would leave a finished execution's snapshot behind its history for good.
+        stats.snapshotWriteFailures += 1;
+        const snapshotStream = `KV_${buckets.instances}`;
+        elog().warn(
+          { err: explainJetStreamError(err, snapshotStream), seq: ack.seq },
+          "batch appended but snapshot not stored",
+        );
+        return failure(id, elog(), err, "batch appended but the snapshot was not stored", snapshotStream);
       }
-    } catch (err) {
-      // The batch is durable but the stored snapshot lags it. Answer with an error so the caller
-      // retries: its retry is either a duplicate append (same bytes) that writes the snapshot
-      // again, or a conflict whose reload folds the batch and repairs the entry. Answering ok here
-      // would leave a finished execution's snapshot behind its history for good.
-      stats.snapshotWriteFailures += 1;
-      const snapshotStream = `KV_${buckets.instances}`;
-      elog().warn(
-        { err: explainJetStreamError(err, snapshotStream), seq: ack.seq },
-        "batch appended but snapshot not stored",
-      );
-      return failure(id, elog(), err, "batch appended but the snapshot was not stored", snapshotStream);
     }
     stats.commits += 1;
     return { result: { $case: "ok", value: { eventSeq: ack.seq, duplicate: ack.duplicate } } };
