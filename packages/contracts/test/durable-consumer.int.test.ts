@@ -1,7 +1,8 @@
 /**
  * The shared durable consume loop against a real nats-server: a deleted consumer, a bound on
- * messages in flight, in-progress acks for held messages, a handler that throws, and a
- * connection whose peer goes silent (a TCP proxy on loopback that stops forwarding).
+ * messages in flight, the messages of one delivery handed over together, in-progress acks for
+ * held messages, a handler that throws, and a connection whose peer goes silent (a TCP proxy on
+ * loopback that stops forwarding).
  */
 import { connect as netConnect, createServer } from "node:net";
 import type { Server, Socket } from "node:net";
@@ -166,6 +167,40 @@ it("never holds more than maxInFlight messages and takes the rest as slots free 
   }
 });
 
+it("hands the messages of one delivery to the handler in one run, so their publishes share a write", async () => {
+  const { stream, subject, config } = await newStream();
+  // Stored before the loop pulls, so the server delivers them in one burst.
+  await publish(subject, 20);
+  // A run is a series of handler calls with no microtask between them: what the handlers
+  // publish in one run is flushed in one socket write (nats.js flushes on a microtask).
+  const runs: number[] = [];
+  let inRun = false;
+  const loop = await startDurableConsumer({
+    nc,
+    stream,
+    config,
+    maxInFlight: 50,
+    log: recordingLogger().log,
+    handle: (msg) => {
+      if (inRun) runs[runs.length - 1]++;
+      else {
+        runs.push(1);
+        inRun = true;
+        queueMicrotask(() => {
+          inRun = false;
+        });
+      }
+      msg.ack();
+    },
+  });
+  try {
+    await waitFor(() => runs.reduce((a, b) => a + b, 0) === 20);
+    // Handed from the pull's iterator one at a time, every run had one message.
+    expect(Math.max(...runs)).toBeGreaterThan(1);
+  } finally {
+    await loop.stop();
+  }
+});
 it("keeps a held message alive past its ack wait with in-progress acks", async () => {
   const { stream, subject, config } = await newStream();
   const deliveries: JsMsg[] = [];
