@@ -10,7 +10,7 @@
 export { ConfigError, EnvReader, readBaseConfig } from "./config";
 export type { BaseConfig, NatsTlsFiles } from "./config";
 export { natsTlsOptions } from "./nats-tls";
-export { createLogger, executionLogFields, lazyChild, snapshotLogFields } from "./logger";
+export { ExecutionLog, createLogger, executionLogFields, lazyChild, snapshotLogFields } from "./logger";
 export type { ExecutionLogContext, ExecutionLogFields, Logger } from "./logger";
 export { connectNats } from "./nats";
 export { startHealthServer } from "./health";

@@ -75,3 +75,41 @@ export function lazyChild(log: Logger, bindings: () => Record<string, unknown>):
   let child: Logger | undefined;
   return () => (child ??= log.child(bindings()));
 }
+
+/**
+ * The log of one execution on a hot path: the child logger (`log.child`, which serialises its
+ * bindings) is made only when a line is written, naming the execution and, once {@link name}
+ * was given a snapshot, its workflow, state and trace. A transition that logs nothing, the usual
+ * case, makes no child at all.
+ */
+export class ExecutionLog {
+  private fields: ExecutionLogFields;
+  private child: Logger | undefined;
+  private named = false;
+
+  constructor(
+    private readonly parent: Logger,
+    executionId: string,
+  ) {
+    this.fields = { executionId };
+  }
+
+  /** Names the workflow, state and trace of the first snapshot given; later ones change nothing. */
+  name(snapshot: Pick<ExecutionSnapshot, "executionId" | "workflowName" | "active" | "traceParent">): void {
+    if (this.named) return;
+    this.named = true;
+    const { executionId: _bound, ...named } = snapshotLogFields(snapshot);
+    if (this.child) this.child.setBindings(named);
+    else this.fields = { ...this.fields, ...named };
+  }
+
+  /** The logger to write with (made on first use). */
+  get log(): Logger {
+    return (this.child ??= this.parent.child(this.fields));
+  }
+
+  /** Writes a debug line, without making the child when debug lines are off. */
+  debug(obj: Record<string, unknown>, msg: string): void {
+    if (this.parent.isLevelEnabled("debug")) this.log.debug(obj, msg);
+  }
+}

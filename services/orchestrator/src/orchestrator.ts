@@ -27,11 +27,11 @@ import { startDurableConsumer } from "@jetflow/contracts/internal";
 import type { DurableConsumer } from "@jetflow/contracts/internal";
 import {
   DEFAULT_MAX_COMMIT_BATCH,
+  ExecutionLog,
   LruCache,
   Semaphore,
   StateClient,
   publishDeadLetter,
-  snapshotLogFields,
 } from "@jetflow/service-runtime";
 import type { Component, Logger } from "@jetflow/service-runtime";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
@@ -273,7 +273,7 @@ export function createOrchestrator(options: OrchestratorOptions) {
   }
 
   async function processGroupInSlot(executionId: string, group: Queued[]): Promise<void> {
-    const elog = log.child({ executionId });
+    const elog = new ExecutionLog(log, executionId);
     for (let attempt = 0; ; attempt++) {
       try {
         const outcome = await decideAndCommit(executionId, group, elog, attempt === 0);
@@ -292,14 +292,14 @@ export function createOrchestrator(options: OrchestratorOptions) {
           // a state that changes), then parked so it cannot block its execution forever.
           const poison = group[err.commandIndex];
           if (poison && poison.msg.info.deliveryCount >= MAX_DECISION_ATTEMPTS) {
-            elog.error({ err, kind: poison.command.kind?.$case }, "command cannot be applied; parked");
+            elog.log.error({ err, kind: poison.command.kind?.$case }, "command cannot be applied; parked");
             void park(poison.msg, err.cause ?? err);
             poison.settled?.("parked");
             for (const q of group) if (q !== poison) handBack(q, 100, "not decided");
             return;
           }
         }
-        elog.warn({ err, commands: group.length }, "transition failed; commands will be redelivered");
+        elog.log.warn({ err, commands: group.length }, "transition failed; commands will be redelivered");
         // Redelivery later retries the whole group; NAK with a delay avoids a hot loop.
         for (const q of group) handBack(q, 1000, "not decided");
         return;
@@ -312,7 +312,7 @@ export function createOrchestrator(options: OrchestratorOptions) {
    * stream goes back with a growing delay (parked once it has been tried for long), a malformed
    * one is parked. Nothing valid is acknowledged as changing nothing unless that was proven.
    */
-  function settle(group: Queued[], outcome: Extract<Decided, { kind: "done" }>, elog: Logger): void {
+  function settle(group: Queued[], outcome: Extract<Decided, { kind: "done" }>, elog: ExecutionLog): void {
     for (const [index, q] of group.entries()) {
       const { msg, command } = q;
       const malformed = outcome.malformed.get(index);
@@ -329,11 +329,11 @@ export function createOrchestrator(options: OrchestratorOptions) {
           const reason =
             `command ${command.kind?.$case ?? "?"} refers to event ${proven} of execution ` +
             `"${command.executionId}", which no snapshot had after ${deliveries} deliveries`;
-          elog.error({ kind: command.kind?.$case, deliveries, provenEventId: proven }, "command parked");
+          elog.log.error({ kind: command.kind?.$case, deliveries, provenEventId: proven }, "command parked");
           void park(msg, new Error(reason));
           q.settled?.("parked");
         } else {
-          elog.warn(
+          elog.log.warn(
             { kind: command.kind?.$case, deliveries, provenEventId: proven },
             "command judged on a snapshot behind the stream; retrying it",
           );
@@ -349,7 +349,7 @@ export function createOrchestrator(options: OrchestratorOptions) {
   async function decideAndCommit(
     executionId: string,
     group: Queued[],
-    elog: Logger,
+    elog: ExecutionLog,
     firstAttempt: boolean,
   ): Promise<Decided> {
     // Guesses that spare a load, made on the first attempt only (after a conflict the guess has
@@ -362,11 +362,7 @@ export function createOrchestrator(options: OrchestratorOptions) {
       snapshots.get(executionId) ?? (firstAttempt ? carriedStartSnapshot(executionId, group) : undefined);
     const snapshot = cached ?? (assumeNew ? undefined : await state.load(executionId));
     // Every later line about this execution names its workflow and the state it was in.
-    // (`state` is always bound from a snapshot: its absence says nothing was bound yet.)
-    if (snapshot && elog.bindings()["state"] === undefined) {
-      const { executionId: _bound, ...fields } = snapshotLogFields(snapshot);
-      elog.setBindings(fields);
-    }
+    if (snapshot) elog.name(snapshot);
     const completed = await Promise.all(group.map((q) => completeChildBegin(q.command, snapshot)));
     const commands = completed.map((c) => c.command);
     const behind = new Set<number>();
