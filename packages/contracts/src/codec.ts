@@ -2,6 +2,7 @@
  * Encoding and decoding of protobuf messages on NATS. Decoding never throws anything but
  * DecodeError, so a malformed message is one catch away from the dead-letter subject.
  */
+import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 
 /** The part of a ts-proto generated message object the codec needs. */
 export interface MessageType<T> {
@@ -40,4 +41,27 @@ export function decode<T>(type: MessageType<T>, typeName: string, bytes: Uint8Ar
   } catch (err) {
     throw new DecodeError(typeName, subject, { cause: err });
   }
+}
+
+/**
+ * The bytes of the embedded message in field `fieldNumber` of an encoded message, as a view into
+ * `bytes` (no copy), when the field occurs exactly once; otherwise undefined (absent, or repeated:
+ * decoders differ on that, the protobuf specification merges the occurrences and ts-proto keeps
+ * the last, so only a fresh encoding of the decoded message is sure to be what was checked). For a
+ * receiver that checks the decoded message and passes the embedded one on unchanged: it need not
+ * encode it again. Call it on bytes that decoded without error.
+ */
+export function embeddedMessageBytes(bytes: Uint8Array, fieldNumber: number): Uint8Array | undefined {
+  const reader = new BinaryReader(bytes);
+  let found: Uint8Array | undefined;
+  while (reader.pos < reader.len) {
+    const [field, wireType] = reader.tag();
+    if (field === fieldNumber && wireType === WireType.LengthDelimited) {
+      if (found !== undefined) return undefined;
+      found = reader.bytes();
+    } else {
+      reader.skip(wireType, field);
+    }
+  }
+  return found;
 }

@@ -52,7 +52,7 @@ export {
   DEFAULT_TASK_ACK_WAIT_MS,
 } from "./resources";
 export type { ResourceOptions } from "./resources";
-export { encode, decode, DecodeError } from "./codec";
+export { encode, decode, DecodeError, embeddedMessageBytes } from "./codec";
 export type { MessageType } from "./codec";
 export {
   toTaskFailure,

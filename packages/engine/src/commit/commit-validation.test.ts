@@ -29,6 +29,26 @@ describe("parseCommitRequest", () => {
     expect(result.commit.snapshot.lastEventId).toBe(2);
   });
 
+  it("appends the batch's own bytes from inside the request, without encoding it again", () => {
+    const data = encode(CommitRequest, first);
+    const result = parseCommitRequest(data, subject, limits);
+    if (!result.ok) throw new Error(result.reason);
+    const bytes = result.commit.batchBytes;
+    // A view into the request's bytes, not a fresh encoding.
+    expect(bytes.buffer).toBe(data.buffer);
+    expect(Buffer.from(bytes)).toEqual(Buffer.from(encode(EventBatch, first.batch!)));
+  });
+
+  it("encodes the batch again when the request carries it twice (the decoded one is what was checked)", () => {
+    const other = makeBatch("exec-1", 1, 1);
+    const head = encode(CommitRequest, { ...first, batch: other });
+    const tail = encode(CommitRequest, { batch: first.batch, expectedLastEventSeq: 0, snapshot: undefined });
+    const result = parseCommitRequest(Buffer.concat([head, tail]), subject, limits);
+    if (!result.ok) throw new Error(result.reason);
+    expect(EventBatch.decode(result.commit.batchBytes)).toEqual(result.commit.batch);
+    expect(result.commit.lastEventId).toBe(2);
+  });
+
   it("accepts a later batch expecting a sequence above 0", () => {
     const previous = { ...first.snapshot!, lastEventSeq: 7 };
     const result = parse(commitRequest(previous, makeBatch("exec-1", 3, 4)));

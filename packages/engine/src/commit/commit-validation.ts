@@ -8,6 +8,7 @@ import {
   EventBatch,
   ExecutionSnapshot,
   decode,
+  embeddedMessageBytes,
   encode,
 } from "@jetflow/contracts";
 import { isExecutionId } from "../model";
@@ -41,6 +42,8 @@ const LARGEST_SEQ = Number.MAX_SAFE_INTEGER;
  * 8-byte varint where the request may have had nothing.
  */
 const LARGEST_SEQ_BYTES = 10;
+/** `CommitRequest.batch`'s field number (proto/jetflow/v1/engine.proto). */
+const COMMIT_REQUEST_BATCH_FIELD = 1;
 
 /**
  * Decodes and checks a CommitRequest received on `subject`: it has a batch with at least one event,
@@ -69,7 +72,9 @@ export function parseCommitRequest(
     commit: {
       executionId: batch.executionId,
       batch,
-      batchBytes: encode(EventBatch, batch),
+      // Appended as the orchestrator encoded it: the batch's bytes inside the request, checked
+      // above through their decoding. Encoded again only if the field was split (never by us).
+      batchBytes: embeddedMessageBytes(data, COMMIT_REQUEST_BATCH_FIELD) ?? encode(EventBatch, batch),
       firstEventId: events[0]?.eventId ?? 0,
       lastEventId: events[events.length - 1]?.eventId ?? 0,
       expectedLastEventSeq: request.expectedLastEventSeq,
