@@ -182,7 +182,7 @@ it("hands the messages of one delivery to the handler in one run, so their publi
     maxInFlight: 50,
     log: recordingLogger().log,
     handle: (msg) => {
-      if (inRun) runs[runs.length - 1]++;
+      if (inRun) runs.push((runs.pop() ?? 0) + 1);
       else {
         runs.push(1);
         inRun = true;
