@@ -119,14 +119,15 @@ export function createCommitter({ js, jsm, store, stats, log }: CommitterOptions
     }
     if (ack.duplicate) stats.duplicates += 1;
     const snapshot: ExecutionSnapshot = { ...c.snapshot, lastEventSeq: ack.seq };
-    if (store.mayDefer(id, snapshot)) {
+    // A first batch that was not a duplicate began the execution here: its entry cannot exist yet.
+    const began = c.firstEventId === 1 && !ack.duplicate;
+    if (store.mayDefer(id, snapshot, began)) {
       // A running execution's snapshot close enough behind: the batch is the truth, and a load
       // folds it (docs/architecture.md, "The snapshot is a projection").
       stats.snapshotsDeferred += 1;
     } else {
       try {
-        // A first batch that was not a duplicate created the execution: its entry cannot exist yet.
-        const fallback = c.firstEventId === 1 && !ack.duplicate ? "absent" : "unknown";
+        const fallback = began ? "absent" : "unknown";
         const outcome = await store.putMonotonic(id, snapshot, { kind: fallback });
         if (!outcome.written) {
           stats.snapshotsKept += 1;

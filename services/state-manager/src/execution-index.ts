@@ -101,7 +101,7 @@ export function createExecutionIndex({ kv, cache, log }: ExecutionIndexOptions):
 export function withExecutionIndex(store: SnapshotStore, index: ExecutionIndex): SnapshotStore {
   return {
     read: (executionId) => store.read(executionId),
-    mayDefer: (executionId, snapshot) => store.mayDefer(executionId, snapshot),
+    mayDefer: (executionId, snapshot, began) => store.mayDefer(executionId, snapshot, began),
     async putMonotonic(executionId, snapshot, fallback) {
       await index.update(snapshot);
       return store.putMonotonic(executionId, snapshot, fallback);

@@ -10,14 +10,20 @@ import type { KV } from "@nats-io/kv";
 import type { Logger } from "pino";
 import { SnapshotWriteError, isWrongLastSequence } from "./errors";
 import type { LruCache } from "@jetflow/service-runtime";
-import { MAX_PUT_ATTEMPTS, mayDeferSnapshot, nextPutStep } from "./monotonic-put";
+import { MAX_PUT_ATTEMPTS, NOTHING_STORED, mayDeferSnapshot, nextPutStep } from "./monotonic-put";
 import type { KnownEntry, StoredSnapshotFacts } from "./monotonic-put";
 
-/** What the cache remembers of an execution's KV entry. */
+/**
+ * What the cache remembers of an execution's KV entry. Revision 0 (KV revisions start at 1): no
+ * entry yet, a child whose first snapshot was deferred ({@link NOTHING_STORED}).
+ */
 export interface CachedVersion extends StoredSnapshotFacts {
   revision: number;
   lastEventSeq: number;
 }
+
+/** The cache's record of a child whose first snapshot was deferred. */
+const NOTHING_STORED_VERSION: CachedVersion = { revision: 0, lastEventSeq: 0, ...NOTHING_STORED };
 
 /** A read of one execution's KV entry. */
 export interface SnapshotRead {
@@ -57,9 +63,11 @@ export interface SnapshotStore {
   putMonotonic(executionId: string, snapshot: ExecutionSnapshot, fallback: KnownEntry): Promise<PutOutcome>;
   /**
    * Whether a commit may leave `snapshot` unwritten (`mayDeferSnapshot`), judged on what this
-   * process knows it stored last; nothing known: no.
+   * process knows it stored last; nothing known: no, except for a Map or Parallel child whose
+   * first batch this commit appended (`began`), which has nothing stored yet. Deferring that
+   * first snapshot is remembered, so the child's first write creates the entry without a read.
    */
-  mayDefer(executionId: string, snapshot: ExecutionSnapshot): boolean;
+  mayDefer(executionId: string, snapshot: ExecutionSnapshot, began: boolean): boolean;
 }
 
 /** Creates the snapshot store over an opened `jetflow_instances` bucket. */
@@ -112,7 +120,12 @@ export function createSnapshotStore({
     fallback: KnownEntry,
   ): Promise<PutOutcome> {
     const cached = cache.get(executionId);
-    let known: KnownEntry = cached ? { kind: "present", ...cached } : fallback;
+    let known: KnownEntry =
+      cached === undefined
+        ? fallback
+        : cached.revision === 0
+          ? { kind: "absent" }
+          : { kind: "present", revision: cached.revision, lastEventSeq: cached.lastEventSeq };
     let bytes: Uint8Array | undefined;
     let attempts = 0;
     for (;;) {
@@ -142,8 +155,13 @@ export function createSnapshotStore({
     }
   }
 
-  function mayDefer(executionId: string, snapshot: ExecutionSnapshot): boolean {
-    return mayDeferSnapshot(snapshot, cache.get(executionId), snapshotEveryEvents);
+  function mayDefer(executionId: string, snapshot: ExecutionSnapshot, began: boolean): boolean {
+    const cached = cache.get(executionId);
+    const beganChild = cached === undefined && began && snapshot.parent !== undefined;
+    const stored = beganChild ? NOTHING_STORED : cached;
+    const defer = mayDeferSnapshot(snapshot, stored, snapshotEveryEvents);
+    if (defer && beganChild) cache.set(executionId, NOTHING_STORED_VERSION);
+    return defer;
   }
 
   return { read, putMonotonic, mayDefer };

@@ -1,5 +1,5 @@
 import { ExecutionStatus } from "@jetflow/contracts";
-import { mayDeferSnapshot, nextPutStep } from "./monotonic-put";
+import { NOTHING_STORED, mayDeferSnapshot, nextPutStep } from "./monotonic-put";
 
 describe("nextPutStep", () => {
   it("reads the entry when nothing is known about it", () => {
@@ -56,6 +56,15 @@ describe("mayDeferSnapshot", () => {
   it("writes when nothing is known of the stored snapshot, or when deferral is off", () => {
     expect(mayDeferSnapshot(at(11), undefined, 8)).toBe(false);
     expect(mayDeferSnapshot(at(11), stored, 0)).toBe(false);
+  });
+
+  it("judges a child with nothing stored yet like one stored at event 0", () => {
+    expect(mayDeferSnapshot(at(3), NOTHING_STORED, 8)).toBe(true);
+    expect(mayDeferSnapshot(at(8), NOTHING_STORED, 8)).toBe(false);
+    expect(mayDeferSnapshot(at(3, ExecutionStatus.EXECUTION_STATUS_SUCCEEDED), NOTHING_STORED, 8)).toBe(
+      false,
+    );
+    expect(mayDeferSnapshot(at(3), NOTHING_STORED, 0)).toBe(false);
   });
 
   it("writes an ended execution, and any change of status or redrive count", () => {

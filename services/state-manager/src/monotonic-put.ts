@@ -57,12 +57,26 @@ export interface StoredSnapshotFacts {
 }
 
 /**
+ * What is stored for a Map or Parallel child whose first batch this process appended: nothing
+ * yet. A child has no execution index entry, and no reader but a load (which folds its history)
+ * looks for it while it runs, so its first snapshot may wait like any other running one; the
+ * first written is the one `everyEvents` in, or its end. A top-level execution's first snapshot is
+ * always written: its index entry is written with it, and the execution list shows it at once.
+ */
+export const NOTHING_STORED: StoredSnapshotFacts = {
+  lastEventId: 0,
+  status: ExecutionStatus.EXECUTION_STATUS_RUNNING,
+  redriveCount: 0,
+};
+
+/**
  * Whether the snapshot of a commit may be left unwritten: the stored one stays behind the history
  * and a load folds the batches after it (docs/architecture.md, "The snapshot is a projection").
  * Only while the execution runs on, with the same status and redrive count as the stored snapshot
  * (the execution index and every reader of finished executions need those written), and while the
  * stored snapshot is fewer than `everyEvents` events behind. `stored` undefined (nothing known of
- * the stored entry, or a new execution) and `everyEvents` 0 always write. Pure.
+ * the stored entry, or a new execution) and `everyEvents` 0 always write; a Map or Parallel child
+ * whose history this process began is judged against {@link NOTHING_STORED}. Pure.
  */
 export function mayDeferSnapshot(
   snapshot: StoredSnapshotFacts,

@@ -516,6 +516,58 @@ describe("state-manager with snapshot writes deferred (STATE_SNAPSHOT_EVERY_EVEN
     expect((await storedSnapshot(dkv, id))?.snapshot).toEqual(last);
   });
 
+  /** The batches of a Map child of a made-up parent: events 1-3, 4-5, and its end at 6. */
+  function childBatches(id: string): EventBatch[] {
+    const first = makeBatch(id, 1, 3);
+    const started = first.events[0]?.details;
+    if (started?.$case !== "executionStarted") throw new Error("the first event starts the execution");
+    started.value.parent = {
+      executionId: uniqueName("parent"),
+      stateName: "Each",
+      index: 0,
+      entryEventId: 5,
+      redriveCount: 0,
+    };
+    const end: EventBatch = {
+      executionId: id,
+      parent: undefined,
+      events: [
+        {
+          eventId: 6,
+          executionId: id,
+          timestamp: new Date(),
+          stateName: "",
+          details: { $case: "executionSucceeded", value: { outputJson: "{}" } },
+        },
+      ],
+    };
+    return [first, makeBatch(id, 4, 2), end];
+  }
+
+  it("leaves a Map child's first snapshot unwritten too, and writes the child when it ends", async () => {
+    const id = `${uniqueName("exec")}_0`;
+    const [first, second, end] = childBatches(id);
+    const before = deferring!.stateManager.stats().snapshotsDeferred;
+    const running = await commitAll([first!, second!]);
+    expect(deferring!.stateManager.stats().snapshotsDeferred - before).toBe(2);
+    // No entry at all while it runs (a top-level execution's first snapshot is always written).
+    expect(await storedSnapshot(dkv, id)).toBeUndefined();
+    const request = commitRequest(running, end!);
+    const ok = await commitOk(dnc, request);
+    const last = { ...request.snapshot!, lastEventSeq: ok.eventSeq };
+    expect(last.status).toBe(ExecutionStatus.EXECUTION_STATUS_SUCCEEDED);
+    expect((await storedSnapshot(dkv, id))?.snapshot).toEqual(last);
+  });
+
+  it("answers the load of a running child with nothing stored from its history, and stores it", async () => {
+    const id = `${uniqueName("exec")}_0`;
+    const [first, second] = childBatches(id);
+    const running = await commitAll([first!, second!]);
+    expect(await storedSnapshot(dkv, id)).toBeUndefined();
+    expect((await load(dnc, id)).snapshot).toEqual(running);
+    expect((await storedSnapshot(dkv, id))?.snapshot).toEqual(running);
+  });
+
   it("always writes the snapshot of an execution that ended", async () => {
     const id = uniqueName("exec");
     const succeeded: EventBatch = {
