@@ -83,29 +83,32 @@ export function lazyChild(log: Logger, bindings: () => Record<string, unknown>):
  * case, makes no child at all.
  */
 export class ExecutionLog {
-  private fields: ExecutionLogFields;
   private child: Logger | undefined;
-  private named = false;
+  /** What {@link name} took from a snapshot; turned into log fields only for a line. */
+  private named: ExecutionLogContext | undefined;
 
   constructor(
     private readonly parent: Logger,
-    executionId: string,
-  ) {
-    this.fields = { executionId };
-  }
+    private readonly executionId: string,
+  ) {}
 
   /** Names the workflow, state and trace of the first snapshot given; later ones change nothing. */
-  name(snapshot: Pick<ExecutionSnapshot, "executionId" | "workflowName" | "active" | "traceParent">): void {
+  name(snapshot: Pick<ExecutionSnapshot, "workflowName" | "active" | "traceParent">): void {
     if (this.named) return;
-    this.named = true;
-    const { executionId: _bound, ...named } = snapshotLogFields(snapshot);
-    if (this.child) this.child.setBindings(named);
-    else this.fields = { ...this.fields, ...named };
+    this.named = {
+      workflowName: snapshot.workflowName,
+      stateName: snapshot.active?.name ?? "",
+      traceParent: snapshot.traceParent,
+    };
+    // A line was written before the snapshot was known: the child names them from now on.
+    if (this.child) this.child.setBindings(executionLogFields(this.named));
   }
 
   /** The logger to write with (made on first use). */
   get log(): Logger {
-    return (this.child ??= this.parent.child(this.fields));
+    return (this.child ??= this.parent.child(
+      executionLogFields({ ...this.named, executionId: this.executionId }),
+    ));
   }
 
   /** Writes a debug line, without making the child when debug lines are off. */
