@@ -1,4 +1,5 @@
 import { ExecutionLog, executionLogFields, lazyChild, snapshotLogFields } from "./logger";
+import { ExecutionSnapshot } from "@jetflow/contracts";
 import pino from "pino";
 
 const TRACE_PARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
@@ -57,12 +58,12 @@ describe("lazyChild", () => {
 });
 
 describe("ExecutionLog", () => {
-  const snapshot = {
+  const snapshot = ExecutionSnapshot.fromPartial({
     executionId: "e-1",
     workflowName: "orders",
     active: { name: "Charge" },
     traceParent: TRACE_PARENT,
-  } as Parameters<ExecutionLog["name"]>[0];
+  });
 
   function recording(level: string): { log: pino.Logger; lines: Record<string, unknown>[] } {
     const lines: Record<string, unknown>[] = [];
@@ -84,10 +85,10 @@ describe("ExecutionLog", () => {
     const elog = new ExecutionLog(log, "e-1");
     elog.log.info("before any snapshot");
     elog.name(snapshot);
-    elog.name({ ...snapshot, workflowName: "other", active: { name: "Ship" } } as typeof snapshot);
+    elog.name(ExecutionSnapshot.fromPartial({ workflowName: "other", active: { name: "Ship" } }));
     elog.debug({ n: 2 }, "after");
     const fresh = new ExecutionLog(log, "e-2");
-    fresh.name({ ...snapshot, executionId: "e-2" });
+    fresh.name(snapshot);
     fresh.log.warn("named before the first line");
     expect(lines.map((l) => [l["executionId"], l["workflow"], l["state"], l["traceId"], l["msg"]])).toEqual([
       ["e-1", undefined, undefined, undefined, "before any snapshot"],
