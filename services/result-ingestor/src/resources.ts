@@ -1,11 +1,4 @@
-import {
-  bucketConfigs,
-  buckets,
-  ensureStream,
-  isApiError,
-  openOrCreateBucket,
-  streamConfigs,
-} from "@jetflow/contracts";
+import { bucketConfigs, buckets, ensureStream, openOrCreateBucket, streamConfigs } from "@jetflow/contracts";
 import type { ResourceOptions } from "@jetflow/contracts";
 import type { JetStreamManager } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
@@ -26,5 +19,3 @@ export async function ensureResources(
   await ensureStream(jsm, streamConfigs.results(o));
   return openOrCreateBucket(nc, buckets.heartbeats, bucketConfigs.heartbeats(o));
 }
-
-export { isApiError };
