@@ -97,8 +97,11 @@ stop_one() {
 
 stop_all() {
   local status=$1 clean=0 i
-  trap - EXIT TERM
-  trap '' INT HUP # a second Ctrl-C or hang-up must not interrupt the orderly stop
+  trap - EXIT
+  # A second Ctrl-C, hang-up or SIGTERM (a supervisor repeating itself, `timeout` passing its own
+  # on) must not interrupt the orderly stop: killed mid-way, the script left the services running.
+  # The stop is bounded anyway: stop_one kills whatever has not stopped within 20 s.
+  trap '' INT HUP TERM
   # The orderly stop goes on whatever fails on the way (a write to a closed terminal included).
   set +e
   stopping=1

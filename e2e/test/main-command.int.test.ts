@@ -2,7 +2,8 @@
  * The README's main command, `./scripts/start.sh`, from a clean clone of the committed tree: it
  * installs, builds, starts nats-server, the services and the example worker, runs the order
  * fulfilment example to success, serves the web console at the address it prints, and stops
- * everything on Ctrl-C; started again, it still has the execution (JetStream data in .jetflow/nats).
+ * everything on Ctrl-C (or on SIGTERM, even repeated); started again, it still has the execution
+ * (JetStream data in .jetflow/nats).
  */
 import { execFileSync, spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
@@ -219,3 +220,18 @@ it("stops everything when its terminal is closed, and never runs two nats-server
   for (const pid of seenPids) if (alive(pid)) process.kill(pid, "SIGKILL");
   await waitFor(() => [...seenPids].every((pid) => !alive(pid)), { message: "the leftovers to exit" });
 }, 400_000);
+
+it("finishes its orderly stop when told to stop twice", async () => {
+  const run = start({ JETFLOW_EXAMPLE: "none" });
+  await waitForOutput(run, /==> jetflow is running\. Press Ctrl-C to stop\./, 120_000);
+  const scriptPid = run.child.pid as number;
+  process.kill(scriptPid, "SIGTERM");
+  await waitFor(() => run.output().includes("==> stopping\n"), { timeoutMs: 30_000, intervalMs: 10 });
+  // A supervisor repeating itself: the second SIGTERM arrives while the services are stopping.
+  expect(alive(scriptPid)).toBe(true);
+  process.kill(scriptPid, "SIGTERM");
+  expect(await run.exit).toBe(0);
+  running = undefined;
+  expect(run.output()).toMatch(/==> stopping\n==> stopped cleanly/);
+  expect([...seenPids].filter(alive)).toEqual([]);
+}, 200_000);
