@@ -57,6 +57,11 @@ export interface BenchConfig {
    * give it; undefined: Node's default, sized from the machine's memory.
    */
   serviceHeapMb: number | undefined;
+  /**
+   * nats-server's soft memory limit in MiB (`GOMEMLIMIT`), as the manifests give it under the
+   * container's limit; undefined: none, Go's heap grows to twice its live data.
+   */
+  serverMemoryMib: number | undefined;
 }
 
 /** Thrown for bad flags or environment; `problems` has one line per bad value. */
@@ -85,6 +90,8 @@ export const USAGE = `usage: pnpm bench [options]
                             arms a timeout timer (BENCH_TASK_TIMEOUT_S; default 0: none)
   --service-heap <mb>       start the services with --max-old-space-size=<mb>, as deploy/k8s does (384)
                             (BENCH_SERVICE_HEAP_MB; default: Node's own limit, from the machine's memory)
+  --server-memory <mib>     start nats-server with GOMEMLIMIT=<mib>MiB, as deploy/k8s does (90% of its
+                            limit) (BENCH_SERVER_MEMORY_MIB; default: none)
   --help                    this text
 `;
 
@@ -145,6 +152,7 @@ export function loadBenchConfig(
         timeout: { type: "string" },
         "task-timeout": { type: "string" },
         "service-heap": { type: "string" },
+        "server-memory": { type: "string" },
         help: { type: "boolean" },
       },
       strict: true,
@@ -201,6 +209,10 @@ export function loadBenchConfig(
     pick("service-heap", "BENCH_SERVICE_HEAP_MB")[1] === undefined
       ? undefined
       : number("service-heap", "BENCH_SERVICE_HEAP_MB", 0, true, 64);
+  const serverMemoryMib =
+    pick("server-memory", "BENCH_SERVER_MEMORY_MIB")[1] === undefined
+      ? undefined
+      : number("server-memory", "BENCH_SERVER_MEMORY_MIB", 0, true, 64);
   const [, outRaw] = pick("out", "BENCH_OUT");
   if (problems.length > 0) throw new BenchConfigError(problems);
   return {
@@ -216,5 +228,6 @@ export function loadBenchConfig(
     workloadTimeoutMs: timeoutS * 1000,
     taskTimeoutSeconds,
     serviceHeapMb,
+    serverMemoryMib,
   };
 }

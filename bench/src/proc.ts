@@ -82,3 +82,10 @@ export function loadAverages(): [number, number, number] {
   const [a = 0, b = 0, c = 0] = loadavg();
   return [a, b, c];
 }
+
+/** The value of variable `name` in the environment process `pid` started with, if set. */
+export function environmentValue(pid: number, name: string): string | undefined {
+  const environ = read(`/proc/${pid}/environ`);
+  const entry = environ?.split("\0").find((line) => line.startsWith(`${name}=`));
+  return entry?.slice(name.length + 1);
+}

@@ -71,6 +71,8 @@ export interface BenchResult {
     floor: boolean;
     /** The services' `--max-old-space-size` in MB; absent: Node's default. */
     serviceHeapMb?: number;
+    /** nats-server's `GOMEMLIMIT` as read back from its environment; absent: none was asked for. */
+    serverGoMemLimit?: string;
   };
   workloads: WorkloadResult[];
   profiles: ProfileSummary[];
@@ -405,6 +407,11 @@ export function renderReport(result: BenchResult, jsonFile: string): string {
       result.settings.serviceHeapMb === undefined
         ? "Node's default limit (from the machine's memory)"
         : `--max-old-space-size=${result.settings.serviceHeapMb} (as deploy/k8s)`
+    }`,
+    `nats-server's memory: ${
+      result.settings.serverGoMemLimit === undefined
+        ? "no GOMEMLIMIT (Go's heap grows to twice its live data)"
+        : `GOMEMLIMIT=${result.settings.serverGoMemLimit} (as deploy/k8s)`
     }`,
     "",
     renderFigures(result),

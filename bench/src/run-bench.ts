@@ -20,7 +20,7 @@ import { nowMs, toFigures } from "./figures";
 import type { ExecutionTiming, RunFigures } from "./figures";
 import { Floor } from "./floor";
 import { floor as floorNames } from "./floor-resources";
-import { loadAverages } from "./proc";
+import { environmentValue, loadAverages } from "./proc";
 import { summariseProfiles } from "./profile";
 import { NOOP_ACTIVITY } from "./workflows";
 import type { ProfileSummary } from "./profile";
@@ -222,7 +222,12 @@ export async function runBench(
     ? { OTEL_EXPORTER_OTLP_ENDPOINT: process.env.OTEL_EXPORTER_OTLP_ENDPOINT }
     : {};
   progress("starting nats-server and the five services");
-  const engine: Engine = await startEngine({ env: { LOG_LEVEL: "info", ...serviceEnv, ...tracingEnv } });
+  const engine: Engine = await startEngine({
+    env: { LOG_LEVEL: "info", ...serviceEnv, ...tracingEnv },
+    ...(config.serverMemoryMib === undefined
+      ? {}
+      : { natsServerEnv: { GOMEMLIMIT: `${config.serverMemoryMib}MiB` } }),
+  });
   const pidNames = new Map<number, string>();
   const workers: ManagedProcess[] = [];
   const floorWorkers: ManagedProcess[] = [];
@@ -232,6 +237,7 @@ export async function runBench(
   const problems: string[] = [];
   const workloads: WorkloadResult[] = [];
   let natsVersion = "unknown";
+  let serverGoMemLimit: string | undefined;
   let completed = false;
   // An abort (SIGINT, SIGTERM) ends the run where it is; the finally below stops every process.
   const aborted = new Promise<never>((_, reject) => {
@@ -271,6 +277,15 @@ export async function runBench(
     for (const w of workers) if (w.pid !== undefined) pidNames.set(w.pid, "worker");
 
     const natsPid = engine.nats.pid;
+    // Read back, so that the report says what the server really ran with.
+    if (config.serverMemoryMib !== undefined && natsPid !== undefined) {
+      serverGoMemLimit = environmentValue(natsPid, "GOMEMLIMIT");
+      if (serverGoMemLimit !== `${config.serverMemoryMib}MiB`) {
+        problems.push(
+          `nats-server runs with GOMEMLIMIT=${serverGoMemLimit ?? "(unset)"}, not the one asked for`,
+        );
+      }
+    }
     const natsWatched: Watched[] = natsPid === undefined ? [] : [{ name: "nats-server", pid: natsPid }];
     const engineProcesses: Watched[] = [
       ...SERVICE_NAMES.flatMap((name) =>
@@ -403,6 +418,7 @@ export async function runBench(
       profile: config.profile,
       floor: !config.skipFloor,
       ...(config.serviceHeapMb === undefined ? {} : { serviceHeapMb: config.serviceHeapMb }),
+      ...(serverGoMemLimit === undefined ? {} : { serverGoMemLimit }),
     },
     workloads,
     profiles,

@@ -23,11 +23,15 @@ afterAll(async () => {
   rmSync(outDir, { recursive: true, force: true });
 });
 
-it("runs every workload at a tiny size with every execution succeeding, the services' heap capped", async () => {
+it("runs every workload at a tiny size with every execution succeeding, the services' and the server's memory capped", async () => {
   const child = spawn(
     process.execPath,
-    // The services run with the heap limit of the Kubernetes manifests, as `--service-heap` gives.
-    [resolve(__dirname, "../dist/main.js"), "--scale", "0.005", "--service-heap", "384", "--out", outDir],
+    // The services and nats-server run with the memory limits of the Kubernetes manifests, as
+    // `--service-heap` and `--server-memory` give them.
+    [
+      resolve(__dirname, "../dist/main.js"),
+      ...["--scale", "0.005", "--service-heap", "384", "--server-memory", "900", "--out", outDir],
+    ],
     { env: { PATH: process.env.PATH }, stdio: ["ignore", "pipe", "pipe"] },
   );
   bench = child;
@@ -53,5 +57,8 @@ it("runs every workload at a tiny size with every execution succeeding, the serv
   expect(result.problems).toEqual([]);
   expect(result.settings.serviceHeapMb).toBe(384);
   expect(output).toContain("services' heap: --max-old-space-size=384");
+  // Read back from the server's own environment by the benchmark.
+  expect(result.settings.serverGoMemLimit).toBe("900MiB");
+  expect(output).toContain("nats-server's memory: GOMEMLIMIT=900MiB");
   expect(output).toContain("engine/floor");
 });

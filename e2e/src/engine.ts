@@ -142,6 +142,11 @@ export interface EngineOptions {
    */
   nats?: NatsServer | NatsCluster;
   /**
+   * Variables for the environment of the server this engine starts (not of a given `nats`), e.g.
+   * `{ GOMEMLIMIT: "240MiB" }`. Default none.
+   */
+  natsServerEnv?: Record<string, string>;
+  /**
    * Give every service process its own `HEALTH_PORT` on 127.0.0.1 (see `ManagedProcess.healthPort`).
    * Default false.
    */
@@ -184,7 +189,11 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
   const logDir = mkdtempSync(join(tmpdir(), "jetflow-e2e-"));
   const external = options.nats;
   const nats =
-    external === undefined ? await startNatsServer() : isCluster(external) ? external.servers[0] : external;
+    external === undefined
+      ? await startNatsServer({ serverEnv: options.natsServerEnv })
+      : isCluster(external)
+        ? external.servers[0]
+        : external;
   if (nats === undefined) throw new Error("startEngine: the given cluster has no nodes");
   const natsUrl = external !== undefined && isCluster(external) ? external.urls.join(",") : nats.url;
   const gateways = options.replicas?.["api-gateway"] ?? 1;

@@ -36,6 +36,11 @@ export interface StartNatsServerOptions {
   stopTimeoutMs?: number;
   /** Where `NATS_SERVER_BIN` and `PATH` are looked up. Default `process.env`. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Variables set in the server's own environment over this process's, e.g. `{ GOMEMLIMIT: "240MiB" }`
+   * to bound the Go heap as the Kubernetes manifests do. Default none.
+   */
+  serverEnv?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -55,6 +60,7 @@ export async function startNatsServer(options: StartNatsServerOptions = {}): Pro
   const storeDir = join(dir, "store");
   const server = new ServerProcess({
     bin,
+    env: options.serverEnv,
     name,
     dir,
     storeDir,

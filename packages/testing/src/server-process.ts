@@ -16,6 +16,8 @@ export interface ServerProcessSpec {
    * Default none.
    */
   wrapper?: readonly string[];
+  /** Variables set in the server's environment over the caller's own, e.g. `GOMEMLIMIT`. Default none. */
+  env?: Readonly<Record<string, string>>;
   /** The address the client listener binds, used in `url`. Default `127.0.0.1`. */
   host?: string;
   /** `server_name`. */
@@ -193,6 +195,7 @@ export class ServerProcess implements NatsServer {
       const [command, ...args] = [...(this.spec.wrapper ?? []), this.spec.bin, "-c", this.configFile];
       child = spawn(command as string, args, {
         cwd: this.spec.dir,
+        env: this.spec.env === undefined ? process.env : { ...process.env, ...this.spec.env },
         stdio: ["ignore", log.fd, log.fd],
       });
     } finally {
