@@ -3,7 +3,7 @@
  * snapshot's last event id, and the snapshot they fold into (kept current after each event, so
  * the next decision step sees its predecessors' effect).
  */
-import { applyEventsInPlace, deepCopy } from "../model";
+import { applyEventsInPlace, copyForFold } from "../model";
 import type { EventBatch, ExecutionSnapshot, HistoryEvent, ParentRef } from "@jetflow/contracts";
 
 /** The `details` of a HistoryEvent: which event and its fields. */
@@ -19,8 +19,8 @@ export class Transition {
     private readonly now: Date,
   ) {
     // Our own copy, folded event by event: the caller's snapshot (often the cache's) stays intact
-    // if this transition is never committed.
-    this.current = initial ? deepCopy(initial) : undefined;
+    // if this transition is never committed, or is decided again after a need.
+    this.current = initial ? copyForFold(initial) : undefined;
   }
 
   /** The snapshot after every event emitted so far (undefined before ExecutionStarted). */

@@ -1,7 +1,28 @@
-import { ExecutionStatus } from "@jetflow/contracts";
-import type { EventBatch, HistoryEvent } from "@jetflow/contracts";
+import {
+  ChildrenRedriven,
+  ExecutionFailed,
+  ExecutionRedriven,
+  ExecutionStarted,
+  ExecutionStatus,
+  ExecutionSucceeded,
+  HistoryEvent,
+  MapFailed,
+  MapIterationFailed,
+  MapIterationStarted,
+  MapIterationSucceeded,
+  MapStarted,
+  MapSucceeded,
+  StateEntered,
+  StateExited,
+  TaskFailed,
+  TaskRetryScheduled,
+  TaskScheduled,
+  WaitStarted,
+} from "@jetflow/contracts";
+import type { EventBatch, ExecutionSnapshot } from "@jetflow/contracts";
+import { deepFreeze } from "../test-support/deep-freeze";
 import { makeBatch, makeEvent } from "../test-support/history-builders";
-import { EventSequenceError, evolve, replay } from "./evolve";
+import { EventSequenceError, copyForFold, evolve, replay } from "./evolve";
 
 const EXEC = "exec-evolve";
 
@@ -108,5 +129,80 @@ describe("replay", () => {
 
   it("is undefined for an empty history", () => {
     expect(replay([])).toBeUndefined();
+  });
+});
+
+describe("copyForFold", () => {
+  type Details = NonNullable<HistoryEvent["details"]>;
+  const withId = (eventId: number, details: Details): HistoryEvent =>
+    HistoryEvent.fromPartial({
+      eventId,
+      executionId: EXEC,
+      timestamp: new Date(Date.UTC(2025, 0, 1)),
+      details,
+    });
+  /** Every kind of event that changes an object of the snapshot in place, in an order evolve accepts. */
+  const history: Details[] = [
+    {
+      $case: "executionStarted",
+      value: ExecutionStarted.fromPartial({ workflowName: "wf", parent: { executionId: "p", index: 1 } }),
+    },
+    { $case: "stateEntered", value: StateEntered.fromPartial({ stateName: "Fan" }) },
+    { $case: "taskScheduled", value: TaskScheduled.fromPartial({ taskToken: "t1", attempt: 1 }) },
+    { $case: "taskRetryScheduled", value: TaskRetryScheduled.fromPartial({ retrierIndex: 1, timerId: "r" }) },
+    { $case: "taskScheduled", value: TaskScheduled.fromPartial({ taskToken: "t2", attempt: 2 }) },
+    { $case: "taskFailed", value: TaskFailed.fromPartial({ taskToken: "t2", error: "E" }) },
+    { $case: "mapStarted", value: MapStarted.fromPartial({ itemCount: 3 }) },
+    { $case: "mapIterationStarted", value: MapIterationStarted.fromPartial({ index: 0 }) },
+    { $case: "mapIterationStarted", value: MapIterationStarted.fromPartial({ index: 1 }) },
+    { $case: "mapIterationSucceeded", value: MapIterationSucceeded.fromPartial({ index: 0 }) },
+    { $case: "mapIterationFailed", value: MapIterationFailed.fromPartial({ index: 1, error: "E" }) },
+    { $case: "mapFailed", value: MapFailed.fromPartial({ error: "E" }) },
+    { $case: "stateExited", value: StateExited.fromPartial({ stateName: "Fan", assignedJson: '{"a":1}' }) },
+    { $case: "stateEntered", value: StateEntered.fromPartial({ stateName: "Fan" }) },
+    { $case: "executionFailed", value: ExecutionFailed.fromPartial({ error: "E" }) },
+    { $case: "executionRedriven", value: ExecutionRedriven.fromPartial({ redriveCount: 1 }) },
+    { $case: "stateEntered", value: StateEntered.fromPartial({ stateName: "Fan" }) },
+    {
+      $case: "childrenRedriven",
+      value: ChildrenRedriven.fromPartial({ startedEventId: 7, total: 3, succeeded: Buffer.from([1]) }),
+    },
+    { $case: "mapIterationSucceeded", value: MapIterationSucceeded.fromPartial({ index: 2 }) },
+    { $case: "mapSucceeded", value: MapSucceeded.fromPartial({}) },
+    { $case: "waitStarted", value: WaitStarted.fromPartial({ timerId: "w" }) },
+    { $case: "waitFinished", value: {} },
+    { $case: "executionSucceeded", value: ExecutionSucceeded.fromPartial({ outputJson: "1" }) },
+  ];
+
+  it("lets every event be folded into the copy while the original, frozen, stays as it was", () => {
+    let previous: ExecutionSnapshot | undefined;
+    for (const [index, details] of history.entries()) {
+      const before = previous === undefined ? undefined : structuredClone(previous);
+      // A change in place of anything the copy shares throws here: the original is frozen.
+      const next = evolve(previous, batchOf(withId(index + 1, details)), index + 1);
+      expect({ event: details.$case, original: previous }).toEqual({
+        event: details.$case,
+        original: before,
+      });
+      previous = deepFreeze(next);
+    }
+    expect(previous?.status).toBe(ExecutionStatus.EXECUTION_STATUS_SUCCEEDED);
+    // The same history in one batch, folded in place from the start, ends in the same snapshot.
+    const whole = evolve(undefined, batchOf(...history.map((d, i) => withId(i + 1, d))), history.length);
+    expect(previous).toEqual(whole);
+  });
+
+  it("copies the objects a fold changes and shares the rest", () => {
+    const started = evolve(
+      undefined,
+      batchOf(withId(1, history[0] as Details), withId(2, history[1] as Details)),
+      1,
+    );
+    const copy = copyForFold(started);
+    expect(copy).toEqual(started);
+    expect(copy).not.toBe(started);
+    expect(copy.active).not.toBe(started.active);
+    expect(copy.active?.retryCounts).not.toBe(started.active?.retryCounts);
+    expect(copy.parent).toBe(started.parent);
   });
 });

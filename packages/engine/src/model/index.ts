@@ -1,5 +1,5 @@
 /** The execution model: the snapshot as a fold of its events, and the engine's id formats. */
-export { evolve, replay, applyEventsInPlace, EventSequenceError } from "./evolve";
+export { evolve, replay, applyEventsInPlace, copyForFold, EventSequenceError } from "./evolve";
 export {
   MalformedIdError,
   isExecutionId,
@@ -15,5 +15,4 @@ export {
   eventBatchMsgId,
 } from "./ids";
 export { emptyBitmap, hasBit, withBit } from "./bitmap";
-export { deepCopy } from "./deep-copy";
 export { toExecutionSummary } from "./summary";

@@ -5,3 +5,4 @@
 export { Simulator, statusName } from "./simulator";
 export type { SimulatedHandler, SimulatedOutcome } from "./simulator";
 export { makeEvent, makeBatch, commitRequest } from "./history-builders";
+export { deepFreeze } from "./deep-freeze";

@@ -20,6 +20,7 @@ import { rootExecutionOf } from "../decide/context";
 import type { RootExecution } from "../decide/context";
 import { completeChildStart } from "../decide/machine";
 import type { Transition } from "../decide/transition";
+import { deepFreeze } from "./deep-freeze";
 
 /** What a simulated task handler may do. */
 export type SimulatedOutcome =
@@ -229,7 +230,9 @@ export class Simulator {
     const batchSeq = (stored?.snapshot.lastEventSeq ?? 0) + 1;
     const snapshot = evolve(stored?.snapshot, batch, batchSeq);
     const events = [...(stored?.events ?? []), ...batch.events];
-    this.executions.set(executionId, { snapshot, events });
+    // Frozen: every later decision and fold must leave a stored snapshot as it is (copyForFold
+    // shares what it does not copy), and a change in place then throws in the test that made it.
+    this.executions.set(executionId, { snapshot: deepFreeze(snapshot), events });
     for (const effect of planEffects(batch, subjects.events(executionId), batchSeq)) this.perform(effect);
   }
 
