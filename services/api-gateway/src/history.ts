@@ -7,7 +7,7 @@
  * - reverse: read windows of the stream ending at that sequence, each four times the previous
  *   (an execution's batches are spread among everyone else's), until the page is full.
  */
-import { EventBatch, HistoryEvent, decode, streams, subjects } from "@jetflow/contracts";
+import { EventBatch, HistoryEvent, decode, encode, streams, subjects } from "@jetflow/contracts";
 import { readEventBatches } from "@jetflow/service-runtime";
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
@@ -72,7 +72,7 @@ async function readForward(nc: NatsConnection, r: HistoryPageRequest, from: Posi
   for await (const { batch, seq } of readEventBatches(nc, r.executionId, (from?.seq ?? 1) - 1)) {
     for (const event of batch.events) {
       if (event.eventId < firstId) continue;
-      const size = HistoryEvent.encode(event).finish().length;
+      const size = encode(HistoryEvent, event).length;
       if (events.length >= r.pageSize || (events.length > 0 && bytes + size > r.maxBytes)) {
         // Leaving the loop ends the read: no further batch is requested.
         return { events, nextPageToken: encodeToken(false, r.executionId, { seq, eventId: event.eventId }) };
@@ -102,7 +102,7 @@ async function readBackward(nc: NatsConnection, r: HistoryPageRequest, from: Pos
       for (let i = batch.events.length - 1; i >= 0; i--) {
         const event = batch.events[i] as HistoryEvent;
         if (event.eventId > position.eventId) continue;
-        const size = HistoryEvent.encode(event).finish().length;
+        const size = encode(HistoryEvent, event).length;
         if (events.length >= r.pageSize || (events.length > 0 && bytes + size > r.maxBytes)) {
           return { events, nextPageToken: encodeToken(true, r.executionId, { seq, eventId: event.eventId }) };
         }
