@@ -37,8 +37,8 @@ export interface StartNatsServerOptions {
   /** Where `NATS_SERVER_BIN` and `PATH` are looked up. Default `process.env`. */
   env?: NodeJS.ProcessEnv;
   /**
-   * Variables set in the server's own environment over this process's, e.g. `{ GOMEMLIMIT: "240MiB" }`
-   * to bound the Go heap as the Kubernetes manifests do. Default none.
+   * Variables set in the server's own environment over this process's, e.g.
+   * `{ GOMEMLIMIT: "240MiB" }` to bound the Go heap as the Kubernetes manifests do. Default none.
    */
   serverEnv?: Readonly<Record<string, string>>;
 }

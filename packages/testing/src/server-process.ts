@@ -16,7 +16,7 @@ export interface ServerProcessSpec {
    * Default none.
    */
   wrapper?: readonly string[];
-  /** Variables set in the server's environment over the caller's own, e.g. `GOMEMLIMIT`. Default none. */
+  /** Variables set in the server's environment over the caller's own (`GOMEMLIMIT`). Default none. */
   env?: Readonly<Record<string, string>>;
   /** The address the client listener binds, used in `url`. Default `127.0.0.1`. */
   host?: string;

@@ -21,7 +21,8 @@ export class EventSequenceError extends Error {
 
 /**
  * Applies one batch to a snapshot (undefined before the first batch) and returns the new
- * snapshot; the input is not modified (the new one shares what the fold only replaces). `eventSeq` is the stream sequence of the batch.
+ * snapshot; the input is not modified (the new one shares what the fold only replaces).
+ * `eventSeq` is the stream sequence of the batch.
  * @throws EventSequenceError when event ids do not continue the snapshot's without a gap
  */
 export function evolve(
@@ -40,8 +41,8 @@ export function evolve(
 
 /**
  * Applies events to `snapshot` itself (or creates one from ExecutionStarted) and returns it: for a
- * builder that owns its copy (see {@link copyForFold}) and folds one event at a time (a clone per event would dominate a
- * transition's cost). `lastEventSeq` is left as it is.
+ * builder that owns its copy (see {@link copyForFold}) and folds one event at a time (a copy per
+ * event would dominate a transition's cost). `lastEventSeq` is left as it is.
  * @throws EventSequenceError as `evolve`
  */
 export function applyEventsInPlace(
