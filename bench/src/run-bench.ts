@@ -222,11 +222,10 @@ export async function runBench(
     ? { OTEL_EXPORTER_OTLP_ENDPOINT: process.env.OTEL_EXPORTER_OTLP_ENDPOINT }
     : {};
   progress("starting nats-server and the five services");
+  const goMemLimit = config.serverMemoryMib === undefined ? undefined : `${config.serverMemoryMib}MiB`;
   const engine: Engine = await startEngine({
     env: { LOG_LEVEL: "info", ...serviceEnv, ...tracingEnv },
-    ...(config.serverMemoryMib === undefined
-      ? {}
-      : { natsServerEnv: { GOMEMLIMIT: `${config.serverMemoryMib}MiB` } }),
+    ...(goMemLimit === undefined ? {} : { natsServerEnv: { GOMEMLIMIT: goMemLimit } }),
   });
   const pidNames = new Map<number, string>();
   const workers: ManagedProcess[] = [];
@@ -278,9 +277,9 @@ export async function runBench(
 
     const natsPid = engine.nats.pid;
     // Read back, so that the report says what the server really ran with.
-    if (config.serverMemoryMib !== undefined && natsPid !== undefined) {
+    if (goMemLimit !== undefined && natsPid !== undefined) {
       serverGoMemLimit = environmentValue(natsPid, "GOMEMLIMIT");
-      if (serverGoMemLimit !== `${config.serverMemoryMib}MiB`) {
+      if (serverGoMemLimit !== goMemLimit) {
         problems.push(
           `nats-server runs with GOMEMLIMIT=${serverGoMemLimit ?? "(unset)"}, not the one asked for`,
         );
